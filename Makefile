@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ENV ?= dev
 
-.PHONY: demo test lint plan venv clean
+.PHONY: demo test lint plan docs venv clean
 
 # The venv is rebuilt only when pyproject.toml changes; later runs reuse it.
 $(STAMP): pyproject.toml
@@ -29,6 +29,9 @@ lint: $(STAMP)
 
 plan: $(STAMP)
 	$(BIN)/mlops plan $(ENV)
+
+docs: $(STAMP)
+	$(BIN)/python -m mlops.readme
 
 clean:
 	rm -rf $(VENV) .venv-* .mlops build *.egg-info

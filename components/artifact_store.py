@@ -304,14 +304,13 @@ class ArtifactStore(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        by_default = (
+            aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
+        )
         default = (
-            aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="aws:kms", kms_master_key_id=sse_key
-            )
+            by_default(sse_algorithm="aws:kms", kms_master_key_id=sse_key)
             if sse_key is not None
-            else aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="AES256"
-            )
+            else by_default(sse_algorithm="AES256")
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",

@@ -10,11 +10,11 @@ from pathlib import Path
 # importable too when the project is not pip-installed in .venv.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pulumi  # noqa: E402
-import pulumi_aws as aws  # noqa: E402
+import pulumi
+import pulumi_aws as aws
 
-from components.artifact_store import ArtifactStore, ArtifactStoreArgs  # noqa: E402
-from infra.config import load_stack_config  # noqa: E402
+from components.artifact_store import ArtifactStore, ArtifactStoreArgs
+from infra.config import load_stack_config
 
 cfg = load_stack_config()
 env = pulumi.get_stack()

@@ -52,6 +52,7 @@ def _cidr(value: str) -> str:
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
+LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 
 class Strict(BaseModel):
@@ -134,9 +135,9 @@ class ClusterConfig(Strict):
     version: str = Field(default="1.33", pattern=r"^1\.\d{2}$")
     endpoint_public_access: bool = False
     public_access_cidrs: list[Cidr] = Field(default_factory=list)
-    log_types: list[
-        Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
-    ] = Field(default_factory=lambda: ["api", "audit", "authenticator"])
+    log_types: list[LogType] = Field(
+        default_factory=lambda: list[LogType](["api", "audit", "authenticator"])
+    )
     node_groups: NodeGroups = Field(default_factory=NodeGroups)
     # bring-your-own cluster
     kubeconfig: str | None = None
@@ -150,9 +151,7 @@ class ClusterConfig(Strict):
             if not self.oidc_provider_arn:
                 raise FieldProblem("oidc_provider_arn", "is required when mode is 'existing'")
             if self.endpoint_public_access:
-                raise FieldProblem(
-                    "endpoint_public_access", "only applies when mode is 'create'"
-                )
+                raise FieldProblem("endpoint_public_access", "only applies when mode is 'create'")
         elif self.kubeconfig or self.oidc_provider_arn:
             field = "kubeconfig" if self.kubeconfig else "oidc_provider_arn"
             raise FieldProblem(field, "only applies when mode is 'existing'")
@@ -278,9 +277,7 @@ class PlatformConfig(Strict):
         if self.cluster.mode == "create" and self.network.az_count < 2:
             raise FieldProblem("network.az_count", "EKS needs subnets in at least 2 zones")
         if self.cluster.mode == "existing" and self.network != NetworkConfig():
-            raise FieldProblem(
-                "network", "is not used with a bring-your-own cluster; remove it"
-            )
+            raise FieldProblem("network", "is not used with a bring-your-own cluster; remove it")
         return self
 
 

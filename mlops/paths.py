@@ -8,7 +8,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The nearest directory holding Pulumi.yaml: from ``start`` (cwd) upwards, else the package's."""
+    """Nearest directory with Pulumi.yaml and infra/: from cwd upwards, else the package's."""
     for base in ((start or Path.cwd()).resolve(), PACKAGE_DIR.parent):
         for candidate in (base, *base.parents):
             if (candidate / "Pulumi.yaml").is_file() and (candidate / "infra").is_dir():

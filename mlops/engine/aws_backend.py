@@ -109,7 +109,9 @@ def _policy_json(text: Any, what: str) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise AwsRejected(f"MalformedPolicyDocument: {what} is not valid JSON ({exc.msg})") from None
+        raise AwsRejected(
+            f"MalformedPolicyDocument: {what} is not valid JSON ({exc.msg})"
+        ) from None
     if not isinstance(doc, dict) or "Statement" not in doc:
         raise AwsRejected(f"MalformedPolicyDocument: {what} has no Statement")
     if doc.get("Version") not in ("2012-10-17", "2008-10-17"):
@@ -165,7 +167,9 @@ def _encryption(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, 
         default = rule.get("applyServerSideEncryptionByDefault") or {}
         algorithm = default.get("sseAlgorithm")
         if algorithm not in _SSE:
-            raise AwsRejected(f"MalformedXML: SSE algorithm {algorithm!r} is not one of {sorted(_SSE)}")
+            raise AwsRejected(
+                f"MalformedXML: SSE algorithm {algorithm!r} is not one of {sorted(_SSE)}"
+            )
         key = default.get("kmsMasterKeyId")
         if key and algorithm == "AES256":
             raise AwsRejected("InvalidArgument: a KMS key cannot be used with AES256")
@@ -200,7 +204,9 @@ def _public_access(b: Backend, name: str, inputs: dict[str, Any], state: dict[st
 
 def _is_public_statement(st: dict[str, Any]) -> bool:
     principal = st.get("Principal")
-    anyone = principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS")))
+    anyone = principal == "*" or (
+        isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))
+    )
     return st.get("Effect") == "Allow" and anyone and not st.get("Condition")
 
 
@@ -293,7 +299,10 @@ def _logging(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any
     s3.put_bucket_logging(
         Bucket=inputs["bucket"],
         BucketLoggingStatus={
-            "LoggingEnabled": {"TargetBucket": target, "TargetPrefix": inputs.get("targetPrefix", "")}
+            "LoggingEnabled": {
+                "TargetBucket": target,
+                "TargetPrefix": inputs.get("targetPrefix", ""),
+            }
         },
     )
 
@@ -328,7 +337,9 @@ def _kms_key(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any
 def _kms_alias(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
     alias = state["name"]
     if not alias.startswith("alias/") or alias.startswith("alias/aws/"):
-        raise AwsRejected(f"InvalidAliasNameException: {alias!r} must start with alias/ (not alias/aws/)")
+        raise AwsRejected(
+            f"InvalidAliasNameException: {alias!r} must start with alias/ (not alias/aws/)"
+        )
     b.client("kms").create_alias(AliasName=alias, TargetKeyId=inputs["targetKeyId"])
 
 
@@ -339,7 +350,15 @@ def _kms_alias(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, A
 def _role(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
     iam = b.client("iam")
     trust = inputs.get("assumeRolePolicy")
-    _policy_json(trust, "trust policy")
+    doc = _policy_json(trust, "trust policy")
+    statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+    for i, st in enumerate(statements):
+        if "Principal" not in st:
+            raise AwsRejected(
+                f"MalformedPolicyDocument: trust policy statement {i} has no Principal"
+            )
+        if "Resource" in st or "NotResource" in st:
+            raise AwsRejected("MalformedPolicyDocument: Has prohibited field Resource")
     kwargs: dict[str, Any] = {
         "RoleName": state["name"],
         "AssumeRolePolicyDocument": trust,

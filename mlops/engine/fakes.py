@@ -103,7 +103,11 @@ def _iam_policy(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Output
     policy = inputs.get("name") or autoname(ctx, typ, name)
     path = inputs.get("path") or "/"
     arn = ctx.arn("iam", f"policy{path}{policy}", region=False)
-    return arn, {"name": policy, "arn": arn, "policyId": "ANPA" + ctx.digest(typ, name, n=17).upper()}
+    return arn, {
+        "name": policy,
+        "arn": arn,
+        "policyId": "ANPA" + ctx.digest(typ, name, n=17).upper(),
+    }
 
 
 @fake("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
@@ -289,4 +293,8 @@ def _policy_document(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("policyId"):
         doc["Id"] = args["policyId"]
     text = json.dumps(doc, indent=2)
-    return {"json": text, "minifiedJson": json.dumps(doc, separators=(",", ":")), "id": ctx.digest(text)}
+    return {
+        "json": text,
+        "minifiedJson": json.dumps(doc, separators=(",", ":")),
+        "id": ctx.digest(text),
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pulumi.runtime import Mocks
@@ -42,11 +42,14 @@ class PlanMocks(Mocks):
         self.backend = backend
         self.errors: list[str] = []
         self.moto_types: set[str] = set()
+        self._provider_regions: dict[str, str] = {}  # provider id -> its region
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
             return "", {}
         ident, state = fakes.new_resource(self.ctx, args.typ, args.name, args.inputs)
+        if args.typ == "pulumi:providers:aws" and isinstance(args.inputs.get("region"), str):
+            self._provider_regions[ident] = args.inputs["region"]
         if self.backend is not None:
             try:
                 if self.backend.apply(args.typ, args.name, args.inputs, state):
@@ -60,10 +63,15 @@ class PlanMocks(Mocks):
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         handler = fakes.INVOKES.get(args.token)
         if handler is None:
-            message = f"invoke {args.token} is not modelled offline (add it to mlops/engine/fakes.py)"
+            message = (
+                f"invoke {args.token} is not modelled offline (add it to mlops/engine/fakes.py)"
+            )
             self.errors.append(message)
             raise UnmodelledInvoke(message)
-        return handler(self.ctx, args.args), []
+        # a provider reference is "<urn>::<id>"; invokes answer for that provider's region
+        region = self._provider_regions.get((args.provider or "").rsplit("::", 1)[-1])
+        ctx = replace(self.ctx, region=region) if region else self.ctx
+        return handler(ctx, args.args), []
 
 
 class RecordingMonitor(MockMonitor):
@@ -75,7 +83,7 @@ class RecordingMonitor(MockMonitor):
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = urn
@@ -101,7 +109,7 @@ class RecordingMonitor(MockMonitor):
         )
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn and request.urn == self.stack_urn:
             self.stack_outputs = struct_to_plain(request.outputs)
         return super().RegisterResourceOutputs(request)

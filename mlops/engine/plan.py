@@ -7,13 +7,14 @@ DESIGN.md as a dict. The same engine plans any Pulumi Python program
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import logging
 import os
 import runpy
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,12 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def _execute(config: StackConfig, program_dir: Path, use_moto: bool) -> dict[str, Any]:
+Inspect = Callable[[Backend], None]
+
+
+def _execute(
+    config: StackConfig, program_dir: Path, use_moto: bool, inspect: Inspect | None = None
+) -> dict[str, Any]:
     from infra.config import ConfigError  # the blueprint's own config errors are usage errors
 
     ctx = Ctx(stack=config.stack, region=_region_of(config.values))
@@ -83,6 +89,9 @@ def _execute(config: StackConfig, program_dir: Path, use_moto: bool) -> dict[str
         runpy.run_path(str(program_dir), run_name="__main__")
 
     def run() -> None:
+        # a loop of its own per plan, so a failed plan cannot leak tasks into the next
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         set_mocks(
             mocks,
             project=config.project.name,
@@ -95,7 +104,19 @@ def _execute(config: StackConfig, program_dir: Path, use_moto: bool) -> dict[str
         # set_mocks registers a stack of its own; run_in_stack (what the language
         # host uses) must own the root so that exports reach the stack outputs.
         settings.ROOT.set(None)
-        _sync_await(run_in_stack(program))
+        # MockSettings leaves `outputs` at the process-wide default set, where a
+        # failed plan would leave tasks behind for the next one: give each plan its own.
+        settings.SETTINGS.outputs = set()
+        try:
+            _sync_await(run_in_stack(program))
+        finally:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+            asyncio.set_event_loop(asyncio.new_event_loop())
 
     with _program_env(config.project.root), backend or contextlib.nullcontext():
         try:
@@ -109,6 +130,8 @@ def _execute(config: StackConfig, program_dir: Path, use_moto: bool) -> dict[str
             raise PlanError(f"the program failed: {_first_line(exc)}") from None
         if mocks.errors:
             raise PlanError(mocks.errors[0])
+        if inspect is not None and backend is not None:
+            inspect(backend)  # tests ask moto what AWS would now hold
 
     resources = [
         {
@@ -133,21 +156,30 @@ def _execute(config: StackConfig, program_dir: Path, use_moto: bool) -> dict[str
     }
 
 
-def plan_stack(config: StackConfig, *, use_moto: bool = True) -> dict[str, Any]:
+def plan_stack(
+    config: StackConfig, *, use_moto: bool = True, inspect: Inspect | None = None
+) -> dict[str, Any]:
     """Plan an already-loaded stack configuration (no policies or cost attached)."""
     main = config.project.main
     if not (main / "__main__.py").is_file():
         raise UsageError(f"{main}: no __main__.py (the Pulumi program to plan)")
-    return _execute(config, main, use_moto)
+    return _execute(config, main, use_moto, inspect)
 
 
 def plan_environment(
-    env: str, root: Path | None = None, *, config_file: Path | None = None
+    env: str,
+    root: Path | None = None,
+    *,
+    config_file: Path | None = None,
+    inspect: Inspect | None = None,
 ) -> dict[str, Any]:
-    """Plan one environment of this project, with policy results and cost attached."""
+    """Plan one environment of this project, with policy results and cost attached.
+
+    ``inspect`` is called with the moto backend before it is torn down.
+    """
     project = load_project(root or project_root())
     config = load_stack_config(project, env, config_file)
-    return finish(plan_stack(config))
+    return finish(plan_stack(config, inspect=inspect))
 
 
 def plan_program(
@@ -157,9 +189,11 @@ def plan_program(
     if not (program_dir / "Pulumi.yaml").is_file():
         raise UsageError(f"{program_dir}: not a Pulumi project (no Pulumi.yaml)")
     project = load_project(program_dir.resolve())
-    config = load_stack_config(project, stack, config_file) if (
-        config_file or (project.stack_config_dir / f"Pulumi.{stack}.yaml").is_file()
-    ) else StackConfig(project, stack, dict(project.defaults), ())
+    config = (
+        load_stack_config(project, stack, config_file)
+        if (config_file or (project.stack_config_dir / f"Pulumi.{stack}.yaml").is_file())
+        else StackConfig(project, stack, dict(project.defaults), ())
+    )
     return finish(plan_stack(config))
 
 
@@ -171,4 +205,3 @@ def finish(plan: dict[str, Any]) -> dict[str, Any]:
 def public(plan: dict[str, Any]) -> dict[str, Any]:
     """The plan without engine-internal keys (those starting with '_')."""
     return {k: v for k, v in plan.items() if not k.startswith("_")}
-

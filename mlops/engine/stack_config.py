@@ -106,9 +106,7 @@ def _redact_secure(value: Any, path: str, secret_paths: list[str]) -> Any:
     return value
 
 
-def load_stack_config(
-    project: Project, stack: str, config_file: Path | None = None
-) -> StackConfig:
+def load_stack_config(project: Project, stack: str, config_file: Path | None = None) -> StackConfig:
     """Merge project defaults with the stack file; raise UsageError naming the problem."""
     if not _STACK_NAME.match(stack):
         raise UsageError(f"invalid environment name {stack!r}")

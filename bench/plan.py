@@ -1,0 +1,53 @@
+"""Benchmark `mlops plan`: median wall time per environment, in-process and as a process.
+
+Run: .venv/bin/python bench/plan.py [--runs N]
+The target (issue 2) is a median under 3 s for `mlops plan prod --json` as a process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mlops.engine.plan import plan_environment  # noqa: E402
+
+ENVS = ("dev", "staging", "prod")
+
+
+def median_seconds(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    mlops = [sys.executable, "-m", "mlops.cli"]
+    print(f"{'env':8} {'resources':>9} {'in-process':>11} {'process':>9} {'res/s (in-proc)':>16}")
+    plan_environment("dev")  # warm imports so the in-process figure is the plan itself
+    for env in ENVS:
+        count = sum(1 for r in plan_environment(env)["resources"] if r["custom"])
+        inproc = median_seconds(lambda env=env: plan_environment(env), args.runs)
+        proc = median_seconds(
+            lambda env=env: subprocess.run(
+                [*mlops, "plan", env, "--json"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+            ),
+            args.runs,
+        )
+        print(f"{env:8} {count:9d} {inproc:10.3f}s {proc:8.3f}s {count / inproc:16.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""The `mlops` command.
+
+Sub-command modules keep heavy imports inside their functions so that
+`mlops --help` and `mlops plan` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlops.errors import MlopsError
+
+app = typer.Typer(
+    name="mlops",
+    help="Plan, check, price and run the MLOps platform offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one line to stderr and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def plan(
+    env: Annotated[str, typer.Argument(help="Environment (stack) name: dev, staging, prod.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a summary table and a Mermaid diagram.")
+    ] = False,
+    manifests: Annotated[
+        Path | None,
+        typer.Option("--manifests", help="Write every Kubernetes object and Helm release here."),
+    ] = None,
+) -> None:
+    """Plan ENV offline under Pulumi mocks (and moto) and show what it would create."""
+    from mlops.engine.plan import plan_environment
+    from mlops.render import render_markdown, render_tree, to_json
+
+    if as_json and markdown:
+        raise fail("--json and --markdown cannot be combined")
+    try:
+        result = plan_environment(env)
+    except MlopsError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    if manifests is not None:
+        from mlops.manifests import write_manifests
+
+        written = write_manifests(result, manifests)
+        if not (as_json or markdown):
+            typer.echo(f"wrote {len(written)} manifest file(s) to {manifests}", err=True)
+    if as_json:
+        sys.stdout.write(to_json(result))
+    elif markdown:
+        sys.stdout.write(render_markdown(result))
+    else:
+        render_tree(result)
+
+
+@app.command()
+def demo() -> None:
+    """Run the main flow on the embedded local defaults."""
+    from mlops.demo import run_demo
+
+    try:
+        run_demo()
+    except MlopsError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

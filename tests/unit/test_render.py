@@ -1,0 +1,86 @@
+"""Markdown, Mermaid, the README's embedded plan and `--manifests`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from mlops.engine.plan import plan_environment, plan_program
+from mlops.manifests import api_version, kubernetes_objects, write_manifests
+from mlops.readme import current_block, expected_block
+from mlops.render import component_graph, render_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_embeds_the_current_prod_plan() -> None:
+    text = (ROOT / "README.md").read_text()
+    assert current_block(text) == expected_block(ROOT), "README is stale: run `make docs`"
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    head = (ROOT / "README.md").read_text().split("\n## ")[0]
+    assert "make demo" in head and "make test" in head
+
+
+def test_markdown_has_a_table_and_a_mermaid_graph_of_components() -> None:
+    plan = plan_environment("prod")
+    text = render_markdown(plan)
+    components, edges = component_graph(plan)
+    assert "| component | type | resources |" in text
+    assert "```mermaid\nflowchart LR" in text
+    for urn in components:
+        assert components[urn]["name"] in text
+    for src, dst in edges:
+        assert src != dst
+
+
+def test_api_version_from_type_tokens() -> None:
+    assert api_version("kubernetes:core/v1:Namespace") == ("v1", "Namespace")
+    assert api_version("kubernetes:apps/v1:Deployment") == ("apps/v1", "Deployment")
+    assert api_version("kubernetes:serving.kserve.io/v1beta1:InferenceService") == (
+        "serving.kserve.io/v1beta1",
+        "InferenceService",
+    )
+
+
+def test_manifests_hold_objects_and_helm_releases(tmp_path: Path) -> None:
+    plan = plan_program(ROOT / "tests" / "fixtures" / "programs" / "k8s")
+    written = write_manifests(plan, tmp_path)
+    names = sorted(p.name for p in written)
+    assert names == [
+        "helm-cert-manager.yaml",
+        "namespace--team-a.yaml",
+        "secret--team-a--token-8a2c97f3.yaml",
+    ]
+    ns = yaml.safe_load((tmp_path / "namespace--team-a.yaml").read_text())
+    assert ns == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": "team-a",
+            "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+        },
+    }
+    release = yaml.safe_load((tmp_path / "helm-cert-manager.yaml").read_text())
+    assert release["chart"] == "cert-manager" and release["version"] == "v1.16.2"
+    assert release["repository"] == "https://charts.jetstack.io"
+    assert release["namespace"] == "cert-manager"
+    assert release["values"] == {"crds": {"enabled": True}}
+    secret = yaml.safe_load((tmp_path / "secret--team-a--token-8a2c97f3.yaml").read_text())
+    assert secret["stringData"] == "[secret]"  # manifests never carry secret values
+
+
+def test_cli_writes_manifests_for_an_environment(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlops.cli", "plan", "prod", "--manifests", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    expected = {name for name, _ in kubernetes_objects(plan_environment("prod"))}
+    assert {p.name for p in tmp_path.iterdir()} == expected
