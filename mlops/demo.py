@@ -23,7 +23,8 @@ def plan_all(console: Console) -> None:
         "artifact bucket",
         title="Offline plans (Pulumi mocks + moto)",
     )
-    for env in available_stacks(project):
+    order = {"dev": 0, "staging": 1, "prod": 2}
+    for env in sorted(available_stacks(project), key=lambda e: (order.get(e, 3), e)):
         started = time.perf_counter()
         plan = plan_environment(env)
         elapsed = time.perf_counter() - started

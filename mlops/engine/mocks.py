@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -74,6 +77,24 @@ class PlanMocks(Mocks):
         return handler(ctx, args.args), []
 
 
+@contextlib.contextmanager
+def _closing_thread_loop() -> Iterator[None]:
+    """MockMonitor opens an event loop in each worker thread and never closes it; an
+    unclosed loop collected at interpreter exit prints an ignored exception, so close
+    the one opened for this call."""
+    try:
+        had_loop = not asyncio.get_event_loop_policy().get_event_loop().is_closed()
+    except RuntimeError:
+        had_loop = False
+    try:
+        yield
+    finally:
+        if not had_loop:
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_event_loop_policy().get_event_loop().close()
+            asyncio.set_event_loop(None)
+
+
 class RecordingMonitor(MockMonitor):
     """MockMonitor that also keeps what MockResourceArgs drops: parent, deps, options."""
 
@@ -88,7 +109,8 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = urn
             return super().RegisterResource(request)
-        response = super().RegisterResource(request)
+        with _closing_thread_loop():
+            response = super().RegisterResource(request)
         registered = self.resources.get(urn)
         self.recorded[urn] = Recorded(
             urn=urn,

@@ -115,8 +115,11 @@ def _execute(
                 task.cancel()
             if pending:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            # join the worker threads now, so the loops the mock monitor opened in
+            # them are collected while the interpreter is still whole
+            loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
-            asyncio.set_event_loop(asyncio.new_event_loop())
+            asyncio.set_event_loop(None)
 
     with _program_env(config.project.root), backend or contextlib.nullcontext():
         try:
