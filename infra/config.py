@@ -63,7 +63,7 @@ class NetworkConfig(Strict):
     """VPC layout. Ignored (and must stay default) when the cluster is brought in."""
 
     cidr: Cidr = "10.40.0.0/16"
-    az_count: int = Field(default=2, ge=1, le=6)
+    az_count: int = Field(default=2, ge=1, le=3)
     nat_gateways: Literal["single", "per_az"] = "single"
     s3_gateway_endpoint: bool = True
     interface_endpoints: list[Literal["ecr.api", "ecr.dkr", "sts", "logs"]] = Field(
@@ -139,9 +139,18 @@ class ClusterConfig(Strict):
         default_factory=lambda: list[LogType](["api", "audit", "authenticator"])
     )
     node_groups: NodeGroups = Field(default_factory=NodeGroups)
-    # bring-your-own cluster
+    log_retention_days: int = Field(default=90, ge=1, le=3653)
+    # bring-your-own cluster: how to reach it and where its nodes live (the
+    # databases and the cache go into that VPC and admit only that group)
     kubeconfig: str | None = None
     oidc_provider_arn: str | None = None
+    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list
+    )
+    node_security_group_id: str | None = Field(default=None, pattern=r"^sg-[0-9a-f]{8,17}$")
+    # optional: lets the nodes pull from the registry through its repository policy
+    node_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
 
     @model_validator(mode="after")
     def _check(self) -> ClusterConfig:
@@ -152,9 +161,25 @@ class ClusterConfig(Strict):
                 raise FieldProblem("oidc_provider_arn", "is required when mode is 'existing'")
             if self.endpoint_public_access:
                 raise FieldProblem("endpoint_public_access", "only applies when mode is 'create'")
-        elif self.kubeconfig or self.oidc_provider_arn:
-            field = "kubeconfig" if self.kubeconfig else "oidc_provider_arn"
-            raise FieldProblem(field, "only applies when mode is 'existing'")
+            for field in ("vpc_id", "node_security_group_id"):
+                if not getattr(self, field):
+                    raise FieldProblem(field, "is required when mode is 'existing'")
+            if len(self.private_subnet_ids) < 2:
+                raise FieldProblem(
+                    "private_subnet_ids",
+                    "needs at least 2 subnets (in different zones) when mode is 'existing'",
+                )
+        else:
+            for field in (
+                "kubeconfig",
+                "oidc_provider_arn",
+                "vpc_id",
+                "private_subnet_ids",
+                "node_security_group_id",
+                "node_role_arn",
+            ):
+                if getattr(self, field):
+                    raise FieldProblem(field, "only applies when mode is 'existing'")
         if self.oidc_provider_arn and not _OIDC_ARN.match(self.oidc_provider_arn):
             raise FieldProblem(
                 "oidc_provider_arn",
@@ -199,19 +224,220 @@ class ArtifactStoreConfig(Strict):
         return self
 
 
-class Toggle(Strict):
+_IMAGE = r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$"
+_CHART_VERSION = r"^v?\d+\.\d+\.\d+$"
+_QUANTITY_CPU = r"^\d+(\.\d+)?m?$"
+_QUANTITY_MEM = r"^\d+(Mi|Gi)$"
+_HOSTNAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+_CRON = r"^(\S+\s+){4}\S+$"
+
+
+def _pinned_image(value: str) -> str:
+    """A container image with an explicit tag or digest, never ``latest``."""
+    if not re.match(_IMAGE, value):
+        raise ValueError(f"{value!r} is not an image reference with a tag or digest")
+    if value.endswith(":latest"):
+        raise ValueError(f"{value!r} uses 'latest': pin a version")
+    return value
+
+
+Image = Annotated[str, AfterValidator(_pinned_image)]
+ChartVersion = Annotated[str, Field(pattern=_CHART_VERSION)]
+
+
+class Resources(Strict):
+    """Container requests and limits (limits are always set: no unbounded pods)."""
+
+    cpu_request: str = Field(default="100m", pattern=_QUANTITY_CPU)
+    memory_request: str = Field(default="256Mi", pattern=_QUANTITY_MEM)
+    cpu_limit: str = Field(default="1", pattern=_QUANTITY_CPU)
+    memory_limit: str = Field(default="1Gi", pattern=_QUANTITY_MEM)
+
+
+class Autoscaling(Strict):
+    """HorizontalPodAutoscaler on CPU; off means a fixed replica count."""
+
+    enabled: bool = False
+    min_replicas: int = Field(default=2, ge=1, le=50)
+    max_replicas: int = Field(default=4, ge=1, le=100)
+    target_cpu_percent: int = Field(default=70, ge=10, le=100)
+
+    @model_validator(mode="after")
+    def _check(self) -> Autoscaling:
+        if self.max_replicas < self.min_replicas:
+            raise FieldProblem("max_replicas", f"is below min_replicas ({self.min_replicas})")
+        return self
+
+
+class OidcConfig(Strict):
+    """OpenID Connect client used by oauth2-proxy in front of the UIs.
+
+    The client secret is a Pulumi secret under ``mlops-platform:oidcClientSecret``,
+    never a value of this model.
+    """
+
+    issuer_url: str = Field(pattern=r"^https://\S+$")
+    client_id: str = Field(min_length=1)
+    allowed_email_domains: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    proxy_image: Image = "quay.io/oauth2-proxy/oauth2-proxy:v7.12.0"
+
+
+class AuthConfig(Strict):
+    """How people authenticate to MLflow and the Kubeflow Pipelines UI (never anonymous).
+
+    ``basic-auth``: MLflow's own basic-auth app with a generated admin password; the KFP
+    UI then has no Ingress (reach it with ``kubectl port-forward``, i.e. cluster RBAC).
+    ``oidc``: oauth2-proxy in front of both UIs, against the configured issuer.
+    """
+
+    mode: Literal["basic-auth", "oidc"] = "basic-auth"
+    oidc: OidcConfig | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> AuthConfig:
+        if self.mode == "oidc" and self.oidc is None:
+            raise FieldProblem("oidc", "is required when mode is 'oidc'")
+        if self.mode != "oidc" and self.oidc is not None:
+            raise FieldProblem("oidc", "only applies when mode is 'oidc'")
+        return self
+
+
+class IngressConfig(Strict):
+    """Public entry point for the UIs; none unless a domain is set."""
+
+    domain: str | None = Field(default=None, pattern=_HOSTNAME)
+    class_name: str = Field(default="alb", pattern=r"^[a-z0-9][a-z0-9.-]*$")
+    cluster_issuer: str = Field(default="letsencrypt", pattern=r"^[a-z0-9][a-z0-9.-]*$")
+
+
+class CertManagerConfig(Strict):
     enabled: bool = True
+    chart_version: ChartVersion = "v1.19.1"
+    repository: str = "https://charts.jetstack.io"
+    # ACME account for the ClusterIssuer; without it a self-signed issuer is created.
+    acme_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+    acme_server: str = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+RuntimeName = Literal["sklearn", "mlserver", "xgboost"]
+
+
+class ServedModel(Strict):
+    """A registered model version served in a team namespace (the shared template)."""
+
+    name: str = Field(pattern=r"^[a-z]([a-z0-9-]{0,40}[a-z0-9])?$")
+    team: str
+    model_name: str = Field(min_length=1)
+    model_version: str = Field(pattern=r"^\d+$")
+    # path under the team's artifact prefix (s3://<bucket>/teams/<team>/<path>)
+    path: str = Field(pattern=r"^[A-Za-z0-9._/-]+$")
+    min_replicas: int = Field(default=1, ge=1, le=50)
+    max_replicas: int = Field(default=1, ge=1, le=100)
+
+
+class KServeConfig(Strict):
+    enabled: bool = True
+    version: ChartVersion = "v0.20.0"
+    repository: str = "oci://ghcr.io/kserve/charts"
+    deployment_mode: Literal["Standard", "Knative"] = "Standard"
+    ingress: Literal["ingress", "gateway-api"] = "ingress"
+    ingress_class: str = Field(default="alb", pattern=r"^[a-z0-9][a-z0-9.-]*$")
+    runtimes: list[RuntimeName] = Field(
+        default_factory=lambda: list[RuntimeName](["sklearn", "mlserver", "xgboost"])
+    )
+    sklearn_image: Image = "docker.io/kserve/sklearnserver:v0.20.0"
+    xgboost_image: Image = "docker.io/kserve/xgbserver:v0.20.0"
+    mlserver_image: Image = "docker.io/seldonio/mlserver:1.7.1"
+    models: list[ServedModel] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> KServeConfig:
+        if len(set(self.runtimes)) != len(self.runtimes):
+            raise FieldProblem("runtimes", "lists a runtime twice")
+        for field in ("sklearn_image", "xgboost_image"):
+            tag = getattr(self, field).rpartition(":")[2]
+            if tag.startswith("v") and tag != self.version:
+                raise FieldProblem(field, f"tag {tag} does not match version {self.version}")
+        return self
+
+
+class MlflowConfig(Strict):
+    enabled: bool = True
+    # must carry psycopg and boto3 (the -full images do)
+    image: Image = "ghcr.io/mlflow/mlflow:v3.17.2-full"
+    namespace: str = Field(default="mlflow", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    replicas: int = Field(default=1, ge=1, le=20)
+    workers: int = Field(default=1, ge=1, le=16)
+    # MLflow's background job runner starts extra processes (~2 GiB); off unless sized.
+    job_execution: bool = False
+    resources: Resources = Field(
+        default_factory=lambda: Resources(
+            cpu_request="250m", memory_request="512Mi", cpu_limit="1", memory_limit="1Gi"
+        )
+    )
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+    database_name: str = Field(default="mlflow", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+    @model_validator(mode="after")
+    def _check(self) -> MlflowConfig:
+        if self.job_execution and self.resources.memory_limit in ("256Mi", "512Mi", "1Gi"):
+            raise FieldProblem(
+                "resources.memory_limit", "job_execution needs at least 2Gi (it forks workers)"
+            )
+        return self
+
+
+class FeastConfig(Strict):
+    enabled: bool = True
+    image: Image = "docker.io/feastdev/feature-server:0.67.0"
+    namespace: str = Field(default="feast", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    project: str = Field(default="platform", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    replicas: int = Field(default=1, ge=1, le=20)
+    materialize_schedule: str = Field(default="0 * * * *", pattern=_CRON)
+    # tag of the pipeline-components image (ECR) holding the feature repo `feast apply` runs
+    repo_image_tag: str = Field(default="0.1.0", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+    resources: Resources = Field(default_factory=Resources)
+
+    @model_validator(mode="after")
+    def _check(self) -> FeastConfig:
+        if self.repo_image_tag == "latest":
+            raise FieldProblem("repo_image_tag", "uses 'latest': pin a version")
+        return self
+
+
+class KfpConfig(Strict):
+    enabled: bool = True
+    version: ChartVersion = "2.5.0"
+    namespace: Literal["kubeflow"] = "kubeflow"  # upstream manifests hard-code it
+    database_name: str = Field(default="mlpipeline", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    metadata_database_name: str = Field(default="metadb", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    cache_database_name: str = Field(default="cachedb", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class MonitoringConfig(Strict):
+    enabled: bool = True
+    chart_version: ChartVersion = "79.5.0"
+    pushgateway_image: Image = "quay.io/prometheus/pushgateway:v1.11.1"
+    repository: str = "https://prometheus-community.github.io/helm-charts"
+    namespace: str = Field(default="monitoring", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    retention: str = Field(default="15d", pattern=r"^\d+[dhw]$")
+    storage_gb: int = Field(default=50, ge=5, le=16000)
+    p99_latency_seconds: float = Field(default=0.5, gt=0)
+    error_rate_threshold: float = Field(default=0.05, gt=0, lt=1)
+    drift_threshold: float = Field(default=0.3, gt=0, le=1)
 
 
 class Components(Strict):
-    """Which in-cluster services the stack deploys."""
+    """Which in-cluster services the stack deploys, and how (versions pinned here)."""
 
-    mlflow: Toggle = Field(default_factory=Toggle)
-    feast: Toggle = Field(default_factory=Toggle)
-    kfp: Toggle = Field(default_factory=Toggle)
-    cert_manager: Toggle = Field(default_factory=Toggle)
-    kserve: Toggle = Field(default_factory=Toggle)
-    monitoring: Toggle = Field(default_factory=Toggle)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    feast: FeastConfig = Field(default_factory=FeastConfig)
+    kfp: KfpConfig = Field(default_factory=KfpConfig)
+    cert_manager: CertManagerConfig = Field(default_factory=CertManagerConfig)
+    kserve: KServeConfig = Field(default_factory=KServeConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    ingress: IngressConfig = Field(default_factory=IngressConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Components:
@@ -219,6 +445,120 @@ class Components(Strict):
             raise FieldProblem("kserve.enabled", "requires cert_manager.enabled (webhook TLS)")
         if self.kfp.enabled and not self.mlflow.enabled:
             raise FieldProblem("kfp.enabled", "requires mlflow.enabled (pipelines log to MLflow)")
+        if self.ingress.domain and not self.cert_manager.enabled:
+            raise FieldProblem("ingress.domain", "requires cert_manager.enabled (TLS certificates)")
+        if self.ingress.domain and self.cert_manager.acme_email is None:
+            raise FieldProblem(
+                "cert_manager.acme_email",
+                "is required when ingress.domain is set (public certificates)",
+            )
+        return self
+
+
+class DatabaseConfig(Strict):
+    """One RDS instance. Secure defaults: protected, snapshotted, backed up."""
+
+    engine: Literal["postgres", "mysql"]
+    engine_version: str = Field(pattern=r"^\d+(\.\d+){0,2}$")
+    instance_class: str = Field(default="db.t4g.medium", pattern=r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
+    allocated_storage_gb: int = Field(default=20, ge=20, le=65536)
+    max_allocated_storage_gb: int = Field(default=100, ge=21, le=65536)
+    multi_az: bool = False
+    backup_retention_days: int = Field(default=7, ge=1, le=35)
+    deletion_protection: bool = True
+    final_snapshot: bool = True
+    performance_insights: bool = False
+    protect: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> DatabaseConfig:
+        if self.max_allocated_storage_gb <= self.allocated_storage_gb:
+            raise FieldProblem(
+                "max_allocated_storage_gb",
+                f"must exceed allocated_storage_gb ({self.allocated_storage_gb}) "
+                "for storage autoscaling",
+            )
+        if self.protect and not self.deletion_protection:
+            raise FieldProblem("deletion_protection", "must be true on a protected database")
+        return self
+
+
+class Databases(Strict):
+    """MLflow's backend store and Kubeflow Pipelines' metadata store."""
+
+    mlflow: DatabaseConfig = Field(
+        default_factory=lambda: DatabaseConfig(engine="postgres", engine_version="16.4")
+    )
+    kfp: DatabaseConfig = Field(
+        default_factory=lambda: DatabaseConfig(engine="mysql", engine_version="8.0.40")
+    )
+
+
+class RedisConfig(Strict):
+    engine_version: str = Field(default="7.1", pattern=r"^\d+\.\d+$")
+    node_type: str = Field(default="cache.t4g.small", pattern=r"^cache\.[a-z0-9-]+\.[a-z0-9]+$")
+    num_cache_clusters: int = Field(default=2, ge=1, le=6)
+    multi_az: bool = False
+    snapshot_retention_days: int = Field(default=1, ge=0, le=35)
+
+    @model_validator(mode="after")
+    def _check(self) -> RedisConfig:
+        if self.multi_az and self.num_cache_clusters < 2:
+            raise FieldProblem(
+                "num_cache_clusters", "must be at least 2 when multi_az is true (a replica)"
+            )
+        return self
+
+
+class DynamoDbConfig(Strict):
+    tables: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,200}$")]] = Field(
+        default_factory=lambda: ["feast-online"], min_length=1
+    )
+    deletion_protection: bool = True
+
+
+class OnlineStoreConfig(Strict):
+    """Feast's online store: ElastiCache Redis or DynamoDB."""
+
+    kind: Literal["redis", "dynamodb"] = "redis"
+    redis: RedisConfig = Field(default_factory=RedisConfig)
+    dynamodb: DynamoDbConfig = Field(default_factory=DynamoDbConfig)
+
+
+class RegistryConfig(Strict):
+    """ECR repositories for pipeline-component and serving images."""
+
+    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")]] = Field(
+        default_factory=lambda: ["pipeline-components", "serving"], min_length=1
+    )
+    untagged_expiry_days: int = Field(default=7, ge=1, le=365)
+    force_delete: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> RegistryConfig:
+        if len(set(self.repositories)) != len(self.repositories):
+            raise FieldProblem("repositories", "lists a repository twice")
+        return self
+
+
+class CiConfig(Strict):
+    """GitHub Actions identity. Subjects pin the repository, optionally an environment
+    and a branch; pinning both needs the repository's OIDC subject template set to
+    ``["repo", "context", "ref"]`` (GitHub's customization API)."""
+
+    github_repository: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+    )
+    environment: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
+    branch: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_./-]+$")
+    # GitHub's OIDC provider exists once per account: create it in one stack only.
+    create_oidc_provider: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> CiConfig:
+        if not self.github_repository and (self.environment or self.branch):
+            field = "environment" if self.environment else "branch"
+            raise FieldProblem(field, "only applies when github_repository is set")
         return self
 
 
@@ -231,6 +571,14 @@ class TeamQuota(Strict):
 class TeamConfig(Strict):
     name: str
     quota: TeamQuota = Field(default_factory=TeamQuota)
+    # the service account the team's pipelines and services run as (IRSA subject)
+    service_account: str = Field(
+        default="pipeline-runner", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+    )
+
+    @property
+    def namespace(self) -> str:
+        return f"team-{self.name}"
 
     @model_validator(mode="after")
     def _check(self) -> TeamConfig:
@@ -258,7 +606,18 @@ class PlatformConfig(Strict):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     artifact_store: ArtifactStoreConfig = Field(default_factory=ArtifactStoreConfig)
     components: Components = Field(default_factory=Components)
+    databases: Databases = Field(default_factory=Databases)
+    online_store: OnlineStoreConfig = Field(default_factory=OnlineStoreConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    ci: CiConfig = Field(default_factory=CiConfig)
     teams: list[TeamConfig] = Field(default_factory=list)
+
+    @property
+    def zone_count(self) -> int:
+        """Zones the private subnets span (created, or the ones brought in)."""
+        if self.cluster.mode == "existing":
+            return len(self.cluster.private_subnet_ids)
+        return self.network.az_count
 
     @model_validator(mode="after")
     def _check(self) -> PlatformConfig:
@@ -274,6 +633,23 @@ class PlatformConfig(Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise FieldProblem("teams", f"team name(s) used twice: {', '.join(dupes)}")
+        for i, model in enumerate(self.components.kserve.models):
+            if model.team not in names:
+                raise FieldProblem(
+                    f"components.kserve.models.{i}.team", f"{model.team!r} is not a team"
+                )
+        # Multi-AZ first: with one zone it is the root mistake, not the EKS minimum.
+        multi_az = [
+            (f"databases.{name}.multi_az", getattr(self.databases, name).multi_az)
+            for name in ("mlflow", "kfp")
+        ]
+        if self.online_store.kind == "redis":
+            multi_az.append(("online_store.redis.multi_az", self.online_store.redis.multi_az))
+        for field, on in multi_az:
+            if on and self.zone_count < 2:
+                raise FieldProblem(
+                    field, f"needs at least 2 availability zones, the network has {self.zone_count}"
+                )
         if self.cluster.mode == "create" and self.network.az_count < 2:
             raise FieldProblem("network.az_count", "EKS needs subnets in at least 2 zones")
         if self.cluster.mode == "existing" and self.network != NetworkConfig():

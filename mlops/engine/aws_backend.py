@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 
 from mlops.engine.fakes import Ctx
+from mlops.engine.values import SECRET_SIG, SIG_KEY
 
 
 class AwsRejected(Exception):
@@ -29,6 +30,18 @@ class AwsRejected(Exception):
 
 Handler = Callable[["Backend", str, dict[str, Any], dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
+# invoke token -> makes what a look-up found exist in moto (it exists in the account)
+Adopter = Callable[["Backend", dict[str, Any], dict[str, Any]], None]
+ADOPTERS: dict[str, Adopter] = {}
+
+
+def adopts(*tokens: str) -> Callable[[Adopter], Adopter]:
+    def register(fn: Adopter) -> Adopter:
+        for t in tokens:
+            ADOPTERS[t] = fn
+        return fn
+
+    return register
 
 
 def handles(*types: str) -> Callable[[Handler], Handler]:
@@ -40,6 +53,55 @@ def handles(*types: str) -> Callable[[Handler], Handler]:
     return register
 
 
+_SIGNING_KEY: list[Any] = []
+_SPED_UP: list[bool] = []  # once per process
+
+
+def _session() -> Any:
+    """The one boto3 session moto lists regions with; our clients use it too, so each
+    service model is parsed once for both (botocore caches per session)."""
+    from moto.core.base_backend import AccountSpecificBackend
+
+    return AccountSpecificBackend.get_session()
+
+
+def _speed_up_moto() -> None:
+    """Remove moto's repeated work that is most of a plan's time (measured: ~1.5 s of 3).
+
+    * moto generates an RSA-2048 private key for every KMS key, symmetric ones too
+      (~80 ms each), though only asymmetric keys ever sign: symmetric keys share one.
+    * moto.ec2 lists regions at import through three fresh boto3 sessions (the EC2
+      model, the biggest AWS has, parsed three times) and moto.eks parses the endpoint
+      table on every cluster and node group through another fresh session: both get
+      the shared session instead. Results are the same; only the parsing is shared.
+    """
+    import boto3
+    from moto.eks import utils as eks_utils
+    from moto.kms import models, utils
+
+    if _SPED_UP:
+        return
+    shared = _session()
+    fresh = boto3.Session
+    boto3.Session = lambda *a, **k: shared if not a and not k else fresh(*a, **k)
+    try:
+        import moto.ec2.models  # noqa: F401  (its import-time region list uses the shared session)
+    finally:
+        boto3.Session = fresh
+    eks_utils.Session = lambda: shared
+    original = utils.generate_private_key
+
+    def generate(key_spec: str) -> Any:
+        if key_spec not in ("SYMMETRIC_DEFAULT", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512"):
+            return original(key_spec)
+        if not _SIGNING_KEY:
+            _SIGNING_KEY.append(original(key_spec))
+        return _SIGNING_KEY[0]
+
+    models.generate_private_key = generate
+    _SPED_UP.append(True)
+
+
 class Backend:
     """One moto account for one plan."""
 
@@ -49,8 +111,13 @@ class Backend:
         self._clients: dict[str, Any] = {}
         self._aliases: dict[str, str] = {}
         self.state: dict[str, dict[str, Any]] = {}  # per-handler scratch (e.g. PAB per bucket)
+        # The mock monitor registers resources from a thread pool: one call into moto
+        # at a time keeps aliases consistent, builds each boto3 client once, and is
+        # faster than threads contending for the GIL.
+        self._lock = threading.RLock()
 
     def __enter__(self) -> Backend:
+        _speed_up_moto()
         self._mock.start()
         return self
 
@@ -59,7 +126,7 @@ class Backend:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = boto3.client(service, region_name=self.ctx.region)
+            self._clients[service] = _session().client(service, region_name=self.ctx.region)
         return self._clients[service]
 
     def alias(self, ours: str, theirs: str) -> None:
@@ -84,8 +151,23 @@ class Backend:
         handler = HANDLERS.get(typ)
         if handler is None:
             return False
+        with self._lock:
+            self._apply(handler, name, inputs, state)
+        return True
+
+    def adopt(self, token: str, args: dict[str, Any], result: dict[str, Any]) -> None:
+        """After a look-up invoke: make the resource it found exist in moto."""
+        adopter = ADOPTERS.get(token)
+        if adopter is None:
+            return
+        with self._lock:
+            adopter(self, args, result)
+
+    def _apply(
+        self, handler: Handler, name: str, inputs: dict[str, Any], state: dict[str, Any]
+    ) -> None:
         try:
-            handler(self, name, self.translate(inputs), state)
+            handler(self, name, self.translate(reveal(inputs)), state)
         except ClientError as exc:
             err = exc.response.get("Error", {})
             raise AwsRejected(f"{err.get('Code', 'Error')}: {err.get('Message', exc)}") from None
@@ -95,7 +177,17 @@ class Backend:
             raise
         except Exception as exc:  # a moto defect must still name the resource, not crash
             raise AwsRejected(f"moto could not model it ({type(exc).__name__}: {exc})") from None
-        return True
+
+
+def reveal(value: Any) -> Any:
+    """Inputs with Pulumi secrets unwrapped: AWS receives the plaintext (moto too)."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return reveal(value.get("value"))
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
 
 
 def _tags(inputs: dict[str, Any]) -> list[dict[str, str]]:
@@ -399,8 +491,37 @@ def _role_policy(b: Backend, name: str, inputs: dict[str, Any], state: dict[str,
     )
 
 
+_AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy(/.*/|/)([^/]+)$")
+
+
+def _ensure_aws_managed_policy(b: Backend, arn: str) -> None:
+    """Make one AWS-managed policy exist in moto, if AWS has it.
+
+    moto loads AWS-managed policies only when configured to, and then all ~1,300 of
+    them per plan (slow); this adds just the one named, from moto's bundled copy of
+    AWS's list, so an ARN with a wrong name or path still fails as in AWS.
+    """
+    match = _AWS_MANAGED.match(arn)
+    if not match:
+        return
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    known = b.state.setdefault("aws_managed", {})
+    if not known:
+        known.update(json.loads(aws_managed_policies_data))
+    data = known.get(match.group(2))
+    if data is None or data.get("Path") != match.group(1):
+        return  # moto then refuses the attachment as AWS would
+    backend = iam_backends[b.ctx.account][b.ctx.partition]
+    if arn not in backend.managed_policies:
+        policy = AWSManagedPolicy.from_data(match.group(2), b.ctx.account, "us-east-1", data)
+        backend.managed_policies[policy.arn] = policy
+
+
 @handles("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
 def _attachment(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    _ensure_aws_managed_policy(b, inputs["policyArn"])
     b.client("iam").attach_role_policy(RoleName=inputs["role"], PolicyArn=inputs["policyArn"])
 
 
@@ -413,3 +534,870 @@ def _oidc(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) 
         ThumbprintList=inputs.get("thumbprintLists") or [],
         Tags=_tags(inputs),
     )
+
+
+# ---------------------------------------------------------------- EC2 / VPC
+
+
+def _tag_spec(kind: str, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    tags = _tags(inputs)
+    return [{"ResourceType": kind, "Tags": tags}] if tags else []
+
+
+@handles("aws:ec2/vpc:Vpc")
+def _vpc(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    ec2 = b.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock=inputs["cidrBlock"], TagSpecifications=_tag_spec("vpc", inputs))[
+        "Vpc"
+    ]
+    b.alias(state["id"], vpc["VpcId"])
+    for attribute in ("enableDnsSupport", "enableDnsHostnames"):
+        if attribute in inputs:
+            key = attribute[0].upper() + attribute[1:]
+            ec2.modify_vpc_attribute(
+                VpcId=vpc["VpcId"], **{key: {"Value": bool(inputs[attribute])}}
+            )
+    groups = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+    )["SecurityGroups"]
+    if groups:
+        b.alias(state["defaultSecurityGroupId"], groups[0]["GroupId"])
+
+
+@handles("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+def _default_sg(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    """Adopt the VPC's default group and leave it with exactly the declared rules."""
+    ec2 = b.client("ec2")
+    groups = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [inputs["vpcId"]]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+    )["SecurityGroups"]
+    if not groups:
+        raise AwsRejected(f"InvalidVpcID.NotFound: {inputs['vpcId']!r} has no default group")
+    group = groups[0]
+    b.alias(state["id"], group["GroupId"])
+    if group.get("IpPermissions") and not inputs.get("ingress"):
+        ec2.revoke_security_group_ingress(
+            GroupId=group["GroupId"], IpPermissions=group["IpPermissions"]
+        )
+    if group.get("IpPermissionsEgress") and not inputs.get("egress"):
+        ec2.revoke_security_group_egress(
+            GroupId=group["GroupId"], IpPermissions=group["IpPermissionsEgress"]
+        )
+
+
+@handles("aws:ec2/subnet:Subnet")
+def _subnet(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    kwargs: dict[str, Any] = {
+        "VpcId": inputs["vpcId"],
+        "CidrBlock": inputs["cidrBlock"],
+        "TagSpecifications": _tag_spec("subnet", inputs),
+    }
+    if inputs.get("availabilityZone"):
+        kwargs["AvailabilityZone"] = inputs["availabilityZone"]
+    subnet = b.client("ec2").create_subnet(**kwargs)["Subnet"]
+    b.alias(state["id"], subnet["SubnetId"])
+
+
+@handles("aws:ec2/internetGateway:InternetGateway")
+def _igw(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    ec2 = b.client("ec2")
+    igw = ec2.create_internet_gateway(TagSpecifications=_tag_spec("internet-gateway", inputs))
+    igw_id = igw["InternetGateway"]["InternetGatewayId"]
+    b.alias(state["id"], igw_id)
+    if inputs.get("vpcId"):
+        ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=inputs["vpcId"])
+
+
+@handles("aws:ec2/routeTable:RouteTable")
+def _route_table(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    table = b.client("ec2").create_route_table(
+        VpcId=inputs["vpcId"], TagSpecifications=_tag_spec("route-table", inputs)
+    )["RouteTable"]
+    b.alias(state["id"], table["RouteTableId"])
+
+
+_ROUTE_TARGETS = {
+    "gatewayId": "GatewayId",
+    "natGatewayId": "NatGatewayId",
+    "vpcEndpointId": "VpcEndpointId",
+    "networkInterfaceId": "NetworkInterfaceId",
+    "transitGatewayId": "TransitGatewayId",
+    "vpcPeeringConnectionId": "VpcPeeringConnectionId",
+}
+
+
+@handles("aws:ec2/route:Route")
+def _route(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    targets = {api: inputs[ours] for ours, api in _ROUTE_TARGETS.items() if inputs.get(ours)}
+    if len(targets) != 1:
+        raise AwsRejected(
+            f"InvalidParameterCombination: a route needs exactly one target, got {sorted(targets)}"
+        )
+    ec2 = b.client("ec2")
+    if "NatGatewayId" in targets:
+        # moto accepts any NAT id; AWS needs an existing gateway
+        found = ec2.describe_nat_gateways(NatGatewayIds=[targets["NatGatewayId"]])["NatGateways"]
+        if not found:
+            raise AwsRejected(f"InvalidNatGatewayID.NotFound: {targets['NatGatewayId']!r}")
+    ec2.create_route(
+        RouteTableId=inputs["routeTableId"],
+        DestinationCidrBlock=inputs["destinationCidrBlock"],
+        **targets,
+    )
+
+
+@handles("aws:ec2/routeTableAssociation:RouteTableAssociation")
+def _rt_association(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    assoc = b.client("ec2").associate_route_table(
+        RouteTableId=inputs["routeTableId"], SubnetId=inputs["subnetId"]
+    )
+    b.alias(state["id"], assoc["AssociationId"])
+
+
+@handles("aws:ec2/eip:Eip")
+def _eip(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    if inputs.get("domain", "vpc") != "vpc":
+        raise AwsRejected(f"InvalidParameterValue: EIP domain {inputs.get('domain')!r}")
+    eip = b.client("ec2").allocate_address(
+        Domain="vpc", TagSpecifications=_tag_spec("elastic-ip", inputs)
+    )
+    b.alias(state["allocationId"], eip["AllocationId"])
+
+
+@handles("aws:ec2/natGateway:NatGateway")
+def _nat(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    connectivity = inputs.get("connectivityType", "public")
+    kwargs: dict[str, Any] = {
+        "SubnetId": inputs["subnetId"],
+        "ConnectivityType": connectivity,
+        "TagSpecifications": _tag_spec("natgateway", inputs),
+    }
+    if connectivity == "public":
+        if not inputs.get("allocationId"):
+            raise AwsRejected("MissingParameter: a public NAT gateway needs an allocation ID")
+        kwargs["AllocationId"] = inputs["allocationId"]
+    nat = b.client("ec2").create_nat_gateway(**kwargs)["NatGateway"]
+    b.alias(state["id"], nat["NatGatewayId"])
+
+
+@handles("aws:ec2/vpcEndpoint:VpcEndpoint")
+def _vpc_endpoint(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    kind = inputs.get("vpcEndpointType", "Gateway")
+    service = inputs["serviceName"]
+    if not re.match(rf"^com\.amazonaws\.{re.escape(b.ctx.region)}\.[a-z0-9.-]+$", service):
+        raise AwsRejected(f"InvalidServiceName: {service!r} is not a service of {b.ctx.region}")
+    if kind == "Gateway" and service.rsplit(".", 1)[-1] not in ("s3", "dynamodb"):
+        raise AwsRejected(f"InvalidParameter: {service!r} has no gateway endpoint")
+    if kind == "Interface" and not inputs.get("subnetIds"):
+        raise AwsRejected("InvalidParameter: an interface endpoint needs subnets")
+    kwargs: dict[str, Any] = {
+        "VpcId": inputs["vpcId"],
+        "ServiceName": service,
+        "VpcEndpointType": kind,
+        "TagSpecifications": _tag_spec("vpc-endpoint", inputs),
+    }
+    for ours, api in (
+        ("routeTableIds", "RouteTableIds"),
+        ("subnetIds", "SubnetIds"),
+        ("securityGroupIds", "SecurityGroupIds"),
+    ):
+        if inputs.get(ours):
+            kwargs[api] = inputs[ours]
+    if "privateDnsEnabled" in inputs and kind == "Interface":
+        kwargs["PrivateDnsEnabled"] = bool(inputs["privateDnsEnabled"])
+    endpoint = b.client("ec2").create_vpc_endpoint(**kwargs)["VpcEndpoint"]
+    b.alias(state["id"], endpoint["VpcEndpointId"])
+
+
+@handles("aws:ec2/securityGroup:SecurityGroup")
+def _security_group(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    ec2 = b.client("ec2")
+    kwargs: dict[str, Any] = {
+        "GroupName": state["name"],
+        "Description": inputs.get("description") or "Managed by Pulumi",
+        "TagSpecifications": _tag_spec("security-group", inputs),
+    }
+    if inputs.get("vpcId"):
+        kwargs["VpcId"] = inputs["vpcId"]
+    group_id = ec2.create_security_group(**kwargs)["GroupId"]
+    b.alias(state["id"], group_id)
+    if not inputs.get("egress"):
+        # the provider removes AWS's default allow-all egress when none is declared
+        group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+        if group.get("IpPermissionsEgress"):
+            ec2.revoke_security_group_egress(
+                GroupId=group_id, IpPermissions=group["IpPermissionsEgress"]
+            )
+
+
+def _permission(inputs: dict[str, Any]) -> dict[str, Any]:
+    protocol = str(inputs.get("ipProtocol", ""))
+    perm: dict[str, Any] = {"IpProtocol": protocol}
+    if protocol != "-1":
+        if inputs.get("fromPort") is None or inputs.get("toPort") is None:
+            raise AwsRejected(f"MissingParameter: protocol {protocol!r} needs from/to ports")
+        perm["FromPort"], perm["ToPort"] = int(inputs["fromPort"]), int(inputs["toPort"])
+    sources = [
+        k
+        for k in ("cidrIpv4", "cidrIpv6", "referencedSecurityGroupId", "prefixListId")
+        if inputs.get(k)
+    ]
+    if len(sources) != 1:
+        raise AwsRejected(f"InvalidParameterCombination: one source needed, got {sources}")
+    extra = {"Description": inputs["description"]} if inputs.get("description") else {}
+    if inputs.get("cidrIpv4"):
+        perm["IpRanges"] = [{"CidrIp": inputs["cidrIpv4"], **extra}]
+    elif inputs.get("cidrIpv6"):
+        perm["Ipv6Ranges"] = [{"CidrIpv6": inputs["cidrIpv6"], **extra}]
+    elif inputs.get("referencedSecurityGroupId"):
+        perm["UserIdGroupPairs"] = [{"GroupId": inputs["referencedSecurityGroupId"], **extra}]
+    else:
+        perm["PrefixListIds"] = [{"PrefixListId": inputs["prefixListId"], **extra}]
+    return perm
+
+
+@handles("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+def _ingress(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    ec2 = b.client("ec2")
+    perm = _permission(inputs)
+    for pair in perm.get("UserIdGroupPairs", []):
+        ec2.describe_security_groups(GroupIds=[pair["GroupId"]])  # AWS: InvalidGroup.NotFound
+    result = ec2.authorize_security_group_ingress(
+        GroupId=inputs["securityGroupId"], IpPermissions=[perm]
+    )
+    rules = result.get("SecurityGroupRules") or []
+    if rules:
+        b.alias(state["id"], rules[0]["SecurityGroupRuleId"])
+
+
+@handles("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+def _egress(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    b.client("ec2").authorize_security_group_egress(
+        GroupId=inputs["securityGroupId"], IpPermissions=[_permission(inputs)]
+    )
+
+
+def _flag(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise AwsRejected(f"InvalidParameterValue: {value!r} is not true or false")
+        return value == "true"
+    return bool(value)
+
+
+def _launch_template_data(inputs: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    meta = inputs.get("metadataOptions")
+    if meta:
+        tokens = meta.get("httpTokens")
+        if tokens not in (None, "optional", "required"):
+            raise AwsRejected(f"InvalidParameterValue: httpTokens {tokens!r}")
+        hops = meta.get("httpPutResponseHopLimit")
+        if hops is not None and not 1 <= int(hops) <= 64:
+            raise AwsRejected(f"InvalidParameterValue: hop limit {hops} is not 1..64")
+        data["MetadataOptions"] = {
+            k: v
+            for k, v in {
+                "HttpTokens": tokens,
+                "HttpPutResponseHopLimit": int(hops) if hops is not None else None,
+                "HttpEndpoint": meta.get("httpEndpoint"),
+            }.items()
+            if v is not None
+        }
+    mappings = []
+    for m in inputs.get("blockDeviceMappings") or []:
+        ebs = m.get("ebs") or {}
+        volume_type = ebs.get("volumeType")
+        if volume_type and volume_type not in (
+            "gp2",
+            "gp3",
+            "io1",
+            "io2",
+            "st1",
+            "sc1",
+            "standard",
+        ):
+            raise AwsRejected(f"InvalidParameterValue: volume type {volume_type!r}")
+        mappings.append(
+            {
+                "DeviceName": m.get("deviceName"),
+                "Ebs": {
+                    k: v
+                    for k, v in {
+                        "VolumeSize": int(ebs["volumeSize"]) if ebs.get("volumeSize") else None,
+                        "VolumeType": volume_type,
+                        # the provider takes these as "true"/"false" strings
+                        "Encrypted": _flag(ebs.get("encrypted")),
+                        "DeleteOnTermination": _flag(ebs.get("deleteOnTermination")),
+                    }.items()
+                    if v is not None
+                },
+            }
+        )
+    if mappings:
+        data["BlockDeviceMappings"] = mappings
+    return data
+
+
+@handles("aws:ec2/launchTemplate:LaunchTemplate")
+def _launch_template(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    template_name = inputs.get("name") or state["id"]
+    template = b.client("ec2").create_launch_template(
+        LaunchTemplateName=template_name, LaunchTemplateData=_launch_template_data(inputs)
+    )["LaunchTemplate"]
+    b.alias(state["id"], template["LaunchTemplateId"])
+
+
+@handles("aws:ec2/flowLog:FlowLog")
+def _flow_log(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    resource = next(
+        (
+            (kind, inputs[key])
+            for key, kind in (
+                ("vpcId", "VPC"),
+                ("subnetId", "Subnet"),
+                ("eniId", "NetworkInterface"),
+            )
+            if inputs.get(key)
+        ),
+        None,
+    )
+    if resource is None:
+        raise AwsRejected("MissingParameter: a flow log needs a VPC, subnet or ENI")
+    destination_type = inputs.get("logDestinationType", "cloud-watch-logs")
+    interval = int(inputs.get("maxAggregationInterval") or 600)
+    if interval not in (60, 600):
+        raise AwsRejected(f"InvalidParameter: max aggregation interval {interval} is not 60/600")
+    kwargs: dict[str, Any] = {
+        "ResourceIds": [resource[1]],
+        "ResourceType": resource[0],
+        "TrafficType": inputs.get("trafficType", "ALL"),
+        "LogDestinationType": destination_type,
+        "LogDestination": inputs["logDestination"],
+        "MaxAggregationInterval": interval,
+    }
+    if destination_type == "cloud-watch-logs":
+        if not inputs.get("iamRoleArn"):
+            raise AwsRejected("InvalidParameter: CloudWatch Logs delivery needs iamRoleArn")
+        kwargs["DeliverLogsPermissionArn"] = inputs["iamRoleArn"]
+        # moto checks the group only when named (AWS takes either form): name it
+        group = str(inputs["logDestination"]).split(":log-group:", 1)
+        if len(group) == 2:
+            del kwargs["LogDestination"]
+            kwargs["LogGroupName"] = group[1].removesuffix(":*")
+    result = b.client("ec2").create_flow_logs(**kwargs)
+    if result.get("Unsuccessful"):
+        error = result["Unsuccessful"][0]["Error"]
+        raise AwsRejected(f"{error['Code']}: {error['Message']}")
+    b.alias(state["id"], result["FlowLogIds"][0])
+
+
+# ---------------------------------------------------------------- CloudWatch Logs
+
+# the only retention values CloudWatch Logs accepts
+_RETENTION_DAYS = {
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+}
+
+
+@handles("aws:cloudwatch/logGroup:LogGroup")
+def _log_group(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    logs = b.client("logs")
+    group = state["name"]
+    kwargs: dict[str, Any] = {"logGroupName": group}
+    if inputs.get("kmsKeyId"):
+        b.client("kms").describe_key(KeyId=inputs["kmsKeyId"])  # AWS refuses unknown keys
+        kwargs["kmsKeyId"] = inputs["kmsKeyId"]
+    if inputs.get("tags"):
+        kwargs["tags"] = {k: str(v) for k, v in inputs["tags"].items()}
+    retention = inputs.get("retentionInDays")
+    if retention and int(retention) not in _RETENTION_DAYS:
+        raise AwsRejected(
+            f"InvalidParameterException: retention {retention} days is not one of "
+            f"{sorted(_RETENTION_DAYS)}"
+        )
+    logs.create_log_group(**kwargs)
+    if retention:
+        logs.put_retention_policy(logGroupName=group, retentionInDays=int(retention))
+
+
+# ---------------------------------------------------------------- EKS
+
+
+def _subnet_zones(b: Backend, subnet_ids: list[str]) -> tuple[set[str], set[str]]:
+    """(zones, VPCs) of existing subnets; AWS-style error for unknown ones."""
+    subnets = b.client("ec2").describe_subnets(SubnetIds=subnet_ids)["Subnets"]
+    return {s["AvailabilityZone"] for s in subnets}, {s["VpcId"] for s in subnets}
+
+
+@handles("aws:eks/cluster:Cluster")
+def _eks_cluster(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    vpc = inputs.get("vpcConfig") or {}
+    subnets = vpc.get("subnetIds") or []
+    zones, vpcs = _subnet_zones(b, subnets)
+    if len(zones) < 2:
+        raise AwsRejected(
+            "InvalidParameterException: Subnets specified must be in at least two different AZs"
+        )
+    if not vpc.get("endpointPrivateAccess", False) and not vpc.get("endpointPublicAccess", True):
+        raise AwsRejected("InvalidParameterException: the endpoint must be public or private")
+    role = inputs["roleArn"].rsplit("/", 1)[-1]
+    b.client("iam").get_role(RoleName=role)  # NoSuchEntity as in AWS
+    encryption = []
+    for config in [inputs["encryptionConfig"]] if inputs.get("encryptionConfig") else []:
+        key = (config.get("provider") or {}).get("keyArn")
+        b.client("kms").describe_key(KeyId=key)
+        encryption.append({"resources": config.get("resources"), "provider": {"keyArn": key}})
+    kwargs: dict[str, Any] = {
+        "name": state["name"],
+        "roleArn": inputs["roleArn"],
+        "resourcesVpcConfig": {
+            "subnetIds": subnets,
+            "endpointPublicAccess": bool(vpc.get("endpointPublicAccess", True)),
+            "endpointPrivateAccess": bool(vpc.get("endpointPrivateAccess", False)),
+            **(
+                {"publicAccessCidrs": vpc["publicAccessCidrs"]}
+                if vpc.get("publicAccessCidrs")
+                else {}
+            ),
+        },
+        "logging": {
+            "clusterLogging": [
+                {"types": inputs.get("enabledClusterLogTypes") or [], "enabled": True}
+            ]
+        },
+    }
+    if inputs.get("version"):
+        kwargs["version"] = inputs["version"]
+    if encryption:
+        kwargs["encryptionConfig"] = encryption
+    if inputs.get("tags"):
+        kwargs["tags"] = {k: str(v) for k, v in inputs["tags"].items()}
+    b.client("eks").create_cluster(**kwargs)
+    # EKS creates the cluster security group (nodes and pods use it); moto does not.
+    sg = b.client("ec2").create_security_group(
+        GroupName=f"eks-cluster-sg-{state['name']}",
+        Description="EKS created security group applied to ENI that is attached to EKS "
+        "Control Plane master nodes, as well as any managed workloads.",
+        VpcId=next(iter(vpcs)),
+    )
+    b.alias(state["vpcConfig"]["clusterSecurityGroupId"], sg["GroupId"])
+
+
+@handles("aws:eks/nodeGroup:NodeGroup")
+def _node_group(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    scaling = inputs.get("scalingConfig") or {}
+    low, want, high = (int(scaling.get(k, 0)) for k in ("minSize", "desiredSize", "maxSize"))
+    if high < 1 or not low <= want <= high:
+        raise AwsRejected(
+            f"InvalidParameterException: scaling {low}/{want}/{high} needs "
+            "min <= desired <= max and max >= 1"
+        )
+    capacity = inputs.get("capacityType", "ON_DEMAND")
+    if capacity not in ("ON_DEMAND", "SPOT", "CAPACITY_BLOCK"):
+        raise AwsRejected(f"InvalidParameterException: capacity type {capacity!r}")
+    b.client("iam").get_role(RoleName=inputs["nodeRoleArn"].rsplit("/", 1)[-1])
+    kwargs: dict[str, Any] = {
+        "clusterName": inputs["clusterName"],
+        "nodegroupName": state["nodeGroupName"],
+        "scalingConfig": {"minSize": low, "desiredSize": want, "maxSize": high},
+        "subnets": inputs.get("subnetIds") or [],
+        "nodeRole": inputs["nodeRoleArn"],
+        "capacityType": capacity,
+    }
+    for ours, api in (
+        ("instanceTypes", "instanceTypes"),
+        ("amiType", "amiType"),
+        ("labels", "labels"),
+        ("diskSize", "diskSize"),
+    ):
+        if inputs.get(ours):
+            kwargs[api] = inputs[ours]
+    if inputs.get("taints"):
+        kwargs["taints"] = [
+            {"key": t["key"], "value": t.get("value", ""), "effect": t["effect"]}
+            for t in inputs["taints"]
+        ]
+    if inputs.get("launchTemplate"):
+        lt = inputs["launchTemplate"]
+        kwargs["launchTemplate"] = {
+            k: str(lt[k]) for k in ("id", "name", "version") if lt.get(k) is not None
+        }
+    if inputs.get("tags"):
+        kwargs["tags"] = {k: str(v) for k, v in inputs["tags"].items()}
+    b.client("eks").create_nodegroup(**kwargs)
+
+
+# ---------------------------------------------------------------- RDS
+
+_RDS_PASSWORD_MAX = {"mysql": 41, "mariadb": 41, "postgres": 128}
+_RDS_USER_MAX = {"mysql": 16, "mariadb": 16, "postgres": 63}
+_INSTANCE_CLASS = re.compile(
+    r"^db\.(t3|t4g|m5|m5d|m6g|m6gd|m6i|m6id|m7g|m7i|m8g|r5|r5b|r5d|r6g"
+    r"|r6gd|r6i|r6id|r7g|r7i|r8g|x2g|x2iedn)\.(micro|small|medium|large"
+    r"|\d*xlarge)$"
+)
+
+
+@handles("aws:rds/subnetGroup:SubnetGroup")
+def _db_subnet_group(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    zones, _ = _subnet_zones(b, inputs["subnetIds"])
+    if len(zones) < 2:
+        raise AwsRejected(
+            "DBSubnetGroupDoesNotCoverEnoughAZs: subnets must cover at least 2 availability zones"
+        )
+    b.client("rds").create_db_subnet_group(
+        DBSubnetGroupName=state["name"],
+        DBSubnetGroupDescription=inputs.get("description") or "Managed by Pulumi",
+        SubnetIds=inputs["subnetIds"],
+        Tags=_tags(inputs),
+    )
+
+
+@handles("aws:rds/parameterGroup:ParameterGroup")
+def _db_parameters(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    rds = b.client("rds")
+    rds.create_db_parameter_group(
+        DBParameterGroupName=state["name"],
+        DBParameterGroupFamily=inputs["family"],
+        Description=inputs.get("description") or "Managed by Pulumi",
+        Tags=_tags(inputs),
+    )
+    params = inputs.get("parameters") or []
+    if params:
+        rds.modify_db_parameter_group(
+            DBParameterGroupName=state["name"],
+            Parameters=[
+                {
+                    "ParameterName": p["name"],
+                    "ParameterValue": str(p["value"]),
+                    "ApplyMethod": p.get("applyMethod") or "immediate",
+                }
+                for p in params
+            ],
+        )
+
+
+@handles("aws:rds/instance:Instance")
+def _db_instance(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    engine = inputs.get("engine", "")
+    instance_class = inputs.get("instanceClass", "")
+    if not _INSTANCE_CLASS.match(instance_class):
+        raise AwsRejected(
+            f"InvalidParameterCombination: RDS does not offer DB instance class {instance_class!r}"
+        )
+    password, user = inputs.get("password") or "", inputs.get("username") or ""
+    if engine in _RDS_PASSWORD_MAX and not 8 <= len(password) <= _RDS_PASSWORD_MAX[engine]:
+        raise AwsRejected(
+            f"InvalidParameterValue: {engine} master passwords are 8-{_RDS_PASSWORD_MAX[engine]} "
+            "characters"
+        )
+    if any(c in password for c in '/@" '):
+        raise AwsRejected('InvalidParameterValue: the master password contains / @ " or space')
+    if engine in _RDS_USER_MAX and not 1 <= len(user) <= _RDS_USER_MAX[engine]:
+        raise AwsRejected(f"InvalidParameterValue: {engine} master user names are 1-16 characters")
+    storage, ceiling = int(inputs.get("allocatedStorage") or 0), inputs.get("maxAllocatedStorage")
+    if ceiling and int(ceiling) <= storage:
+        raise AwsRejected(
+            "InvalidParameterCombination: Max storage size must be greater than storage size"
+        )
+    retention = int(inputs.get("backupRetentionPeriod") or 0)
+    if not 0 <= retention <= 35:
+        raise AwsRejected(f"InvalidParameterValue: backup retention {retention} is not 0..35")
+    if inputs.get("kmsKeyId") and not inputs.get("storageEncrypted"):
+        raise AwsRejected("InvalidParameterCombination: a KMS key needs storage encryption")
+    kwargs: dict[str, Any] = {
+        "DBInstanceIdentifier": state["identifier"],
+        "Engine": engine,
+        "DBInstanceClass": instance_class,
+        "AllocatedStorage": storage,
+        "MasterUsername": user,
+        "MasterUserPassword": password,
+        "Tags": _tags(inputs),
+    }
+    for ours, api, cast in (
+        ("engineVersion", "EngineVersion", str),
+        ("dbName", "DBName", str),
+        ("port", "Port", int),
+        ("maxAllocatedStorage", "MaxAllocatedStorage", int),
+        ("storageType", "StorageType", str),
+        ("storageEncrypted", "StorageEncrypted", bool),
+        ("kmsKeyId", "KmsKeyId", str),
+        ("dbSubnetGroupName", "DBSubnetGroupName", str),
+        ("vpcSecurityGroupIds", "VpcSecurityGroupIds", list),
+        ("parameterGroupName", "DBParameterGroupName", str),
+        ("publiclyAccessible", "PubliclyAccessible", bool),
+        ("multiAz", "MultiAZ", bool),
+        ("iamDatabaseAuthenticationEnabled", "EnableIAMDatabaseAuthentication", bool),
+        ("backupRetentionPeriod", "BackupRetentionPeriod", int),
+        ("copyTagsToSnapshot", "CopyTagsToSnapshot", bool),
+        ("deletionProtection", "DeletionProtection", bool),
+        ("autoMinorVersionUpgrade", "AutoMinorVersionUpgrade", bool),
+        ("enabledCloudwatchLogsExports", "EnableCloudwatchLogsExports", list),
+        ("performanceInsightsEnabled", "EnablePerformanceInsights", bool),
+        ("performanceInsightsKmsKeyId", "PerformanceInsightsKMSKeyId", str),
+    ):
+        if inputs.get(ours) is not None:
+            kwargs[api] = cast(inputs[ours])
+    b.client("rds").create_db_instance(**kwargs)
+
+
+# ---------------------------------------------------------------- ElastiCache
+
+_TOKEN = re.compile(r"^[A-Za-z0-9!&#$^<>-]{16,128}$")
+_GROUP_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+@handles("aws:elasticache/subnetGroup:SubnetGroup")
+def _cache_subnets(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    b.client("elasticache").create_cache_subnet_group(
+        CacheSubnetGroupName=state["name"],
+        CacheSubnetGroupDescription=inputs.get("description") or "Managed by Pulumi",
+        SubnetIds=inputs["subnetIds"],
+        Tags=_tags(inputs),
+    )
+
+
+@handles("aws:elasticache/replicationGroup:ReplicationGroup")
+def _replication_group(
+    b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]
+) -> None:
+    group = state["id"]
+    if len(group) > 40 or not _GROUP_ID.match(group):
+        raise AwsRejected(f"InvalidParameterValue: replication group ID {group!r}")
+    clusters = int(inputs.get("numCacheClusters") or 1)
+    token = inputs.get("authToken")
+    if token:
+        if not inputs.get("transitEncryptionEnabled"):
+            raise AwsRejected(
+                "InvalidParameterValue: The AUTH token is only supported when "
+                "encryption-in-transit is enabled"
+            )
+        if not _TOKEN.match(token):
+            raise AwsRejected(
+                "InvalidParameterValue: the AUTH token must be 16-128 characters of "
+                "letters, digits and !&#$^<>-"
+            )
+    if inputs.get("automaticFailoverEnabled") and clusters < 2:
+        raise AwsRejected("InvalidParameterCombination: automatic failover needs 2+ clusters")
+    if inputs.get("multiAzEnabled") and not inputs.get("automaticFailoverEnabled"):
+        raise AwsRejected("InvalidParameterCombination: Multi-AZ needs automatic failover")
+    if inputs.get("kmsKeyId"):
+        if not inputs.get("atRestEncryptionEnabled"):
+            raise AwsRejected("InvalidParameterCombination: a KMS key needs at-rest encryption")
+        b.client("kms").describe_key(KeyId=inputs["kmsKeyId"])
+    kwargs: dict[str, Any] = {
+        "ReplicationGroupId": group,
+        "ReplicationGroupDescription": inputs.get("description") or "Managed by Pulumi",
+        "NumCacheClusters": clusters,
+        "Tags": _tags(inputs),
+    }
+    for ours, api, cast in (
+        ("engine", "Engine", str),
+        ("engineVersion", "EngineVersion", str),
+        ("nodeType", "CacheNodeType", str),
+        ("port", "Port", int),
+        ("subnetGroupName", "CacheSubnetGroupName", str),
+        ("securityGroupIds", "SecurityGroupIds", list),
+        ("transitEncryptionEnabled", "TransitEncryptionEnabled", bool),
+        ("authToken", "AuthToken", str),
+        ("atRestEncryptionEnabled", "AtRestEncryptionEnabled", bool),
+        ("kmsKeyId", "KmsKeyId", str),
+        ("automaticFailoverEnabled", "AutomaticFailoverEnabled", bool),
+        ("multiAzEnabled", "MultiAZEnabled", bool),
+        ("snapshotRetentionLimit", "SnapshotRetentionLimit", int),
+        ("autoMinorVersionUpgrade", "AutoMinorVersionUpgrade", bool),
+    ):
+        if inputs.get(ours) is not None:
+            kwargs[api] = cast(inputs[ours])
+    if clusters > 1 and "ReplicasPerNodeGroup" not in kwargs:
+        # moto builds one member unless told the replica count this way (AWS takes
+        # NumCacheClusters alone); what moto then holds matches what AWS would
+        kwargs["ReplicasPerNodeGroup"] = clusters - 1
+    b.client("elasticache").create_replication_group(**kwargs)
+
+
+# ---------------------------------------------------------------- DynamoDB
+
+
+@handles("aws:dynamodb/table:Table")
+def _table(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    ddb = b.client("dynamodb")
+    billing = inputs.get("billingMode", "PROVISIONED")
+    keys = [{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
+    if inputs.get("rangeKey"):
+        keys.append({"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"})
+    kwargs: dict[str, Any] = {
+        "TableName": state["name"],
+        "AttributeDefinitions": [
+            {"AttributeName": a["name"], "AttributeType": a["type"]}
+            for a in inputs.get("attributes") or []
+        ],
+        "KeySchema": keys,
+        "BillingMode": billing,
+        "Tags": _tags(inputs),
+    }
+    if billing == "PROVISIONED":
+        kwargs["ProvisionedThroughput"] = {
+            "ReadCapacityUnits": int(inputs.get("readCapacity") or 0),
+            "WriteCapacityUnits": int(inputs.get("writeCapacity") or 0),
+        }
+    sse = inputs.get("serverSideEncryption") or {}
+    if sse.get("enabled"):
+        kwargs["SSESpecification"] = {"Enabled": True, "SSEType": "KMS"}
+        if sse.get("kmsKeyArn"):
+            b.client("kms").describe_key(KeyId=sse["kmsKeyArn"])
+            kwargs["SSESpecification"]["KMSMasterKeyId"] = sse["kmsKeyArn"]
+    if inputs.get("deletionProtectionEnabled") is not None:
+        kwargs["DeletionProtectionEnabled"] = bool(inputs["deletionProtectionEnabled"])
+    ddb.create_table(**kwargs)
+    if (inputs.get("pointInTimeRecovery") or {}).get("enabled"):
+        ddb.update_continuous_backups(
+            TableName=state["name"],
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+
+
+# ---------------------------------------------------------------- Secrets Manager
+
+
+@handles("aws:secretsmanager/secret:Secret")
+def _secret(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    window = inputs.get("recoveryWindowInDays")
+    if window is not None and int(window) != 0 and not 7 <= int(window) <= 30:
+        raise AwsRejected(f"InvalidParameterException: recovery window {window} is not 7..30")
+    kwargs: dict[str, Any] = {"Name": state["name"], "Tags": _tags(inputs)}
+    if inputs.get("description"):
+        kwargs["Description"] = inputs["description"]
+    if inputs.get("kmsKeyId"):
+        b.client("kms").describe_key(KeyId=inputs["kmsKeyId"])
+        kwargs["KmsKeyId"] = inputs["kmsKeyId"]
+    created = b.client("secretsmanager").create_secret(**kwargs)
+    b.alias(state["arn"], created["ARN"])
+
+
+@handles("aws:secretsmanager/secretVersion:SecretVersion")
+def _secret_version(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    kwargs: dict[str, Any] = {"SecretId": inputs["secretId"]}
+    if inputs.get("secretString") is not None:
+        kwargs["SecretString"] = inputs["secretString"]
+    elif inputs.get("secretBinary") is not None:
+        kwargs["SecretBinary"] = inputs["secretBinary"]
+    else:
+        raise AwsRejected("InvalidRequestException: a secret version needs a value")
+    b.client("secretsmanager").put_secret_value(**kwargs)
+
+
+# ---------------------------------------------------------------- ECR
+
+
+@handles("aws:ecr/repository:Repository")
+def _ecr_repository(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    kwargs: dict[str, Any] = {
+        "repositoryName": state["name"],
+        "imageTagMutability": inputs.get("imageTagMutability", "MUTABLE"),
+        "tags": _tags(inputs),
+    }
+    scanning = inputs.get("imageScanningConfiguration")
+    if scanning is not None:
+        kwargs["imageScanningConfiguration"] = {"scanOnPush": bool(scanning.get("scanOnPush"))}
+    for config in inputs.get("encryptionConfigurations") or []:
+        kind = config.get("encryptionType", "AES256")
+        if kind not in ("AES256", "KMS", "KMS_DSSE"):
+            raise AwsRejected(f"ValidationException: encryption type {kind!r}")
+        kwargs["encryptionConfiguration"] = {"encryptionType": kind}
+        if config.get("kmsKey"):
+            if kind == "AES256":
+                raise AwsRejected("ValidationException: a KMS key needs encryption type KMS")
+            b.client("kms").describe_key(KeyId=config["kmsKey"])
+            kwargs["encryptionConfiguration"]["kmsKey"] = config["kmsKey"]
+    b.client("ecr").create_repository(**kwargs)
+
+
+@handles("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+def _ecr_lifecycle(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    b.client("ecr").put_lifecycle_policy(
+        repositoryName=inputs["repository"], lifecyclePolicyText=inputs["policy"]
+    )
+
+
+@handles("aws:ecr/repositoryPolicy:RepositoryPolicy")
+def _ecr_policy(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
+    doc = _policy_json(inputs.get("policy"), "repository policy")
+    statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+    for st in statements:
+        if "Principal" not in st and "NotPrincipal" not in st:
+            raise AwsRejected("InvalidParameterException: a repository policy needs a Principal")
+        if "Resource" in st:
+            raise AwsRejected("InvalidParameterException: a repository policy has no Resource")
+        for action in _as_list(st.get("Action")):
+            if not str(action).startswith("ecr:") and action != "*":
+                raise AwsRejected(f"InvalidParameterException: {action!r} is not an ECR action")
+    b.client("ecr").set_repository_policy(
+        repositoryName=inputs["repository"], policyText=inputs["policy"]
+    )
+
+
+# ---------------------------------------------------------------- existing resources (look-ups)
+
+
+def _existing_vpc(b: Backend, vpc_id: str) -> str:
+    from mlops.engine.fakes import EXISTING_VPC_CIDR
+
+    if vpc_id not in b._aliases:
+        vpc = b.client("ec2").create_vpc(CidrBlock=EXISTING_VPC_CIDR)["Vpc"]
+        b.alias(vpc_id, vpc["VpcId"])
+    return b._aliases[vpc_id]
+
+
+@adopts("aws:ec2/getSubnet:getSubnet")
+def _adopt_subnet(b: Backend, args: dict[str, Any], result: dict[str, Any]) -> None:
+    if result["id"] in b._aliases:
+        return
+    subnet = b.client("ec2").create_subnet(
+        VpcId=_existing_vpc(b, result["vpcId"]),
+        CidrBlock=result["cidrBlock"],
+        AvailabilityZone=result["availabilityZone"],
+    )["Subnet"]
+    b.alias(result["id"], subnet["SubnetId"])
+
+
+@adopts("aws:ec2/getSecurityGroup:getSecurityGroup")
+def _adopt_security_group(b: Backend, args: dict[str, Any], result: dict[str, Any]) -> None:
+    if result["id"] in b._aliases:
+        return
+    group = b.client("ec2").create_security_group(
+        GroupName=result["name"],
+        Description=result["description"],
+        VpcId=_existing_vpc(b, result["vpcId"]),
+    )
+    b.alias(result["id"], group["GroupId"])

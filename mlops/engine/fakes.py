@@ -7,6 +7,7 @@ account, region and name the way AWS builds them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -24,6 +25,8 @@ class Ctx:
     region: str
     account: str = ACCOUNT_ID
     partition: str = "aws"
+    # what earlier invokes of this plan answered (e.g. the zone of each looked-up subnet)
+    memo: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, hash=False)
 
     def digest(self, *parts: str, n: int = 8) -> str:
         return hashlib.sha256("\x00".join((self.stack, *parts)).encode()).hexdigest()[:n]
@@ -297,4 +300,327 @@ def _policy_document(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
         "json": text,
         "minifiedJson": json.dumps(doc, separators=(",", ":")),
         "id": ctx.digest(text),
+    }
+
+
+# ---------------------------------------------------------------- EC2 / VPC
+
+# type -> (ID prefix, the resource kind in its ARN)
+_EC2_KINDS = {
+    "aws:ec2/vpc:Vpc": ("vpc", "vpc"),
+    "aws:ec2/subnet:Subnet": ("subnet", "subnet"),
+    "aws:ec2/securityGroup:SecurityGroup": ("sg", "security-group"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ("sg", "security-group"),
+    "aws:ec2/routeTable:RouteTable": ("rtb", "route-table"),
+    "aws:ec2/internetGateway:InternetGateway": ("igw", "internet-gateway"),
+    "aws:ec2/natGateway:NatGateway": ("nat", "natgateway"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpce", "vpc-endpoint"),
+    "aws:ec2/launchTemplate:LaunchTemplate": ("lt", "launch-template"),
+    "aws:ec2/flowLog:FlowLog": ("fl", "vpc-flow-log"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("rtbassoc", "route-table"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("sgr", "security-group-rule"),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("sgr", "security-group-rule"),
+}
+
+
+@fake(*_EC2_KINDS)
+def _ec2(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    prefix, kind = _EC2_KINDS[typ]
+    ident = f"{prefix}-{ctx.digest(typ, name, n=17)}"
+    out: dict[str, Any] = {"arn": ctx.arn("ec2", f"{kind}/{ident}"), "ownerId": ctx.account}
+    if prefix == "vpc":
+        out.update(
+            defaultSecurityGroupId=f"sg-{ctx.digest(typ, name, 'default-sg', n=17)}",
+            mainRouteTableId=f"rtb-{ctx.digest(typ, name, 'main-rtb', n=17)}",
+            defaultNetworkAclId=f"acl-{ctx.digest(typ, name, 'acl', n=17)}",
+        )
+    elif prefix == "lt":
+        out.update(latestVersion=1, defaultVersion=1)
+    elif prefix == "sgr":
+        out["securityGroupRuleId"] = ident
+    elif prefix == "sg":
+        out["name"] = inputs.get("name") or autoname(ctx, typ, name)
+    return ident, out
+
+
+@fake("aws:ec2/eip:Eip")
+def _eip(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    alloc = f"eipalloc-{ctx.digest(typ, name, n=17)}"
+    n = int(ctx.digest(typ, name, n=4), 16)
+    return alloc, {
+        "allocationId": alloc,
+        "publicIp": f"203.0.113.{n % 254 + 1}",  # TEST-NET-3: never a real address
+        "arn": ctx.arn("ec2", f"elastic-ip/{alloc}"),
+    }
+
+
+@fake("aws:ec2/route:Route")
+def _route(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    ident = f"r-{inputs.get('routeTableId')}{inputs.get('destinationCidrBlock', '')}"
+    return ident, {"state": "active"}
+
+
+@fake("aws:cloudwatch/logGroup:LogGroup")
+def _log_group(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    group = inputs.get("name") or autoname(ctx, typ, name)
+    return group, {"name": group, "arn": ctx.arn("logs", f"log-group:{group}")}
+
+
+# ---------------------------------------------------------------- EKS
+
+
+@fake("aws:eks/cluster:Cluster")
+def _eks_cluster(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    cluster = inputs.get("name") or autoname(ctx, typ, name)
+    oidc_id = ctx.digest(typ, name, "oidc", n=32).upper()
+    host = ctx.digest(typ, name, "endpoint", n=32).upper()
+    vpc = dict(inputs.get("vpcConfig") or {})
+    vpc.update(
+        clusterSecurityGroupId=f"sg-{ctx.digest(typ, name, 'cluster-sg', n=17)}",
+        vpcId=vpc.get("vpcId") or f"vpc-{ctx.digest(typ, name, 'vpc', n=17)}",
+    )
+    ca = ctx.digest(typ, name, "ca", n=64)
+    return cluster, {
+        "name": cluster,
+        "arn": ctx.arn("eks", f"cluster/{cluster}"),
+        "endpoint": f"https://{host}.gr7.{ctx.region}.eks.amazonaws.com",
+        "certificateAuthority": {
+            "data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t" + ca  # base64 PEM header + body
+        },
+        "identities": [
+            {"oidcs": [{"issuer": f"https://oidc.eks.{ctx.region}.amazonaws.com/id/{oidc_id}"}]}
+        ],
+        "vpcConfig": vpc,
+        "platformVersion": "eks.1",
+        "status": "ACTIVE",
+        "createdAt": CREATED,
+        "clusterId": ctx.uuid(typ, name),
+    }
+
+
+@fake("aws:eks/nodeGroup:NodeGroup")
+def _node_group(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    cluster = inputs.get("clusterName", "")
+    group = inputs.get("nodeGroupName") or autoname(ctx, typ, name)
+    ident = f"{cluster}:{group}"
+    return ident, {
+        "nodeGroupName": group,
+        "arn": ctx.arn("eks", f"nodegroup/{cluster}/{group}/{ctx.uuid(typ, name)}"),
+        "status": "ACTIVE",
+        "releaseVersion": "1.33.0-20260101",
+        "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{ctx.uuid(typ, name)}"}]}],
+    }
+
+
+@fake("aws:eks/addon:Addon")
+def _addon(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    cluster, addon = inputs.get("clusterName", ""), inputs.get("addonName", "")
+    return f"{cluster}:{addon}", {
+        "arn": ctx.arn("eks", f"addon/{cluster}/{addon}/{ctx.uuid(typ, name)}"),
+        "addonVersion": inputs.get("addonVersion") or "v1.0.0-eksbuild.1",
+    }
+
+
+@fake("aws:eks/accessEntry:AccessEntry")
+def _access_entry(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    cluster, principal = inputs.get("clusterName", ""), inputs.get("principalArn", "")
+    role = principal.rsplit("/", 1)[-1]
+    return f"{cluster}:{principal}", {
+        "accessEntryArn": ctx.arn("eks", f"access-entry/{cluster}/role/{role}"),
+        "userName": principal,
+    }
+
+
+# ---------------------------------------------------------------- RDS, ElastiCache, DynamoDB
+
+
+@fake("aws:rds/instance:Instance")
+def _rds_instance(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    ident = inputs.get("identifier") or autoname(ctx, typ, name)
+    host = f"{ident}.c{ctx.digest(typ, name, n=11)}.{ctx.region}.rds.amazonaws.com"
+    port = inputs.get("port") or (3306 if inputs.get("engine") == "mysql" else 5432)
+    return ident, {
+        "identifier": ident,
+        "arn": ctx.arn("rds", f"db:{ident}"),
+        "address": host,
+        "endpoint": f"{host}:{port}",
+        "port": port,
+        "resourceId": "db-" + ctx.digest(typ, name, n=26).upper(),
+        "hostedZoneId": "Z2R2ITUGPM61AM",
+        "status": "available",
+    }
+
+
+@fake("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup")
+def _rds_named(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    group = inputs.get("name") or autoname(ctx, typ, name)
+    kind = "subgrp" if typ.endswith("SubnetGroup") else "pg"
+    return group, {"name": group, "arn": ctx.arn("rds", f"{kind}:{group}")}
+
+
+@fake("aws:elasticache/replicationGroup:ReplicationGroup")
+def _replication_group(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    group = inputs.get("replicationGroupId") or autoname(ctx, typ, name)
+    area, direction, number = ctx.region.split("-")[-3:]
+    short = f"{area[:2]}{direction[0]}{number}"  # us-east-1 -> use1, as ElastiCache names it
+    suffix = f"{ctx.digest(typ, name, n=6)}.{short}.cache.amazonaws.com"
+    return group, {
+        "arn": ctx.arn("elasticache", f"replicationgroup:{group}"),
+        "primaryEndpointAddress": f"master.{group}.{suffix}",
+        "readerEndpointAddress": f"replica.{group}.{suffix}",
+        "memberClusters": [
+            f"{group}-{i + 1:03d}" for i in range(int(inputs.get("numCacheClusters") or 1))
+        ],
+        "engineVersionActual": f"{inputs.get('engineVersion', '7.1')}.0",
+        "clusterEnabled": False,
+    }
+
+
+@fake("aws:elasticache/subnetGroup:SubnetGroup")
+def _cache_subnets(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    group = inputs.get("name") or autoname(ctx, typ, name)
+    return group, {"name": group, "arn": ctx.arn("elasticache", f"subnetgroup:{group}")}
+
+
+@fake("aws:dynamodb/table:Table")
+def _table(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    table = inputs.get("name") or autoname(ctx, typ, name)
+    return table, {
+        "name": table,
+        "arn": ctx.arn("dynamodb", f"table/{table}"),
+        "streamArn": "",
+    }
+
+
+# ---------------------------------------------------------------- Secrets Manager, ECR
+
+
+@fake("aws:secretsmanager/secret:Secret")
+def _secret(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    secret = inputs.get("name") or autoname(ctx, typ, name)
+    suffix = "".join(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(c, 16) * 3 % 52]
+        for c in ctx.digest(typ, name, "suffix", n=6)
+    )
+    arn = ctx.arn("secretsmanager", f"secret:{secret}-{suffix}")
+    return arn, {"name": secret, "arn": arn}
+
+
+@fake("aws:secretsmanager/secretVersion:SecretVersion")
+def _secret_version(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    version = ctx.uuid(typ, name)
+    return f"{inputs.get('secretId')}|{version}", {
+        "versionId": version,
+        "arn": inputs.get("secretId"),
+        "versionStages": ["AWSCURRENT"],
+    }
+
+
+@fake("aws:ecr/repository:Repository")
+def _ecr_repository(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    repo = inputs.get("name") or autoname(ctx, typ, name)
+    return repo, {
+        "name": repo,
+        "arn": ctx.arn("ecr", f"repository/{repo}"),
+        "registryId": ctx.account,
+        "repositoryUrl": f"{ctx.account}.dkr.ecr.{ctx.region}.amazonaws.com/{repo}",
+    }
+
+
+@fake("aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ecr/repositoryPolicy:RepositoryPolicy")
+def _ecr_policy(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    return str(inputs.get("repository", "")), {"registryId": ctx.account}
+
+
+# ---------------------------------------------------------------- pulumi_random
+
+_SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+
+
+def secret_value(value: Any) -> dict[str, Any]:
+    """A value the SDK resolves as a Pulumi secret (rendered "[secret]" in the plan)."""
+    return {**_SECRET, "value": value}
+
+
+def random_password(ctx: Ctx, name: str, inputs: dict[str, Any]) -> str:
+    """The deterministic password the offline plan gives a RandomPassword.
+
+    Every character class the inputs ask for appears at least ``min_*`` times, the
+    rest is drawn from all enabled classes; tests recompute it to prove that it
+    never appears in plaintext anywhere in the plan.
+    """
+    length = int(inputs.get("length") or 16)
+    specials = inputs.get("overrideSpecial") or "!@#$%&*()-_=+[]{}<>:?"
+    classes: list[tuple[str, int]] = []
+    for flag, chars, min_key in (
+        ("lower", "abcdefghijklmnopqrstuvwxyz", "minLower"),
+        ("upper", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "minUpper"),
+        ("numeric", "0123456789", "minNumeric"),
+        ("special", specials, "minSpecial"),
+    ):
+        if inputs.get(flag, True) is not False:
+            classes.append((chars, int(inputs.get(min_key) or 0)))
+    if not classes:
+        raise ValueError("RandomPassword with every character class disabled")
+    stream = hashlib.sha256(f"{ctx.stack}\x00{name}\x00password".encode()).digest()
+    while len(stream) < 2 * length:
+        stream += hashlib.sha256(stream).digest()
+    out: list[str] = []
+    for chars, minimum in classes:
+        out.extend(chars[stream[len(out)] % len(chars)] for _ in range(minimum))
+    everything = "".join(chars for chars, _ in classes)
+    while len(out) < length:
+        out.append(everything[stream[len(out)] % len(everything)])
+    return "".join(out[:length])
+
+
+@fake("random:index/randomPassword:RandomPassword")
+def _random_password(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    value = random_password(ctx, name, inputs)
+    bcrypt = "$2a$10$" + hashlib.sha256(value.encode()).hexdigest()[:53]
+    return "none", {"result": secret_value(value), "bcryptHash": secret_value(bcrypt)}
+
+
+# ---------------------------------------------------------------- look-ups of existing resources
+# A stack that brings its own cluster looks up the VPC pieces it is given. Offline they
+# are answered consistently: the i-th subnet looked up lies in the i-th zone, inside
+# 10.200.0.0/16 of the VPC it was asked for; the backend then makes them exist in moto.
+
+EXISTING_VPC_CIDR = "10.200.0.0/16"
+
+
+@invoke("aws:ec2/getSubnet:getSubnet")
+def _get_subnet(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
+    subnet = args.get("id")
+    if not subnet:
+        raise ValueError("getSubnet offline needs an explicit id")
+    seen: dict[str, int] = ctx.memo.setdefault("subnets", {})
+    index = seen.setdefault(subnet, len(seen))
+    vpc = args.get("vpcId") or f"vpc-{ctx.digest('existing-vpc', n=17)}"
+    return {
+        "id": subnet,
+        "arn": ctx.arn("ec2", f"subnet/{subnet}"),
+        "vpcId": vpc,
+        "availabilityZone": f"{ctx.region}{'abcdef'[index % 6]}",
+        "availabilityZoneId": f"az{index % 6 + 1}",
+        "cidrBlock": f"10.200.{index * 16}.0/20",
+        "ownerId": ctx.account,
+        "state": "available",
+        "mapPublicIpOnLaunch": False,
+        "tags": {},
+    }
+
+
+@invoke("aws:ec2/getSecurityGroup:getSecurityGroup")
+def _get_security_group(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
+    group = args.get("id")
+    if not group:
+        raise ValueError("getSecurityGroup offline needs an explicit id")
+    return {
+        "id": group,
+        "arn": ctx.arn("ec2", f"security-group/{group}"),
+        "vpcId": args.get("vpcId") or f"vpc-{ctx.digest('existing-vpc', n=17)}",
+        "name": args.get("name") or f"existing-{group}",
+        "description": "existing security group",
+        "tags": {},
     }

@@ -74,7 +74,10 @@ class PlanMocks(Mocks):
         # a provider reference is "<urn>::<id>"; invokes answer for that provider's region
         region = self._provider_regions.get((args.provider or "").rsplit("::", 1)[-1])
         ctx = replace(self.ctx, region=region) if region else self.ctx
-        return handler(ctx, args.args), []
+        result = handler(ctx, args.args)
+        if self.backend is not None:
+            self.backend.adopt(args.token, args.args, result)
+        return result, []
 
 
 @contextlib.contextmanager
