@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+collect_ignore = ["policy"]  # pack rule tests need .venv-policy: `make test` runs them there
 
 
 def service_reachable(host: str, port: int, timeout: float = 0.5) -> bool:

@@ -1,0 +1,91 @@
+"""`mlops policy check`: the governance pack, offline, on an environment or any program."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(help="Evaluate the CrossGuard policy pack offline.", no_args_is_help=True)
+
+
+@app.callback()
+def policy() -> None:
+    """Evaluate the CrossGuard policy pack offline."""
+    # a callback keeps `check` a sub-command (typer collapses single-command apps)
+
+
+def _render(result: dict[str, Any], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    violations = result.get("violations", [])
+    table = Table(title=title, show_lines=False)
+    table.add_column("enforcement", no_wrap=True)
+    table.add_column("policy", no_wrap=True)
+    table.add_column("resource", overflow="fold")
+    table.add_column("message", overflow="fold", ratio=1)
+    for v in violations:
+        urn = v.get("urn") or "(stack)"
+        resource = urn.rsplit("::", 1)[-1] if "::" in urn else urn
+        style = "red" if v.get("enforcement") == "mandatory" else "yellow"
+        table.add_row(f"[{style}]{v.get('enforcement')}[/{style}]", v.get("policy", ""),
+                      resource, v.get("message", ""))
+    if violations:
+        console.print(table)
+    mandatory = sum(1 for v in violations if v.get("enforcement") == "mandatory")
+    console.print(f"{result.get('pack')}: {result.get('evaluated')} evaluations, "
+                  f"{mandatory} mandatory and {len(violations) - mandatory} advisory violation(s)")
+
+
+@app.command()
+def check(
+    env: Annotated[
+        str | None, typer.Argument(help="Environment (stack): dev, staging, prod.")
+    ] = None,
+    program: Annotated[
+        Path | None, typer.Option("--program", help="Any Pulumi Python program directory.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Stack config file of --program (Pulumi.<stack>.yaml)."),
+    ] = None,
+    policy_config: Annotated[
+        Path | None,
+        typer.Option("--policy-config", help="Pack config JSON for --program "
+                     "(default: every rule at its default level)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Evaluate the pack on ENV's offline plan, or on --program; exit 1 on a mandatory violation."""
+    from mlops.errors import MlopsError
+    from mlops.policy_check import check_environment, check_program, mandatory_violations
+
+    def fail(message: str, code: int = 2) -> typer.Exit:
+        typer.echo(f"error: {message}", err=True)
+        return typer.Exit(code)
+
+    if (env is None) == (program is None):
+        raise fail("give exactly one of ENV or --program PATH")
+    if program is None and (config is not None or policy_config is not None):
+        raise fail("--config and --policy-config go with --program")
+    try:
+        if program is not None:
+            result = check_program(program, config, policy_config=policy_config)
+            title = f"policy check: {program}"
+        else:
+            assert env is not None
+            result = check_environment(env)
+            title = f"policy check: {env}"
+    except MlopsError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    else:
+        _render(result, title)
+    if mandatory_violations(result):
+        raise typer.Exit(1)

@@ -1,0 +1,285 @@
+"""Storage: S3 buckets (through their pulumi-aws 7 companion resources), ECR, KMS.
+
+pulumi-aws 7 moved encryption, versioning, the public-access block and the bucket policy
+off ``aws:s3/bucket:Bucket`` into companion resources, so the S3 rules are stack
+policies: each bucket is linked to its companions through the ``bucket`` property
+dependency (the companion's ``bucket`` input came from the bucket's output), falling
+back to equal ``bucket`` values (name or id) when the program passed a plain string.
+The deprecated inline settings on the bucket itself still count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import Policy, PolicyResource, ReportViolation, StackValidationArgs
+
+from .common import (
+    as_dict,
+    as_list,
+    get,
+    is_true,
+    policy_document,
+    principals,
+    resource_policy,
+    resources_of,
+    stack_policy,
+    statements,
+    tags_of,
+)
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_V2 = "aws:s3/bucketV2:BucketV2"  # deprecated, still seen in older programs
+BUCKETS = (BUCKET, BUCKET_V2)
+SSE = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning",
+              "aws:s3/bucketVersioningV2:BucketVersioningV2")
+PUBLIC_ACCESS_BLOCK = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
+BUCKET_POLICY = ("aws:s3/bucketPolicy:BucketPolicy",)
+BUCKET_ACL = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
+LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+
+# Tag that marks a server-access-log bucket: S3 log delivery cannot write to SSE-KMS
+# buckets, so those may use SSE-S3 (AES256) instead of a KMS key.
+ACCESS_LOG_TAG = ("purpose", "s3-access-logs")
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
+PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                       "restrictPublicBuckets")
+# Conditions that stop an Allow to "*" from being public (account/org/VPC scoped).
+SCOPING_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:principalorgid", "aws:principalaccount",
+                "aws:sourcevpce", "aws:sourcevpc", "aws:principalarn")
+
+
+def is_access_log_bucket(bucket: PolicyResource) -> bool:
+    """True when the bucket is tagged as a server-access-log bucket."""
+    key, value = ACCESS_LOG_TAG
+    return tags_of(bucket.props).get(key) == value
+
+
+def _bucket_keys(bucket: PolicyResource) -> set[str]:
+    keys = set()
+    for prop in ("bucket", "id"):
+        value = bucket.props.get(prop)
+        if isinstance(value, str) and value and value != "[secret]":
+            keys.add(value)
+    return keys
+
+
+def companions(
+    args: StackValidationArgs, bucket: PolicyResource, types: tuple[str, ...]
+) -> list[PolicyResource]:
+    """Companion resources of ``bucket``: by property dependency, else by ``bucket`` value."""
+    found = []
+    keys = _bucket_keys(bucket)
+    for res in resources_of(args, *types):
+        deps = res.property_dependencies.get("bucket") or []
+        if any(d.urn == bucket.urn for d in deps) or (not deps and res.props.get("bucket") in keys):
+            found.append(res)
+    return found
+
+
+def _label(bucket: PolicyResource) -> str:
+    name = bucket.props.get("bucket")
+    return f"'{name}'" if isinstance(name, str) else f"'{bucket.name}'"
+
+
+def _sse_defaults(bucket: PolicyResource, found: list[PolicyResource]) -> list[Mapping[str, Any]]:
+    defaults = []
+    for res in found:
+        for rule in as_list(res.props.get("rules")):
+            defaults.append(as_dict(get(rule, "applyServerSideEncryptionByDefault")))
+    inline = as_dict(bucket.props.get("serverSideEncryptionConfiguration"))
+    for rule in as_list(inline.get("rule")):
+        defaults.append(as_dict(get(rule, "applyServerSideEncryptionByDefault")))
+    return defaults
+
+
+def _check_encryption(args: StackValidationArgs, report: ReportViolation) -> None:
+    for bucket in resources_of(args, *BUCKETS):
+        defaults = _sse_defaults(bucket, companions(args, bucket, SSE))
+        if not defaults:
+            report(f"Bucket {_label(bucket)} has no server-side encryption configuration.",
+                   bucket.urn)
+            continue
+        for d in defaults:
+            algorithm = d.get("sseAlgorithm")
+            if is_access_log_bucket(bucket) and algorithm in ("AES256", *KMS_ALGORITHMS):
+                continue
+            if algorithm not in KMS_ALGORITHMS:
+                report(f"Bucket {_label(bucket)} encrypts with '{algorithm}', not aws:kms "
+                       "(only access-log buckets may use AES256).", bucket.urn)
+            elif not d.get("kmsMasterKeyId"):
+                report(f"Bucket {_label(bucket)} uses aws:kms without a customer-managed key "
+                       "(kmsMasterKeyId).", bucket.urn)
+
+
+def _check_versioning(args: StackValidationArgs, report: ReportViolation) -> None:
+    for bucket in resources_of(args, *BUCKETS):
+        statuses = [get(r.props, "versioningConfiguration", "status")
+                    for r in companions(args, bucket, VERSIONING)]
+        if is_true(get(bucket.props, "versioning", "enabled")):
+            statuses.append("Enabled")
+        if "Enabled" not in statuses:
+            shown = ", ".join(str(s) for s in statuses) or "no BucketVersioning"
+            report(f"Bucket {_label(bucket)} is not versioned ({shown}).", bucket.urn)
+
+
+def _check_public_access_block(args: StackValidationArgs, report: ReportViolation) -> None:
+    for bucket in resources_of(args, *BUCKETS):
+        blocks = companions(args, bucket, PUBLIC_ACCESS_BLOCK)
+        if not blocks:
+            report(f"Bucket {_label(bucket)} has no BucketPublicAccessBlock.", bucket.urn)
+            continue
+        for block in blocks:
+            off = [f for f in PUBLIC_ACCESS_FLAGS if not is_true(block.props.get(f))]
+            if off:
+                report(f"Bucket {_label(bucket)} public-access block leaves "
+                       f"{', '.join(off)} off.", bucket.urn)
+
+
+def _denies_insecure_transport(doc: Mapping[str, Any] | None) -> bool:
+    for st in statements(doc):
+        if st.get("Effect") != "Deny" or "*" not in principals(st) + principals(st, "AWS"):
+            continue
+        actions = {str(a).lower() for a in as_list(st.get("Action"))}
+        if not actions & {"s3:*", "*"}:
+            continue
+        cond = as_dict(get(st, "Condition", "Bool"))
+        if str(cond.get("aws:SecureTransport")).lower() == "false":
+            return True
+        tls = as_dict(get(st, "Condition", "NumericLessThan"))
+        if tls.get("s3:TlsVersion") is not None:
+            return True
+    return False
+
+
+def _check_tls_only(args: StackValidationArgs, report: ReportViolation) -> None:
+    for bucket in resources_of(args, *BUCKETS):
+        docs = [policy_document(p.props.get("policy"))
+                for p in companions(args, bucket, BUCKET_POLICY)]
+        docs.append(policy_document(bucket.props.get("policy")))
+        if not any(_denies_insecure_transport(d) for d in docs):
+            report(f"Bucket {_label(bucket)} has no bucket policy denying requests without TLS "
+                   "(Deny s3:* when aws:SecureTransport is false).", bucket.urn)
+
+
+def _check_access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
+    for bucket in resources_of(args, *BUCKETS):
+        if is_access_log_bucket(bucket):
+            continue  # logging the log bucket into itself would loop
+        inline = bucket.props.get("loggings") or bucket.props.get("logging")
+        if not companions(args, bucket, LOGGING) and not inline:
+            report(f"Bucket {_label(bucket)} has no server access logging (BucketLogging).",
+                   bucket.urn)
+
+
+def _check_no_public_acl(args: Any, report: ReportViolation) -> None:
+    acl = args.props.get("acl")
+    if acl in PUBLIC_ACLS:
+        report(f"ACL '{acl}' makes the bucket public.", None)
+    grants = as_list(get(args.props, "accessControlPolicy", "grants"))
+    for grant in grants:
+        uri = str(get(grant, "grantee", "uri") or "")
+        if uri.endswith(("/global/AllUsers", "/global/AuthenticatedUsers")):
+            report(f"ACL grants {get(grant, 'permission')} to {uri.rsplit('/', 1)[-1]}.", None)
+
+
+def _check_no_public_policy(args: Any, report: ReportViolation) -> None:
+    for st in statements(policy_document(args.props.get("policy"))):
+        if st.get("Effect") != "Allow":
+            continue
+        if "*" not in principals(st) + principals(st, "AWS"):
+            continue
+        keys = {str(k).lower() for op in as_dict(st.get("Condition")).values()
+                for k in as_dict(op)}
+        if not keys & set(SCOPING_KEYS):
+            sid = st.get("Sid") or "(no Sid)"
+            report(f"Statement {sid} allows {st.get('Action')} to every principal ('*') "
+                   "without an account, organization or VPC condition.", None)
+
+
+def _check_ecr(args: Any, report: ReportViolation) -> None:
+    props = args.props
+    if props.get("imageTagMutability") != "IMMUTABLE":
+        report("Image tags are mutable: set imageTagMutability to IMMUTABLE.", None)
+    if not is_true(get(props, "imageScanningConfiguration", "scanOnPush")):
+        report("Images are not scanned on push (imageScanningConfiguration.scanOnPush).", None)
+    enc = [as_dict(e) for e in as_list(props.get("encryptionConfigurations"))]
+    if not any(e.get("encryptionType") == "KMS" for e in enc):
+        report("Repository is not encrypted with KMS (encryptionConfigurations).", None)
+
+
+def _check_kms_rotation(args: Any, report: ReportViolation) -> None:
+    spec = args.props.get("customerMasterKeySpec") or args.props.get("keySpec")
+    # AWS only rotates symmetric keys; asymmetric and HMAC keys cannot be rotated
+    if spec not in (None, "SYMMETRIC_DEFAULT"):
+        return
+    if not is_true(args.props.get("enableKeyRotation")):
+        report("Automatic key rotation is off (enableKeyRotation).", None)
+
+
+POLICIES: list[Policy] = [
+    stack_policy(
+        "s3-bucket-encryption-kms",
+        "S3 buckets are encrypted by default with a customer-managed KMS key "
+        "(access-log buckets tagged purpose=s3-access-logs may use AES256).",
+        _check_encryption,
+        remediation="Add a BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms "
+        "and kmsMasterKeyId.",
+    ),
+    stack_policy(
+        "s3-bucket-versioning",
+        "S3 buckets are versioned.",
+        _check_versioning,
+        remediation="Add a BucketVersioning with versioningConfiguration.status Enabled.",
+    ),
+    stack_policy(
+        "s3-bucket-public-access-block",
+        "S3 buckets block public access with all four public-access-block settings.",
+        _check_public_access_block,
+        remediation="Add a BucketPublicAccessBlock with all four flags true.",
+    ),
+    stack_policy(
+        "s3-bucket-tls-only",
+        "S3 bucket policies deny any request made without TLS.",
+        _check_tls_only,
+        remediation="Add a BucketPolicy statement: Deny s3:* to * when aws:SecureTransport "
+        "is false.",
+    ),
+    stack_policy(
+        "s3-bucket-access-logging",
+        "S3 buckets (other than access-log buckets) write server access logs.",
+        _check_access_logging,
+        remediation="Add a BucketLogging that targets a bucket tagged purpose=s3-access-logs.",
+    ),
+    resource_policy(
+        "s3-no-public-acl",
+        "S3 buckets and bucket ACLs grant nothing to AllUsers or AuthenticatedUsers.",
+        (*BUCKETS, *BUCKET_ACL),
+        _check_no_public_acl,
+    ),
+    resource_policy(
+        "s3-bucket-policy-not-public",
+        "S3 bucket policies allow nothing to every principal without an account, "
+        "organization or VPC condition.",
+        BUCKET_POLICY,
+        _check_no_public_policy,
+    ),
+    resource_policy(
+        "ecr-repository-hardened",
+        "ECR repositories have immutable tags, scan on push and KMS encryption.",
+        ("aws:ecr/repository:Repository",),
+        _check_ecr,
+    ),
+    resource_policy(
+        "kms-key-rotation",
+        "Symmetric KMS keys rotate automatically.",
+        ("aws:kms/key:Key",),
+        _check_kms_rotation,
+    ),
+]
