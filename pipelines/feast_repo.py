@@ -1,0 +1,129 @@
+"""Render, apply and use the Feast feature repo in `pipelines/feature_repo/`.
+
+The checked-in repo holds definitions and a `feature_store.yaml.tmpl`; `render_repo`
+copies it into a working directory with a concrete `feature_store.yaml` (registry in the
+object store, online store SQLite or Redis), which is what `feast apply` runs against.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from pipelines import settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SOURCE_REPO = Path(__file__).resolve().parent / "feature_repo"
+
+
+class FeastError(Exception):
+    """`feast apply` or a store call failed; the message carries Feast's last lines."""
+
+
+def online_store_yaml(url: str, repo: Path) -> str:
+    """The `online_store:` block for `sqlite:///path` or `redis://host:port[/db]`.
+
+    Args:
+        url: Online store URL; an empty string means SQLite inside the rendered repo.
+        repo: Directory of the rendered repo (SQLite paths are made absolute against it).
+    """
+    parsed = urlparse(url) if url else None
+    if parsed is None or parsed.scheme in ("", "sqlite"):
+        path = parsed.path if parsed and parsed.path else str(repo / "data" / "online.db")
+        return f"  type: sqlite\n  path: {path}"
+    if parsed.scheme in ("redis", "rediss"):
+        host = parsed.hostname or "127.0.0.1"
+        port = parsed.port or 6379
+        db = parsed.path.lstrip("/") or "0"
+        ssl = ",ssl=true" if parsed.scheme == "rediss" else ""
+        return f"  type: redis\n  connection_string: \"{host}:{port},db={db}{ssl}\""
+    raise FeastError(f"unsupported online store URL {url!r}: use sqlite:///path or redis://host:port")
+
+
+def render_repo(dest: Path, registry: str, online_store: str = "") -> Path:
+    """Copy the feature repo to `dest` with a rendered `feature_store.yaml`.
+
+    Args:
+        dest: Directory to (re)create; its `data/` (SQLite online store) is kept.
+        registry: Registry path: `s3://bucket/feast/registry.db` or a local file.
+        online_store: Online store URL (see `online_store_yaml`).
+
+    Returns:
+        `dest`.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "data").mkdir(exist_ok=True)
+    for item in SOURCE_REPO.iterdir():
+        if item.name in ("__pycache__", "data") or item.name.endswith(".tmpl"):
+            continue
+        if item.is_file():
+            shutil.copy2(item, dest / item.name)
+    template = Template((SOURCE_REPO / "feature_store.yaml.tmpl").read_text())
+    rendered = template.substitute(registry=registry,
+                                   online_store=online_store_yaml(online_store, dest))
+    (dest / "feature_store.yaml").write_text(rendered)
+    return dest
+
+
+def repo_from_env() -> Path:
+    """The rendered repo the platform points at, else one rendered from the environment."""
+    configured = os.environ.get(settings.FEAST_REPO_ENV)
+    if configured and (Path(configured) / "feature_store.yaml").is_file():
+        return Path(configured)
+    registry = os.environ.get(settings.FEAST_REGISTRY_ENV) or (
+        f"s3://{settings.bucket()}/feast/registry.db"
+    )
+    dest = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="feast-repo-"))
+    return render_repo(dest, registry, os.environ.get(settings.FEAST_ONLINE_STORE_ENV, ""))
+
+
+def apply(repo: Path, features_uri: str) -> str:
+    """`feast apply` in `repo` (a subprocess, as a user would run it); returns its output."""
+    env = {**os.environ, "MLOPS_FEATURES_URI": features_uri}
+    # The CLI module rather than a `feast` script on PATH: the image and venvs differ there.
+    command = [sys.executable, "-c", "from feast.cli.cli import cli; cli()",
+               "--chdir", str(repo), "apply"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise FeastError(f"feast apply failed in {repo}: {tail}")
+    return done.stdout
+
+
+def store(repo: Path) -> Any:
+    from feast import FeatureStore
+
+    return FeatureStore(repo_path=str(repo))
+
+
+def materialize(repo: Path, start: datetime, end: datetime) -> None:
+    """Load the offline rows with timestamps in [start, end] into the online store."""
+    store(repo).materialize(start_date=start - timedelta(seconds=1), end_date=end)
+
+
+def historical_features(repo: Path, entity_df: pd.DataFrame) -> pd.DataFrame:
+    """Point-in-time join of the feature service onto `entity_df` (id, timestamp, label)."""
+    fs = store(repo)
+    service = fs.get_feature_service(settings.FEATURE_SERVICE)
+    job = fs.get_historical_features(entity_df=entity_df, features=service)
+    frame: pd.DataFrame = job.to_df()
+    return frame
+
+
+def online_features(repo: Path, entity_ids: list[int]) -> dict[str, list[Any]]:
+    fs = store(repo)
+    service = fs.get_feature_service(settings.FEATURE_SERVICE)
+    rows = [{settings.ENTITY: int(i)} for i in entity_ids]
+    result: dict[str, list[Any]] = fs.get_online_features(features=service,
+                                                          entity_rows=rows).to_dict()
+    return result

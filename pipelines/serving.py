@@ -1,0 +1,45 @@
+"""Talk to the model server over the Open Inference Protocol (v2), as KServe serves it."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+from pipelines import settings, storage
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_DTYPES = {"f": "FP64", "i": "INT64", "u": "UINT64", "b": "BOOL"}
+
+
+def infer_request(frame: pd.DataFrame) -> dict[str, Any]:
+    """A v2 inference request with one input per column, decoded as a DataFrame
+    (`content_type: pd`), which is what MLServer's MLflow runtime feeds the model."""
+    inputs = []
+    for column in frame.columns:
+        kind = frame[column].dtype.kind
+        inputs.append({
+            "name": str(column), "shape": [len(frame)],
+            "datatype": _DTYPES.get(kind, "BYTES"),
+            "data": frame[column].tolist(),
+        })
+    return {"parameters": {"content_type": "pd"}, "inputs": inputs}
+
+
+def infer(base_url: str, model_name: str, frame: pd.DataFrame, timeout: float = 30) -> list[Any]:
+    """Predictions of the served model for `frame` (POST /v2/models/<name>/infer)."""
+    request = urllib.request.Request(
+        f"{base_url.rstrip('/')}/v2/models/{model_name}/infer",
+        data=json.dumps(infer_request(frame)).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        body = json.loads(response.read())
+    return list(body["outputs"][0]["data"])
+
+
+def record_inference_inputs(model_name: str, frame: pd.DataFrame) -> str:
+    """Store recent inference inputs where the drift pipeline reads them."""
+    return storage.write_parquet(frame, settings.inference_uri(model_name))

@@ -1,0 +1,112 @@
+"""`mlops pipeline` and `mlops model`: outputs, compiled files, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pipeline_servers import Server, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+MLOPS = str(Path(sys.executable).parent / "mlops")
+
+
+def mlops(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([MLOPS, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})}, cwd=ROOT)
+
+
+def _docs(path: Path) -> list[dict[str, Any]]:
+    """A compiled pipeline: the pipeline spec, then the Kubernetes platform spec."""
+    return list(yaml.safe_load_all(path.read_text()))
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_compiled_pipelines_are_up_to_date(tmp_path: Path) -> None:
+    done = mlops("pipeline", "compile", "--out", str(tmp_path),
+                 env={"MLOPS_PIPELINE_IMAGE": ""})
+    assert done.returncode == 0, done.stderr
+    fresh = sorted(p.name for p in tmp_path.glob("*.yaml"))
+    assert fresh == ["drift.yaml", "features.yaml", "training.yaml"]
+    for name in fresh:
+        checked_in = ROOT / "pipelines" / "compiled" / name
+        assert _docs(tmp_path / name) == _docs(checked_in), \
+            f"{checked_in} is stale: run `mlops pipeline compile`"
+
+
+def test_training_spec_has_the_sweep_as_a_parallel_for() -> None:
+    spec, platform = _docs(ROOT / "pipelines" / "compiled" / "training.yaml")
+    loops = [t for t in spec["root"]["dag"]["tasks"].values()
+             if "parameterIterator" in t or "artifactIterator" in t]
+    assert len(loops) == 1
+    default_sweep = spec["root"]["inputDefinitions"]["parameters"]["sweep"]["defaultValue"]
+    assert len(default_sweep) >= 5
+    # In Kubeflow every task gets the platform endpoints from the team's ConfigMap.
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert len(executors) == len(spec["deploymentSpec"]["executors"])
+    for executor in executors.values():
+        assert executor["configMapAsEnv"][0]["configMapName"] == "mlops-pipelines-env"
+
+
+def test_compile_with_the_cloud_image(tmp_path: Path) -> None:
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-pipelines:0.1.0"
+    done = mlops("pipeline", "compile", "drift", "--out", str(tmp_path), "--image", image)
+    assert done.returncode == 0, done.stderr
+    executors = _docs(tmp_path / "drift.yaml")[0]["deploymentSpec"]["executors"]
+    assert {e["container"]["image"] for e in executors.values()} == {image}
+
+
+def test_list_names_every_pipeline() -> None:
+    done = mlops("pipeline", "list")
+    assert done.returncode == 0
+    assert [line.split()[0] for line in done.stdout.splitlines()
+            if not line.startswith(" ")] == ["drift", "features", "training"]
+
+
+def test_unknown_pipeline() -> None:
+    assert_one_line_error(mlops("pipeline", "run", "trainnig", "--local"),
+                          "unknown pipeline 'trainnig'", "training")
+    assert_one_line_error(mlops("pipeline", "compile", "nope"), "unknown pipeline")
+
+
+@pytest.mark.parametrize(("param", "needle"), [
+    ("seed=seven", "expects Integer"),
+    ("holdout_fraction=a-quarter", "expects Float"),
+    ("sweep={\"not\": \"a list\"}", "expects List"),
+    ("colour=blue", "no parameter 'colour'"),
+    ("seed", "key=value"),
+])
+def test_parameter_of_the_wrong_type(param: str, needle: str) -> None:
+    assert_one_line_error(mlops("pipeline", "run", "training", "--local", "--param", param),
+                          needle)
+
+
+def test_unreachable_kubeflow_host() -> None:
+    host = f"http://127.0.0.1:{free_port()}"
+    done = mlops("pipeline", "submit", "training", "--host", host)
+    assert_one_line_error(done, "unreachable", host)
+
+
+def test_missing_model(mlflow_sqlite: Server) -> None:
+    env = {"MLFLOW_TRACKING_URI": mlflow_sqlite.url}
+    for command in (("model", "promote", "no-such-model"), ("model", "rollback", "no-such-model"),
+                    ("model", "show", "no-such-model")):
+        assert_one_line_error(mlops(*command, env=env), "'no-such-model' not found")
+
+
+def test_unreachable_mlflow() -> None:
+    done = mlops("model", "show", "m", "--tracking-uri", f"http://127.0.0.1:{free_port()}")
+    assert_one_line_error(done)
