@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ENV ?= dev
 
-.PHONY: demo test lint plan docs venv clean
+.PHONY: demo test lint plan docs venv venv-policy venv-serving clean
 
 # The venv is rebuilt only when pyproject.toml changes; later runs reuse it.
 $(STAMP): pyproject.toml
@@ -17,20 +17,45 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+# The policy pack's own venv (pulumi-policy needs protobuf 5, kfp needs 6: policies/README.md).
+POLICY_VENV := .venv-policy
+POLICY_STAMP := $(POLICY_VENV)/.installed
+
+$(POLICY_STAMP): policies/requirements.txt
+	@test -x $(POLICY_VENV)/bin/python || $(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(POLICY_VENV)/bin/python -m pip install --quiet -r policies/requirements.txt 'pytest>=8,<10'
+	$(POLICY_VENV)/bin/python -m pip check
+	@touch $(POLICY_STAMP)
+
+venv-policy: $(POLICY_STAMP)
+
+# Local model serving's own venv (MLServer pins FastAPI/Starlette below MLflow's; its ML
+# libraries are pinned to the main venv's). `mlops local up` also creates it on first use.
+SERVING_VENV := .venv-serving
+SERVING_STAMP := $(SERVING_VENV)/.installed
+
+$(SERVING_STAMP): mlops/local/serving-requirements.txt $(STAMP)
+	$(BIN)/python -m mlops.local.serving_venv $(SERVING_VENV)
+
+venv-serving: $(SERVING_STAMP)
+
+# Plans carry the policy results, so everything that plans needs the pack's venv.
+demo: $(STAMP) $(POLICY_STAMP)
 	$(BIN)/mlops demo
 
-test: $(STAMP)
+test: $(STAMP) $(POLICY_STAMP)
 	$(BIN)/python -m pytest -q
+	$(POLICY_VENV)/bin/python -m pytest -q tests/policy
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy infra components mlops
 
-plan: $(STAMP)
+plan: $(STAMP) $(POLICY_STAMP)
 	$(BIN)/mlops plan $(ENV)
 
-docs: $(STAMP)
+docs: $(STAMP) $(POLICY_STAMP)
 	$(BIN)/python -m mlops.readme
 
 clean:
