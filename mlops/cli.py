@@ -6,7 +6,6 @@ Sub-command modules keep heavy imports inside their functions so that
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from mlops import shortlived
 from mlops.cost_cli import cost_command
 from mlops.errors import MlopsError
 from mlops.local_cli import app as local_app
@@ -58,11 +58,7 @@ def plan(
     ] = None,
 ) -> None:
     """Plan ENV offline under Pulumi mocks (and moto) and show what it would create."""
-    global _skip_teardown
-    _skip_teardown = True
-    # A short-lived process: cyclic GC would only rescan moto's and botocore's large
-    # tables (the engine pauses it while planning; here it stays off until exit).
-    gc.disable()
+    shortlived.mark()
     from mlops.engine.plan import plan_environment
     from mlops.render import render_markdown, render_tree, to_json
 
@@ -97,16 +93,12 @@ def demo() -> None:
         raise fail(str(exc), exc.exit_code) from None
 
 
-# Set by commands whose process holds nothing to clean up (no servers, no files open):
-# tearing down moto's and botocore's data at exit costs ~2 s of a 3 s plan.
-_skip_teardown = False
-
-
 def main() -> None:
+    shortlived.own_process = True
     try:
         app()
     except SystemExit as exc:
-        if not _skip_teardown:
+        if not shortlived.skip_teardown:
             raise
         sys.stdout.flush()
         sys.stderr.flush()

@@ -44,8 +44,9 @@ def _render(result: dict[str, Any], title: str) -> None:
 
 @app.command()
 def check(
-    env: Annotated[
-        str | None, typer.Argument(help="Environment (stack): dev, staging, prod.")
+    envs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Environment(s) (stacks): dev, staging, prod.", show_default=False),
     ] = None,
     program: Annotated[
         Path | None, typer.Option("--program", help="Any Pulumi Python program directory.")
@@ -62,30 +63,37 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Evaluate the pack on ENV's offline plan, or on --program; exit 1 on a mandatory violation."""
+    from mlops import shortlived
     from mlops.errors import MlopsError
     from mlops.policy_check import check_environment, check_program, mandatory_violations
+
+    shortlived.mark()
 
     def fail(message: str, code: int = 2) -> typer.Exit:
         typer.echo(f"error: {message}", err=True)
         return typer.Exit(code)
 
-    if (env is None) == (program is None):
-        raise fail("give exactly one of ENV or --program PATH")
+    if (not envs) == (program is None):
+        raise fail("give exactly one of ENV ... or --program PATH")
     if program is None and (config is not None or policy_config is not None):
         raise fail("--config and --policy-config go with --program")
+    results: dict[str, dict[str, Any]] = {}
     try:
         if program is not None:
-            result = check_program(program, config, policy_config=policy_config)
-            title = f"policy check: {program}"
+            results[f"policy check: {program}"] = check_program(
+                program, config, policy_config=policy_config
+            )
         else:
-            assert env is not None
-            result = check_environment(env)
-            title = f"policy check: {env}"
+            for env in envs or []:
+                results[env] = check_environment(env)
     except MlopsError as exc:
         raise fail(str(exc), exc.exit_code) from None
     if as_json:
-        sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        # one environment (or a program): its result; several: keyed by environment
+        shown: Any = next(iter(results.values())) if len(results) == 1 else results
+        sys.stdout.write(json.dumps(shown, indent=2, sort_keys=True) + "\n")
     else:
-        _render(result, title)
-    if mandatory_violations(result):
+        for title, result in results.items():
+            _render(result, title if program is not None else f"policy check: {title}")
+    if any(mandatory_violations(result) for result in results.values()):
         raise typer.Exit(1)

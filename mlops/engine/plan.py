@@ -16,6 +16,7 @@ import os
 import runpy
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -52,15 +53,24 @@ def _region_of(values: dict[str, Any]) -> str:
 
 @contextlib.contextmanager
 def _program_env(cwd: Path) -> Iterator[None]:
-    """cwd and environment as the Pulumi language host would set them, restored after."""
+    """cwd and environment as the Pulumi language host would set them, restored after.
+
+    The caller's AWS settings are hidden too: an AWS_ENDPOINT_URL (say, of the local
+    platform's S3) or a profile would send moto's calls elsewhere or to a real account.
+    DeprecationWarnings that the SDKs raise while loading are not the user's to act on.
+    """
     old_cwd = Path.cwd()
-    old_env = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+    hidden = ["PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS", *(k for k in os.environ
+              if k.startswith("AWS_"))]
+    old_env = {k: os.environ.get(k) for k in hidden}
     old_path = list(sys.path)
     for k in old_env:
         os.environ.pop(k, None)
     os.chdir(cwd)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
     finally:
         os.chdir(old_cwd)
         sys.path[:] = old_path
