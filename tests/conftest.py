@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,16 @@ def free_port() -> int:
 @pytest.fixture
 def project_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(autouse=True)
+def _forget_mlflow_tracking_uri() -> Iterator[None]:
+    """mlflow.set_tracking_uri is process-wide and outlives a test's servers; a later test
+    would then retry a stopped server for minutes instead of using its own."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None:
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None: forget it (and the env var)
+    if before is not None:
+        os.environ["MLFLOW_TRACKING_URI"] = before
