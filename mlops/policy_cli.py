@@ -74,7 +74,7 @@ def check(
         return typer.Exit(code)
 
     if (not envs) == (program is None):
-        raise fail("give exactly one of ENV ... or --program PATH")
+        raise fail("give exactly one of ENV or --program PATH")
     if program is None and (config is not None or policy_config is not None):
         raise fail("--config and --policy-config go with --program")
     results: dict[str, dict[str, Any]] = {}
