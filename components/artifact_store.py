@@ -22,6 +22,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_common import rotating_key
+
 Access = Literal["read", "read-write"]
 
 _READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
@@ -176,19 +178,15 @@ class ArtifactStore(pulumi.ComponentResource):
         super().__init__("mlops:storage:ArtifactStore", name, None, opts)
         self._args = args
         tags = dict(args.tags)
-        child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        self.key = aws.kms.Key(
-            f"{name}-key",
+        self.key = rotating_key(
+            name,
+            alias=args.key_alias,
             description=f"Encrypts objects in s3://{args.bucket_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             tags=tags,
-            opts=kept,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias", name=args.key_alias, target_key_id=self.key.key_id, opts=child
+            parent=self,
+            protect=args.protect,
         )
 
         self.bucket = aws.s3.Bucket(

@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.aws_common import rotating_key
 from components.workload_identity import (
     WorkloadIdentity,
     WorkloadIdentityArgs,
@@ -305,17 +306,13 @@ class Cluster(pulumi.ComponentResource):
         p = args.partition
         assert args.subnet_ids is not None  # checked in ClusterArgs
 
-        key = aws.kms.Key(
-            f"{name}-key",
+        key = rotating_key(
+            name,
+            alias=args.key_alias,
             description=f"Encrypts Kubernetes secrets and control-plane logs of {args.name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=cluster_key_policy(args),
             tags=tags,
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias", name=args.key_alias, target_key_id=key.key_id, opts=child
+            parent=self,
         )
         # Created first so the retention and key apply (EKS would create it unencrypted, forever).
         log_group = aws.cloudwatch.LogGroup(

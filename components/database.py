@@ -21,6 +21,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.aws_common import rotating_key
+
 Engine = Literal["postgres", "mysql"]
 PORTS: dict[str, int] = {"postgres": 5432, "mysql": 3306}
 _LOG_EXPORTS: dict[str, list[str]] = {
@@ -128,19 +130,13 @@ class Database(pulumi.ComponentResource):
         kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
         tags = dict(args.tags)
 
-        self.key = aws.kms.Key(
-            f"{name}-key",
+        self.key = rotating_key(
+            name,
+            alias=f"alias/{args.identifier}-db",
             description=f"Encrypts {args.identifier} storage and credentials",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             tags=tags,
-            opts=kept,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{args.identifier}-db",
-            target_key_id=self.key.key_id,
-            opts=child,
+            parent=self,
+            protect=args.protect,
         )
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",

@@ -20,6 +20,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.aws_common import rotating_key
+
 REDIS_PORT = 6379
 # ElastiCache AUTH tokens accept only these special characters.
 TOKEN_SPECIALS = "!&#$^<>-"
@@ -106,21 +108,13 @@ class OnlineStore(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlops:data:OnlineStore", name, None, opts)
         self._args = args
-        child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        self.key = aws.kms.Key(
-            f"{name}-key",
+        self.key = rotating_key(
+            name,
+            alias=f"alias/{args.name}",
             description=f"Encrypts the {args.kind} online store {args.name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             tags=tags,
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{args.name}",
-            target_key_id=self.key.key_id,
-            opts=child,
+            parent=self,
         )
         self.endpoint = None
         self.secret_arn = None

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_common import rotating_key
+
 PULL_ACTIONS = [
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
@@ -144,19 +146,12 @@ class ContainerRegistry(pulumi.ComponentResource):
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        key = aws.kms.Key(
-            f"{name}-key",
+        key = rotating_key(
+            name,
+            alias=f"alias/{args.prefix}-ecr",
             description=f"Encrypts images in {args.prefix}/*",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             tags=tags,
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{args.prefix}-ecr",
-            target_key_id=key.key_id,
-            opts=child,
+            parent=self,
         )
         policy = repository_policy(puller_arns=args.puller_arns, pusher_arn=args.pusher_arn)
         urls: dict[str, pulumi.Output[str]] = {}

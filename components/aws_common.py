@@ -1,0 +1,38 @@
+"""Small building blocks the AWS components share (not components themselves)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+
+def rotating_key(
+    name: str,
+    *,
+    alias: str,
+    description: str,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+    protect: bool = False,
+    policy: pulumi.Input[str] | None = None,
+) -> aws.kms.Key:
+    """A customer-managed KMS key with yearly rotation and a 30-day deletion window, and
+    its alias (`<name>-key`, `<name>-key-alias`), both children of ``parent``."""
+    key = aws.kms.Key(
+        f"{name}-key",
+        description=description,
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        policy=policy,
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+    )
+    aws.kms.Alias(
+        f"{name}-key-alias",
+        name=alias,
+        target_key_id=key.key_id,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return key
