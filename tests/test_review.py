@@ -122,13 +122,14 @@ def test_the_base_is_planned_with_its_own_components(tmp_path: Path) -> None:
     commit_all(tmp_path, "base")
     source = tmp_path / "components" / "artifact_store.py"
     text = source.read_text()
-    assert "deletion_window_in_days=30" in text
-    source.write_text(text.replace("deletion_window_in_days=30", "deletion_window_in_days=21"))
+    # a literal only this component's access-log lifecycle holds, so exactly one resource changes
+    assert text.count("noncurrent_days=1\n") == 1
+    source.write_text(text.replace("noncurrent_days=1\n", "noncurrent_days=2\n"))
     commit_all(tmp_path, "change code only")
 
     out = review(tmp_path, "--base", "HEAD~1", "--env", "staging")
     assert out.returncode == 0, out.stderr
-    assert "- `inputs.deletionWindowInDays`: `30` → `21`" in out.stdout
+    assert "noncurrentDays`: `1` → `2`" in out.stdout, out.stdout
     assert "| staging | 0 | 1 | 0 |" in out.stdout
 
 
