@@ -14,7 +14,7 @@ not.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -57,13 +57,18 @@ def redis_online_store(
     return {"type": "redis", "connection_string": ",".join(parts)}
 
 
-def dynamodb_online_store(table_prefix: str, region: str) -> dict[str, Any]:
-    """``online_store`` for DynamoDB: Feast keeps one table per feature view, named
-    under the provisioned table's name so IAM can scope them by prefix."""
+def dynamodb_online_store(region: str) -> dict[str, Any]:
+    """``online_store`` for DynamoDB: one table per feature view, ``<project>.<view>``.
+
+    Those tables are provisioned by OnlineStore (KMS, PITR) and the role may use only
+    them: Feast finds each with DescribeTable and never creates one, so a feature view
+    without a provisioned table fails ``feast apply`` instead of getting a table
+    nobody encrypted or backs up.
+    """
     return {
         "type": "dynamodb",
         "region": region,
-        "table_name_template": f"{table_prefix}.{{project}}.{{table_name}}",
+        "table_name_template": "{project}.{table_name}",
         "consistent_reads": False,
     }
 
@@ -139,7 +144,9 @@ def with_fetched_password(command: list[str]) -> list[str]:
 
 @dataclass(frozen=True, kw_only=True)
 class DynamoDbStore:
-    table_name: pulumi.Input[str]
+    """The provisioned tables, ``<project>.<feature view>`` each."""
+
+    table_names: Sequence[str]
     kind: Literal["dynamodb"] = "dynamodb"
 
 
@@ -181,6 +188,12 @@ class FeastStoreArgs:
                 continue  # an Output (registry URL + pinned tag), checked by the caller
             if image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1]:
                 raise ValueError(f"image {image!r} must be pinned")
+        if isinstance(self.online_store, DynamoDbStore):
+            stray = [
+                t for t in self.online_store.table_names if not t.startswith(f"{self.project}.")
+            ]
+            if stray:
+                raise ValueError(f"tables {stray} are not '{self.project}.<feature view>'")
 
     @property
     def registry_path(self) -> str:
@@ -232,9 +245,7 @@ class FeastStore(pulumi.ComponentResource):
             else:
                 env.append({"name": AUTH_SECRET_ENV, "value": store.auth_secret_arn})
         else:
-            online = pulumi.Output.from_input(store.table_name).apply(
-                lambda t: dynamodb_online_store(str(t), args.region)
-            )
+            online = pulumi.Output.from_input(dynamodb_online_store(args.region))
         fetch = isinstance(store, RedisStore) and store.auth_secret_arn is not None
         env.append({"name": "AWS_REGION", "value": args.region})
         self.feature_store_yaml: pulumi.Output[str] = online.apply(

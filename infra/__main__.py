@@ -479,7 +479,7 @@ if comp.feast.enabled and online_store is not None:
             auth_secret_arn=online_store.secret_arn,
         )
     else:
-        store = DynamoDbStore(table_name=cfg.online_store.dynamodb.tables[0])
+        store = DynamoDbStore(table_names=cfg.online_store.dynamodb.tables)
     feast = FeastStore(
         "feast",
         FeastStoreArgs(

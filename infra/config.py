@@ -511,8 +511,10 @@ class RedisConfig(Strict):
 
 
 class DynamoDbConfig(Strict):
+    # Feast names its tables `<project>.<feature view>`; these are provisioned (KMS,
+    # PITR) so Feast finds them and never needs dynamodb:CreateTable.
     tables: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,200}$")]] = Field(
-        default_factory=lambda: ["feast-online"], min_length=1
+        default_factory=lambda: ["platform.breast_cancer_features"], min_length=1
     )
     deletion_protection: bool = True
 
@@ -652,6 +654,15 @@ class PlatformConfig(Strict):
                 )
         if self.cluster.mode == "create" and self.network.az_count < 2:
             raise FieldProblem("network.az_count", "EKS needs subnets in at least 2 zones")
+        if self.online_store.kind == "dynamodb" and self.components.feast.enabled:
+            project = self.components.feast.project
+            for i, table in enumerate(self.online_store.dynamodb.tables):
+                if not table.startswith(f"{project}.") or table == f"{project}.":
+                    raise FieldProblem(
+                        f"online_store.dynamodb.tables.{i}",
+                        f"{table!r} is not a table Feast uses: Feast project {project!r} "
+                        f"reads and writes '{project}.<feature view>'",
+                    )
         if self.cluster.mode == "existing" and self.network != NetworkConfig():
             raise FieldProblem("network", "is not used with a bring-your-own cluster; remove it")
         return self

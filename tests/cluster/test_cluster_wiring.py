@@ -151,14 +151,31 @@ def test_feast_config_points_at_the_real_redis_and_bucket(env: str) -> None:
         assert trust["sub"] == "system:serviceaccount:feast:feast"
 
 
-def test_feast_uses_the_dynamodb_table_when_configured(oidc_plan: dict[str, Any]) -> None:
+def test_feast_uses_exactly_the_provisioned_dynamodb_tables(oidc_plan: dict[str, Any]) -> None:
     config = yaml.safe_load(
         find(oidc_plan, "ConfigMap", "feast-config", "feast")["data"]["feature_store.yaml"]
     )
-    (table,) = [r["inputs"]["name"] for r in resources_of(oidc_plan, "aws:dynamodb/table:Table")]
     assert config["online_store"]["type"] == "dynamodb"
     assert config["online_store"]["region"] == "us-east-1"
-    assert config["online_store"]["table_name_template"] == f"{table}.{{project}}.{{table_name}}"
+    # the names Feast computes for the sample repo's feature view...
+    template = config["online_store"]["table_name_template"]
+    wanted = template.format(project=config["project"], table_name="breast_cancer_features")
+    # ...are the tables the plan provisions, and the only ones the Feast role may touch
+    provisioned = {
+        r["inputs"]["name"]: r for r in resources_of(oidc_plan, "aws:dynamodb/table:Table")
+    }
+    assert set(provisioned) == {wanted}
+    arn = state(oidc_plan, "aws:dynamodb/table:Table", f"online-store-{wanted}")["arn"]
+    (role,) = [
+        r
+        for r in resources_of(oidc_plan, "aws:iam/rolePolicy:RolePolicy")
+        if r["name"].startswith("feast-")
+    ]
+    (tables,) = [
+        st for st in json.loads(role["inputs"]["policy"])["Statement"] if st["Sid"] == "NamedTables"
+    ]
+    assert tables["Resource"] == [arn]
+    assert "dynamodb:CreateTable" not in tables["Action"]
 
 
 def test_feast_apply_job_is_renamed_when_the_config_changes(oidc_plan: dict[str, Any]) -> None:

@@ -139,6 +139,12 @@ INVALID = [
         [{"name": "fraud"}, {"name": "fraud"}],
         "platform.teams: team name(s) used twice: fraud",
     ),
+    (
+        "dynamodb table Feast would never use",
+        "online_store",
+        {"kind": "dynamodb", "dynamodb": {"tables": ["platform.views", "feast-online"]}},
+        "platform.online_store.dynamodb.tables.1: 'feast-online' is not a table Feast uses",
+    ),
     ("team name not a DNS label", "teams", [{"name": "Fraud_Team"}], "platform.teams.0.name:"),
     ("wrong type", "network.az_count", "three", "platform.network.az_count: Input should be"),
 ]
