@@ -48,7 +48,7 @@ def ingest_features(features: Output[Dataset], labels: Output[Dataset]) -> Named
     label_frame = frame[[settings.ENTITY, settings.TIMESTAMP, settings.LABEL]]
     features_uri = storage.write_parquet(feature_frame, settings.features_uri())
     labels_uri = storage.write_parquet(
-        label_frame, f"s3://{settings.bucket()}/features/{settings.DATASET}_labels.parquet"
+        label_frame, settings.data_uri(f"features/{settings.DATASET}_labels.parquet")
     )
     feature_frame.to_parquet(features.path, index=False)
     label_frame.to_parquet(labels.path, index=False)
@@ -282,7 +282,7 @@ def deploy_champion(
     text = yaml.safe_dump(service, sort_keys=False)
     Path(manifest.path).write_text(text)
     manifest.metadata.update({"model_version": version, "storage_uri": uri})
-    storage.put_bytes(f"s3://{settings.bucket()}/deployments/{model_name}/inferenceservice.yaml",
+    storage.put_bytes(settings.data_uri(f"deployments/{model_name}/inferenceservice.yaml"),
                       text.encode(), "application/yaml")
     state_dir = os.environ.get(settings.LOCAL_STATE_ENV)
     if state_dir:
@@ -301,7 +301,8 @@ def detect_drift(
     """Evidently drift report of recent inference inputs against the training features.
 
     Stores the HTML and JSON report under `s3://<bucket>/drift/<model>/<time>/`, logs the
-    drift metrics to the MLflow experiment `breast-cancer-drift`, and flags drift above the
+    drift metrics to the MLflow experiment `breast-cancer-drift`, pushes `mlops_drift_share`
+    to the Pushgateway when `MLOPS_PUSHGATEWAY_URL` is set, and flags drift above the
     threshold.
 
     Args:
@@ -315,13 +316,14 @@ def detect_drift(
     Returns:
         Whether drift was detected.
     """
+    import os
     from pathlib import Path
 
     import mlflow
 
     from pipelines import settings, storage
     from pipelines.data import feature_columns
-    from pipelines.drift import drift_report, report_prefix
+    from pipelines.drift import drift_report, push_drift_share, report_prefix
     from pipelines.training import ensure_experiment
 
     columns = feature_columns()
@@ -329,7 +331,7 @@ def detect_drift(
     current_uri = current_uri or settings.inference_uri(model_name)
     current = storage.read_parquet(current_uri)
     result = drift_report(reference, current, threshold)
-    prefix = report_prefix(settings.bucket(), model_name)
+    prefix = report_prefix(model_name)
     storage.put_bytes(f"{prefix}/report.html", result.html.encode(), "text/html")
     storage.put_bytes(f"{prefix}/report.json", result.json.encode(), "application/json")
     Path(report.path).write_text(result.html)
@@ -344,6 +346,9 @@ def detect_drift(
         mlflow.log_metrics({"drift_share": result.share,
                             "drifted_columns": float(result.drifted_columns),
                             "drift_detected": float(result.drift_detected)})
+    gateway = os.environ.get(settings.PUSHGATEWAY_ENV)
+    if gateway:
+        push_drift_share(gateway, model_name, result)
     print(f"drift share {result.share:.3f} (threshold {threshold}): "
           f"{'DRIFT' if result.drift_detected else 'no drift'}; report {prefix}/report.html")
     return result.drift_detected

@@ -6,17 +6,25 @@ from pipelines import components as c
 from pipelines import settings
 from pipelines.training import DEFAULT_SWEEP
 
-# In Kubeflow every task reads the platform endpoints from this ConfigMap of the team's
-# namespace (written by the in-cluster tenancy component); locally the same variables come
-# from the process environment (`LocalPlatform.env()`).
-PLATFORM_CONFIG_MAP = "mlops-pipelines-env"
+# In Kubeflow every task reads the platform's endpoints from this ConfigMap and its MLflow
+# credentials from the Secret of the same name, both in the namespace the runs execute in
+# (written by components.kfp.KubeflowPipelines); locally the same variables come from the
+# process environment (`LocalPlatform.env()`).
+PLATFORM_ENV = "mlops-pipelines-env"
 PLATFORM_ENV_KEYS = (
     settings.TRACKING_URI_ENV,
     settings.BUCKET_ENV,
+    settings.DATA_PREFIX_ENV,
     settings.ARTIFACTS_DESTINATION_ENV,
+    settings.FEAST_PROJECT_ENV,
     settings.FEAST_REGISTRY_ENV,
     settings.FEAST_ONLINE_STORE_ENV,
+    settings.REDIS_AUTH_SECRET_ENV,
+    settings.PUSHGATEWAY_ENV,
+    "AWS_DEFAULT_REGION",
 )
+# Optional: with OIDC in front of MLflow the in-cluster server needs no credentials.
+PLATFORM_SECRET_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 
 
 def _platform(task: dsl.PipelineTask) -> dsl.PipelineTask:
@@ -25,8 +33,9 @@ def _platform(task: dsl.PipelineTask) -> dsl.PipelineTask:
     Caching is off because these tasks have side effects outside KFP (registry, feature
     store, object store): a cache hit would skip them while reporting success.
     """
-    kubernetes.use_config_map_as_env(
-        task, PLATFORM_CONFIG_MAP, {key: key for key in PLATFORM_ENV_KEYS}
+    kubernetes.use_config_map_as_env(task, PLATFORM_ENV, {key: key for key in PLATFORM_ENV_KEYS})
+    kubernetes.use_secret_as_env(
+        task, PLATFORM_ENV, {key: key for key in PLATFORM_SECRET_KEYS}, optional=True
     )
     return task.set_caching_options(False)
 
@@ -99,22 +108,29 @@ def training_pipeline(
     )
     with dsl.ParallelFor(items=sweep) as params:
         trained = _platform(
-            c.train_model(train=split.outputs["train"], params=params, experiment=experiment,
-                          seed=seed)
+            c.train_model(
+                train=split.outputs["train"], params=params, experiment=experiment, seed=seed
+            )
         )
     registered = _platform(
         c.register_best(results=dsl.Collected(trained.output), model_name=model_name)
     )
     promotion = _platform(
         c.evaluate_and_promote(
-            holdout=split.outputs["holdout"], model_name=model_name,
-            version=registered.outputs["Output"], metric=metric,
-            min_improvement=min_improvement, approver=approver, reason=reason,
+            holdout=split.outputs["holdout"],
+            model_name=model_name,
+            version=registered.outputs["Output"],
+            metric=metric,
+            min_improvement=min_improvement,
+            approver=approver,
+            reason=reason,
         )
     )
     _platform(
         c.deploy_champion(
-            model_name=model_name, namespace=namespace, min_replicas=min_replicas,
+            model_name=model_name,
+            namespace=namespace,
+            min_replicas=min_replicas,
             champion=promotion.outputs["champion"],
         )
     )
@@ -138,8 +154,7 @@ def drift_pipeline(
             `s3://<bucket>/inference/<model>/recent.parquet`.
         threshold: Share of drifted columns above which drift is flagged.
     """
-    _platform(c.detect_drift(model_name=model_name, current_uri=current_uri,
-                             threshold=threshold))
+    _platform(c.detect_drift(model_name=model_name, current_uri=current_uri, threshold=threshold))
 
 
 PIPELINES = {

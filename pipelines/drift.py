@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from pipelines import settings
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -62,12 +64,36 @@ def drift_report(
     )
 
 
-def report_prefix(bucket: str, model_name: str, at: datetime | None = None) -> str:
+def report_prefix(model_name: str, at: datetime | None = None) -> str:
     stamp = (at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return f"s3://{bucket}/drift/{model_name}/{stamp}"
+    return settings.data_uri(f"drift/{model_name}/{stamp}")
 
 
 def summary(result: DriftResult) -> str:
     return json.dumps({"drifted_columns": result.drifted_columns, "columns": result.columns,
                        "share": result.share, "threshold": result.threshold,
                        "drift_detected": result.drift_detected}, sort_keys=True)
+
+
+# The metric the monitoring component's dashboard and alert read (components.monitoring).
+DRIFT_SHARE_METRIC = "mlops_drift_share"
+PUSH_JOB = "mlops-drift"
+
+
+def push_drift_share(url: str, model_name: str, result: DriftResult, timeout: float = 10) -> None:
+    """Push the drift share of `model_name` to the Prometheus Pushgateway at `url`.
+
+    The grouping key is the model, so each model keeps its own latest value and the alert
+    ``max by (model) (mlops_drift_share) > threshold`` names the model that drifted.
+    """
+    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+
+    registry = CollectorRegistry()
+    share = Gauge(DRIFT_SHARE_METRIC, "Share of drifted feature columns in the last check",
+                  registry=registry)
+    detected = Gauge("mlops_drift_detected", "1 when the last check flagged drift",
+                     registry=registry)
+    share.set(result.share)
+    detected.set(1.0 if result.drift_detected else 0.0)
+    push_to_gateway(url, job=PUSH_JOB, registry=registry, grouping_key={"model": model_name},
+                    timeout=timeout)

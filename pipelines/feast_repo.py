@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SOURCE_REPO = Path(__file__).resolve().parent / "feature_repo"
+REDIS_PASSWORD_ENV = "REDIS_PASSWORD"
+DEFAULT_PROJECT = "mlops_samples"
 
 
 class FeastError(Exception):
@@ -31,10 +33,13 @@ class FeastError(Exception):
 
 
 def online_store_yaml(url: str, repo: Path) -> str:
-    """The `online_store:` block for `sqlite:///path` or `redis://host:port[/db]`.
+    """The `online_store:` block for an online store URL.
 
     Args:
-        url: Online store URL; an empty string means SQLite inside the rendered repo.
+        url: `sqlite:///path` (empty: SQLite inside the rendered repo), `redis://host:port[/db]`
+            or `rediss://…` (TLS; the password, if any, from `REDIS_PASSWORD`, which Feast
+            expands when it reads the file, so it is never written), or `dynamodb://region`
+            (one provisioned table per feature view, `<project>.<view>`).
         repo: Directory of the rendered repo (SQLite paths are made absolute against it).
     """
     parsed = urlparse(url) if url else None
@@ -46,17 +51,45 @@ def online_store_yaml(url: str, repo: Path) -> str:
         port = parsed.port or 6379
         db = parsed.path.lstrip("/") or "0"
         ssl = ",ssl=true" if parsed.scheme == "rediss" else ""
-        return f"  type: redis\n  connection_string: \"{host}:{port},db={db}{ssl}\""
-    raise FeastError(f"unsupported online store URL {url!r}: use sqlite:///path or redis://host:port")
+        password = ""
+        if os.environ.get(REDIS_PASSWORD_ENV):
+            password = f",password=${{{REDIS_PASSWORD_ENV}}}"
+        return f"  type: redis\n  connection_string: \"{host}:{port},db={db}{ssl}{password}\""
+    if parsed.scheme == "dynamodb" and parsed.hostname:
+        return (f"  type: dynamodb\n  region: {parsed.hostname}\n"
+                "  table_name_template: \"{project}.{table_name}\"")
+    raise FeastError(f"unsupported online store URL {url!r}: use sqlite:///path, "
+                     "redis[s]://host:port or dynamodb://region")
 
 
-def render_repo(dest: Path, registry: str, online_store: str = "") -> Path:
+def load_redis_password() -> None:
+    """Put the Redis AUTH token in `REDIS_PASSWORD` from Secrets Manager when the platform
+    names the secret (`MLOPS_FEAST_REDIS_AUTH_SECRET_ARN`, JSON with `auth_token`)."""
+    arn = os.environ.get(settings.REDIS_AUTH_SECRET_ENV)
+    if not arn or os.environ.get(REDIS_PASSWORD_ENV):
+        return
+    import json
+
+    import boto3
+
+    try:
+        secret = boto3.client("secretsmanager").get_secret_value(SecretId=arn)
+        os.environ[REDIS_PASSWORD_ENV] = json.loads(secret["SecretString"])["auth_token"]
+    except Exception as exc:  # botocore raises many kinds; the one line is what matters
+        raise FeastError(f"cannot read the Redis AUTH token from {arn}: "
+                         f"{type(exc).__name__}: {exc}") from None
+
+
+def render_repo(
+    dest: Path, registry: str, online_store: str = "", project: str = DEFAULT_PROJECT
+) -> Path:
     """Copy the feature repo to `dest` with a rendered `feature_store.yaml`.
 
     Args:
         dest: Directory to (re)create; its `data/` (SQLite online store) is kept.
         registry: Registry path: `s3://bucket/feast/registry.db` or a local file.
         online_store: Online store URL (see `online_store_yaml`).
+        project: Feast project (in the cloud the platform's, so its feature server sees it).
 
     Returns:
         `dest`.
@@ -69,7 +102,7 @@ def render_repo(dest: Path, registry: str, online_store: str = "") -> Path:
         if item.is_file():
             shutil.copy2(item, dest / item.name)
     template = Template((SOURCE_REPO / "feature_store.yaml.tmpl").read_text())
-    rendered = template.substitute(registry=registry,
+    rendered = template.substitute(registry=registry, project=project,
                                    online_store=online_store_yaml(online_store, dest))
     (dest / "feature_store.yaml").write_text(rendered)
     return dest
@@ -83,8 +116,10 @@ def repo_from_env() -> Path:
     registry = os.environ.get(settings.FEAST_REGISTRY_ENV) or (
         f"s3://{settings.bucket()}/feast/registry.db"
     )
+    load_redis_password()
     dest = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="feast-repo-"))
-    return render_repo(dest, registry, os.environ.get(settings.FEAST_ONLINE_STORE_ENV, ""))
+    return render_repo(dest, registry, os.environ.get(settings.FEAST_ONLINE_STORE_ENV, ""),
+                       os.environ.get(settings.FEAST_PROJECT_ENV) or DEFAULT_PROJECT)
 
 
 def apply(repo: Path, features_uri: str) -> str:

@@ -12,6 +12,8 @@ import pytest
 import yaml
 from pipeline_servers import Server, free_port
 
+from pipelines.definitions import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
+
 ROOT = Path(__file__).resolve().parents[2]
 MLOPS = str(Path(sys.executable).parent / "mlops")
 
@@ -54,11 +56,17 @@ def test_training_spec_has_the_sweep_as_a_parallel_for() -> None:
     assert len(loops) == 1
     default_sweep = spec["root"]["inputDefinitions"]["parameters"]["sweep"]["defaultValue"]
     assert len(default_sweep) >= 5
-    # In Kubeflow every task gets the platform endpoints from the team's ConfigMap.
+    # In Kubeflow every task gets the platform's endpoints from the ConfigMap and the
+    # MLflow credentials from the (optional: none behind OIDC) Secret the KFP component writes.
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     assert len(executors) == len(spec["deploymentSpec"]["executors"])
     for executor in executors.values():
-        assert executor["configMapAsEnv"][0]["configMapName"] == "mlops-pipelines-env"
+        (config_map,) = executor["configMapAsEnv"]
+        assert config_map["configMapName"] == PLATFORM_ENV == "mlops-pipelines-env"
+        assert {k["envVar"] for k in config_map["keyToEnv"]} == set(PLATFORM_ENV_KEYS)
+        (secret,) = executor["secretAsEnv"]
+        assert secret["secretName"] == PLATFORM_ENV and secret["optional"] is True
+        assert {k["envVar"] for k in secret["keyToEnv"]} == set(PLATFORM_SECRET_KEYS)
 
 
 def test_compile_with_the_cloud_image(tmp_path: Path) -> None:
