@@ -9,6 +9,10 @@
   password (pulumi_random, secret) in a Secret; ``oidc`` puts oauth2-proxy in front.
 * Non-root, read-only root filesystem (``/tmp`` is an emptyDir), limits, probes on
   ``/health``; background job execution off (it forks ~2 GiB of workers).
+* Service users (``users``; e.g. ``pipelines`` for Kubeflow runs): with basic-auth each
+  gets a generated password and a Job (``USER_BOOTSTRAP``) creates or updates the account
+  through MLflow's auth API once the server is up, so clients never hold the admin
+  password.
 
 ``backend_store_uri``, ``render_auth_ini`` and ``render_server_settings`` are plain
 functions: tests render them for a local PostgreSQL and run a real server.
@@ -30,6 +34,7 @@ from components.k8s_common import (
     MANAGED_BY,
     RESTRICTED_NAMESPACE_LABELS,
     ResourceSpec,
+    config_hash,
     container_security_context,
     labels,
     pod_security_context,
@@ -40,6 +45,33 @@ from components.k8s_common import (
 
 PORT = 5000
 AUTH_CONFIG_DIR = "/etc/mlflow-auth"
+USERS_DIR = "/etc/mlflow-users"
+USERS_APP = "mlflow-users"
+
+# Run by the users Job (``python -c``) in the MLflow image, as admin (the MLFLOW_TRACKING_*
+# variables): one file per user in MLOPS_USERS_DIR, named after the user, holding its
+# password. Idempotent: existing users get their password set again. Tests run this text.
+USER_BOOTSTRAP = """\
+import os, pathlib
+from mlflow.exceptions import RestException
+from mlflow.server.auth.client import AuthServiceClient
+
+client = AuthServiceClient(os.environ["MLFLOW_TRACKING_URI"])
+for path in sorted(pathlib.Path(os.environ["MLOPS_USERS_DIR"]).iterdir()):
+    if path.name.startswith("."):  # a Secret volume's ..data links
+        continue
+    user, password = path.name, path.read_text().strip()
+    try:
+        client.get_user(user)
+    except RestException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        client.create_user(user, password)
+        print(f"created MLflow user {user}")
+    else:
+        client.update_user_password(user, password)
+        print(f"updated MLflow user {user}")
+"""
 PROMETHEUS_DIR = "/tmp/prometheus"
 
 
@@ -186,6 +218,8 @@ class MlflowServerArgs:
         ingress_class / cluster_issuer: Ingress class and cert-manager ClusterIssuer.
         replicas / workers / job_execution / resources: Sizing.
         autoscaling: (min, max, target CPU %) of an HPA, or ``None``.
+        users: Non-admin service users to create (basic-auth only; ignored with OIDC,
+            where in-cluster clients need no credentials).
     """
 
     image: str
@@ -215,12 +249,16 @@ class MlflowServerArgs:
     client_namespaces: Sequence[str] = ()
     # where the load balancer's traffic comes from (the VPC), when a domain is set
     ingress_source_cidrs: Sequence[str] = ()
+    users: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if self.image.endswith(":latest") or ":" not in self.image.rsplit("/", 1)[-1]:
             raise ValueError(f"image {self.image!r} must be pinned")
         if self.auth == "oidc" and self.oidc is None:
             raise ValueError("auth 'oidc' needs oidc settings")
+        for user in self.users:
+            if user == "admin" or not user.replace("-", "").isalnum():
+                raise ValueError(f"user {user!r}: use letters, digits and '-', not 'admin'")
 
     @property
     def artifacts_destination(self) -> str:
@@ -235,6 +273,8 @@ class MlflowServer(pulumi.ComponentResource):
         service_name: ClusterIP Service (port 80) clients use.
         tracking_uri: In-cluster tracking URI.
         admin_password: Generated basic-auth admin password (secret), or None.
+        user_passwords: User -> generated password (secret) of each service user
+            (basic-auth; empty with OIDC).
         url: Public URL when a domain is configured.
     """
 
@@ -419,6 +459,9 @@ class MlflowServer(pulumi.ComponentResource):
                 domain=args.domain,
                 opts=in_ns,
             )
+        self.user_passwords: dict[str, pulumi.Output[str]] = {}
+        if basic_auth and args.users:
+            self._users(name, args, backend_secret, in_ns)
         self._network_policies(name, args, ns_name, in_ns)
         self.url: str | None = None
         if args.domain:
@@ -442,8 +485,88 @@ class MlflowServer(pulumi.ComponentResource):
                 "service_name": app,
                 "tracking_uri": self.tracking_uri,
                 "admin_password": self.admin_password,
+                "user_passwords": self.user_passwords,
                 "url": self.url,
             }
+        )
+
+    def _users(
+        self, name: str, args: MlflowServerArgs, backend_secret: str, opts: pulumi.ResourceOptions
+    ) -> None:
+        """Service users: passwords in the ``mlflow-users`` Secret, created by a Job.
+
+        The Job's name carries a hash of the user list and the image, so adding a user
+        runs it again; Pulumi waits for the Deployment (ready) and then for the Job.
+        """
+        ns = args.namespace
+        child = pulumi.ResourceOptions(parent=self)
+        for user in args.users:
+            password = random.RandomPassword(
+                f"{name}-user-{user}-password", length=32, special=False, opts=child
+            )
+            self.user_passwords[user] = pulumi.Output.secret(password.result)
+        users_secret = k8s.core.v1.Secret(
+            f"{name}-users",
+            metadata={"name": USERS_APP, "namespace": ns, "labels": labels(USERS_APP)},
+            type="Opaque",
+            string_data=dict(self.user_passwords),
+            opts=opts,
+        )
+        tmp, tmp_mount = tmp_volume("64Mi")
+        job_name = f"{USERS_APP}-{config_hash(sorted(args.users), args.image)}"
+        k8s.batch.v1.Job(
+            f"{name}-users-job",
+            metadata={"name": job_name, "namespace": ns, "labels": labels(USERS_APP)},
+            spec={
+                "backoffLimit": 6,
+                "template": {
+                    "metadata": {"labels": labels(USERS_APP)},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(),
+                        "containers": [
+                            {
+                                "name": "bootstrap",
+                                "image": args.image,
+                                "command": ["python", "-c", USER_BOOTSTRAP],
+                                "env": [
+                                    {
+                                        "name": "MLFLOW_TRACKING_URI",
+                                        "value": f"http://mlflow.{ns}.svc.cluster.local",
+                                    },
+                                    {"name": "MLFLOW_TRACKING_USERNAME", "value": "admin"},
+                                    secret_env(
+                                        "MLFLOW_TRACKING_PASSWORD",
+                                        backend_secret,
+                                        "MLFLOW_AUTH_ADMIN_PASSWORD",
+                                    ),
+                                    {"name": "MLOPS_USERS_DIR", "value": USERS_DIR},
+                                    {"name": "HOME", "value": "/tmp"},
+                                ],
+                                "resources": ResourceSpec(
+                                    memory_request="256Mi", memory_limit="512Mi", cpu_limit="500m"
+                                ).render(),
+                                "securityContext": container_security_context(),
+                                "volumeMounts": [
+                                    tmp_mount,
+                                    {"name": "users", "mountPath": USERS_DIR, "readOnly": True},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            tmp,
+                            {
+                                "name": "users",
+                                "secret": {"secretName": USERS_APP, "defaultMode": 0o440},
+                            },
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.deployment, self.service, users_secret]
+            ),
         )
 
     def _network_policies(
@@ -459,6 +582,8 @@ class MlflowServer(pulumi.ComponentResource):
             for n in args.client_namespaces
         ]
         oidc = args.auth == "oidc"
+        if not oidc and args.users:
+            sources.append({"podSelector": {"matchLabels": {"app.kubernetes.io/name": USERS_APP}}})
         if oidc:
             sources.append(
                 {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}}}

@@ -23,7 +23,12 @@ import requests
 from cluster_plans import free_port, require_service
 
 from components.feast import redis_online_store, render_feature_store_yaml
-from components.mlflow_server import backend_store_uri, render_auth_ini, render_server_settings
+from components.mlflow_server import (
+    USER_BOOTSTRAP,
+    backend_store_uri,
+    render_auth_ini,
+    render_server_settings,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -195,12 +200,16 @@ def test_mlflow_server_runs_with_the_rendered_settings(
         search = f"{base}/api/2.0/mlflow/experiments/search"
         assert requests.get(search, params={"max_results": 1}, timeout=10).status_code == 401
         auth = ("admin", password)
-        created = requests.post(
-            f"{base}/api/2.0/mlflow/experiments/create",
-            json={"name": "rendered"},
-            auth=auth,
-            timeout=10,
-        )
+
+        def create_experiment(name: str, auth: tuple[str, str]) -> requests.Response:
+            return requests.post(
+                f"{base}/api/2.0/mlflow/experiments/create",
+                json={"name": name},
+                auth=auth,
+                timeout=10,
+            )
+
+        created = create_experiment("rendered", auth)
         assert created.status_code == 200, created.text
         experiment_id = created.json()["experiment_id"]
         run = requests.post(
@@ -221,12 +230,62 @@ def test_mlflow_server_runs_with_the_rendered_settings(
         assert (
             artifacts / experiment_id / run["run_id"] / "artifacts" / "model.txt"
         ).read_bytes() == b"weights"
+        # the users Job's script, as the Job runs it: admin credentials, one file per user
+        users_dir = tmp_path / "users"
+        users_dir.mkdir()
+        (users_dir / "..data").mkdir()  # what a mounted Secret volume also holds
+        pipelines_password = uuid.uuid4().hex
+        (users_dir / "pipelines").write_text(pipelines_password)
+        job_env = {
+            **os.environ,
+            "MLFLOW_TRACKING_URI": base,
+            "MLFLOW_TRACKING_USERNAME": "admin",
+            "MLFLOW_TRACKING_PASSWORD": password,
+            "MLOPS_USERS_DIR": str(users_dir),
+        }
+
+        def bootstrap(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [str(BIN / "python"), "-c", USER_BOOTSTRAP],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+
+        first = bootstrap(job_env)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.strip() == "created MLflow user pipelines"
+        # the pipelines' identity works, and is not an admin
+        as_pipelines = ("pipelines", pipelines_password)
+        mine = create_experiment("from-a-pipeline", as_pipelines)
+        assert mine.status_code == 200, mine.text
+        denied = requests.post(
+            f"{base}/api/2.0/mlflow/users/create",
+            json={"username": "x", "password": "y" * 12},
+            auth=as_pipelines,
+            timeout=10,
+        )
+        assert denied.status_code == 403
+        # idempotent: a re-run (or a rotated password) updates the account
+        pipelines_password = uuid.uuid4().hex
+        (users_dir / "pipelines").write_text(pipelines_password)
+        again = bootstrap(job_env)
+        assert again.returncode == 0 and again.stdout.strip() == "updated MLflow user pipelines"
+        search_as = requests.get(
+            search, params={"max_results": 1}, auth=("pipelines", pipelines_password), timeout=10
+        )
+        assert search_as.status_code == 200
+        # a wrong admin password fails the Job (Pulumi then reports the failed Job)
+        refused = bootstrap({**job_env, "MLFLOW_TRACKING_PASSWORD": "wrong"})
+        assert refused.returncode != 0 and "401" in refused.stderr
+
         with psycopg.connect(
             f"host=127.0.0.1 port=5432 user=postgres dbname={throwaway_database}"
         ) as conn:
             names = {row[0] for row in conn.execute("SELECT name FROM experiments")}
             users = {row[0] for row in conn.execute("SELECT username FROM users")}
-        assert "rendered" in names and "admin" in users
+        assert {"rendered", "from-a-pipeline"} <= names and {"admin", "pipelines"} <= users
     finally:
         server.terminate()
         try:
