@@ -207,6 +207,7 @@ class FeastStore(pulumi.ComponentResource):
         namespace: Namespace.
         feature_store_yaml: The rendered configuration (holds no credential).
         server_url: In-cluster URL of the feature server.
+        registry_path: The registry every Feast client of the platform uses.
     """
 
     def __init__(
@@ -390,10 +391,12 @@ class FeastStore(pulumi.ComponentResource):
             opts=after,
         )
         self.server_url = f"http://{app}.{ns_name}.svc.cluster.local"
+        self.registry_path = args.registry_path
         self.register_outputs(
             {
                 "namespace": ns_name,
                 "feature_store_yaml": self.feature_store_yaml,
                 "server_url": self.server_url,
+                "registry_path": self.registry_path,
             }
         )

@@ -9,6 +9,9 @@ so the plan shows it and the tests check it:
   upstream manifests use), and ``mysql-secret`` with the database user and password.
 * ``mlops-kfp-object-store`` — bucket, region and S3 host the API server and UI use;
   ``kfp-launcher`` — the default pipeline root ``s3://<bucket>/kfp``.
+* ``mlops-pipelines-env`` — a ConfigMap with the platform endpoints every run of the
+  sample pipelines reads (``pipelines.definitions.PLATFORM_ENV_KEYS``) and a Secret of
+  the same name with its MLflow credentials, in the namespace the runs execute in.
 * IRSA service accounts ``ml-pipeline``, ``ml-pipeline-ui`` and ``pipeline-runner``
   (no static keys anywhere), and one ``pipeline-runner-<team>`` per team bound to
   that team's role.
@@ -35,6 +38,7 @@ from components.mlflow_server import OidcProxyArgs, oauth2_proxy, tls_ingress
 OVERLAY_DIR = Path("components") / "manifests" / "kfp"
 OVERLAY_FILE = Path(__file__).resolve().parent / "manifests" / "kfp" / "kustomization.yaml"
 UPSTREAM = "https://github.com/kubeflow/pipelines/manifests/kustomize"
+PIPELINES_ENV = "mlops-pipelines-env"
 
 
 def overlay_version() -> str:
@@ -65,6 +69,9 @@ class KubeflowPipelinesArgs:
         team_runner_role_arns: Team name -> IRSA role of its ``pipeline-runner-<team>``.
         db_host / db_port / db_username / db_password: RDS MySQL (password secret).
         auth / oidc / domain / ingress_class / cluster_issuer: UI exposure (see module).
+        pipelines_env: Endpoints the pipeline runs read (ConfigMap ``mlops-pipelines-env``).
+        pipelines_credentials: Their credentials (Secret ``mlops-pipelines-env``); empty:
+            no Secret (the pipelines treat it as optional).
     """
 
     version: str
@@ -85,6 +92,8 @@ class KubeflowPipelinesArgs:
     domain: str | None = None
     ingress_class: str = "alb"
     cluster_issuer: str = "letsencrypt"
+    pipelines_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    pipelines_credentials: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         pinned = overlay_version()
@@ -184,6 +193,23 @@ class KubeflowPipelines(pulumi.ComponentResource):
                 opts=in_ns,
             )
         )
+        if args.pipelines_env:
+            k8s.core.v1.ConfigMap(
+                f"{name}-pipelines-env",
+                metadata={"name": PIPELINES_ENV, "namespace": ns, "labels": kfp_labels},
+                data=dict(args.pipelines_env),
+                opts=in_ns,
+            )
+        if args.pipelines_credentials:
+            k8s.core.v1.Secret(
+                f"{name}-pipelines-credentials",
+                metadata={"name": PIPELINES_ENV, "namespace": ns, "labels": kfp_labels},
+                type="Opaque",
+                string_data={
+                    k: pulumi.Output.secret(v) for k, v in args.pipelines_credentials.items()
+                },
+                opts=in_ns,
+            )
         accounts: dict[str, pulumi.Input[str]] = {
             "ml-pipeline": args.api_role_arn,
             "ml-pipeline-ui": args.ui_role_arn,

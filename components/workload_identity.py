@@ -148,11 +148,19 @@ def dynamodb_tables_policy(
 
 def merge_policies(*documents: str) -> str:
     """One document holding the statements of several (one inline policy, one size limit)."""
-    statements: list[object] = []
+    statements: list[dict[str, object]] = []
+    seen: dict[str, int] = {}
     for text in documents:
         doc = json.loads(text)
         st = doc["Statement"]
-        statements.extend(st if isinstance(st, list) else [st])
+        for statement in st if isinstance(st, list) else [st]:
+            sid = statement.get("Sid")
+            if isinstance(sid, str):
+                # IAM wants Sids unique per policy: the second "ObjectsRW" is "ObjectsRW2"
+                seen[sid] = seen.get(sid, 0) + 1
+                if seen[sid] > 1:
+                    statement = {**statement, "Sid": f"{sid}{seen[sid]}"}
+            statements.append(statement)
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 

@@ -277,6 +277,7 @@ for service, (namespace, sa, prefix, db_name) in SERVICES.items():
     )
 
 online_store: OnlineStore | None = None
+store_access: str | None = None  # what a Feast client needs on the online store
 if cfg.components.feast.enabled:
     feast_cfg = cfg.online_store
     store_name = f"{base}-feast"
@@ -319,7 +320,14 @@ if cfg.components.feast.enabled:
         "feast",
         "feast",
         "feast",
-        {"access": merge_policies(artifacts.policy_document("feast", "read-write"), store_access)},
+        {
+            "access": merge_policies(
+                artifacts.policy_document("feast", "read-write"),
+                # the parquet sources the platform's pipelines publish (materialization)
+                artifacts.policy_document(SERVICES["kfp"][2]),
+                store_access,
+            )
+        },
     )
 
 teams = Teams(
@@ -458,6 +466,8 @@ if comp.mlflow.enabled:
             ],
             # the load balancer reaches pods from the VPC (ALB target type ip)
             ingress_source_cidrs=[cfg.network.cidr],
+            # Kubeflow runs log as this user, never as admin (basic-auth only)
+            users=["pipelines"] if comp.kfp.enabled else [],
             autoscaling=(
                 (scaling.min_replicas, scaling.max_replicas, scaling.target_cpu_percent)
                 if scaling.enabled
@@ -502,6 +512,44 @@ if comp.feast.enabled and online_store is not None:
     )
 
 
+monitoring: Monitoring | None = None
+if comp.monitoring.enabled:
+    mon = comp.monitoring
+    monitoring = Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            chart_version=mon.chart_version,
+            repository=mon.repository,
+            namespace=mon.namespace,
+            retention=mon.retention,
+            storage_gb=mon.storage_gb,
+            targets=[
+                *(
+                    [
+                        ScrapeTarget(
+                            namespace="mlflow",
+                            app="mlflow",
+                            port="http",
+                            # basic-auth guards /metrics too; no API creates a read-only
+                            # user at deploy time, so Prometheus uses the admin account
+                            username="admin" if mlflow.admin_password is not None else None,
+                            password=mlflow.admin_password,
+                        )
+                    ]
+                    if mlflow
+                    else []
+                ),
+                *([ScrapeTarget(namespace="feast", app="feast", port="metrics")] if feast else []),
+            ],
+            pushgateway_image=mon.pushgateway_image,
+            p99_latency_seconds=mon.p99_latency_seconds,
+            error_rate_threshold=mon.error_rate_threshold,
+            drift_threshold=mon.drift_threshold,
+        ),
+        opts=in_cluster,
+    )
+
+
 def _team_role(team: str) -> pulumi.Output[str]:
     return teams.teams.apply(lambda d: d[team]["role_arn"])
 
@@ -513,13 +561,15 @@ if comp.kfp.enabled:
     ui_identity = irsa(
         "kfp-ui", kfp_ns, "ml-pipeline-ui", {"access": artifacts.policy_document(kfp_prefix)}
     )
-    runner_identity = irsa(
-        "kfp-runner",
-        kfp_ns,
-        "pipeline-runner",
-        {"access": artifacts.policy_document(kfp_prefix, "read-write")},
-    )
-    # each team's runs execute as pipeline-runner-<team>: its own prefix plus the root
+    # What a run of the sample pipelines touches: the pipeline root, which is also their
+    # data prefix (MLOPS_DATA_PREFIX), and the feature store (registry, online store).
+    runner_policies = {"pipeline-root": artifacts.policy_document(kfp_prefix, "read-write")}
+    if feast is not None and store_access is not None:
+        runner_policies["feature-store"] = merge_policies(
+            artifacts.policy_document("feast", "read-write"), store_access
+        )
+    runner_identity = irsa("kfp-runner", kfp_ns, "pipeline-runner", runner_policies)
+    # each team's runs execute as pipeline-runner-<team>: the runner's access plus its prefix
     team_runners = {
         t.name: irsa(
             f"kfp-runner-{t.name}",
@@ -527,11 +577,41 @@ if comp.kfp.enabled:
             f"pipeline-runner-{t.name}",
             {
                 "team-prefix": artifacts.policy_document(f"teams/{t.name}", "read-write"),
-                "pipeline-root": artifacts.policy_document(kfp_prefix, "read-write"),
+                **runner_policies,
             },
         )
         for t in cfg.teams
     }
+    pipelines_env: dict[str, pulumi.Input[str]] = {
+        "MLFLOW_TRACKING_URI": mlflow.tracking_uri if mlflow else "",
+        "MLOPS_ARTIFACT_BUCKET": artifacts.name,
+        "MLOPS_DATA_PREFIX": kfp_prefix,
+        "MLOPS_MLFLOW_ARTIFACTS_DESTINATION": (
+            f"s3://{artifacts.name}/{SERVICES['mlflow'][2]}" if mlflow else ""
+        ),
+        "MLOPS_FEAST_PROJECT": comp.feast.project if feast else "",
+        "MLOPS_FEAST_REGISTRY": feast.registry_path if feast else "",
+        "MLOPS_FEAST_ONLINE_STORE": "",
+        "MLOPS_FEAST_REDIS_AUTH_SECRET_ARN": "",
+        "MLOPS_PUSHGATEWAY_URL": monitoring.pushgateway_url if monitoring else "",
+        "AWS_DEFAULT_REGION": cfg.region,
+    }
+    if feast is not None and online_store is not None:
+        if online_store.endpoint is not None and online_store.secret_arn is not None:  # Redis
+            pipelines_env["MLOPS_FEAST_ONLINE_STORE"] = online_store.endpoint.apply(
+                lambda e: f"rediss://{e}/0"
+            )
+            pipelines_env["MLOPS_FEAST_REDIS_AUTH_SECRET_ARN"] = online_store.secret_arn
+        else:
+            pipelines_env["MLOPS_FEAST_ONLINE_STORE"] = f"dynamodb://{cfg.region}"
+    pipelines_credentials: dict[str, pulumi.Input[str]] = (
+        {
+            "MLFLOW_TRACKING_USERNAME": "pipelines",
+            "MLFLOW_TRACKING_PASSWORD": mlflow.user_passwords["pipelines"],
+        }
+        if mlflow is not None and "pipelines" in mlflow.user_passwords
+        else {}
+    )
     kfp_db = databases["kfp"]
     kfp = KubeflowPipelines(
         "kfp",
@@ -554,6 +634,8 @@ if comp.kfp.enabled:
             domain=f"pipelines.{domain}" if domain and comp.auth.mode == "oidc" else None,
             ingress_class=comp.ingress.class_name,
             cluster_issuer=comp.ingress.cluster_issuer,
+            pipelines_env=pipelines_env,
+            pipelines_credentials=pipelines_credentials,
         ),
         opts=in_cluster,
     )
@@ -614,43 +696,6 @@ if comp.kserve.enabled:
             ],
             cert_manager=cert_manager.release if cert_manager else None,
             isvc_depends_on=[tenants[m.team] for m in comp.kserve.models],
-        ),
-        opts=in_cluster,
-    )
-
-monitoring: Monitoring | None = None
-if comp.monitoring.enabled:
-    mon = comp.monitoring
-    monitoring = Monitoring(
-        "monitoring",
-        MonitoringArgs(
-            chart_version=mon.chart_version,
-            repository=mon.repository,
-            namespace=mon.namespace,
-            retention=mon.retention,
-            storage_gb=mon.storage_gb,
-            targets=[
-                *(
-                    [
-                        ScrapeTarget(
-                            namespace="mlflow",
-                            app="mlflow",
-                            port="http",
-                            # basic-auth guards /metrics too; no API creates a read-only
-                            # user at deploy time, so Prometheus uses the admin account
-                            username="admin" if mlflow.admin_password is not None else None,
-                            password=mlflow.admin_password,
-                        )
-                    ]
-                    if mlflow
-                    else []
-                ),
-                *([ScrapeTarget(namespace="feast", app="feast", port="metrics")] if feast else []),
-            ],
-            pushgateway_image=mon.pushgateway_image,
-            p99_latency_seconds=mon.p99_latency_seconds,
-            error_rate_threshold=mon.error_rate_threshold,
-            drift_threshold=mon.drift_threshold,
         ),
         opts=in_cluster,
     )

@@ -81,7 +81,13 @@ def test_bring_your_own_trusts_the_given_provider(byo: Planned) -> None:
 
 def test_service_roles_are_least_privilege(env: Planned) -> None:
     bucket = f"arn:aws:s3:::mlops-{env.env}-artifacts-123456789012"
-    for service, prefix in (("mlflow", "mlflow"), ("kfp", "pipelines"), ("feast", "feast")):
+    # service -> {prefix: may write}; Feast reads the parquet the pipelines publish
+    allowed = {
+        "mlflow": {"mlflow": True},
+        "kfp": {"pipelines": True},
+        "feast": {"feast": True, "pipelines": False},
+    }
+    for service, prefixes in allowed.items():
         policies = env.aws["roles"][f"mlops-{env.env}-{service}"]["inline"]
         statements = [st for doc in policies.values() for st in doc["Statement"]]
         for st in statements:
@@ -89,12 +95,21 @@ def test_service_roles_are_least_privilege(env: Planned) -> None:
             assert all(a != "*" and not a.endswith(":*") for a in actions), st
             resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
             for r in resources:
-                if r.startswith("arn:aws:s3"):
-                    assert r in (bucket, f"{bucket}/{prefix}/*"), r
+                if r.startswith(f"{bucket}/"):
+                    prefix = r.removeprefix(f"{bucket}/").removesuffix("/*")
+                    assert prefix in prefixes, r
+                    assert ("s3:PutObject" in actions) == prefixes[prefix], (r, actions)
+                elif r.startswith("arn:aws:s3"):
+                    assert r == bucket, r
                 if r.startswith("arn:aws:secretsmanager"):
                     assert f":secret:mlops-{env.env}/" in r and r.endswith("-??????")
-        listing = [st for st in statements if st.get("Sid") == "ListPrefix"]
-        assert listing[0]["Condition"]["StringLike"]["s3:prefix"] == [prefix, f"{prefix}/*"]
+        listed = sorted(
+            st["Condition"]["StringLike"]["s3:prefix"][0]
+            for st in statements
+            if st.get("Action") == "s3:ListBucket"
+        )
+        assert listed == sorted(prefixes)
+        assert len({st["Sid"] for st in statements}) == len(statements)  # IAM refuses repeats
 
 
 def test_trust_policy_document_is_exact() -> None:
