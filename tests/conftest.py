@@ -1,6 +1,6 @@
 """Shared fixtures.
 
-Tests that need PostgreSQL, Redis or MariaDB on 127.0.0.1 use `require_service`:
+Tests that need PostgreSQL, Redis or MariaDB on 127.0.0.1 use `service_helpers.require_service`:
 on a laptop without them they skip; with MLOPS_REQUIRE_SERVICES=1 (set by
 .ci/run) a missing service fails the test instead, so CI always exercises them.
 """
@@ -8,7 +8,6 @@ on a laptop without them they skip; with MLOPS_REQUIRE_SERVICES=1 (set by
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,30 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 collect_ignore = ["policy"]  # pack rule tests need .venv-policy: `make test` runs them there
-
-
-def service_reachable(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def require_service(name: str, port: int, host: str = "127.0.0.1") -> None:
-    """Skip (or fail under MLOPS_REQUIRE_SERVICES=1) when a local service is down."""
-    if service_reachable(host, port):
-        return
-    message = f"{name} is not reachable on {host}:{port}"
-    if os.environ.get("MLOPS_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message} and MLOPS_REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

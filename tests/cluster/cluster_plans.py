@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import copy
 import functools
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import yaml
+from service_helpers import free_port, postgres_database, require_service
 
 from mlops.engine.plan import plan_environment
 from mlops.manifests import kubernetes_objects
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "staging", "prod")
+__all__ = ["free_port", "postgres_database", "require_service"]
 
 
 def stack_values(env: str) -> dict[str, Any]:
@@ -61,19 +62,3 @@ def find(p: dict[str, Any], kind: str, name: str, namespace: str | None = None) 
         if obj["kind"] == kind and meta["name"] == name and meta.get("namespace") == namespace:
             return obj
     raise AssertionError(f"no {kind} {namespace}/{name} in the plan")
-
-
-def _root_conftest() -> Any:
-    """tests/conftest.py by path (inside tests/cluster, `conftest` is this directory's)."""
-    spec = importlib.util.spec_from_file_location(
-        "mlops_tests_root_conftest_cluster", ROOT / "tests" / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_SERVICES = _root_conftest()
-free_port = _SERVICES.free_port
-require_service = _SERVICES.require_service

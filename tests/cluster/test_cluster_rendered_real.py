@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from cluster_plans import free_port, require_service
+from cluster_plans import free_port, postgres_database, require_service
 
 from components.feast import redis_online_store, render_feature_store_yaml
 from components.mlflow_server import (
@@ -123,21 +123,8 @@ def test_feast_apply_materialize_and_read_online_from_redis(tmp_path: Path) -> N
 
 @pytest.fixture
 def throwaway_database() -> Iterator[str]:
-    require_service("PostgreSQL", 5432)
-    import psycopg
-
-    name = f"mlops_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(
-        "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
-    ) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with postgres_database() as name:
         yield name
-    finally:
-        with psycopg.connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
-        ) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_mlflow_server_runs_with_the_rendered_settings(

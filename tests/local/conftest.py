@@ -6,11 +6,10 @@ signal only the process groups it started), so no server outlives the tests.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from local_helpers import make_platform, require_service
+from local_helpers import make_platform, postgres_database, require_service
 
 from mlops.local.platform import LocalPlatform
 
@@ -29,21 +28,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform
 @pytest.fixture(scope="module")
 def services_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
     """MLflow on a throwaway PostgreSQL database, Feast online on this machine's Redis."""
-    require_service("PostgreSQL", 5432)
     require_service("Redis", 6379)
-    import psycopg
-
-    name = f"mlops_local_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres",
-                            autocommit=True)
-    admin.execute(f"CREATE DATABASE {name}")
-    p = make_platform(tmp_path_factory.mktemp("state-services"),
-                      db_url=f"postgresql://postgres@127.0.0.1:5432/{name}",
-                      redis_url="redis://127.0.0.1:6379/0")
-    try:
-        p.up()
-        yield p
-    finally:
-        p.down()
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with postgres_database("mlops_local") as name:
+        p = make_platform(tmp_path_factory.mktemp("state-services"),
+                          db_url=f"postgresql://postgres@127.0.0.1:5432/{name}",
+                          redis_url="redis://127.0.0.1:6379/0")
+        try:
+            p.up()
+            yield p
+        finally:
+            p.down()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import urllib.request
@@ -15,8 +14,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from service_helpers import free_port, postgres_database, require_service
 
 from mlops.local.platform import LocalPlatform, LocalSettings
+
+__all__ = ["free_port", "postgres_database", "require_service"]
 
 # Pinned so log_model skips its ~3 s requirement inference (and the server need not guess).
 PIP_REQUIREMENTS = ["scikit-learn", "pandas"]
@@ -66,19 +68,6 @@ def infer(base_url: str, model_name: str, rows: pd.DataFrame) -> dict[str, Any]:
     return result
 
 
-def _root_conftest() -> Any:
-    """tests/conftest.py by path: inside tests/local the name `conftest` is this file."""
-    spec = importlib.util.spec_from_file_location(
-        "mlops_tests_root_conftest_local", Path(__file__).resolve().parents[1] / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_ROOT = _root_conftest()
-free_port = _ROOT.free_port
-require_service = _ROOT.require_service
 
 MODEL = "local-test-model"
 

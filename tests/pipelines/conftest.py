@@ -8,12 +8,17 @@ the same in both.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pipeline_servers import Server, component_env, free_port, require_service
+from pipeline_servers import (
+    Server,
+    component_env,
+    free_port,
+    postgres_database,
+    require_service,
+)
 
 from mlops.local.platform import LocalPlatform, LocalSettings
 
@@ -37,25 +42,17 @@ def platform_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalP
 @pytest.fixture(scope="session")
 def platform_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
     """MLflow in a PostgreSQL database of its own (dropped afterwards), Feast on Redis."""
-    require_service("PostgreSQL", 5432)
     require_service("Redis", 6379)
-    import psycopg
-
-    name = f"mlops_test_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres",
-                            autocommit=True)
-    admin.execute(f"CREATE DATABASE {name}")
-    platform = _platform(tmp_path_factory.mktemp("platform-postgres"),
-                         db_url=f"postgresql://postgres@127.0.0.1:5432/{name}",
-                         # A Redis database of its own, away from other users of the server.
-                         redis_url="redis://127.0.0.1:6379/7")
-    try:
-        platform.up()
-        yield platform
-    finally:
-        platform.down()
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with postgres_database() as name:
+        platform = _platform(tmp_path_factory.mktemp("platform-postgres"),
+                             db_url=f"postgresql://postgres@127.0.0.1:5432/{name}",
+                             # A Redis database of its own, away from other users of the server.
+                             redis_url="redis://127.0.0.1:6379/7")
+        try:
+            platform.up()
+            yield platform
+        finally:
+            platform.down()
 
 
 @pytest.fixture(scope="session")
