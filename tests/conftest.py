@@ -7,6 +7,7 @@ on a laptop without them they skip; with MLOPS_REQUIRE_SERVICES=1 (set by
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 collect_ignore = ["policy"]  # pack rule tests need .venv-policy: `make test` runs them there
+
+# Feast's modules are wrapped by typeguard at import, which ast.parse-s their source. CI once
+# failed that parse mid-session with CPython 3.11's "AST constructor recursion depth mismatch"
+# (its AST converter keeps the recursion counter in interpreter-wide state, so concurrent or
+# earlier-broken AST work elsewhere in the process can trip it). Importing Feast here, at
+# collection, before any test has run, keeps that parse away from the tests' state.
+# The policy venv has no Feast.
+if importlib.util.find_spec("feast") is not None:
+    import feast  # noqa: F401
 
 
 @pytest.fixture
