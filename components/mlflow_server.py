@@ -272,6 +272,7 @@ class MlflowServer(pulumi.ComponentResource):
         namespace: Namespace of the server.
         service_name: ClusterIP Service (port 80) clients use.
         tracking_uri: In-cluster tracking URI.
+        artifacts_destination: Where proxied artifacts are stored (``s3://<bucket>/<prefix>``).
         admin_password: Generated basic-auth admin password (secret), or None.
         user_passwords: User -> generated password (secret) of each service user
             (basic-auth; empty with OIDC).
@@ -448,13 +449,16 @@ class MlflowServer(pulumi.ComponentResource):
                 opts=in_ns,
             )
 
+        self.service_name = app
+        self.tracking_uri = f"http://{app}.{ns_name}.svc.cluster.local"
+        self.artifacts_destination = args.artifacts_destination
         backend_service, backend_port = app, 80
         if args.auth == "oidc" and args.oidc is not None:
             backend_service, backend_port = oauth2_proxy(
                 self,
                 name,
                 namespace=ns_name,
-                upstream=f"http://{app}.{ns_name}.svc.cluster.local",
+                upstream=self.tracking_uri,
                 oidc=args.oidc,
                 domain=args.domain,
                 opts=in_ns,
@@ -477,8 +481,6 @@ class MlflowServer(pulumi.ComponentResource):
                 opts=in_ns,
             )
             self.url = f"https://{args.domain}"
-        self.service_name = app
-        self.tracking_uri = f"http://{app}.{ns_name}.svc.cluster.local"
         self.register_outputs(
             {
                 "namespace": ns_name,
@@ -533,7 +535,7 @@ class MlflowServer(pulumi.ComponentResource):
                                 "env": [
                                     {
                                         "name": "MLFLOW_TRACKING_URI",
-                                        "value": f"http://mlflow.{ns}.svc.cluster.local",
+                                        "value": self.tracking_uri,
                                     },
                                     {"name": "MLFLOW_TRACKING_USERNAME", "value": "admin"},
                                     secret_env(

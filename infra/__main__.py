@@ -586,9 +586,7 @@ if comp.kfp.enabled:
         "MLFLOW_TRACKING_URI": mlflow.tracking_uri if mlflow else "",
         "MLOPS_ARTIFACT_BUCKET": artifacts.name,
         "MLOPS_DATA_PREFIX": kfp_prefix,
-        "MLOPS_MLFLOW_ARTIFACTS_DESTINATION": (
-            f"s3://{artifacts.name}/{SERVICES['mlflow'][2]}" if mlflow else ""
-        ),
+        "MLOPS_MLFLOW_ARTIFACTS_DESTINATION": mlflow.artifacts_destination if mlflow else "",
         "MLOPS_FEAST_PROJECT": comp.feast.project if feast else "",
         "MLOPS_FEAST_REGISTRY": feast.registry_path if feast else "",
         "MLOPS_FEAST_ONLINE_STORE": "",
