@@ -11,14 +11,15 @@ are translated before they reach moto.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError, ParamValidationError
-from moto import mock_aws
 
 from mlops.engine.fakes import Ctx
 from mlops.engine.values import SECRET_SIG, SIG_KEY
@@ -55,6 +56,10 @@ def handles(*types: str) -> Callable[[Handler], Handler]:
 
 _SIGNING_KEY: list[Any] = []
 _SPED_UP: list[bool] = []  # once per process
+# boto3 clients hold no moto state (moto's backends are process-wide), and building one
+# copies botocore's whole event-handler table (~60 ms each here): one per service and
+# region for the life of the process.
+_CLIENTS: dict[tuple[str, str], Any] = {}
 
 
 def _session() -> Any:
@@ -68,6 +73,8 @@ def _session() -> Any:
 def _speed_up_moto() -> None:
     """Remove moto's repeated work that is most of a plan's time (measured: ~1.5 s of 3).
 
+    * moto parses every service model a second time, after botocore (~60 ms each), and
+      lists a response class's methods anew on every request.
     * moto generates an RSA-2048 private key for every KMS key, symmetric ones too
       (~80 ms each), though only asymmetric keys ever sign: symmetric keys share one.
     * moto.ec2 lists regions at import through three fresh boto3 sessions (the EC2
@@ -76,12 +83,20 @@ def _speed_up_moto() -> None:
       the shared session instead. Results are the same; only the parsing is shared.
     """
     import boto3
+    from moto.core import responses
+    from moto.core import utils as core_utils
     from moto.eks import utils as eks_utils
     from moto.kms import models, utils
 
     if _SPED_UP:
         return
     shared = _session()
+    # moto parses each service model again with a loader of its own; botocore's
+    # loader caches what our clients already parsed
+    loader = shared._session.get_component("data_loader")
+    core_utils._load_service_model = loader.load_service_model
+    # moto lists a response class's methods (inspect.getmembers) on every request
+    responses.method_names_from_class = functools.cache(core_utils.method_names_from_class)
     fresh = boto3.Session
     boto3.Session = lambda *a, **k: shared if not a and not k else fresh(*a, **k)
     try:
@@ -102,13 +117,54 @@ def _speed_up_moto() -> None:
     _SPED_UP.append(True)
 
 
+def client(service: str, region: str) -> Any:
+    """The process's boto3 client for moto. Requests are not signed: moto checks no
+    signature, and SigV4 was a fifth of each request's time."""
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    key = (service, region)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = _session().client(
+            service, region_name=region, config=Config(signature_version=UNSIGNED))
+    return _CLIENTS[key]
+
+
+_AMIS_SETTING = "MOTO_EC2_LOAD_DEFAULT_AMIS"
+# one read-only request per service: loads what moto loads on first use (its own copy of
+# the service model, URL routes, the region's backend)
+_WARM_UP_CALLS = {
+    "s3": "list_buckets", "kms": "list_keys", "iam": "list_roles", "ec2": "describe_vpcs",
+    "rds": "describe_db_instances", "elasticache": "describe_replication_groups",
+    "dynamodb": "list_tables", "secretsmanager": "list_secrets", "eks": "list_clusters",
+    "ecr": "describe_repositories", "logs": "describe_log_groups",
+}
+
+
+def warm_up(region: str) -> None:
+    """Do now the once-per-process work a first plan would otherwise wait for: moto's
+    imports, botocore clients, moto's first request per service, the managed-policy
+    list. The next `Backend` starts from an empty account all the same."""
+    from moto import mock_aws
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    _speed_up_moto()
+    if not _AWS_MANAGED_DATA:
+        _AWS_MANAGED_DATA.update(json.loads(aws_managed_policies_data))
+    with mock_aws():
+        for service, call in _WARM_UP_CALLS.items():
+            getattr(client(service, region), call)()
+
+
 class Backend:
     """One moto account for one plan."""
 
     def __init__(self, ctx: Ctx) -> None:
+        from moto import mock_aws  # ~1 s of imports, only where moto runs (aws_worker.py)
+
         self.ctx = ctx
         self._mock = mock_aws()
-        self._clients: dict[str, Any] = {}
+        self._saved_amis_setting: str | None = None
         self._aliases: dict[str, str] = {}
         self.state: dict[str, dict[str, Any]] = {}  # per-handler scratch (e.g. PAB per bucket)
         # The mock monitor registers resources from a thread pool: one call into moto
@@ -118,16 +174,22 @@ class Backend:
 
     def __enter__(self) -> Backend:
         _speed_up_moto()
+        # moto loads ~1,300 public AMIs into every EC2 region it touches (~0.2 s each);
+        # nothing the platform creates looks an AMI up.
+        self._saved_amis_setting = os.environ.get(_AMIS_SETTING)
+        os.environ[_AMIS_SETTING] = "false"
         self._mock.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._mock.stop()
+        if self._saved_amis_setting is None:
+            os.environ.pop(_AMIS_SETTING, None)
+        else:
+            os.environ[_AMIS_SETTING] = self._saved_amis_setting
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = _session().client(service, region_name=self.ctx.region)
-        return self._clients[service]
+        return client(service, self.ctx.region)
 
     def alias(self, ours: str, theirs: str) -> None:
         if ours and theirs and ours != theirs:
@@ -494,6 +556,9 @@ def _role_policy(b: Backend, name: str, inputs: dict[str, Any], state: dict[str,
 _AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy(/.*/|/)([^/]+)$")
 
 
+_AWS_MANAGED_DATA: dict[str, Any] = {}
+
+
 def _ensure_aws_managed_policy(b: Backend, arn: str) -> None:
     """Make one AWS-managed policy exist in moto, if AWS has it.
 
@@ -507,10 +572,9 @@ def _ensure_aws_managed_policy(b: Backend, arn: str) -> None:
     from moto.iam.aws_managed_policies import aws_managed_policies_data
     from moto.iam.models import AWSManagedPolicy, iam_backends
 
-    known = b.state.setdefault("aws_managed", {})
-    if not known:
-        known.update(json.loads(aws_managed_policies_data))
-    data = known.get(match.group(2))
+    if not _AWS_MANAGED_DATA:  # read-only, ~0.2 s to parse: once per process
+        _AWS_MANAGED_DATA.update(json.loads(aws_managed_policies_data))
+    data = _AWS_MANAGED_DATA.get(match.group(2))
     if data is None or data.get("Path") != match.group(1):
         return  # moto then refuses the attachment as AWS would
     backend = iam_backends[b.ctx.account][b.ctx.partition]

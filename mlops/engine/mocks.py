@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -13,6 +13,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
 from mlops.engine import fakes
 from mlops.engine.aws_backend import AwsRejected, Backend
+from mlops.engine.aws_worker import Session
 from mlops.engine.values import struct_to_plain
 
 
@@ -40,7 +41,7 @@ class Recorded:
 
 
 class PlanMocks(Mocks):
-    def __init__(self, ctx: fakes.Ctx, backend: Backend | None) -> None:
+    def __init__(self, ctx: fakes.Ctx, backend: Backend | Session | None) -> None:
         self.ctx = ctx
         self.backend = backend
         self.errors: list[str] = []
@@ -80,22 +81,11 @@ class PlanMocks(Mocks):
         return result, []
 
 
-@contextlib.contextmanager
-def _closing_thread_loop() -> Iterator[None]:
-    """MockMonitor opens an event loop in each worker thread and never closes it; an
-    unclosed loop collected at interpreter exit prints an ignored exception, so close
-    the one opened for this call."""
+def _has_open_loop() -> bool:
     try:
-        had_loop = not asyncio.get_event_loop_policy().get_event_loop().is_closed()
+        return not asyncio.get_event_loop_policy().get_event_loop().is_closed()
     except RuntimeError:
-        had_loop = False
-    try:
-        yield
-    finally:
-        if not had_loop:
-            with contextlib.suppress(RuntimeError):
-                asyncio.get_event_loop_policy().get_event_loop().close()
-            asyncio.set_event_loop(None)
+        return False
 
 
 class RecordingMonitor(MockMonitor):
@@ -104,6 +94,12 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: PlanMocks) -> None:
         super().__init__(mocks)
         self.recorded: dict[str, Recorded] = {}
+        # MockMonitor opens an event loop in each worker thread and never closes it (an
+        # unclosed loop collected at exit prints an ignored exception). Opening one per
+        # call cost a third of each registration: each thread keeps its loop for the
+        # plan, and `close_thread_loops` closes them once the threads are joined.
+        self._thread_loops: list[asyncio.AbstractEventLoop] = []
+        self._loops_lock = threading.Lock()
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
 
@@ -112,8 +108,7 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = urn
             return super().RegisterResource(request)
-        with _closing_thread_loop():
-            response = super().RegisterResource(request)
+        response = self._keeping_loop(super().RegisterResource, request)
         registered = self.resources.get(urn)
         self.recorded[urn] = Recorded(
             urn=urn,
@@ -134,7 +129,29 @@ class RecordingMonitor(MockMonitor):
         )
         return response
 
+    def Invoke(self, request: Any) -> Any:
+        return self._keeping_loop(super().Invoke, request)
+
+    def ReadResource(self, request: Any) -> Any:
+        return self._keeping_loop(super().ReadResource, request)
+
+    def _keeping_loop(self, call: Callable[[Any], Any], request: Any) -> Any:
+        had_loop = _has_open_loop()
+        try:
+            return call(request)
+        finally:
+            if not had_loop and _has_open_loop():
+                with self._loops_lock:
+                    self._thread_loops.append(asyncio.get_event_loop_policy().get_event_loop())
+
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn and request.urn == self.stack_urn:
             self.stack_outputs = struct_to_plain(request.outputs)
         return super().RegisterResourceOutputs(request)
+
+    def close_thread_loops(self) -> None:
+        """Close the worker threads' loops; call after the threads are joined."""
+        with self._loops_lock:
+            loops, self._thread_loops = self._thread_loops, []
+        for loop in loops:
+            loop.close()

@@ -19,18 +19,16 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pulumi.runtime import set_all_config, set_mocks, settings
-from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
-
-from mlops.engine.aws_backend import Backend
+from mlops.engine import aws_worker, lazy_providers
 from mlops.engine.fakes import Ctx
-from mlops.engine.mocks import PlanMocks, RecordingMonitor
 from mlops.engine.stack_config import StackConfig, load_project, load_stack_config
 from mlops.errors import PlanError, UsageError
 from mlops.paths import PACKAGE_DIR, project_root
+
+if TYPE_CHECKING:
+    from mlops.engine.aws_backend import Backend
 
 DEFAULT_REGION = "us-east-1"
 
@@ -98,17 +96,28 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-Inspect = Callable[[Backend], None]
+Inspect = Callable[["Backend"], None]
 
 
 def _execute(
     config: StackConfig, program_dir: Path, use_moto: bool, inspect: Inspect | None = None
 ) -> dict[str, Any]:
+    # Pulumi's runtime is imported here, after `plan_environment` has started the helper
+    # processes, so that they load while this one does.
+    from pulumi.runtime import set_all_config, set_mocks, settings
+    from pulumi.runtime.stack import run_in_stack
+    from pulumi.runtime.sync_await import _sync_await
+
     from infra.config import ConfigError  # the blueprint's own config errors are usage errors
+    from mlops.engine.aws_backend import Backend
+    from mlops.engine.mocks import PlanMocks, RecordingMonitor
 
     ctx = Ctx(stack=config.stack, region=_region_of(config.values))
-    backend = Backend(ctx) if use_moto else None
-    mocks = PlanMocks(ctx, backend)
+    # moto runs in the helper process (aws_worker), beside the plan; only a test that
+    # inspects what AWS would hold gets it in this process
+    local = Backend(ctx) if use_moto and inspect is not None else None
+    remote = aws_worker.session(ctx) if use_moto and local is None else None
+    mocks = PlanMocks(ctx, local or remote)
     monitor = RecordingMonitor(mocks)
 
     def program() -> None:
@@ -144,23 +153,32 @@ def _execute(
             # join the worker threads now, so the loops the mock monitor opened in
             # them are collected while the interpreter is still whole
             loop.run_until_complete(loop.shutdown_default_executor())
+            monitor.close_thread_loops()
             loop.close()
             asyncio.set_event_loop(None)
 
-    with _program_env(config.project.root), _no_gc(), backend or contextlib.nullcontext():
+    rejected: list[str] = []
+    with _program_env(config.project.root), _no_gc(), lazy_providers.installed(), \
+            local or contextlib.nullcontext():
         try:
-            contextvars.Context().run(run)
+            try:
+                contextvars.Context().run(run)
+            finally:
+                if remote is not None:
+                    rejected = remote.finish()
         except ConfigError as exc:
             where = config.project.stack_config_dir / f"Pulumi.{config.stack}.yaml"
             raise UsageError(f"{where.relative_to(config.project.root)}: {exc}") from None
+        except PlanError:
+            raise
         except Exception as exc:
-            if mocks.errors:
-                raise PlanError(mocks.errors[0]) from None
+            if mocks.errors or rejected:
+                raise PlanError([*mocks.errors, *rejected][0]) from None
             raise PlanError(f"the program failed: {_first_line(exc)}") from None
-        if mocks.errors:
-            raise PlanError(mocks.errors[0])
-        if inspect is not None and backend is not None:
-            inspect(backend)  # tests ask moto what AWS would now hold
+        if mocks.errors or rejected:
+            raise PlanError([*mocks.errors, *rejected][0])
+        if inspect is not None and local is not None:
+            inspect(local)  # tests ask moto what AWS would now hold
 
     resources = [
         {
@@ -210,6 +228,8 @@ def plan_environment(
 
     project = load_project(root or project_root())
     config = load_stack_config(project, env, config_file)
+    if inspect is None:
+        aws_worker.start(_region_of(config.values))  # warms up while this process imports
     # the pack loads its rules in its own process while this one plans
     runner = spawn_runner(PACKAGE_DIR.parent)
     try:
