@@ -111,15 +111,17 @@ def evaluate(
     )
 
 
-def check_environment(env: str, root: Path | None = None) -> dict[str, Any]:
-    """Plan ENV of this project offline and evaluate the pack on it."""
-    from mlops.engine.plan import plan_environment
+def check_environments(envs: list[str], root: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Plan each of ENVS of this project offline and evaluate the pack on each."""
+    from mlops.engine.plan import plan_environments
 
     base = root or project_root()
-    plan = plan_environment(env, base)
-    if isinstance(plan.get("policies"), dict):
-        return dict(plan["policies"])  # the plan engine already attached them
-    return evaluate(plan, env, base)
+    return {
+        # the plan engine attaches the results; a plan from elsewhere is evaluated here
+        env: dict(plan["policies"]) if isinstance(plan.get("policies"), dict)
+        else evaluate(plan, env, base)
+        for env, plan in plan_environments(envs, base).items()
+    }
 
 
 def check_program(

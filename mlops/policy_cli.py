@@ -65,7 +65,7 @@ def check(
     """Evaluate the pack on ENV's offline plan, or on --program; exit 1 on a mandatory violation."""
     from mlops import shortlived
     from mlops.errors import MlopsError
-    from mlops.policy_check import check_environment, check_program, mandatory_violations
+    from mlops.policy_check import check_environments, check_program, mandatory_violations
 
     shortlived.mark()
 
@@ -84,8 +84,7 @@ def check(
                 program, config, policy_config=policy_config
             )
         else:
-            for env in envs or []:
-                results[env] = check_environment(env)
+            results.update(check_environments(envs or []))
     except MlopsError as exc:
         raise fail(str(exc), exc.exit_code) from None
     if as_json:

@@ -100,7 +100,8 @@ def test_adding_a_violation_to_prod_fails_the_check(
 ) -> None:
     plan = copy.deepcopy(prod_plan)
     plan["resources"].append(resource)
-    monkeypatch.setattr("mlops.engine.plan.plan_environment", lambda env, root=None: plan)
+    monkeypatch.setattr("mlops.engine.plan.plan_environments",
+                        lambda envs, root=None: {env: plan for env in envs})
     result = invoke("policy", "check", "prod", "--json")
     assert result.exit_code == 1, result.output
     mandatory = [v for v in json.loads(result.stdout)["violations"]

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from typing import IO, Any
 
 from mlops.engine.aws_backend import HANDLERS
@@ -29,15 +30,13 @@ from mlops.engine.fakes import Ctx
 from mlops.errors import PlanError
 from mlops.paths import PACKAGE_DIR
 
-_END = ("end",)
-
 
 class Session:
     """One plan's conversation with the helper: same calls as `Backend`, verdict at the end."""
 
     def __init__(self, worker: _Worker, ctx: Ctx) -> None:
         self._worker = worker
-        self._finished = False
+        self._ended: int | None = None
         # `memo` holds the plan's own look-ups; the handlers need none of it
         worker.send(("begin", Ctx(stack=ctx.stack, region=ctx.region, account=ctx.account,
                                   partition=ctx.partition)))
@@ -52,12 +51,13 @@ class Session:
     def adopt(self, token: str, args: dict[str, Any], result: dict[str, Any]) -> None:
         self._worker.send(("adopt", token, args, result))
 
-    def finish(self) -> list[str]:
-        """Wait for moto to catch up; the rejections, first one first (at most one)."""
-        if self._finished:
-            return []
-        self._finished = True
-        return list(self._worker.request(_END))
+    def end(self) -> Callable[[], list[str]]:
+        """Close the plan's stream; the returned call waits for moto's verdict (the
+        rejections, at most one), so the next plan can start before it is known."""
+        if self._ended is None:
+            self._ended = self._worker.end()
+        ticket = self._ended
+        return lambda: self._worker.verdict(ticket)
 
 
 class _Worker:
@@ -76,6 +76,8 @@ class _Worker:
             cwd=PACKAGE_DIR.parent,
             env=env,
         )
+        self._tickets = 0
+        self._verdicts: dict[int, list[str]] = {}
         # Puts never block the plan's threads; one thread writes, in the order sent.
         self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write, name="aws-worker-writer",
@@ -89,13 +91,24 @@ class _Worker:
         # pickled now, so later changes to the plan's dicts cannot reach the helper
         self._outbox.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def request(self, message: tuple[Any, ...]) -> Any:
-        self.send(message)
-        try:
-            assert self._proc.stdout is not None
-            return pickle.load(self._proc.stdout)
-        except (EOFError, pickle.UnpicklingError, OSError):
-            raise PlanError(f"the AWS checks (moto) stopped: {self._last_error()}") from None
+    def end(self) -> int:
+        """End the current plan; the ticket of its verdict."""
+        self._tickets += 1
+        self.send(("end", self._tickets))
+        return self._tickets
+
+    def verdict(self, ticket: int) -> list[str]:
+        """Replies come in the order plans ended; one left unread (a plan that failed
+        in this process first) is skipped over."""
+        while ticket not in self._verdicts:
+            try:
+                assert self._proc.stdout is not None
+                number, errors = pickle.load(self._proc.stdout)
+            except (EOFError, pickle.UnpicklingError, OSError):
+                raise PlanError(
+                    f"the AWS checks (moto) stopped: {self._last_error()}") from None
+            self._verdicts[number] = list(errors)
+        return self._verdicts.pop(ticket)
 
     def close(self) -> None:
         self._outbox.put(None)
@@ -181,7 +194,7 @@ def _serve(region: str, requests: IO[bytes], replies: IO[bytes]) -> None:
         elif kind == "end":
             backend.__exit__(None, None, None)
             backend = None
-            pickle.dump(errors, replies)
+            pickle.dump((message[1], errors), replies)
             replies.flush()
         elif errors:
             continue  # AWS stops at the first refusal, and so does the plan

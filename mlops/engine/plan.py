@@ -17,7 +17,7 @@ import runpy
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,10 +97,15 @@ def _first_line(exc: BaseException) -> str:
 
 
 Inspect = Callable[["Backend"], None]
+Verdict = Callable[[], list[str]]  # moto's refusals of one plan (at most one)
 
 
 def _execute(
-    config: StackConfig, program_dir: Path, use_moto: bool, inspect: Inspect | None = None
+    config: StackConfig,
+    program_dir: Path,
+    use_moto: bool,
+    inspect: Inspect | None = None,
+    deferred: list[Verdict] | None = None,
 ) -> dict[str, Any]:
     # Pulumi's runtime is imported here, after `plan_environment` has started the helper
     # processes, so that they load while this one does.
@@ -158,6 +163,7 @@ def _execute(
             asyncio.set_event_loop(None)
 
     rejected: list[str] = []
+    verdict: Verdict = list  # moto's refusals; none without the helper
     with _program_env(config.project.root), _no_gc(), lazy_providers.installed(), \
             local or contextlib.nullcontext():
         try:
@@ -165,18 +171,23 @@ def _execute(
                 contextvars.Context().run(run)
             finally:
                 if remote is not None:
-                    rejected = remote.finish()
+                    verdict = remote.end()
         except ConfigError as exc:
             where = config.project.stack_config_dir / f"Pulumi.{config.stack}.yaml"
             raise UsageError(f"{where.relative_to(config.project.root)}: {exc}") from None
         except PlanError:
             raise
         except Exception as exc:
+            rejected = verdict()  # a refusal explains a failure better than its effect
             if mocks.errors or rejected:
                 raise PlanError([*mocks.errors, *rejected][0]) from None
             raise PlanError(f"the program failed: {_first_line(exc)}") from None
-        if mocks.errors or rejected:
-            raise PlanError([*mocks.errors, *rejected][0])
+        if mocks.errors:
+            raise PlanError(mocks.errors[0])
+        if deferred is not None:
+            deferred.append(verdict)  # the caller waits for it, after planning more
+        elif rejected := verdict():
+            raise PlanError(rejected[0])
         if inspect is not None and local is not None:
             inspect(local)  # tests ask moto what AWS would now hold
 
@@ -204,13 +215,20 @@ def _execute(
 
 
 def plan_stack(
-    config: StackConfig, *, use_moto: bool = True, inspect: Inspect | None = None
+    config: StackConfig,
+    *,
+    use_moto: bool = True,
+    inspect: Inspect | None = None,
+    deferred: list[Verdict] | None = None,
 ) -> dict[str, Any]:
-    """Plan an already-loaded stack configuration (no policies or cost attached)."""
+    """Plan an already-loaded stack configuration (no policies or cost attached).
+
+    With ``deferred``, moto's verdict is appended there instead of awaited.
+    """
     main = config.project.main
     if not (main / "__main__.py").is_file():
         raise UsageError(f"{main}: no __main__.py (the Pulumi program to plan)")
-    return _execute(config, main, use_moto, inspect)
+    return _execute(config, main, use_moto, inspect, deferred)
 
 
 def plan_environment(
@@ -239,6 +257,44 @@ def plan_environment(
         runner.communicate()
         raise
     return finish(plan, policy_env=env, runner=runner)
+
+
+def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Plan several environments of this project, policies and cost attached.
+
+    moto finishes checking each environment in its helper while the next one plans; a
+    refusal fails the call with the same message, and for the same environment, as
+    planning them one by one would.
+    """
+    from mlops.policy_check import spawn_runner
+
+    project = load_project(root or project_root())
+    plans: dict[str, dict[str, Any]] = {}
+    waiting: list[Verdict] = []
+
+    def settle() -> None:
+        verdicts, waiting[:] = list(waiting), []
+        for verdict in verdicts:
+            if rejected := verdict():
+                raise PlanError(rejected[0])
+
+    try:
+        for env in envs:
+            config = load_stack_config(project, env)
+            aws_worker.start(_region_of(config.values))
+            runner = spawn_runner(PACKAGE_DIR.parent)
+            try:
+                plan = plan_stack(config, deferred=waiting)
+            except BaseException:
+                runner.kill()
+                runner.communicate()
+                raise
+            plans[env] = finish(plan, policy_env=env, runner=runner)
+    except BaseException:
+        settle()  # an earlier environment's refusal comes first, as one by one
+        raise
+    settle()
+    return plans
 
 
 def plan_program(

@@ -1,5 +1,5 @@
-"""moto in its helper process: same verdicts as in this process, and no silent passes
-when the helper goes away."""
+"""moto in its helper process: same verdicts as in this process, several environments
+planned as one by one, and no silent passes when the helper goes away."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 
 from mlops.engine import aws_worker
 from mlops.engine.fakes import Ctx
-from mlops.engine.plan import plan_program, plan_stack
+from mlops.engine.plan import plan_environment, plan_environments, plan_program, plan_stack
 from mlops.engine.stack_config import StackConfig, load_project
 from mlops.errors import PlanError
+from mlops.render import to_json
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "programs"
 
@@ -60,8 +61,43 @@ def test_a_dead_helper_fails_the_plan_in_one_line_and_is_replaced(bucket_program
     worker._proc.kill()
     worker._proc.wait()
     with pytest.raises(PlanError, match=r"^the AWS checks \(moto\) stopped: ") as err:
-        session.finish()
+        session.end()()  # the verdict
     assert "\n" not in str(err.value)
     plan = plan_program(bucket_program)  # a new helper takes over
     assert plan["_moto_types"] == ["aws:s3/bucket:Bucket"]
     assert aws_worker._WORKER[0] is not worker
+
+
+NAMED_BUCKET_PROGRAM = (
+    "import pulumi, pulumi_aws as aws\n"
+    "name = pulumi.Config().require('bucket')\n"
+    "p = aws.Provider('aws', region='us-east-1')\n"
+    "aws.s3.Bucket('b', bucket=name, opts=pulumi.ResourceOptions(provider=p))\n"
+)
+
+
+@pytest.fixture
+def two_stacks(tmp_path: Path) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text("name: named\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(NAMED_BUCKET_PROGRAM)
+    (tmp_path / "Pulumi.good.yaml").write_text("config:\n  named:bucket: good-name\n")
+    (tmp_path / "Pulumi.refused.yaml").write_text("config:\n  named:bucket: Bad_Name\n")
+    (tmp_path / "Pulumi.broken.yaml").write_text("config: {}\n")  # the program fails
+    return tmp_path
+
+
+def test_several_environments_plan_as_one_by_one() -> None:
+    together = plan_environments(["dev", "prod"])
+    for env in ("dev", "prod"):
+        alone = plan_environment(env)
+        assert to_json(together[env]) == to_json(alone)
+        assert together[env]["policies"] == alone["policies"]
+
+
+def test_a_refusal_found_after_the_next_plan_started_still_comes_first(two_stacks: Path) -> None:
+    # one by one, "refused" fails before "broken" is planned: so must it here
+    with pytest.raises(PlanError, match=r"^aws:s3/bucket:Bucket 'b': InvalidBucketName"):
+        plan_environments(["good", "refused", "broken"], root=two_stacks)
+    with pytest.raises(PlanError, match=r"^the program failed: "):
+        plan_environments(["good", "broken", "refused"], root=two_stacks)
+    assert set(plan_environments(["good", "good"], root=two_stacks)) == {"good"}
