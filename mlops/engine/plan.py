@@ -18,6 +18,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -269,7 +270,7 @@ def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str
     from mlops.policy_check import spawn_runner
 
     project = load_project(root or project_root())
-    plans: dict[str, dict[str, Any]] = {}
+    finished: dict[str, Future[dict[str, Any]]] = {}
     waiting: list[Verdict] = []
 
     def settle() -> None:
@@ -278,23 +279,25 @@ def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str
             if rejected := verdict():
                 raise PlanError(rejected[0])
 
-    try:
-        for env in envs:
-            config = load_stack_config(project, env)
-            aws_worker.start(_region_of(config.values))
-            runner = spawn_runner(PACKAGE_DIR.parent)
-            try:
-                plan = plan_stack(config, deferred=waiting)
-            except BaseException:
-                runner.kill()
-                runner.communicate()
-                raise
-            plans[env] = finish(plan, policy_env=env, runner=runner)
-    except BaseException:
-        settle()  # an earlier environment's refusal comes first, as one by one
-        raise
-    settle()
-    return plans
+    # the pack evaluates each plan in its own process while the next one plans
+    with ThreadPoolExecutor(max_workers=len(envs) or 1) as pool:
+        try:
+            for env in envs:
+                config = load_stack_config(project, env)
+                aws_worker.start(_region_of(config.values))
+                runner = spawn_runner(PACKAGE_DIR.parent)
+                try:
+                    plan = plan_stack(config, deferred=waiting)
+                except BaseException:
+                    runner.kill()
+                    runner.communicate()
+                    raise
+                finished[env] = pool.submit(finish, plan, policy_env=env, runner=runner)
+        except BaseException:
+            settle()  # an earlier environment's refusal comes first, as one by one
+            raise
+        settle()
+        return {env: future.result() for env, future in finished.items()}
 
 
 def plan_program(
