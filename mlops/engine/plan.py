@@ -243,21 +243,31 @@ def plan_environment(
 
     ``inspect`` is called with the moto backend before it is torn down.
     """
-    from mlops.policy_check import spawn_runner
-
     project = load_project(root or project_root())
     config = load_stack_config(project, env, config_file)
+    plan, runner = _plan_beside_helpers(config, inspect=inspect)
+    return finish(plan, policy_env=env, runner=runner)
+
+
+def _plan_beside_helpers(
+    config: StackConfig,
+    *,
+    inspect: Inspect | None = None,
+    deferred: list[Verdict] | None = None,
+) -> tuple[dict[str, Any], subprocess.Popen[str]]:
+    """Plan with moto's helper (unless moto is inspected here) and the pack's runner
+    started first, so they load while this process imports; the runner goes to `finish`."""
+    from mlops.policy_check import spawn_runner
+
     if inspect is None:
-        aws_worker.start(_region_of(config.values))  # warms up while this process imports
-    # the pack loads its rules in its own process while this one plans
+        aws_worker.start(_region_of(config.values))
     runner = spawn_runner(PACKAGE_DIR.parent)
     try:
-        plan = plan_stack(config, inspect=inspect)
+        return plan_stack(config, inspect=inspect, deferred=deferred), runner
     except BaseException:
         runner.kill()
         runner.communicate()
         raise
-    return finish(plan, policy_env=env, runner=runner)
 
 
 def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -267,8 +277,6 @@ def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str
     refusal fails the call with the same message, and for the same environment, as
     planning them one by one would.
     """
-    from mlops.policy_check import spawn_runner
-
     project = load_project(root or project_root())
     finished: dict[str, Future[dict[str, Any]]] = {}
     waiting: list[Verdict] = []
@@ -284,14 +292,7 @@ def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str
         try:
             for env in envs:
                 config = load_stack_config(project, env)
-                aws_worker.start(_region_of(config.values))
-                runner = spawn_runner(PACKAGE_DIR.parent)
-                try:
-                    plan = plan_stack(config, deferred=waiting)
-                except BaseException:
-                    runner.kill()
-                    runner.communicate()
-                    raise
+                plan, runner = _plan_beside_helpers(config, deferred=waiting)
                 finished[env] = pool.submit(finish, plan, policy_env=env, runner=runner)
         except BaseException:
             settle()  # an earlier environment's refusal comes first, as one by one
