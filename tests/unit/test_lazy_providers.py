@@ -32,10 +32,11 @@ if sys.argv[1] == "lazy":
     with lazy_providers.installed():
         import pulumi_aws, pulumi_kubernetes
         loaded = [importlib.import_module(m) for m in modules]
-    # what a program touches first: a resource, its args, a nested input type
-    first = [loaded[0].Vpc, loaded[0].VpcArgs, loaded[0].SecurityGroupIngressArgs,
-             loaded[0].get_subnet_output, loaded[2].Secret, loaded[2].SecretInitArgs,
-             loaded[2].ContainerArgs]
+        # what a program touches first, during its plan: a resource, its args, a
+        # nested input type
+        first = [loaded[0].Vpc, loaded[0].VpcArgs, loaded[0].SecurityGroupIngressArgs,
+                 loaded[0].get_subnet_output, loaded[2].Secret, loaded[2].SecretInitArgs,
+                 loaded[2].ContainerArgs]
     files = {m: sum(1 for k in sys.modules if k.startswith(m + ".")) for m in modules}
 else:
     loaded = [importlib.import_module(m) for m in modules]
@@ -45,7 +46,15 @@ for m in loaded:
 
 out = {m.__name__: {n: describe(getattr(m, n)) for n in dir(m) if not n.startswith("_")}
        for m in loaded}
-print(json.dumps({"names": out, "files_after_first_use": files}))
+# what Pulumi reads of the annotations: the property types of resources and input types
+from pulumi import _types
+ec2, core = loaded[0], loaded[2]
+hints = {c.__name__: {k: repr(v) for k, v in sorted(_types._types_from_py_properties(c).items())}
+         for c in (ec2.Vpc, ec2.VpcArgs, ec2.SecurityGroupIngressArgs, core.Secret,
+                   core.ContainerArgs)}
+postponed = isinstance(ec2.VpcArgs.__init__.__annotations__["cidr_block"], str)
+print(json.dumps({"names": out, "files_after_first_use": files, "hints": hints,
+                  "postponed": postponed}))
 """
 
 
@@ -67,6 +76,13 @@ def test_every_public_name_is_what_the_eager_init_binds(lazy: dict) -> None:
     for module in MODULES:
         assert lazy["names"][module] == eager["names"][module], module
     assert len(eager["names"]["pulumi_aws.ec2"]) > 500
+
+
+def test_postponed_annotations_give_pulumi_the_same_property_types(lazy: dict) -> None:
+    eager = _describe("eager")
+    assert lazy["postponed"] and not eager["postponed"]
+    assert lazy["hints"] == eager["hints"]
+    assert lazy["hints"]["VpcArgs"]["cidrBlock"] == "<class 'str'>"
 
 
 def test_a_resource_loads_its_own_file_not_the_whole_module(lazy: dict) -> None:
