@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from google.protobuf import json_format, struct_pb2
+if TYPE_CHECKING:
+    from google.protobuf import struct_pb2
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -42,6 +43,9 @@ def plain(value: Any, *, reveal: bool = False) -> Any:
 
 
 def struct_to_plain(struct: struct_pb2.Struct, *, reveal: bool = False) -> dict[str, Any]:
+    # imported here: moto's helper process uses the signatures above, not protobuf
+    from google.protobuf import json_format
+
     return plain(json_format.MessageToDict(struct), reveal=reveal)
 
 
