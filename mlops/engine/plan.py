@@ -31,7 +31,7 @@ from mlops.paths import PACKAGE_DIR, project_root
 if TYPE_CHECKING:
     from mlops.engine.aws_backend import Backend
 
-DEFAULT_REGION = "us-east-1"
+DEFAULT_REGION = aws_worker.DEFAULT_REGION
 
 
 def _quiet_logger() -> logging.Logger:
@@ -90,6 +90,23 @@ def _no_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def _no_source_positions() -> Iterator[None]:
+    """Pulumi sends the engine, with each resource, the Python stack that created it
+    (for source positions in the CLI); `traceback.extract_stack` reads and stats every
+    frame's file each time, ~1/8 of a prod plan. The mock monitor drops it, so the plan
+    sends an empty stack instead: the recorded plan is the same."""
+    from pulumi.runtime import resource
+    from pulumi.runtime.proto import source_pb2
+
+    original = resource._get_stack_trace
+    resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        resource._get_stack_trace = original
 
 
 def _first_line(exc: BaseException) -> str:
@@ -166,7 +183,7 @@ def _execute(
     rejected: list[str] = []
     verdict: Verdict = list  # moto's refusals; none without the helper
     with _program_env(config.project.root), _no_gc(), lazy_providers.installed(), \
-            local or contextlib.nullcontext():
+            _no_source_positions(), local or contextlib.nullcontext():
         try:
             try:
                 contextvars.Context().run(run)
@@ -245,8 +262,22 @@ def plan_environment(
     """
     project = load_project(root or project_root())
     config = load_stack_config(project, env, config_file)
-    plan, runner = _plan_beside_helpers(config, inspect=inspect)
-    return finish(plan, policy_env=env, runner=runner)
+    # the pack evaluates the plan while moto finishes checking it in its helper
+    waiting: list[Verdict] = []
+    plan, runner = _plan_beside_helpers(config, inspect=inspect, deferred=waiting)
+    try:
+        result = finish(plan, policy_env=env, runner=runner)
+    finally:
+        _settle(waiting)  # moto's refusal comes first: the plan itself failed
+    return result
+
+
+def _settle(waiting: list[Verdict]) -> None:
+    """Wait for moto's verdicts in order; the first refusal fails the plan."""
+    verdicts, waiting[:] = list(waiting), []
+    for verdict in verdicts:
+        if rejected := verdict():
+            raise PlanError(rejected[0])
 
 
 def _plan_beside_helpers(
@@ -280,13 +311,6 @@ def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str
     project = load_project(root or project_root())
     finished: dict[str, Future[dict[str, Any]]] = {}
     waiting: list[Verdict] = []
-
-    def settle() -> None:
-        verdicts, waiting[:] = list(waiting), []
-        for verdict in verdicts:
-            if rejected := verdict():
-                raise PlanError(rejected[0])
-
     # the pack evaluates each plan in its own process while the next one plans
     with ThreadPoolExecutor(max_workers=len(envs) or 1) as pool:
         try:
@@ -295,9 +319,9 @@ def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str
                 plan, runner = _plan_beside_helpers(config, deferred=waiting)
                 finished[env] = pool.submit(finish, plan, policy_env=env, runner=runner)
         except BaseException:
-            settle()  # an earlier environment's refusal comes first, as one by one
+            _settle(waiting)  # an earlier environment's refusal comes first, as one by one
             raise
-        settle()
+        _settle(waiting)
         return {env: future.result() for env, future in finished.items()}
 
 
