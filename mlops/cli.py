@@ -93,8 +93,24 @@ def demo() -> None:
         raise fail(str(exc), exc.exit_code) from None
 
 
+# The commands that plan (argv prefixes). moto's helper takes ~2 s to warm up, longer
+# than a prod plan's own work before it needs it, and parsing the command line (typer,
+# pydantic) takes ~0.3 s: these start it first. A helper started for nothing (a usage
+# error) ends with this process.
+_PLANNING = (("plan",), ("policy", "check"), ("cost",), ("review",), ("demo",))
+
+
+def _starts_planning(argv: list[str]) -> bool:
+    return not {"--help", "-h"} & set(argv) and any(
+        tuple(argv[:len(prefix)]) == prefix for prefix in _PLANNING)
+
+
 def main() -> None:
     shortlived.own_process = True
+    if _starts_planning(sys.argv[1:]):
+        from mlops.engine import aws_worker
+
+        aws_worker.start(aws_worker.DEFAULT_REGION)
     try:
         app()
     except SystemExit as exc:

@@ -4,6 +4,7 @@ planned as one by one, and no silent passes when the helper goes away."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,35 @@ def test_a_refusal_found_after_the_next_plan_started_still_comes_first(two_stack
     with pytest.raises(PlanError, match=r"^the program failed: "):
         plan_environments(["good", "broken", "refused"], root=two_stacks)
     assert set(plan_environments(["good", "good"], root=two_stacks)) == {"good"}
+
+
+def test_moto_refusal_comes_before_what_the_pack_said(two_stacks: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # the pack evaluates the plan while moto finishes checking it: a refused plan is
+    # reported as refused, whatever the pack did meanwhile
+    from mlops.engine import plan as engine
+
+    def pack_fails(plan: dict, policy_env: str | None = None, runner: Any = None) -> dict:
+        runner.kill()
+        runner.communicate()
+        raise PlanError("the policy runner failed: boom")
+
+    monkeypatch.setattr(engine, "finish", pack_fails)
+    with pytest.raises(PlanError, match=r"^aws:s3/bucket:Bucket 'b': InvalidBucketName"):
+        engine.plan_environment("refused", root=two_stacks)
+    with pytest.raises(PlanError, match=r"boom$"):
+        engine.plan_environment("good", root=two_stacks)
+
+
+@pytest.mark.parametrize(
+    ("argv", "starts"),
+    [(["plan", "prod", "--json"], True), (["policy", "check", "dev", "prod"], True),
+     (["cost", "dev"], True), (["review", "--base", "HEAD~1"], True), (["demo"], True),
+     (["plan", "--help"], False), (["policy", "check", "-h"], False), (["policy"], False),
+     (["local", "up"], False), (["model", "show"], False), ([], False)],
+)
+def test_only_commands_that_plan_start_the_helper_before_parsing(argv: list[str],
+                                                                 starts: bool) -> None:
+    from mlops.cli import _starts_planning
+
+    assert _starts_planning(argv) is starts
