@@ -156,13 +156,18 @@ def _check_resource(r: Any, i: int) -> None:
         raise PayloadError(f"resources[{i}].inputs: expected an object")
 
 
-def stack_resources(resources: list[Mapping[str, Any]]) -> list[PolicyResource]:
-    """PolicyResources linked by parent, dependencies and property dependencies."""
-    by_urn = {r["urn"]: r for r in resources}
+def stack_resources(
+    resources: list[Mapping[str, Any]],
+    props: Mapping[str, Any],
+    options: Mapping[str, PolicyResourceOptions],
+    providers: Mapping[str, PolicyProviderResource | None],
+) -> list[PolicyResource]:
+    """PolicyResources linked by parent, dependencies and property dependencies (props,
+    options and providers by URN, as the resource policies get them)."""
     objs = {
         r["urn"]: PolicyResource(
-            r["type"], props_of(r.get("inputs")), r["urn"], r["name"],
-            _options(r), _provider(r, by_urn), None, [], {},
+            r["type"], props[r["urn"]], r["urn"], r["name"],
+            options[r["urn"]], providers[r["urn"]], None, [], {},
         )
         for r in resources
     }
@@ -195,8 +200,9 @@ def evaluate(payload: Mapping[str, Any], policies: list[Policy] | None = None) -
     by_urn = {r["urn"]: r for r in resources}
     violations: list[dict[str, Any]] = []
     evaluated = 0
-    # converted once per resource; rules only read them
+    # converted once per resource, for every rule and the stack; rules only read them
     props = {r["urn"]: props_of(r.get("inputs")) for r in resources}
+    options = {r["urn"]: _options(r) for r in resources}
     providers = {r["urn"]: _provider(r, by_urn) for r in resources}
     stack: list[PolicyResource] | None = None
 
@@ -228,13 +234,14 @@ def evaluate(payload: Mapping[str, Any], policies: list[Policy] | None = None) -
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
                 args = ResourceValidationArgs(
-                    r["type"], props[r["urn"]], r["urn"], r["name"], _options(r),
+                    r["type"], props[r["urn"]], r["urn"], r["name"], options[r["urn"]],
                     providers[r["urn"]], dict(settings), stack_tags)
                 evaluated += 1
                 run(policy, level, r["urn"],
                     lambda report, a=args, p=policy: p.validate(a, report))
         elif isinstance(policy, StackValidationPolicy):
-            stack = stack if stack is not None else stack_resources(resources)
+            stack = stack if stack is not None else stack_resources(
+                resources, props, options, providers)
             sargs = StackValidationArgs(stack, dict(settings), stack_tags)
             evaluated += 1
             run(policy, level, None, lambda report, a=sargs, p=policy: p.validate(a, report))
