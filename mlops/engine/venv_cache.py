@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,7 +66,7 @@ class FileCache:
         if not self.writable:
             return None
         value = build()
-        partial = entry.with_name(f"{entry.name}.{os.getpid()}.tmp")
+        partial = entry.with_name(f"{entry.name}.{os.getpid()}-{threading.get_ident()}.tmp")
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             partial.write_bytes(header + self._dumps(value))
