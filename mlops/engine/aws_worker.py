@@ -181,14 +181,13 @@ def _serve(region: str, requests: IO[bytes], replies: IO[bytes]) -> None:
     # A plan allocates ~0.5M objects here, and each automatic collection rescanned
     # the warm-up's large, long-lived tables (botocore's models, moto's data): ~1/5 of
     # the helper's time. The warm-up is frozen out of collection, automatic collection
-    # is off, and a finished plan's garbage is collected when the next plan begins
-    # (the helper waits for the plan's first resource then).
+    # is off, and what earlier plans left is collected when a plan begins (the helper
+    # waits for the plan's first resource then).
     gc.disable()
     warm_up(region)
     gc.freeze()
     backend: Backend | None = None
     errors: list[str] = []
-    served = False
     while True:
         try:
             message = pickle.load(requests)
@@ -198,9 +197,7 @@ def _serve(region: str, requests: IO[bytes], replies: IO[bytes]) -> None:
         if kind == "begin":
             if backend is not None:  # a plan that never finished (interrupted)
                 backend.__exit__(None, None, None)
-            if served:
-                gc.collect()
-            served = True
+            gc.collect()
             backend = Backend(message[1]).__enter__()
             errors = []
         elif backend is None:

@@ -31,8 +31,6 @@ from mlops.paths import PACKAGE_DIR, project_root
 if TYPE_CHECKING:
     from mlops.engine.aws_backend import Backend
 
-DEFAULT_REGION = aws_worker.DEFAULT_REGION
-
 
 def _quiet_logger() -> logging.Logger:
     logger = logging.getLogger("mlops.plan.engine")
@@ -47,7 +45,7 @@ def _region_of(values: dict[str, Any]) -> str:
     if isinstance(platform, dict) and isinstance(platform.get("region"), str):
         return platform["region"]
     region = values.get("aws:region")
-    return region if isinstance(region, str) else DEFAULT_REGION
+    return region if isinstance(region, str) else aws_worker.DEFAULT_REGION
 
 
 @contextlib.contextmanager
