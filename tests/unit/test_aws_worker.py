@@ -33,10 +33,12 @@ def test_the_helper_and_this_process_reject_alike() -> None:
     assert str(remote.value).startswith("aws:iam/policy:Policy 'broken-policy': ")
 
 
+# one bucket, named by the stack's config
 BUCKET_PROGRAM = (
     "import pulumi, pulumi_aws as aws\n"
+    "name = pulumi.Config().require('bucket')\n"
     "p = aws.Provider('aws', region='us-east-1')\n"
-    "aws.s3.Bucket('b', bucket='fixed-name', opts=pulumi.ResourceOptions(provider=p))\n"
+    "aws.s3.Bucket('b', bucket=name, opts=pulumi.ResourceOptions(provider=p))\n"
 )
 
 
@@ -44,6 +46,7 @@ BUCKET_PROGRAM = (
 def bucket_program(tmp_path: Path) -> Path:
     (tmp_path / "Pulumi.yaml").write_text("name: one-bucket\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(BUCKET_PROGRAM)
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  one-bucket:bucket: fixed-name\n")
     return tmp_path
 
 
@@ -69,18 +72,10 @@ def test_a_dead_helper_fails_the_plan_in_one_line_and_is_replaced(bucket_program
     assert aws_worker._WORKER[0] is not worker
 
 
-NAMED_BUCKET_PROGRAM = (
-    "import pulumi, pulumi_aws as aws\n"
-    "name = pulumi.Config().require('bucket')\n"
-    "p = aws.Provider('aws', region='us-east-1')\n"
-    "aws.s3.Bucket('b', bucket=name, opts=pulumi.ResourceOptions(provider=p))\n"
-)
-
-
 @pytest.fixture
 def two_stacks(tmp_path: Path) -> Path:
     (tmp_path / "Pulumi.yaml").write_text("name: named\nruntime: python\n")
-    (tmp_path / "__main__.py").write_text(NAMED_BUCKET_PROGRAM)
+    (tmp_path / "__main__.py").write_text(BUCKET_PROGRAM)
     (tmp_path / "Pulumi.good.yaml").write_text("config:\n  named:bucket: good-name\n")
     (tmp_path / "Pulumi.refused.yaml").write_text("config:\n  named:bucket: Bad_Name\n")
     (tmp_path / "Pulumi.broken.yaml").write_text("config: {}\n")  # the program fails
