@@ -50,7 +50,7 @@ test: $(STAMP) $(POLICY_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy infra components mlops
+	$(BIN)/mypy infra mlops
 
 plan: $(STAMP) $(POLICY_STAMP)
 	$(BIN)/mlops plan $(ENV)

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mlops.pipeline_runner import platform_env, run_local  # noqa: E402
 from pipelines import settings, storage  # noqa: E402
 from pipelines.data import feature_columns, load_dataset  # noqa: E402
-from pipelines.runner import platform_env, run_local  # noqa: E402
 
 ORDER = ("features", "training", "drift")
 

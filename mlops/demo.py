@@ -75,10 +75,10 @@ def _latest_drift(tracking_uri: str) -> dict[str, float]:
 def run_ml_flow(console: Console) -> dict[str, Any]:
     """The data scientist's loop on the local platform; returns the figures it measured."""
     from mlops.local.platform import LocalPlatform
-    from mlops.model_ops import alias_version, client_from_env
+    from mlops.pipeline_runner import platform_env, run_local
+    from mlops_runtime.model_ops import alias_version, client_from_env
     from pipelines import settings
     from pipelines.data import default_holdout, feature_columns
-    from pipelines.runner import platform_env, run_local
     from pipelines.serving import infer, record_inference_inputs
 
     figures: dict[str, Any] = {}

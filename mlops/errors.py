@@ -1,16 +1,8 @@
 """Errors the CLI turns into one line on stderr, each with its exit code."""
 
+from mlops_runtime.errors import MlopsError, UsageError
 
-class MlopsError(Exception):
-    """A failure the user can act on; never shown as a traceback."""
-
-    exit_code = 1
-
-
-class UsageError(MlopsError):
-    """Bad input: unknown environment, missing or invalid config file."""
-
-    exit_code = 2
+__all__ = ["MlopsError", "PlanError", "UsageError"]
 
 
 class PlanError(MlopsError):

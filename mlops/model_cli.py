@@ -25,7 +25,7 @@ def _client(tracking_uri: str | None) -> Any:
     # Fail fast on an unreachable server instead of MLflow's minutes of retries.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
-    from mlops.model_ops import client_from_env
+    from mlops_runtime.model_ops import client_from_env
 
     if not tracking_uri:
         # Nothing exported: the local platform's server (`mlops local up`).
@@ -79,7 +79,7 @@ def promote(
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
     """Promote a challenger to champion if it beats the champion on the holdout set."""
-    from mlops import model_ops
+    from mlops_runtime import model_ops
 
     try:
         client = _client(tracking_uri)
@@ -111,7 +111,7 @@ def rollback(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Restore the previous champion."""
-    from mlops import model_ops
+    from mlops_runtime import model_ops
 
     try:
         decision = model_ops.rollback(_client(tracking_uri), name,
@@ -132,7 +132,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Aliases, versions with their promotion tags, and the audit trail."""
-    from mlops import model_ops
+    from mlops_runtime import model_ops
 
     try:
         info = model_ops.show(_client(tracking_uri), name)

@@ -29,7 +29,7 @@ def list_pipelines(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The pipelines and their parameters."""
-    from pipelines.runner import describe
+    from mlops.pipeline_runner import describe
 
     rows = describe()
     if as_json:
@@ -52,7 +52,7 @@ def compile_(
                                               "cloud).")] = None,
 ) -> None:
     """Compile pipelines to KFP IR YAML."""
-    from pipelines.runner import COMPILED_DIR, compile_pipeline, get_pipeline, pipelines
+    from mlops.pipeline_runner import COMPILED_DIR, compile_pipeline, get_pipeline, pipelines
 
     try:
         selected = names or sorted(pipelines())
@@ -73,7 +73,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide task logs.")] = False,
 ) -> None:
     """Run a pipeline locally (KFP SubprocessRunner) against the local platform."""
-    from pipelines.runner import parse_params, platform_env, run_local
+    from mlops.pipeline_runner import parse_params, platform_env, run_local
 
     try:
         params = parse_params(name, param or [])
@@ -97,8 +97,8 @@ def submit(
                                               help="Component image.")] = None,
 ) -> None:
     """Compile and submit a pipeline run to Kubeflow."""
-    from pipelines.runner import parse_params
-    from pipelines.runner import submit as submit_run
+    from mlops.pipeline_runner import parse_params
+    from mlops.pipeline_runner import submit as submit_run
 
     try:
         params = parse_params(name, param or [])

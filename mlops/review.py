@@ -5,11 +5,11 @@ per environment, the resources added, changed (with the changed input paths) and
 removed, the policy results and the monthly cost with its delta.
 
 Both trees are planned in child processes by the same (this checkout's) plan
-engine, with the tree's own ``infra``, ``components`` and ``pipelines`` packages
+engine, with the tree's own ``infra``, ``pipelines`` and ``mlops_runtime`` packages
 first on ``sys.path``. Planning the base in this process would not work: those
 packages are already imported (or resolve through the editable install) from the
 working tree, so the base's program would silently run the working tree's
-components. The worker checks where they were imported from and refuses a plan
+code. The worker checks where they were imported from and refuses a plan
 made with the wrong code. Using one engine for both sides means that a diff
 shows changes to the program and its configuration, never differences between
 engine versions, and both sides are priced with the same price table.
@@ -35,7 +35,10 @@ import mlops
 from mlops.errors import MlopsError, PlanError, UsageError
 
 # the tree's own packages: imported from the planned tree, never from elsewhere
-TREE_PACKAGES = ("infra", "components", "pipelines")
+# (``components`` held the Pulumi components of trees older than infra/foundation and
+# infra/services: a base ref from before that change still plans with its own)
+RUNTIME = "mlops_runtime"
+TREE_PACKAGES = ("infra", "components", "pipelines", RUNTIME)
 MAX_PATHS = 25  # changed paths listed per resource before "... and N more"
 MAX_VALUE = 80  # characters of a value shown in a diff line
 MAX_COMMENT = 60_000  # GitHub refuses comments above 65,536 characters
@@ -116,6 +119,10 @@ def worker_main(args: Sequence[str]) -> int:
     # `mlops` is already imported from the engine's checkout; the tree's packages
     # must now resolve to ROOT, ahead of the editable install's finder.
     sys.path.insert(0, str(root))
+    # The engine's own errors come from its checkout's runtime library; the program must
+    # import the tree's, so the engine's copy is forgotten (its classes stay in use).
+    for name in [m for m in sys.modules if m == RUNTIME or m.startswith(f"{RUNTIME}.")]:
+        del sys.modules[name]
     stale = [name for name in TREE_PACKAGES if name in sys.modules]
     if stale:
         raise SystemExit(f"{', '.join(stale)} imported before planning {root}")

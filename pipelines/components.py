@@ -15,7 +15,7 @@ from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Output
 
 from pipelines.settings import DEFAULT_IMAGE
 
-# Decoration-time image; `pipelines.runner.compile_pipeline(image=...)` swaps in the ECR
+# Decoration-time image; `mlops.pipeline_runner.compile_pipeline(image=...)` swaps in the ECR
 # repository for the cloud, so the checked-in YAML stays environment-neutral.
 component = dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
 
@@ -208,7 +208,7 @@ def evaluate_and_promote(
         holdout: Features and label never used in training.
         model_name: Registered model name.
         version: Challenger version (empty: the `challenger` alias).
-        metric: Metric to compare (see `mlops.model_ops.METRICS`).
+        metric: Metric to compare (see `mlops_runtime.model_ops.METRICS`).
         min_improvement: Required improvement over the champion.
         approver: Recorded on the version and in the audit trail.
         reason: Recorded likewise.
@@ -223,7 +223,7 @@ def evaluate_and_promote(
 
     import pandas as pd
 
-    from mlops import model_ops
+    from mlops_runtime import model_ops
     from pipelines.settings import LABEL
 
     client = model_ops.client_from_env()
@@ -266,7 +266,8 @@ def deploy_champion(
 
     import yaml
 
-    from mlops import kserve, model_ops
+    from mlops_runtime import inference_service as kserve
+    from mlops_runtime import model_ops
     from pipelines import settings, storage
 
     client = model_ops.client_from_env()
@@ -286,10 +287,12 @@ def deploy_champion(
                       text.encode(), "application/yaml")
     state_dir = os.environ.get(settings.LOCAL_STATE_ENV)
     if state_dir:
-        # Local platform: the model server serves the champion alias; tell it to reload.
-        from mlops.local.platform import LocalPlatform, LocalSettings
+        # Local platform: its model server serves the champion alias, as KServe would.
+        from mlops_runtime.local_serving import ModelRepository, serve_champion
 
-        LocalPlatform(LocalSettings(state_dir=Path(state_dir))).reload_model(model_name)
+        serve_champion(ModelRepository(Path(state_dir)), model_name,
+                       mlflow_uri=os.environ[settings.TRACKING_URI_ENV],
+                       model_server_url=os.environ.get(settings.MODEL_SERVER_ENV))
     return uri
 
 

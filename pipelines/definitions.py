@@ -2,33 +2,14 @@
 
 from kfp import dsl, kubernetes
 
+from mlops_runtime.pipelines_env import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
 from pipelines import components as c
 from pipelines import settings
 from pipelines.training import DEFAULT_SWEEP
 
-# In Kubeflow every task reads the platform's endpoints from this ConfigMap and its MLflow
-# credentials from the Secret of the same name, both in the namespace the runs execute in
-# (written by components.kfp.KubeflowPipelines); locally the same variables come from the
-# process environment (`LocalPlatform.env()`).
-PLATFORM_ENV = "mlops-pipelines-env"
-PLATFORM_ENV_KEYS = (
-    settings.TRACKING_URI_ENV,
-    settings.BUCKET_ENV,
-    settings.DATA_PREFIX_ENV,
-    settings.ARTIFACTS_DESTINATION_ENV,
-    settings.FEAST_PROJECT_ENV,
-    settings.FEAST_REGISTRY_ENV,
-    settings.FEAST_ONLINE_STORE_ENV,
-    settings.REDIS_AUTH_SECRET_ENV,
-    settings.PUSHGATEWAY_ENV,
-    "AWS_DEFAULT_REGION",
-)
-# Optional: with OIDC in front of MLflow the in-cluster server needs no credentials.
-PLATFORM_SECRET_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
-
 
 def _platform(task: dsl.PipelineTask) -> dsl.PipelineTask:
-    """Wire the platform environment and turn caching off.
+    """Wire the platform environment (`mlops_runtime.pipelines_env`) and turn caching off.
 
     Caching is off because these tasks have side effects outside KFP (registry, feature
     store, object store): a cache hit would skip them while reporting success.

@@ -2,40 +2,53 @@
 
 Components run in another process (locally) or another pod (in Kubeflow), so everything
 they need beyond their parameters comes from the environment: locally from
-`LocalPlatform.env()`, in the cluster from the ConfigMap and Secret
-`pipelines.definitions.PLATFORM_ENV` that the KubeflowPipelines component writes into the
-namespace the runs execute in.
+the local platform, in the cluster from the ConfigMap and Secret that the Kubeflow
+Pipelines slice writes into the namespace the runs execute in. Their names are the
+runtime library's contract (`mlops_runtime.pipelines_env`).
 """
 
 from __future__ import annotations
 
 import os
 
+from mlops_runtime.pipelines_env import (
+    ARTIFACTS_DESTINATION_ENV,
+    BUCKET_ENV,
+    DATA_PREFIX_ENV,
+    FEAST_ONLINE_STORE_ENV,
+    FEAST_PROJECT_ENV,
+    FEAST_REGISTRY_ENV,
+    FEAST_REPO_ENV,
+    LOCAL_STATE_ENV,
+    MODEL_SERVER_ENV,
+    PUSHGATEWAY_ENV,
+    REDIS_AUTH_SECRET_ENV,
+    S3_ENDPOINT_ENV,
+    TRACKING_URI_ENV,
+)
+
+__all__ = [
+    "ARTIFACTS_DESTINATION_ENV",
+    "BUCKET_ENV",
+    "DATA_PREFIX_ENV",
+    "FEAST_ONLINE_STORE_ENV",
+    "FEAST_PROJECT_ENV",
+    "FEAST_REGISTRY_ENV",
+    "FEAST_REPO_ENV",
+    "LOCAL_STATE_ENV",
+    "MODEL_SERVER_ENV",
+    "PUSHGATEWAY_ENV",
+    "REDIS_AUTH_SECRET_ENV",
+    "S3_ENDPOINT_ENV",
+    "TRACKING_URI_ENV",
+]
+
 # The image `pipelines/Dockerfile` builds; in the cloud the ECR repository replaces it at
-# compile/submit time (`--image` or MLOPS_PIPELINE_IMAGE), see `pipelines.runner`.
+# compile/submit time (`--image` or MLOPS_PIPELINE_IMAGE), see `mlops.pipeline_runner`.
 DEFAULT_IMAGE = "mlops-platform/pipelines:0.1.0"
 IMAGE_ENV = "MLOPS_PIPELINE_IMAGE"
 
-BUCKET_ENV = "MLOPS_ARTIFACT_BUCKET"
 DEFAULT_BUCKET = "mlops-artifacts"
-# Prefix of everything the pipelines write (features, deployments, inference inputs, drift
-# reports): empty locally; in the cloud the prefix the runner's IAM role may write.
-DATA_PREFIX_ENV = "MLOPS_DATA_PREFIX"
-S3_ENDPOINT_ENV = "AWS_ENDPOINT_URL"
-TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
-# Where the MLflow server stores proxied artifacts (its --artifacts-destination).
-ARTIFACTS_DESTINATION_ENV = "MLOPS_MLFLOW_ARTIFACTS_DESTINATION"
-FEAST_REPO_ENV = "MLOPS_FEAST_REPO"
-FEAST_REGISTRY_ENV = "MLOPS_FEAST_REGISTRY"
-FEAST_ONLINE_STORE_ENV = "MLOPS_FEAST_ONLINE_STORE"
-FEAST_PROJECT_ENV = "MLOPS_FEAST_PROJECT"
-MODEL_SERVER_ENV = "MLOPS_MODEL_SERVER_URL"
-# Prometheus Pushgateway the drift step pushes `mlops_drift_share` to; empty: no push.
-PUSHGATEWAY_ENV = "MLOPS_PUSHGATEWAY_URL"
-# Secrets Manager secret (JSON with `auth_token`) of the Redis online store; the token is
-# read at run time through the runner's IAM role, so it never sits in Kubernetes.
-REDIS_AUTH_SECRET_ENV = "MLOPS_FEAST_REDIS_AUTH_SECRET_ARN"
-LOCAL_STATE_ENV = "MLOPS_LOCAL_STATE_DIR"
 
 DATASET = "breast_cancer"
 ENTITY = "patient_id"

@@ -144,7 +144,7 @@ def register_challenger(model_name: str, best: dict[str, Any]) -> str:
     import mlflow
     from mlflow import MlflowClient
 
-    from mlops.model_ops import CHALLENGER
+    from mlops_runtime.model_ops import CHALLENGER
 
     version = mlflow.register_model(best["model_uri"], model_name,
                                     tags={"mlops.sweep.val_roc_auc": f"{best['score']:.6g}",

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MLOPS = Path(sys.executable).with_name("mlops")  # the installed console script
 # what a Pulumi program needs; the `mlops` package is deliberately left out, so the
 # engine can only come from this checkout and the copy holds nothing but the program
-PROGRAM_PARTS = ("Pulumi.yaml", "environments", "infra", "components", "pipelines")
+PROGRAM_PARTS = ("Pulumi.yaml", "environments", "infra", "pipelines", "mlops_runtime")
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
 
@@ -120,7 +120,7 @@ def test_the_base_is_planned_with_its_own_components(tmp_path: Path) -> None:
     copy_program(tmp_path)
     git(tmp_path, "init", "-q", "-b", "main")
     commit_all(tmp_path, "base")
-    source = tmp_path / "components" / "artifact_store.py"
+    source = tmp_path / "infra" / "services" / "artifact_store" / "component.py"
     text = source.read_text()
     # a literal only this component's access-log lifecycle holds, so exactly one resource changes
     assert text.count("noncurrent_days=1\n") == 1
@@ -135,9 +135,10 @@ def test_the_base_is_planned_with_its_own_components(tmp_path: Path) -> None:
 
 def test_a_tree_whose_code_would_come_from_elsewhere_is_refused(tmp_path: Path) -> None:
     copy_program(tmp_path)
-    # without its own components/, `import components` would find this checkout's
-    shutil.rmtree(tmp_path / "components")
-    with pytest.raises(PlanError, match=r"components was imported from .*, not from the tree"):
+    # without its own mlops_runtime/, the program's `import mlops_runtime` would find
+    # this checkout's
+    shutil.rmtree(tmp_path / "mlops_runtime")
+    with pytest.raises(PlanError, match=r"mlops_runtime was imported from .*, not from the tree"):
         plan_trees([("copy", tmp_path, ["dev"])])
 
 

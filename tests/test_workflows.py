@@ -206,7 +206,7 @@ def test_every_mlops_command_the_workflows_run_exists() -> None:
 
 
 def test_pipeline_parameters_the_workflows_pass_exist() -> None:
-    from pipelines.runner import describe
+    from mlops.pipeline_runner import describe
 
     params = {row["name"]: set(row["parameters"]) for row in describe()}
     for argv in mlops_commands():

@@ -32,6 +32,12 @@ from mlops.local.process import (
     stop_all,
 )
 from mlops.paths import project_root
+from mlops_runtime.local_serving import (
+    LocalServingError,
+    ModelRepository,
+    champion_version,
+    serve_champion,
+)
 
 Progress = Callable[[str], None]
 
@@ -217,23 +223,23 @@ class LocalPlatform:
 
     def env(self) -> dict[str, str]:
         """Environment variables a client (pipeline component, notebook, CLI) needs."""
-        from pipelines import settings
+        from mlops_runtime import pipelines_env as penv
 
         online = "" if self.config.redis_url == "sqlite" else self.config.redis_url
         return {
             **self._credentials(),
-            settings.TRACKING_URI_ENV: self.mlflow_uri,
+            penv.TRACKING_URI_ENV: self.mlflow_uri,
             "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint,
-            settings.S3_ENDPOINT_ENV: self.s3_endpoint,
+            penv.S3_ENDPOINT_ENV: self.s3_endpoint,
             # Feast's file offline store reads s3:// paths through this variable.
             "FEAST_S3_ENDPOINT_URL": self.s3_endpoint,
-            settings.BUCKET_ENV: self.config.bucket,
-            settings.ARTIFACTS_DESTINATION_ENV: self.artifacts_destination,
-            settings.FEAST_REPO_ENV: str(self.feast_repo_path),
-            settings.FEAST_REGISTRY_ENV: self.feast_registry,
-            settings.FEAST_ONLINE_STORE_ENV: online,
-            settings.MODEL_SERVER_ENV: self.model_server_url,
-            settings.LOCAL_STATE_ENV: str(self.state_dir),
+            penv.BUCKET_ENV: self.config.bucket,
+            penv.ARTIFACTS_DESTINATION_ENV: self.artifacts_destination,
+            penv.FEAST_REPO_ENV: str(self.feast_repo_path),
+            penv.FEAST_REGISTRY_ENV: self.feast_registry,
+            penv.FEAST_ONLINE_STORE_ENV: online,
+            penv.MODEL_SERVER_ENV: self.model_server_url,
+            penv.LOCAL_STATE_ENV: str(self.state_dir),
         }
 
     def s3_client(self) -> Any:
@@ -474,12 +480,16 @@ class LocalPlatform:
         serving_venv.create(self.serving_venv, log)
 
     @property
+    def _repository(self) -> ModelRepository:
+        return ModelRepository(self.state_dir)
+
+    @property
     def _serving_root(self) -> Path:
-        return self.state_dir / "serving"
+        return self._repository.root
 
     @property
     def _models_root(self) -> Path:
-        return self._serving_root / "models"
+        return self._repository.models
 
     def _start_model(self) -> None:
         root = self._serving_root
@@ -505,11 +515,7 @@ class LocalPlatform:
         self.servers["model"].start(command, env)
 
     def _serving_record(self) -> dict[str, Any]:
-        try:
-            data = json.loads((self._serving_root / "current.json").read_text())
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return self._repository.record()
 
     def _sync_champion(self, say: Progress) -> None:
         """Serve the current champion: it may have moved while the platform was down."""
@@ -528,97 +534,30 @@ class LocalPlatform:
             f"model: no model ({name!r} has no {CHAMPION!r} alias yet)")
 
     def _champion(self, name: str) -> str | None:
-        """The version behind the `champion` alias, None when there is none (REST, so a
-        status check does not import mlflow)."""
-        import urllib.error
-        import urllib.parse
-        import urllib.request
-
-        query = urllib.parse.urlencode({"name": name, "alias": CHAMPION})
-        url = f"{self.mlflow_uri}/api/2.0/mlflow/registered-models/alias?{query}"
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                body = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            if exc.code in (400, 404):
-                return None
-            raise LocalPlatformError(f"mlflow: alias lookup failed ({exc}); "
-                                     f"see {self.servers['mlflow'].log_file}") from None
-        except (OSError, ValueError) as exc:
-            raise LocalPlatformError(f"mlflow: not reachable at {self.mlflow_uri} ({exc}); "
-                                     f"see {self.servers['mlflow'].log_file}") from None
-        version = body.get("model_version", {}).get("version")
-        return str(version) if version is not None else None
+            return champion_version(self.mlflow_uri, name)
+        except LocalServingError as exc:
+            raise LocalPlatformError(f"{exc}; see {self.servers['mlflow'].log_file}") from None
 
     def reload_model(self, name: str | None = None) -> str | None:
         """Serve the current `champion` of `name`; returns its version, None if none.
 
-        The version is downloaded from MLflow into the state dir (as KServe's storage
-        initializer does from the artifact store) and loaded through MLServer's model
-        repository API, so the server keeps running and the previous version answers
-        until the new one is ready.
-
         Raises:
             LocalPlatformError: MLflow is not reachable or MLServer rejected the model.
         """
-        import mlflow.artifacts
-
         name = name or self.config.model_name
         if not http_ok(f"{self.mlflow_uri}/health"):
             raise LocalPlatformError(f"mlflow: not running at {self.mlflow_uri}; "
                                      "run `mlops local up`")
-        version = self._champion(name)
-        if version is None:
-            return None
-        model_dir = self._models_root / name
-        target = model_dir / f"v{version}"
-        if not (target / "MLmodel").exists():
-            staging = model_dir / f".v{version}.partial"
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir(parents=True)
-            env_keys = {**self._credentials(), "MLFLOW_TRACKING_URI": self.mlflow_uri,
-                        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
-            saved = {k: os.environ.get(k) for k in env_keys}
-            os.environ.update(env_keys)
-            try:
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=f"models:/{name}/{version}", dst_path=str(staging),
-                    tracking_uri=self.mlflow_uri)
-            finally:
-                for key, value in saved.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
-            staging.rename(target)
-        model_settings = {
-            "name": name,
-            "implementation": "mlserver_mlflow.MLflowRuntime",
-            "parameters": {"uri": str(target), "version": version},
-        }
-        (model_dir / "model-settings.json").write_text(json.dumps(model_settings, indent=2))
-        (self._serving_root / "current.json").write_text(
-            json.dumps({"name": name, "version": version, "uri": f"models:/{name}/{version}"}))
-        if self.servers["model"].alive():
-            self._repository_load(name)
-        for old in model_dir.glob("v*"):
-            if old != target:
-                shutil.rmtree(old, ignore_errors=True)
-        return version
-
-    def _repository_load(self, name: str) -> None:
-        import urllib.error
-        import urllib.request
-
-        request = urllib.request.Request(
-            f"{self.model_server_url}/v2/repository/models/{name}/load", data=b"",
-            method="POST")
+        running = self.servers["model"].alive()
         try:
-            with urllib.request.urlopen(request, timeout=120):
-                pass
-        except (urllib.error.URLError, OSError) as exc:
-            raise LocalPlatformError(f"model: loading {name} failed ({exc}); "
-                                     f"see {self.servers['model'].log_file}") from None
+            return serve_champion(
+                self._repository, name, mlflow_uri=self.mlflow_uri,
+                model_server_url=self.model_server_url if running else None,
+                env=self._credentials())
+        except LocalServingError as exc:
+            log = self.servers["model" if str(exc).startswith("model") else "mlflow"].log_file
+            raise LocalPlatformError(f"{exc}; see {log}") from None
 
     # --------------------------------------------------------------------- down
     def down(self, progress: Progress | None = None) -> list[str]:

@@ -1,6 +1,7 @@
 """Serving: KServe InferenceServices are sized, replicated, traceable and read the artifact store.
 
-Model provenance annotations (the names ``mlops.kserve.render_inference_service`` writes):
+Model provenance annotations (the names
+``mlops_runtime.inference_service.render_inference_service`` writes):
 
 * ``mlops.platform/registered-model``: the MLflow registered model name;
 * ``mlops.platform/model-version``: its registered version (a positive integer).

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.ci_identity import github_subject
+from infra.foundation.ci.component import github_subject
 from tests.aws.conftest import Planned, planned_env
 
 ISSUER = "token.actions.githubusercontent.com"

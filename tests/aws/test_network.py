@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from components.network import NetworkArgs
+from infra.foundation.network.component import NetworkArgs
+from infra.foundation.network.config import NetworkConfig
 from tests.aws.conftest import Planned
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -77,7 +78,11 @@ def test_each_private_subnet_leaves_through_nat_in_its_own_zone_when_per_az(env:
 
 def test_subnet_layout_fits_the_vpc_without_overlap() -> None:
     args = NetworkArgs(
-        name="x", cidr="10.42.0.0/16", zones=["a", "b", "c"], account_id="1", region="r"
+        config=NetworkConfig(cidr="10.42.0.0/16", az_count=3),
+        name="x",
+        zones=["a", "b", "c"],
+        account_id="1",
+        region="r",
     )
     public, private = args.subnet_cidrs()
     nets = [ipaddress.ip_network(c) for c in public + private]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.artifact_store import prefix_policy_document
+from infra.services.artifact_store.component import prefix_policy_document
 from tests.aws.conftest import Planned
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components.workload_identity import (
+from infra.foundation.identity.component import (
     KeyScope,
     irsa_trust_policy,
     issuer_from_provider_arn,
@@ -150,7 +150,7 @@ def test_aws_refuses_a_malformed_inline_policy_and_the_plan_names_the_role(
             import sys
             sys.path.insert(0, {str(ROOT)!r})
             import json, pulumi, pulumi_aws as aws
-            from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
+            from infra.foundation.identity.component import WorkloadIdentity, WorkloadIdentityArgs
             p = aws.Provider("aws", region="us-east-1")
             WorkloadIdentity("app", WorkloadIdentityArgs(
                 role_name="app", namespace="ns", service_account="sa",

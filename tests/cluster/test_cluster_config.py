@@ -75,11 +75,12 @@ def test_served_models_belong_to_a_team() -> None:
 
 
 def test_kfp_ui_is_never_exposed_with_basic_auth() -> None:
-    from components.kfp import KubeflowPipelinesArgs, overlay_version
+    from infra.services.kfp.component import KubeflowPipelinesArgs
+    from infra.services.kfp.config import KfpConfig
 
     with pytest.raises(ValueError, match="only behind oauth2-proxy"):
         KubeflowPipelinesArgs(
-            version=overlay_version(),
+            config=KfpConfig(),
             artifact_bucket="b",
             region="us-east-1",
             api_role_arn="a",
@@ -93,7 +94,7 @@ def test_kfp_ui_is_never_exposed_with_basic_auth() -> None:
         )
     with pytest.raises(ValueError, match="differs from the overlay"):
         KubeflowPipelinesArgs(
-            version="1.0.0",
+            config=KfpConfig(version="1.0.0"),
             artifact_bucket="b",
             region="us-east-1",
             api_role_arn="a",

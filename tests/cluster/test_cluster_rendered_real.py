@@ -22,8 +22,8 @@ import pytest
 import requests
 from cluster_plans import free_port, postgres_database, require_service
 
-from components.feast import redis_online_store, render_feature_store_yaml
-from components.mlflow_server import (
+from infra.services.feast.component import redis_online_store, render_feature_store_yaml
+from infra.services.mlflow.component import (
     USER_BOOTSTRAP,
     backend_store_uri,
     render_auth_ini,

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from cluster_plans import ENVIRONMENTS, objects, plan, releases, stack_values
 
-from mlops.kserve import render_inference_service
+from mlops_runtime.inference_service import render_inference_service
 
 SECRET = "[secret]"
 CRD_DIR = Path(__file__).resolve().parents[1] / "data" / "kserve-crd-v0.20.0"

@@ -260,7 +260,7 @@ def writable_prefixes(statements: list[dict[str, Any]], bucket: str) -> set[str]
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_pipeline_runs_get_the_real_endpoints_and_may_use_them(env: str) -> None:
-    from pipelines.definitions import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
+    from mlops_runtime.pipelines_env import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
 
     p = plan(env)
     bucket = artifact_bucket(p)
@@ -342,7 +342,7 @@ def test_behind_oidc_pipeline_runs_get_no_mlflow_credentials(oidc_plan: dict[str
 
 
 def test_kfp_upstream_manifests_are_pinned_and_without_minio() -> None:
-    from components.kfp import OVERLAY_DIR, OVERLAY_FILE, overlay_version
+    from infra.services.kfp.component import OVERLAY_DIR, OVERLAY_FILE, overlay_version
 
     p = plan("dev")
     dirs = [r["inputs"]["directory"] for r in resources_of(p, "kubernetes:kustomize/v2:Directory")]

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pipeline_servers import Server, free_port
 
-from pipelines.definitions import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
+from mlops_runtime.pipelines_env import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 MLOPS = str(Path(sys.executable).parent / "mlops")

@@ -210,7 +210,8 @@ def test_drift_share_is_pushed_for_the_alert(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from components.monitoring import DRIFT_SHARE, MonitoringArgs, alert_rules
+    from infra.services.monitoring.component import DRIFT_SHARE, MonitoringArgs, alert_rules
+    from infra.services.monitoring.config import MonitoringConfig
 
     url, received = gateway
     monkeypatch.setenv(settings.PUSHGATEWAY_ENV, url)
@@ -241,5 +242,5 @@ def test_drift_share_is_pushed_for_the_alert(
     }
     assert samples[DRIFT_SHARE] > 0.3 and samples["mlops_drift_detected"] == 1.0
     # ...which is the series the monitoring component's alert watches
-    rules = json.dumps(alert_rules(MonitoringArgs(chart_version="0")))
+    rules = json.dumps(alert_rules(MonitoringArgs(config=MonitoringConfig())))
     assert f"max by (model) ({DRIFT_SHARE})" in rules

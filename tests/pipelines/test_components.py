@@ -92,7 +92,7 @@ def test_ingest_apply_and_build_training_set(env_sqlite: dict[str, str], tmp_pat
 def test_train_register_promote_deploy(env_sqlite: dict[str, str], tmp_path: Path) -> None:
     import uuid
 
-    from mlops import model_ops
+    from mlops_runtime import model_ops
 
     name = f"bc-{uuid.uuid4().hex[:6]}"
     train_frame, holdout_frame = split_holdout(load_dataset(), 0.25, 7)

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from mlops.kserve import render_inference_service, storage_uri_for
+from mlops_runtime.inference_service import render_inference_service, storage_uri_for
 
 CRD = (Path(__file__).resolve().parents[1] / "data" / "kserve-crd-v0.20.0"
        / "serving.kserve.io_inferenceservices.yaml")

@@ -13,11 +13,11 @@ import pytest
 from kfp import dsl
 from pipeline_servers import component_env
 
-from mlops import model_ops
 from mlops.local.platform import LocalPlatform
+from mlops.pipeline_runner import PipelineRunError, run_local, run_pipeline_func
+from mlops_runtime import model_ops
 from pipelines import feast_repo, serving, settings, storage
 from pipelines.data import default_holdout, feature_columns, load_dataset
-from pipelines.runner import PipelineRunError, run_local, run_pipeline_func
 
 
 @pytest.mark.slow

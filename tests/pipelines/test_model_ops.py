@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from mlops import model_ops
 from mlops.local.platform import LocalPlatform
-from mlops.model_ops import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, PromotionError
+from mlops_runtime import model_ops
+from mlops_runtime.model_ops import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, PromotionError
 from pipelines.data import default_holdout, load_dataset, model_frame, split_holdout
 from pipelines.settings import LABEL
 

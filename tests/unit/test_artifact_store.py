@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.artifact_store import prefix_policy_document
+from infra.services.artifact_store.component import prefix_policy_document
 from mlops.engine.plan import plan_environment
 
 ENVS = ("dev", "staging", "prod")

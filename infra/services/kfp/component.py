@@ -1,0 +1,268 @@
+"""KubeflowPipelines: standalone Kubeflow Pipelines on S3 and RDS MySQL, no MinIO.
+
+The stock controllers come from the upstream manifests at a pinned ref (the kustomize
+overlay in ``components/manifests/kfp/``; its CRDs from ``cluster-scoped-resources``
+first). Everything that carries an AWS output is a native object of this component,
+so the plan shows it and the tests check it:
+
+* ``mysql`` — an ExternalName Service to the RDS MySQL endpoint (the host name the
+  upstream manifests use), and ``mysql-secret`` with the database user and password.
+* ``mlops-kfp-object-store`` — bucket, region and S3 host the API server and UI use;
+  ``kfp-launcher`` — the default pipeline root ``s3://<bucket>/kfp``.
+* ``mlops-pipelines-env`` — a ConfigMap with the platform endpoints every run of the
+  sample pipelines reads (``mlops_runtime.pipelines_env.PLATFORM_ENV_KEYS``) and a Secret of
+  the same name with its MLflow credentials, in the namespace the runs execute in.
+* IRSA service accounts ``ml-pipeline``, ``ml-pipeline-ui`` and ``pipeline-runner``
+  (no static keys anywhere), and one ``pipeline-runner-<team>`` per team bound to
+  that team's role.
+* The UI: ClusterIP only in ``basic-auth`` mode (port-forward under cluster RBAC);
+  behind oauth2-proxy with the same OIDC client as MLflow in ``oidc`` mode.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.base.exposure import OidcProxyArgs, oauth2_proxy, tls_ingress
+from infra.base.k8s import MANAGED_BY, labels, service_account_metadata
+from infra.services.kfp.config import KfpConfig
+from mlops_runtime.pipelines_env import PLATFORM_ENV
+
+# Relative to the project root (the program's working directory under `pulumi up`
+# and the offline plan), so the plan does not depend on where the checkout lives.
+OVERLAY_DIR = Path("infra") / "services" / "kfp" / "manifests"
+OVERLAY_FILE = Path(__file__).resolve().parent / "manifests" / "kustomization.yaml"
+UPSTREAM = "https://github.com/kubeflow/pipelines/manifests/kustomize"
+
+
+def overlay_version() -> str:
+    """The upstream ref the committed overlay pins (every resource must agree)."""
+    text = OVERLAY_FILE.read_text()
+    refs = set(re.findall(r"\?ref=([0-9A-Za-z.\-]+)", text))
+    if len(refs) != 1:
+        raise ValueError(f"{OVERLAY_DIR}: resources pin different refs: {sorted(refs)}")
+    return refs.pop()
+
+
+def pipeline_root(bucket: str, prefix: str = "kfp") -> str:
+    return f"s3://{bucket}/{prefix}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class KubeflowPipelinesArgs:
+    """Inputs of KubeflowPipelines.
+
+    Attributes:
+        config: The stack's ``components.kfp`` section (version, namespace).
+        artifact_bucket: ArtifactStore bucket.
+        artifact_prefix: Prefix of the pipeline root (``s3://<bucket>/<prefix>``), the one
+            the API server's IRSA role may read and write.
+        region: AWS region of the bucket.
+        api_role_arn / ui_role_arn / runner_role_arn: IRSA roles of the API server,
+            the UI and the default pipeline runner.
+        team_runner_role_arns: Team name -> IRSA role of its ``pipeline-runner-<team>``.
+        db_host / db_port / db_username / db_password: RDS MySQL (password secret).
+        auth / oidc / domain / ingress_class / cluster_issuer: UI exposure (see module).
+        pipelines_env: Endpoints the pipeline runs read (ConfigMap ``mlops-pipelines-env``).
+        pipelines_credentials: Their credentials (Secret ``mlops-pipelines-env``); empty:
+            no Secret (the pipelines treat it as optional).
+    """
+
+    config: KfpConfig
+    artifact_bucket: str
+    region: str
+    api_role_arn: pulumi.Input[str]
+    ui_role_arn: pulumi.Input[str]
+    runner_role_arn: pulumi.Input[str]
+    db_host: pulumi.Input[str]
+    db_port: pulumi.Input[int]
+    db_username: pulumi.Input[str]
+    db_password: pulumi.Input[str]
+    artifact_prefix: str = "pipelines"
+    team_runner_role_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    auth: Literal["basic-auth", "oidc"] = "basic-auth"
+    oidc: OidcProxyArgs | None = None
+    domain: str | None = None
+    ingress_class: str = "alb"
+    cluster_issuer: str = "letsencrypt"
+    pipelines_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    pipelines_credentials: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        pinned = overlay_version()
+        if self.config.version != pinned:
+            raise ValueError(
+                f"version {self.config.version} differs from the overlay's pinned ref {pinned}"
+            )
+        if self.domain and self.auth != "oidc":
+            raise ValueError("the KFP UI is exposed only behind oauth2-proxy (auth 'oidc')")
+
+    @property
+    def namespace(self) -> str:
+        return self.config.namespace
+
+    @property
+    def s3_host(self) -> str:
+        return f"s3.{self.region}.amazonaws.com"
+
+
+class KubeflowPipelines(pulumi.ComponentResource):
+    """Kubeflow Pipelines standalone.
+
+    Outputs:
+        namespace: Namespace (``kubeflow``).
+        api_url: In-cluster URL of the pipelines API (``kfp.Client(host=...)``).
+        pipeline_root: Default pipeline root.
+    """
+
+    def __init__(
+        self, name: str, args: KubeflowPipelinesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:kubernetes:KubeflowPipelines", name, None, opts)
+        ns = args.namespace
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            # Argo's executor and KFP's launcher are not yet `restricted`-clean upstream
+            metadata={
+                "name": ns,
+                "labels": {
+                    **MANAGED_BY,
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        kfp_labels = labels("kubeflow-pipelines")
+        owned: list[pulumi.Resource] = []
+
+        owned.append(
+            k8s.core.v1.Service(
+                f"{name}-mysql",
+                metadata={"name": "mysql", "namespace": ns, "labels": kfp_labels},
+                spec={"type": "ExternalName", "externalName": args.db_host},
+                opts=in_ns,
+            )
+        )
+        owned.append(
+            k8s.core.v1.Secret(
+                f"{name}-mysql-secret",
+                metadata={"name": "mysql-secret", "namespace": ns, "labels": kfp_labels},
+                string_data={
+                    "username": args.db_username,
+                    "password": pulumi.Output.secret(args.db_password),
+                },
+                opts=in_ns,
+            )
+        )
+        root = pipeline_root(args.artifact_bucket, args.artifact_prefix)
+        owned.append(
+            k8s.core.v1.ConfigMap(
+                f"{name}-object-store",
+                metadata={"name": "mlops-kfp-object-store", "namespace": ns, "labels": kfp_labels},
+                data={
+                    "bucketName": args.artifact_bucket,
+                    "region": args.region,
+                    "host": args.s3_host,
+                    "pipelineRoot": root,
+                },
+                opts=in_ns,
+            )
+        )
+        owned.append(
+            k8s.core.v1.ConfigMap(
+                f"{name}-launcher",
+                metadata={"name": "kfp-launcher", "namespace": ns, "labels": kfp_labels},
+                data={
+                    "defaultPipelineRoot": root,
+                    # the launcher's S3 provider: SDK credential chain (IRSA), no keys
+                    "providers": (
+                        "s3:\n"
+                        "  default:\n"
+                        f"    endpoint: {args.s3_host}\n"
+                        f"    region: {args.region}\n"
+                        "    disableSSL: false\n"
+                        "    credentials:\n"
+                        "      fromEnv: true\n"
+                    ),
+                },
+                opts=in_ns,
+            )
+        )
+        if args.pipelines_env:
+            k8s.core.v1.ConfigMap(
+                f"{name}-pipelines-env",
+                metadata={"name": PLATFORM_ENV, "namespace": ns, "labels": kfp_labels},
+                data=dict(args.pipelines_env),
+                opts=in_ns,
+            )
+        if args.pipelines_credentials:
+            k8s.core.v1.Secret(
+                f"{name}-pipelines-credentials",
+                metadata={"name": PLATFORM_ENV, "namespace": ns, "labels": kfp_labels},
+                type="Opaque",
+                string_data={
+                    k: pulumi.Output.secret(v) for k, v in args.pipelines_credentials.items()
+                },
+                opts=in_ns,
+            )
+        accounts: dict[str, pulumi.Input[str]] = {
+            "ml-pipeline": args.api_role_arn,
+            "ml-pipeline-ui": args.ui_role_arn,
+            "pipeline-runner": args.runner_role_arn,
+        }
+        for team, role in sorted(args.team_runner_role_arns.items()):
+            accounts[f"pipeline-runner-{team}"] = role
+        for sa_name, role in accounts.items():
+            owned.append(
+                k8s.core.v1.ServiceAccount(
+                    f"{name}-sa-{sa_name}",
+                    metadata=service_account_metadata(sa_name, ns, role),
+                    opts=in_ns,
+                )
+            )
+
+        crds = k8s.kustomize.v2.Directory(
+            f"{name}-cluster-scoped",
+            directory=f"{UPSTREAM}/cluster-scoped-resources?ref={args.config.version}",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+        )
+        k8s.kustomize.v2.Directory(
+            f"{name}-upstream",
+            directory=OVERLAY_DIR.as_posix(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, *owned]),
+        )
+
+        if args.auth == "oidc" and args.oidc is not None:
+            service, port = oauth2_proxy(
+                self,
+                f"{name}-ui",
+                namespace=ns,
+                upstream=f"http://ml-pipeline-ui.{ns}.svc.cluster.local",
+                oidc=args.oidc,
+                domain=args.domain,
+                opts=in_ns,
+            )
+            if args.domain:
+                tls_ingress(
+                    f"{name}-ui",
+                    namespace=ns,
+                    host=args.domain,
+                    service=service,
+                    port=port,
+                    ingress_class=args.ingress_class,
+                    cluster_issuer=args.cluster_issuer,
+                    auth="oidc",
+                    opts=in_ns,
+                )
+        self.api_url = f"http://ml-pipeline.{ns}.svc.cluster.local:8888"
+        self.pipeline_root = root
+        self.register_outputs({"namespace": ns, "api_url": self.api_url, "pipeline_root": root})

@@ -1,0 +1,122 @@
+"""Kubeflow Pipelines: its database, the IRSA roles of its API server, UI and runners
+(one per team), and the environment every pipeline run reads."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.foundation.databases import slice as databases
+from infra.foundation.identity.component import merge_policies
+from infra.platform import Platform
+from infra.services.artifact_store import layout
+from infra.services.artifact_store.component import ArtifactStore
+from infra.services.feast.component import FeastStore
+from infra.services.kfp.component import KubeflowPipelines, KubeflowPipelinesArgs
+from infra.services.mlflow.component import MlflowServer
+from infra.services.mlflow.slice import PIPELINES_USER
+from infra.services.monitoring.component import Monitoring
+from mlops_runtime import pipelines_env as env
+
+DATABASE = "mlpipeline"  # the upstream manifests' database name
+
+
+def deploy(p: Platform) -> None:
+    comp = p.config.components
+    cfg = comp.kfp
+    if not cfg.enabled:
+        return
+    ns, prefix = cfg.namespace, layout.PIPELINES
+    artifacts = p.require("artifacts", ArtifactStore)
+    mlflow = p.service("mlflow", MlflowServer)
+    feast = p.service("feast", FeastStore)
+    monitoring = p.service("monitoring", Monitoring)
+    database = databases.provision(p, "kfp", db_name=DATABASE)
+    api = p.irsa(
+        "kfp",
+        ns,
+        "ml-pipeline",
+        {
+            "access": merge_policies(
+                artifacts.policy_document(prefix, "read-write"),
+                databases.credentials_policy(p, "kfp"),
+            )
+        },
+    )
+    p.service_roles["kfp"] = api.role_arn
+    ui = p.irsa("kfp-ui", ns, "ml-pipeline-ui", {"access": artifacts.policy_document(prefix)})
+    # What a run of the sample pipelines touches: the pipeline root, which is also their
+    # data prefix (MLOPS_DATA_PREFIX), and the feature store (registry, online store).
+    runner_policies = {"pipeline-root": artifacts.policy_document(prefix, "read-write")}
+    if feast is not None and p.online_store_access is not None:
+        runner_policies["feature-store"] = merge_policies(
+            artifacts.policy_document(layout.FEAST, "read-write"), p.online_store_access
+        )
+    runner = p.irsa("kfp-runner", ns, "pipeline-runner", runner_policies)
+    # each team's runs execute as pipeline-runner-<team>: the runner's access plus its prefix
+    team_runners = {
+        t.name: p.irsa(
+            f"kfp-runner-{t.name}",
+            ns,
+            f"pipeline-runner-{t.name}",
+            {"team-prefix": artifacts.policy_document(t.prefix, "read-write"), **runner_policies},
+        )
+        for t in p.config.teams
+    }
+    pipelines_env: dict[str, pulumi.Input[str]] = {
+        env.TRACKING_URI_ENV: mlflow.tracking_uri if mlflow else "",
+        env.BUCKET_ENV: artifacts.name,
+        env.DATA_PREFIX_ENV: prefix,
+        env.ARTIFACTS_DESTINATION_ENV: mlflow.artifacts_destination if mlflow else "",
+        env.FEAST_PROJECT_ENV: comp.feast.project if feast else "",
+        env.FEAST_REGISTRY_ENV: feast.registry_path if feast else "",
+        env.FEAST_ONLINE_STORE_ENV: "",
+        env.REDIS_AUTH_SECRET_ENV: "",
+        env.PUSHGATEWAY_ENV: monitoring.pushgateway_url if monitoring else "",
+        env.REGION_ENV: p.region,
+    }
+    online_store = p.online_store
+    if feast is not None and online_store is not None:
+        if online_store.endpoint is not None and online_store.secret_arn is not None:  # Redis
+            pipelines_env[env.FEAST_ONLINE_STORE_ENV] = online_store.endpoint.apply(
+                lambda e: f"rediss://{e}/0"
+            )
+            pipelines_env[env.REDIS_AUTH_SECRET_ENV] = online_store.secret_arn
+        else:
+            pipelines_env[env.FEAST_ONLINE_STORE_ENV] = f"dynamodb://{p.region}"
+    pipelines_credentials: dict[str, pulumi.Input[str]] = (
+        {
+            env.USERNAME_ENV: PIPELINES_USER,
+            env.PASSWORD_ENV: mlflow.user_passwords[PIPELINES_USER],
+        }
+        if mlflow is not None and PIPELINES_USER in mlflow.user_passwords
+        else {}
+    )
+    domain = comp.ingress.domain
+    kfp = KubeflowPipelines(
+        "kfp",
+        KubeflowPipelinesArgs(
+            config=cfg,
+            artifact_bucket=artifacts.name,
+            artifact_prefix=prefix,
+            region=p.region,
+            api_role_arn=api.role_arn,
+            ui_role_arn=ui.role_arn,
+            runner_role_arn=runner.role_arn,
+            team_runner_role_arns={k: v.role_arn for k, v in team_runners.items()},
+            db_host=database.address,
+            db_port=database.port,
+            db_username=database.username,
+            db_password=database.instance.password.apply(lambda pw: pw or ""),
+            auth=comp.auth.mode,
+            oidc=p.oidc,
+            domain=f"pipelines.{domain}" if domain and comp.auth.mode == "oidc" else None,
+            ingress_class=comp.ingress.class_name,
+            cluster_issuer=comp.ingress.cluster_issuer,
+            pipelines_env=pipelines_env,
+            pipelines_credentials=pipelines_credentials,
+        ),
+        opts=p.k8s,
+    )
+    p.add("kfp", kfp)
+    pulumi.export("kfp_api_url", kfp.api_url)
+    pulumi.export("kfp_pipeline_root", kfp.pipeline_root)

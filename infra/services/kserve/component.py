@@ -1,0 +1,219 @@
+"""KServe: CRDs, controller and the platform's ClusterServingRuntimes, in order.
+
+Ordering (KServe #5037, pulumi-kubernetes #2674): the ``kserve-crd`` chart first, then
+the ``kserve-resources`` controller chart, which ``depends_on`` both the CRD release
+and cert-manager (its webhook serves with a cert-manager Certificate). The
+ClusterServingRuntimes and any InferenceService are created after the controller,
+whose validating webhook must answer for them.
+
+Runtimes are native objects (not the ``kserve-runtime-configs`` chart) so that the
+policy pack and the schema tests see them. InferenceServices are rendered by
+``mlops_runtime.inference_service.render_inference_service``, the one template the local
+deploy step uses as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.base.config import Resources
+from infra.base.k8s import MANAGED_BY, container_security_context
+from infra.services.kserve.config import KServeConfig, RuntimeName
+from mlops_runtime.inference_service import render_inference_service
+
+RUNTIME_API_VERSION = "serving.kserve.io/v1alpha1"
+# Upstream runtime names: InferenceServices (and mlops_runtime.inference_service.RUNTIME)
+# refer to them.
+RUNTIME_NAMES: dict[str, str] = {
+    "sklearn": "kserve-sklearnserver",
+    "mlserver": "kserve-mlserver",
+    "xgboost": "kserve-xgbserver",
+}
+_PROMETHEUS = {"prometheus.kserve.io/port": "8080", "prometheus.kserve.io/path": "/metrics"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferenceServiceSpec:
+    """One model served in a team namespace (rendered by the shared template)."""
+
+    name: str
+    namespace: str
+    storage_uri: str
+    model_name: str
+    model_version: str
+    min_replicas: int = 1
+    max_replicas: int | None = None
+    service_account: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class KServeArgs:
+    """Inputs of KServe.
+
+    Attributes:
+        config: The stack's ``components.kserve`` section (version, charts, mode,
+            ingress, runtimes and their images).
+        namespace: Namespace of the controller.
+        runtime_resources: Requests/limits of each runtime container.
+        inference_services: Models to serve.
+        cert_manager: cert-manager release (or component) the controller must follow.
+        isvc_depends_on: What InferenceServices wait for too (their team namespaces).
+    """
+
+    config: KServeConfig
+    namespace: str = "kserve"
+    runtime_resources: Resources = field(
+        default_factory=lambda: Resources(
+            cpu_request="100m", memory_request="512Mi", cpu_limit="1", memory_limit="2Gi"
+        )
+    )
+    inference_services: Sequence[InferenceServiceSpec] = ()
+    cert_manager: pulumi.Resource | None = None
+    isvc_depends_on: Sequence[pulumi.Resource] = ()
+
+
+def runtime_manifest(runtime: RuntimeName, image: str, resources: Resources) -> dict[str, Any]:
+    """``spec`` of the ClusterServingRuntime for ``runtime`` (upstream shapes, hardened)."""
+    container: dict[str, Any] = {
+        "name": "kserve-container",
+        "image": image,
+        "resources": resources.render(),
+        # serving images unpack models and write caches: root filesystem stays writable
+        "securityContext": container_security_context(read_only_root=False),
+    }
+    if runtime == "mlserver":
+        container["env"] = [
+            {"name": "MLSERVER_MODEL_IMPLEMENTATION", "value": "{{.Labels.modelClass}}"},
+            {"name": "MLSERVER_HTTP_PORT", "value": "8080"},
+            {"name": "MLSERVER_GRPC_PORT", "value": "9000"},
+            {"name": "MODELS_DIR", "value": "/mnt/models"},
+        ]
+        formats = [
+            {"name": "sklearn", "version": "0", "autoSelect": False},
+            {"name": "xgboost", "version": "1", "autoSelect": False},
+            {"name": "lightgbm", "version": "3", "autoSelect": False},
+            {"name": "mlflow", "version": "1", "autoSelect": True, "priority": 1},
+        ]
+        protocols = ["v2"]
+    else:
+        fmt = "sklearn" if runtime == "sklearn" else "xgboost"
+        container["args"] = [
+            "--model_name={{.Name}}",
+            "--model_dir=/mnt/models",
+            "--http_port=8080",
+            *(["--nthread=1"] if runtime == "xgboost" else []),
+        ]
+        formats = [{"name": fmt, "version": "1", "autoSelect": True, "priority": 1}]
+        protocols = ["v1", "v2"]
+    return {
+        "annotations": dict(_PROMETHEUS),
+        "supportedModelFormats": formats,
+        "protocolVersions": protocols,
+        "containers": [container],
+    }
+
+
+def controller_values(args: KServeArgs) -> dict[str, Any]:
+    """Values of the ``kserve-resources`` chart."""
+    gateway_api = args.config.ingress == "gateway-api"
+    return {
+        "kserve": {
+            "version": args.config.version,
+            "controller": {
+                "deploymentMode": args.config.deployment_mode,
+                "gateway": {
+                    "disableIstioVirtualHost": args.config.deployment_mode == "Standard",
+                    "ingressGateway": {
+                        "className": args.config.ingress_class,
+                        "enableGatewayApi": gateway_api,
+                    },
+                },
+            },
+        }
+    }
+
+
+class KServe(pulumi.ComponentResource):
+    """KServe CRDs, controller, runtimes and InferenceServices.
+
+    Outputs:
+        namespace: Controller namespace.
+        runtimes: Names of the ClusterServingRuntimes created.
+    """
+
+    crds: k8s.helm.v3.Release
+    controller: k8s.helm.v3.Release
+
+    def __init__(
+        self, name: str, args: KServeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:kubernetes:KServe", name, None, opts)
+        ns = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata={"name": args.namespace, "labels": dict(MANAGED_BY)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.crds = k8s.helm.v3.Release(
+            f"{name}-crd",
+            name="kserve-crd",
+            chart=f"{args.config.repository}/kserve-crd",
+            version=args.config.version,
+            namespace=args.namespace,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+        )
+        after: list[pulumi.Resource] = [self.crds]
+        if args.cert_manager is not None:
+            after.append(args.cert_manager)
+        self.controller = k8s.helm.v3.Release(
+            name,
+            name="kserve",
+            chart=f"{args.config.repository}/kserve-resources",
+            version=args.config.version,
+            namespace=args.namespace,
+            values=controller_values(args),
+            skip_await=False,
+            timeout=600,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+        created = []
+        for runtime in args.config.runtimes:
+            runtime_name = RUNTIME_NAMES[runtime]
+            k8s.apiextensions.CustomResource(
+                f"{name}-runtime-{runtime}",
+                api_version=RUNTIME_API_VERSION,
+                kind="ClusterServingRuntime",
+                metadata={"name": runtime_name, "labels": dict(MANAGED_BY)},
+                spec=runtime_manifest(
+                    runtime, args.config.images()[runtime], args.runtime_resources
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.controller]),
+            )
+            created.append(runtime_name)
+        for isvc in args.inference_services:
+            obj = render_inference_service(
+                isvc.name,
+                isvc.namespace,
+                isvc.storage_uri,
+                isvc.model_name,
+                isvc.model_version,
+                isvc.min_replicas,
+                max_replicas=isvc.max_replicas,
+                service_account=isvc.service_account,
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-isvc-{isvc.namespace}-{isvc.name}",
+                api_version=obj["apiVersion"],
+                kind=obj["kind"],
+                metadata=obj["metadata"],
+                spec=obj["spec"],
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[self.controller, *args.isvc_depends_on]
+                ),
+            )
+        self.runtimes = created
+        self.register_outputs({"namespace": args.namespace, "runtimes": created})

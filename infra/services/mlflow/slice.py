@@ -1,0 +1,73 @@
+"""MLflow: its database, its IRSA role on its artifact prefix, and the tracking server."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.foundation.databases import slice as databases
+from infra.foundation.identity.component import merge_policies
+from infra.platform import Platform
+from infra.services.artifact_store import layout
+from infra.services.artifact_store.component import ArtifactStore
+from infra.services.mlflow.component import MlflowServer, MlflowServerArgs
+
+SERVICE_ACCOUNT = "mlflow"
+# the basic-auth user Kubeflow runs log as, never as admin
+PIPELINES_USER = "pipelines"
+
+
+def deploy(p: Platform) -> None:
+    comp = p.config.components
+    cfg = comp.mlflow
+    if not cfg.enabled:
+        return
+    artifacts = p.require("artifacts", ArtifactStore)
+    database = databases.provision(p, "mlflow", db_name=cfg.database_name)
+    identity = p.irsa(
+        "mlflow",
+        cfg.namespace,
+        SERVICE_ACCOUNT,
+        {
+            "access": merge_policies(
+                artifacts.policy_document(layout.MLFLOW, "read-write"),
+                databases.credentials_policy(p, "mlflow"),
+            )
+        },
+    )
+    p.service_roles["mlflow"] = identity.role_arn
+    domain = comp.ingress.domain
+    server = MlflowServer(
+        "mlflow",
+        MlflowServerArgs(
+            config=cfg,
+            artifact_bucket=artifacts.name,
+            artifact_prefix=layout.MLFLOW,
+            kms_key_arn=artifacts.kms_key_arn,
+            role_arn=identity.role_arn,
+            db_host=database.address,
+            db_port=database.port,
+            db_username=database.username,
+            db_password=database.instance.password.apply(lambda pw: pw or ""),
+            service_account=SERVICE_ACCOUNT,
+            auth=comp.auth.mode,
+            oidc=p.oidc,
+            domain=f"mlflow.{domain}" if domain else None,
+            ingress_class=comp.ingress.class_name,
+            cluster_issuer=comp.ingress.cluster_issuer,
+            client_namespaces=[
+                *(t.namespace for t in p.config.teams),
+                *([comp.kfp.namespace] if comp.kfp.enabled else []),
+                *([comp.monitoring.namespace] if comp.monitoring.enabled else []),
+            ],
+            # the load balancer reaches pods from the VPC (ALB target type ip)
+            ingress_source_cidrs=[p.config.network.cidr],
+            users=[PIPELINES_USER] if comp.kfp.enabled else [],
+        ),
+        opts=pulumi.ResourceOptions(
+            provider=p.the_cluster.provider,
+            depends_on=[p.cert_manager] if p.cert_manager and domain else [],
+        ),
+    )
+    p.add("mlflow", server)
+    pulumi.export("mlflow_tracking_uri", server.tracking_uri)
+    pulumi.export("mlflow_admin_password", server.admin_password)  # a secret

@@ -1,0 +1,38 @@
+"""Monitoring: Prometheus and Grafana scraping the platform's services, with the
+Pushgateway the drift pipeline pushes to."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.platform import Platform
+from infra.services.feast.component import FeastStore
+from infra.services.mlflow.component import MlflowServer
+from infra.services.monitoring.component import Monitoring, MonitoringArgs, ScrapeTarget
+
+
+def deploy(p: Platform) -> None:
+    comp = p.config.components
+    if not comp.monitoring.enabled:
+        return
+    targets: list[ScrapeTarget] = []
+    mlflow = p.service("mlflow", MlflowServer)
+    if mlflow is not None:
+        targets.append(
+            ScrapeTarget(
+                namespace=comp.mlflow.namespace,
+                app="mlflow",
+                port="http",
+                # basic-auth guards /metrics too; no API creates a read-only user at
+                # deploy time, so Prometheus uses the admin account
+                username="admin" if mlflow.admin_password is not None else None,
+                password=mlflow.admin_password,
+            )
+        )
+    if p.service("feast", FeastStore) is not None:
+        targets.append(ScrapeTarget(namespace=comp.feast.namespace, app="feast", port="metrics"))
+    monitoring = Monitoring(
+        "monitoring", MonitoringArgs(config=comp.monitoring, targets=targets), opts=p.k8s
+    )
+    p.add("monitoring", monitoring)
+    pulumi.export("pushgateway_url", monitoring.pushgateway_url)

@@ -1,0 +1,45 @@
+"""The ``teams`` section: the data-science teams sharing the platform."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from infra.base.config import DNS_LABEL, K8S_NAME_PATTERN, FieldProblem, Strict
+
+
+class TeamQuota(Strict):
+    """The team namespace's ResourceQuota (requests and limits alike)."""
+
+    cpu: str = Field(default="8", pattern=r"^\d+(m)?$")
+    memory: str = Field(default="32Gi", pattern=r"^\d+(Mi|Gi)$")
+    gpu: int = Field(default=0, ge=0)
+
+
+class TeamConfig(Strict):
+    """One team: namespace ``team-<name>``, prefix ``teams/<name>/`` of the artifact store.
+
+    Attributes:
+        name: Team name (a DNS label).
+        quota: Its namespace's quota.
+        service_account: The service account its pipelines and services run as (the
+            subject of its IRSA role).
+    """
+
+    name: str
+    quota: TeamQuota = Field(default_factory=TeamQuota)
+    service_account: str = Field(default="pipeline-runner", pattern=K8S_NAME_PATTERN)
+
+    @property
+    def namespace(self) -> str:
+        return f"team-{self.name}"
+
+    @property
+    def prefix(self) -> str:
+        """The team's prefix of the artifact store."""
+        return f"teams/{self.name}"
+
+    @model_validator(mode="after")
+    def _check(self) -> TeamConfig:
+        if not DNS_LABEL.match(self.name):
+            raise FieldProblem("name", f"{self.name!r} is not a DNS label (a-z, 0-9, '-')")
+        return self

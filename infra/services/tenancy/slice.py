@@ -1,0 +1,63 @@
+"""Teams: per team an IRSA role on its prefix, and its namespace with quota, network
+isolation, identity and RBAC."""
+
+from __future__ import annotations
+
+import functools
+
+import pulumi
+
+from infra.platform import Platform
+from infra.services.artifact_store.component import ArtifactStore
+from infra.services.tenancy.component import Peer, TeamTenancy, TeamTenancyArgs
+from infra.services.tenancy.teams import Teams, TeamsArgs
+
+# the ports of the platform's services a team's pods may call
+MLFLOW_PORTS = [5000]
+FEAST_PORTS = [6566]
+KFP_PORTS = [8888, 8887]
+
+
+def _role_arn(team: str, roles: dict[str, dict[str, str]]) -> str:
+    return roles[team]["role_arn"]
+
+
+def deploy(p: Platform) -> None:
+    comp = p.config.components
+    artifacts = p.require("artifacts", ArtifactStore)
+    cluster = p.the_cluster
+    teams = Teams(
+        "teams",
+        TeamsArgs(
+            role_prefix=p.base,
+            teams=p.config.teams,
+            prefix_policy=lambda prefix: artifacts.policy_document(prefix, "read-write"),
+            bucket_uri=artifacts.uri,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            tags=p.tags,
+        ),
+        opts=p.aws,
+    )
+    pulumi.export("team_roles", teams.teams)
+    services = (
+        (comp.mlflow.enabled, comp.mlflow.namespace, MLFLOW_PORTS),
+        (comp.feast.enabled, comp.feast.namespace, FEAST_PORTS),
+        (comp.kfp.enabled, comp.kfp.namespace, KFP_PORTS),
+    )
+    peers = [Peer(namespace=ns, ports=ports) for enabled, ns, ports in services if enabled]
+    tenants = {
+        t.name: TeamTenancy(
+            f"tenant-{t.name}",
+            TeamTenancyArgs(
+                config=t,
+                role_arn=teams.teams.apply(functools.partial(_role_arn, t.name)),
+                peers=peers,
+                monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
+                group=f"team-{t.name}",
+            ),
+            opts=p.k8s,
+        )
+        for t in p.config.teams
+    }
+    p.add("tenants", tenants)

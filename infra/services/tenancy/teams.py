@@ -1,0 +1,90 @@
+"""Teams: per team, an artifact-store prefix and an IRSA role scoped to it.
+
+A team's pipelines and services run as one service account in the team's
+namespace (created by the in-cluster tenancy component); its role may read and
+write ``teams/<team>/`` of the artifact store and nothing else, so one team
+cannot read another's models or data.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+
+from infra.foundation.identity.component import WorkloadIdentity, WorkloadIdentityArgs
+from infra.services.tenancy.config import TeamConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeamsArgs:
+    """Inputs of Teams.
+
+    Attributes:
+        role_prefix: IAM role name prefix (``<prefix>-<env>``); roles are ``<prefix>-team-<name>``.
+        teams: The teams.
+        prefix_policy: Builds the read-write policy JSON for an artifact-store prefix
+            (``ArtifactStore.policy_document``).
+        bucket_uri: Builds ``s3://bucket/prefix`` for a prefix (``ArtifactStore.uri``).
+        oidc_provider_arn: The cluster's OIDC provider.
+        oidc_issuer: The cluster's issuer host/path.
+        tags: Tags for every taggable child.
+    """
+
+    role_prefix: str
+    teams: Sequence[TeamConfig]
+    prefix_policy: Callable[[str], str]
+    bucket_uri: Callable[[str], str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def _team_output(team: TeamConfig, artifact_uri: str, role_arn: str) -> dict[str, str]:
+    return {
+        "namespace": team.namespace,
+        "service_account": team.service_account,
+        "role_arn": role_arn,
+        "artifact_uri": artifact_uri,
+    }
+
+
+class Teams(pulumi.ComponentResource):
+    """Workload identities of the platform's teams.
+
+    Outputs:
+        teams: Team name -> namespace, service account, role ARN, artifact prefix URI.
+
+    Attributes:
+        role_arns: Team name -> its role ARN (typed access for in-cluster wiring).
+    """
+
+    teams: pulumi.Output[dict[str, dict[str, str]]]
+    role_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: TeamsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlops:tenancy:Teams", name, None, opts)
+        out: dict[str, pulumi.Output[dict[str, str]]] = {}
+        self.role_arns = {}
+        for team in args.teams:
+            identity = WorkloadIdentity(
+                f"{name}-{team.name}",
+                WorkloadIdentityArgs(
+                    role_name=f"{args.role_prefix}-team-{team.name}",
+                    namespace=team.namespace,
+                    service_account=team.service_account,
+                    oidc_provider_arn=args.oidc_provider_arn,
+                    oidc_issuer=args.oidc_issuer,
+                    inline_policies={"artifacts": args.prefix_policy(team.prefix)},
+                    tags={**args.tags, "team": team.name},
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.role_arns[team.name] = identity.role_arn
+            out[team.name] = identity.role_arn.apply(
+                functools.partial(_team_output, team, args.bucket_uri(team.prefix))
+            )
+        self.teams = pulumi.Output.all(**out)
+        self.register_outputs({"teams": self.teams})
