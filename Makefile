@@ -50,7 +50,8 @@ test: $(STAMP) $(POLICY_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy infra mlops
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy infra mlops mlops_runtime pipelines
 
 plan: $(STAMP) $(POLICY_STAMP)
 	$(BIN)/mlops plan $(ENV)
