@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops.engine import aws_worker, lazy_providers
 from mlops.engine.fakes import Ctx
-from mlops.engine.stack_config import StackConfig, load_project, load_stack_config
+from mlops.engine.stack_config import Project, StackConfig, load_project, load_stack_config
 from mlops.errors import PlanError, UsageError
 from mlops.paths import PACKAGE_DIR, project_root
 
@@ -57,8 +57,11 @@ def _program_env(cwd: Path) -> Iterator[None]:
     DeprecationWarnings that the SDKs raise while loading are not the user's to act on.
     """
     old_cwd = Path.cwd()
-    hidden = ["PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS", *(k for k in os.environ
-              if k.startswith("AWS_"))]
+    hidden = [
+        "PULUMI_CONFIG",
+        "PULUMI_CONFIG_SECRET_KEYS",
+        *(k for k in os.environ if k.startswith("AWS_")),
+    ]
     old_env = {k: os.environ.get(k) for k in hidden}
     old_path = list(sys.path)
     for k in old_env:
@@ -118,7 +121,7 @@ Verdict = Callable[[], list[str]]  # moto's refusals of one plan (at most one)
 
 def _execute(
     config: StackConfig,
-    program_dir: Path,
+    program: Callable[[], None],
     use_moto: bool,
     inspect: Inspect | None = None,
     deferred: list[Verdict] | None = None,
@@ -140,9 +143,6 @@ def _execute(
     remote = aws_worker.session(ctx) if use_moto and local is None else None
     mocks = PlanMocks(ctx, local or remote)
     monitor = RecordingMonitor(mocks)
-
-    def program() -> None:
-        runpy.run_path(str(program_dir), run_name="__main__")
 
     def run() -> None:
         # a loop of its own per plan, so a failed plan cannot leak tasks into the next
@@ -180,8 +180,13 @@ def _execute(
 
     rejected: list[str] = []
     verdict: Verdict = list  # moto's refusals; none without the helper
-    with _program_env(config.project.root), _no_gc(), lazy_providers.installed(), \
-            _no_source_positions(), local or contextlib.nullcontext():
+    with (
+        _program_env(config.project.root),
+        _no_gc(),
+        lazy_providers.installed(),
+        _no_source_positions(),
+        local or contextlib.nullcontext(),
+    ):
         try:
             try:
                 contextvars.Context().run(run)
@@ -244,7 +249,33 @@ def plan_stack(
     main = config.project.main
     if not (main / "__main__.py").is_file():
         raise UsageError(f"{main}: no __main__.py (the Pulumi program to plan)")
-    return _execute(config, main, use_moto, inspect, deferred)
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    return _execute(config, program, use_moto, inspect, deferred)
+
+
+def plan_function(
+    program: Callable[[], None],
+    *,
+    stack: str = "test",
+    config: dict[str, Any] | None = None,
+    inspect: Inspect | None = None,
+) -> dict[str, Any]:
+    """Plan a Python callable as a Pulumi program: how one component is built alone.
+
+    ``config`` holds the stack's config values (``{"mlops-platform:x": ...}``). With
+    ``inspect``, moto checks every AWS resource in this process and is handed to
+    ``inspect`` before it is torn down; without it nothing checks AWS semantics.
+    No policies or cost are attached.
+    """
+    root = project_root()
+    project = Project(
+        name="mlops-platform", root=root, main=root, stack_config_dir=root, defaults={}
+    )
+    stack_config = StackConfig(project, stack, dict(config or {}), ())
+    return _execute(stack_config, program, inspect is not None, inspect)
 
 
 def plan_environment(
