@@ -288,12 +288,28 @@ class LocalPlatform:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._config_file.write_text(json.dumps(asdict(self.config), indent=2) + "\n")
         started = time.monotonic()
-        self._ensure("s3", self._start_s3, say)
-        self._ensure_bucket(say)
-        self._ensure("mlflow", self._start_mlflow, say)
-        self._render_feast(say)
         self._ensure_serving_venv(say)
-        self._ensure("model", self._start_model, say)
+        # The three servers start together; each only needs the others once it serves
+        # requests (MLflow's artifacts and Feast's registry live in S3's bucket).
+        launched = [
+            name
+            for name, start in (
+                ("s3", self._start_s3),
+                ("mlflow", self._start_mlflow),
+                ("model", self._start_model),
+            )
+            if self._launch(name, start, say)
+        ]
+        try:
+            self._settle("s3", launched, say)
+            self._ensure_bucket(say)
+            self._render_feast(say)  # imports Feast while MLflow and MLServer start
+            self._settle("mlflow", launched, say)
+            self._settle("model", launched, say)
+        except LocalPlatformError:
+            # no half-started platform: what this call started goes down again
+            stop_all([self.servers[n] for n in launched], timeout=5)
+            raise
         self._sync_champion(say)
         say(f"local platform up in {time.monotonic() - started:.1f}s")
         return self.status()
@@ -309,15 +325,12 @@ class LocalPlatform:
             raise UsageError(f"the local platform is running with other {', '.join(changed)}; "
                              "run `mlops local down` first")
 
-    def _ensure(self, name: str, start: Callable[[], None], say: Progress) -> None:
+    def _launch(self, name: str, start: Callable[[], None], say: Progress) -> bool:
+        """Start the server unless it runs; True when this call started it."""
         server = self.servers[name]
         port = self._port(name)
         if server.alive():
-            if self._healthy(name):
-                say(f"{name}: already running on {HOST}:{port}")
-                return
-            self._wait_healthy(name, say)
-            return
+            return False
         if server.group_alive():
             # The leader died (e.g. SIGKILL) but its workers may still hold the port.
             server.stop(timeout=5)
@@ -326,6 +339,13 @@ class LocalPlatform:
                                      f"(see {server.log_file})")
         say(f"{name}: starting on {HOST}:{port} (log {server.log_file})")
         start()
+        return True
+
+    def _settle(self, name: str, launched: list[str], say: Progress) -> None:
+        """Wait until the server answers its health check."""
+        if name not in launched and self._healthy(name):
+            say(f"{name}: already running on {HOST}:{self._port(name)}")
+            return
         self._wait_healthy(name, say)
 
     def _wait_healthy(self, name: str, say: Progress) -> None:

@@ -1,7 +1,8 @@
 """Detached server processes tracked by pid files, and loopback port checks.
 
 Every server runs in a session of its own, so stopping it signals exactly the process
-group it started (workers included) and nothing else on the machine.
+group it started (workers included) and nothing else on the machine. Servers outlive the
+command that started them (`mlops local up`), unless tethered (`mlops.local.tether`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from mlops.local import tether
 
 HOST = "127.0.0.1"
 
@@ -100,6 +103,7 @@ class Managed:
                 env=dict(env), cwd=self.home, start_new_session=True, close_fds=True,
             )
         self.pid_file.write_text(f"{process.pid}\n")
+        tether.watch(process.pid)  # tests: the server ends with the test run
         return process.pid
 
     def exit_code(self) -> int | None:
