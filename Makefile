@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ENV ?= dev
 
-.PHONY: demo test lint plan docs venv venv-policy venv-serving clean
+.PHONY: demo test test-all lint plan docs venv venv-policy venv-serving clean
 
 # The venv is rebuilt only when pyproject.toml changes; later runs reuse it.
 $(STAMP): pyproject.toml
@@ -44,9 +44,19 @@ venv-serving: $(SERVING_STAMP)
 demo: $(STAMP) $(POLICY_STAMP)
 	$(BIN)/mlops demo
 
+# The everyday tier: every module, every real-server integration at least once (<= 5 min
+# on 2 cores). test-all adds the long runs: end-to-end pipelines on both backends,
+# concurrent promotions across processes, servers killed and restarted. Both use two
+# workers; the tests that need real servers share one (tests/conftest.py).
+PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
 test: $(STAMP) $(POLICY_STAMP)
-	$(BIN)/python -m pytest -q
-	$(POLICY_VENV)/bin/python -m pytest -q tests/policy
+	$(PYTEST) -m "not long"
+	$(POLICY_VENV)/bin/python -m pytest -q tests/policies
+
+test-all: $(STAMP) $(POLICY_STAMP)
+	$(PYTEST)
+	$(POLICY_VENV)/bin/python -m pytest -q tests/policies
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

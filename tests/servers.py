@@ -1,14 +1,41 @@
-"""Helpers of the pipeline tests (servers come from the platform)."""
+"""Real servers for tests: the local platform (`mlops.local.platform`) on free ports.
+
+tests/conftest.py starts one pair per session, shared by the local platform's, the
+pipelines' and the runtime library's tests: MLflow on SQLite with Feast online on SQLite
+(`platform_sqlite`), and MLflow on this machine's PostgreSQL with Feast online on its Redis
+(`platform_postgres`); SeaweedFS and the model server are the same in both. Tests on them
+only read, or work under names of their own (model and experiment names, object keys,
+feature repositories). A test that stops, kills or restarts a server starts a platform of
+its own with `running(make_platform(...))`.
+
+Every platform started here is stopped by `down()` when its context exits, whatever the
+tests did; `down()` signals only the process groups this platform started (by pid files).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service_helpers import free_port, postgres_database, require_service
 
-__all__ = ["Server", "component_env", "free_port", "postgres_database", "require_service"]
+if TYPE_CHECKING:
+    from mlops.local.platform import LocalPlatform
+
+__all__ = [
+    "Server",
+    "component_env",
+    "free_port",
+    "make_platform",
+    "postgres_database",
+    "postgres_platform",
+    "require_service",
+    "running",
+    "sqlite_platform",
+]
 
 
 @dataclass(frozen=True)
@@ -16,6 +43,52 @@ class Server:
     """An endpoint of the local platform a test talks to."""
 
     url: str
+
+
+def make_platform(state_dir: Path, **settings: Any) -> LocalPlatform:
+    """A platform (not started) on free ports with its state in `state_dir`."""
+    from mlops.local.platform import LocalPlatform, LocalSettings
+
+    return LocalPlatform(
+        LocalSettings(
+            state_dir=state_dir,
+            s3_port=free_port(),
+            mlflow_port=free_port(),
+            model_port=free_port(),
+            **settings,
+        )
+    )
+
+
+@contextmanager
+def running(platform: LocalPlatform) -> Iterator[LocalPlatform]:
+    """The platform started, and stopped on exit (also when `up` failed half way)."""
+    try:
+        platform.up()
+        yield platform
+    finally:
+        platform.down()
+
+
+@contextmanager
+def sqlite_platform(state_dir: Path, **settings: Any) -> Iterator[LocalPlatform]:
+    """MLflow on SQLite, Feast online on SQLite."""
+    with running(make_platform(state_dir, **settings)) as platform:
+        yield platform
+
+
+@contextmanager
+def postgres_platform(
+    state_dir: Path, prefix: str = "mlops_test", **settings: Any
+) -> Iterator[LocalPlatform]:
+    """MLflow in a PostgreSQL database of its own (dropped afterwards), Feast online on
+    this machine's Redis (database 0 unless `redis_url` says otherwise)."""
+    require_service("Redis", 6379)
+    settings.setdefault("redis_url", "redis://127.0.0.1:6379/0")
+    with postgres_database(prefix) as name:
+        db_url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        with running(make_platform(state_dir, db_url=db_url, **settings)) as platform:
+            yield platform
 
 
 def component_env(platform: Any, work: Path) -> dict[str, str]:

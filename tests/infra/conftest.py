@@ -1,13 +1,39 @@
-"""Session fixtures of the cluster tests (plans are cached in cluster_plans)."""
+"""Fixtures of the platform's tests: the session's plans (made once, in tests/plans.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from cluster_plans import variant_plan
+from plans import ENVS, Planned, planned, variant_plan
+
+
+@pytest.fixture(params=ENVS)
+def env(request: pytest.FixtureRequest) -> Planned:
+    """Each shipped environment, planned once per test session."""
+    return planned(request.param)
+
+
+@pytest.fixture
+def byo() -> Planned:
+    return planned("byo")
+
+
+@pytest.fixture
+def dev() -> Planned:
+    return planned("dev")
+
+
+@pytest.fixture
+def staging() -> Planned:
+    return planned("staging")
+
+
+@pytest.fixture
+def prod() -> Planned:
+    return planned("prod")
 
 
 @pytest.fixture(scope="session")
-def oidc_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return variant_plan("oidc-dynamodb", str(tmp_path_factory.mktemp("variant")))
+def oidc_plan() -> dict[str, Any]:
+    return variant_plan("oidc-dynamodb")

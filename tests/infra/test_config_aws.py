@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
+from plans import BYO_CONFIG, ROOT
 
 from infra.config import CONFIG_KEY, ConfigError, parse_config
-from tests.aws.conftest import BYO_CONFIG, ROOT
 
 BYO_BASE = {
     "mode": "existing",

@@ -7,7 +7,7 @@ import copy
 from typing import Any
 
 import pytest
-from cluster_plans import stack_values
+from plans import stack_values
 
 from infra.config import ConfigError, parse_config
 

@@ -16,7 +16,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from cluster_plans import ENVIRONMENTS, objects, plan, releases, stack_values
+from plans import ENVIRONMENTS, objects, plan, releases, stack_values
 
 from mlops_runtime.inference_service import render_inference_service
 
@@ -40,21 +40,25 @@ def cluster_version(env: str) -> str:
 
 
 @cache
-def crd_schema(kind: str, version: str) -> dict[str, Any]:
-    crd = yaml.safe_load((CRD_DIR / CRDS[kind]).read_text())
+def crd_validator(kind: str, version: str) -> jsonschema.Draft7Validator:
+    """One validator per CRD version for the session (the KServe CRDs are megabytes: checking
+    the schema itself takes seconds, so it is checked once)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    crd = yaml.load((CRD_DIR / CRDS[kind]).read_text(), Loader=loader)
     assert crd["metadata"]["annotations"], "the vendored CRD lost its metadata"
     for v in crd["spec"]["versions"]:
         if v["name"] == version:
-            return v["schema"]["openAPIV3Schema"]
+            schema = v["schema"]["openAPIV3Schema"]
+            jsonschema.Draft7Validator.check_schema(schema)
+            return jsonschema.Draft7Validator(schema)
     raise AssertionError(f"{kind} has no version {version}")
 
 
 def validate_custom(obj: dict[str, Any]) -> None:
     version = obj["apiVersion"].rsplit("/", 1)[-1]
-    schema = crd_schema(obj["kind"], version)
     # the API server checks metadata itself; the CRD schema leaves it open
     body = {k: v for k, v in obj.items() if k != "metadata"}
-    jsonschema.validate(body, schema, cls=jsonschema.Draft7Validator)
+    crd_validator(obj["kind"], version).validate(body)
 
 
 def test_kubernetes_validate_has_the_configured_versions() -> None:

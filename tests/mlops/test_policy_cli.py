@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plans import planned
 from typer.testing import CliRunner
 
 from mlops.cli import app
@@ -24,7 +25,7 @@ from mlops.policy_check import (
     policy_python,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "tests" / "fixtures" / "violating_program"
 needs_pack_venv = pytest.mark.skipif(
     not (ROOT / POLICY_VENV / "bin" / "python").is_file(),
@@ -39,9 +40,7 @@ def invoke(*args: str) -> Any:
 
 @pytest.fixture(scope="module")
 def prod_plan() -> dict[str, Any]:
-    from mlops.engine.plan import plan_environment
-
-    plan = plan_environment("prod", ROOT)
+    plan = dict(planned("prod").plan)  # the session's plan, shared: popped from a copy
     plan.pop("policies", None)
     return plan
 
@@ -49,9 +48,7 @@ def prod_plan() -> dict[str, Any]:
 @needs_pack_venv
 @pytest.mark.parametrize("env", ["dev", "staging"])
 def test_blueprint_plans_pass_every_mandatory_rule(env: str) -> None:
-    from mlops.engine.plan import plan_environment
-
-    result = evaluate(plan_environment(env, ROOT), env, ROOT)
+    result = evaluate(planned(env).plan, env, ROOT)
     assert result["evaluated"] > 1000
     assert mandatory_violations(result) == []
 
@@ -67,45 +64,94 @@ def _urn(name: str, type_: str) -> str:
 
 
 def _added(name: str, type_: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    return {"urn": _urn(name, type_), "type": type_, "name": name, "parent": None,
-            "custom": True, "inputs": inputs, "dependencies": [], "propertyDependencies": {},
-            "protect": False}
+    return {
+        "urn": _urn(name, type_),
+        "type": type_,
+        "name": name,
+        "parent": None,
+        "custom": True,
+        "inputs": inputs,
+        "dependencies": [],
+        "propertyDependencies": {},
+        "protect": False,
+    }
 
 
 TAGS = {"owner": "o", "cost-center": "c", "environment": "prod", "data-classification": "internal"}
 ADDITIONS = [
-    (_added("leaky", "aws:s3/bucket:Bucket", {"bucket": "leaky", "acl": "public-read",
-                                              "tags": TAGS}),
-     "s3-bucket-public-access-block"),
-    (_added("too-much", "aws:iam/policy:Policy", {"policy": json.dumps({"Statement": [
-        {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "*"}]}), "tags": TAGS}),
-     "iam-no-wildcard-resource-on-write"),
-    (_added("unbounded", "kubernetes:apps/v1:Deployment", {"spec": {"template": {"spec": {
-        "securityContext": {"runAsNonRoot": True},
-        "containers": [{"name": "app", "image": "app:1.0",
-                        "securityContext": {"allowPrivilegeEscalation": False,
-                                            "readOnlyRootFilesystem": True,
-                                            "capabilities": {"drop": ["ALL"]}},
-                        "livenessProbe": {"tcpSocket": {"port": 80}},
-                        "readinessProbe": {"tcpSocket": {"port": 80}}}]}}}}),
-     "k8s-container-resources"),
+    (
+        _added(
+            "leaky", "aws:s3/bucket:Bucket", {"bucket": "leaky", "acl": "public-read", "tags": TAGS}
+        ),
+        "s3-bucket-public-access-block",
+    ),
+    (
+        _added(
+            "too-much",
+            "aws:iam/policy:Policy",
+            {
+                "policy": json.dumps(
+                    {
+                        "Statement": [
+                            {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "*"}
+                        ]
+                    }
+                ),
+                "tags": TAGS,
+            },
+        ),
+        "iam-no-wildcard-resource-on-write",
+    ),
+    (
+        _added(
+            "unbounded",
+            "kubernetes:apps/v1:Deployment",
+            {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "securityContext": {"runAsNonRoot": True},
+                            "containers": [
+                                {
+                                    "name": "app",
+                                    "image": "app:1.0",
+                                    "securityContext": {
+                                        "allowPrivilegeEscalation": False,
+                                        "readOnlyRootFilesystem": True,
+                                        "capabilities": {"drop": ["ALL"]},
+                                    },
+                                    "livenessProbe": {"tcpSocket": {"port": 80}},
+                                    "readinessProbe": {"tcpSocket": {"port": 80}},
+                                }
+                            ],
+                        }
+                    }
+                }
+            },
+        ),
+        "k8s-container-resources",
+    ),
 ]
 
 
 @needs_pack_venv
 @pytest.mark.parametrize(("resource", "policy"), ADDITIONS)
 def test_adding_a_violation_to_prod_fails_the_check(
-    prod_plan: dict[str, Any], resource: dict[str, Any], policy: str,
+    prod_plan: dict[str, Any],
+    resource: dict[str, Any],
+    policy: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     plan = copy.deepcopy(prod_plan)
     plan["resources"].append(resource)
-    monkeypatch.setattr("mlops.engine.plan.plan_environments",
-                        lambda envs, root=None: {env: plan for env in envs})
+    monkeypatch.setattr(
+        "mlops.engine.plan.plan_environments", lambda envs, root=None: {env: plan for env in envs}
+    )
     result = invoke("policy", "check", "prod", "--json")
     assert result.exit_code == 1, result.output
-    mandatory = [v for v in json.loads(result.stdout)["violations"]
-                 if v["enforcement"] == "mandatory"]
+    mandatory = [
+        v for v in json.loads(result.stdout)["violations"] if v["enforcement"] == "mandatory"
+    ]
     assert (policy, resource["urn"]) in {(v["policy"], v["urn"]) for v in mandatory}
     assert {v["urn"] for v in mandatory} == {resource["urn"]}  # prod is clean otherwise
     table = invoke("policy", "check", "prod")
@@ -117,23 +163,34 @@ def test_adding_a_violation_to_prod_fails_the_check(
 def test_check_program_reports_the_violating_fixture() -> None:
     result = invoke("policy", "check", "--program", str(PROGRAM), "--json")
     assert result.exit_code == 1, result.output
-    found = {(v["policy"], v["urn"].rsplit("::", 1)[-1])
-             for v in json.loads(result.stdout)["violations"]}
-    assert {("s3-no-public-acl", "public-data"), ("s3-bucket-public-access-block", "public-data"),
-            ("iam-no-wildcard-actions", "team-admin"),
-            ("iam-no-wildcard-resource-on-write", "team-admin"),
-            ("k8s-container-resources", "scorer")} <= found
+    found = {
+        (v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in json.loads(result.stdout)["violations"]
+    }
+    assert {
+        ("s3-no-public-acl", "public-data"),
+        ("s3-bucket-public-access-block", "public-data"),
+        ("iam-no-wildcard-actions", "team-admin"),
+        ("iam-no-wildcard-resource-on-write", "team-admin"),
+        ("k8s-container-resources", "scorer"),
+    } <= found
     # the fixture is otherwise compliant: tagged, pinned, non-root, probed
-    assert not {p for p, _ in found} & {"aws-required-tags", "k8s-image-pinned",
-                                         "k8s-run-as-non-root", "k8s-probes"}
+    assert not {p for p, _ in found} & {
+        "aws-required-tags",
+        "k8s-image-pinned",
+        "k8s-run-as-non-root",
+        "k8s-probes",
+    }
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ((), "error: give exactly one of ENV or --program PATH"),
-    (("prod", "--program", "x"), "error: give exactly one of ENV or --program PATH"),
-    (("prod", "--config", "x.yaml"), "error: --config and --policy-config go with --program"),
-    (("--program", "/no/such/dir"), "error: /no/such/dir: not a directory"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "error: give exactly one of ENV or --program PATH"),
+        (("prod", "--program", "x"), "error: give exactly one of ENV or --program PATH"),
+        (("prod", "--config", "x.yaml"), "error: --config and --policy-config go with --program"),
+        (("--program", "/no/such/dir"), "error: /no/such/dir: not a directory"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
     result = invoke("policy", "check", *args)
     assert result.exit_code == 2

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 import yaml
+from plans import planned
 
-from mlops.engine.plan import plan_environment, plan_program
+from mlops.engine.plan import plan_program
 from mlops.manifests import api_version, kubernetes_objects, write_manifests
 from mlops.readme import current_block, expected_block
 from mlops.render import component_graph, render_markdown
@@ -27,7 +28,7 @@ def test_readme_starts_with_the_two_commands() -> None:
 
 
 def test_markdown_has_a_table_and_a_mermaid_graph_of_components() -> None:
-    plan = plan_environment("prod")
+    plan = planned("prod").plan
     text = render_markdown(plan)
     components, edges = component_graph(plan)
     assert "| component | type | resources |" in text
@@ -82,5 +83,5 @@ def test_cli_writes_manifests_for_an_environment(tmp_path: Path) -> None:
         text=True,
     )
     assert proc.returncode == 0, proc.stderr
-    expected = {name for name, _ in kubernetes_objects(plan_environment("prod"))}
+    expected = {name for name, _ in kubernetes_objects(planned("prod").plan)}
     assert {p.name for p in tmp_path.iterdir()} == expected

@@ -16,7 +16,7 @@ from mlops.cost import load_prices
 from mlops.errors import PlanError
 from mlops.review import diff_plans, diff_values, plan_trees, show_value
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MLOPS = Path(sys.executable).with_name("mlops")  # the installed console script
 # what a Pulumi program needs; the `mlops` package is deliberately left out, so the
 # engine can only come from this checkout and the copy holds nothing but the program

@@ -28,15 +28,6 @@ QUALITIES = {
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest) -> LocalPlatform:
-    """The platform with MLflow on SQLite, or on PostgreSQL when parametrized "postgres"."""
-    backend = getattr(request, "param", "sqlite")
-    fixture = "platform_sqlite" if backend == "sqlite" else "platform_postgres"
-    platform: LocalPlatform = request.getfixturevalue(fixture)
-    return platform
-
-
-@pytest.fixture
 def logged(server: LocalPlatform, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Log the three models once per server; returns their URIs."""
     for key, value in server.env().items():
@@ -47,8 +38,9 @@ def logged(server: LocalPlatform, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
         from pipelines.training import train_and_log
 
         train = model_frame(split_holdout(load_dataset(), 0.25, 7)[0])
-        cache[server.mlflow_uri] = {q: train_and_log(train, p, "promotion-tests")
-                                    for q, p in QUALITIES.items()}
+        cache[server.mlflow_uri] = {
+            q: train_and_log(train, p, "promotion-tests") for q, p in QUALITIES.items()
+        }
     return cache[server.mlflow_uri]
 
 
@@ -72,8 +64,9 @@ def test_first_promotion_then_better_then_worse(logged: dict[str, Any]) -> None:
     evaluate = _evaluator(client, name)
     assert evaluate(weak) < evaluate(medium) < evaluate(strong)
 
-    first = model_ops.promote(client, name, evaluate, version=weak, approver="ana",
-                              reason="bootstrap")
+    first = model_ops.promote(
+        client, name, evaluate, version=weak, approver="ana", reason="bootstrap"
+    )
     assert first.action == "promote" and first.previous_champion is None
     assert model_ops.alias_version(client, name, CHAMPION) == weak
 
@@ -86,8 +79,9 @@ def test_first_promotion_then_better_then_worse(logged: dict[str, Any]) -> None:
     assert tags["mlops.promotion.decision"] == "promote"
     assert tags["mlops.promotion.approver"] == "ana"
     assert tags["mlops.promotion.reason"] == "weekly retrain"
-    assert float(tags["mlops.promotion.metric.roc_auc"]) == pytest.approx(evaluate(strong),
-                                                                          abs=1e-5)
+    assert float(tags["mlops.promotion.metric.roc_auc"]) == pytest.approx(
+        evaluate(strong), abs=1e-5
+    )
     assert tags["mlops.previous_champion"] == weak
 
     # A worse challenger never moves the champion, whatever the margin asked for.
@@ -99,7 +93,10 @@ def test_first_promotion_then_better_then_worse(logged: dict[str, Any]) -> None:
 
     trail = model_ops.audit_trail(client, name)
     assert [(e["action"], e["version"]) for e in trail] == [
-        ("promote", weak), ("promote", strong), ("reject", medium)]
+        ("promote", weak),
+        ("promote", strong),
+        ("reject", medium),
+    ]
 
 
 def test_min_improvement_and_rollback(logged: dict[str, Any]) -> None:
@@ -109,8 +106,9 @@ def test_min_improvement_and_rollback(logged: dict[str, Any]) -> None:
     evaluate = _evaluator(client, name)
     model_ops.promote(client, name, evaluate, version=weak)
     gain = evaluate(medium) - evaluate(weak)
-    refused = model_ops.promote(client, name, evaluate, version=medium,
-                                min_improvement=gain + 0.001)
+    refused = model_ops.promote(
+        client, name, evaluate, version=medium, min_improvement=gain + 0.001
+    )
     assert refused.action == "reject" and model_ops.alias_version(client, name, CHAMPION) == weak
     model_ops.promote(client, name, evaluate, version=medium, min_improvement=gain / 2)
     model_ops.promote(client, name, evaluate, version=strong)
@@ -173,8 +171,9 @@ def test_concurrent_promotions_end_with_best_champion(logged: dict[str, Any]) ->
     def run(version: str) -> None:
         own = model_ops.client_from_env()
         barrier.wait()
-        results[version] = model_ops.promote(own, name, slow, version=version,
-                                             approver=f"thread-{version}")
+        results[version] = model_ops.promote(
+            own, name, slow, version=version, approver=f"thread-{version}"
+        )
 
     threads = [threading.Thread(target=run, args=(v,)) for v in (strong, medium)]
     for t in threads:
@@ -196,6 +195,7 @@ def test_concurrent_promotions_end_with_best_champion(logged: dict[str, Any]) ->
     assert not client.search_registered_models(f"name = '{name}{model_ops.LOCK_SUFFIX}'")
 
 
+@pytest.mark.long
 @BOTH_BACKENDS
 def test_concurrent_cli_promotions_in_two_processes(
     logged: dict[str, Any], server: LocalPlatform
@@ -206,10 +206,25 @@ def test_concurrent_cli_promotions_in_two_processes(
     model_ops.promote(client, name, _evaluator(client, name), version=weak)
     mlops = os.path.join(os.path.dirname(sys.executable), "mlops")
     procs = [
-        subprocess.Popen([mlops, "model", "promote", name, "--version", v, "--approver", "ci",
-                          "--reason", f"race {v}", "--json"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "MLFLOW_TRACKING_URI": server.mlflow_uri})
+        subprocess.Popen(
+            [
+                mlops,
+                "model",
+                "promote",
+                name,
+                "--version",
+                v,
+                "--approver",
+                "ci",
+                "--reason",
+                f"race {v}",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "MLFLOW_TRACKING_URI": server.mlflow_uri},
+        )
         for v in (medium, strong)
     ]
     outcomes = [p.communicate(timeout=120) for p in procs]

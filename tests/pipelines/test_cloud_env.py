@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 from kfp.dsl import HTML, Dataset, Metrics
-from pipeline_servers import free_port
+from servers import free_port
 
 from pipelines import components as c
 from pipelines import feast_repo, settings, storage

@@ -7,11 +7,12 @@ test then asks it for predictions over the Open Inference Protocol.
 """
 
 # No `from __future__ import annotations`: KFP reads the component annotations.
+import uuid
 from pathlib import Path
 
 import pytest
 from kfp import dsl
-from pipeline_servers import component_env
+from servers import component_env
 
 from mlops.local.platform import LocalPlatform
 from mlops.pipeline_runner import PipelineRunError, run_local, run_pipeline_func
@@ -20,64 +21,77 @@ from pipelines import feast_repo, serving, settings, storage
 from pipelines.data import default_holdout, feature_columns, load_dataset
 
 
+@pytest.mark.long
 @pytest.mark.slow
 @pytest.mark.services
-@pytest.mark.parametrize("backends", ["mlflow-sqlite+feast-sqlite", "mlflow-postgres+feast-redis"])
+@pytest.mark.parametrize(
+    "server",
+    ["sqlite", "postgres"],
+    ids=["mlflow-sqlite+feast-sqlite", "mlflow-postgres+feast-redis"],
+    indirect=True,
+)
 def test_training_and_drift_end_to_end(
-    backends: str, tmp_path: Path, request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
+    server: LocalPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fixture = "platform_sqlite" if "sqlite+" in backends else "platform_postgres"
-    platform: LocalPlatform = request.getfixturevalue(fixture)
+    platform = server
+    on_postgres = platform.config.redis_url != "sqlite"  # the PostgreSQL + Redis platform
     env = component_env(platform, tmp_path)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    # The model the platform's server serves: deployment reloads it.
-    name = platform.config.model_name
+    # A model of this test's own on the session's platform (its first version becomes the
+    # champion); the deployment step loads it into the platform's model server.
+    name = f"{platform.config.model_name}-{uuid.uuid4().hex[:6]}"
 
-    run = run_local("training", {"model_name": name}, env=env, pipeline_root=tmp_path / "kfp",
-                    echo=False)
+    run = run_local(
+        "training", {"model_name": name}, env=env, pipeline_root=tmp_path / "kfp", echo=False
+    )
     client = model_ops.client_from_env()
     champion = model_ops.alias_version(client, name, model_ops.CHAMPION)
     assert champion == "1" and run.seconds > 0
     experiment = client.get_experiment_by_name(settings.EXPERIMENT)
     assert experiment is not None
-    runs = client.search_runs([experiment.experiment_id],
-                              filter_string="attributes.status = 'FINISHED'")
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string="attributes.status = 'FINISHED'"
+    )
     assert len(runs) >= 5  # the sweep: one finished run per hyperparameter set
     trail = model_ops.audit_trail(client, name)
     assert [(e["action"], e["approver"]) for e in trail] == [("promote", "training-pipeline")]
-    manifest = storage.get_bytes(f"s3://{settings.bucket()}/deployments/{name}/"
-                                 "inferenceservice.yaml").decode()
+    manifest = storage.get_bytes(
+        f"s3://{settings.bucket()}/deployments/{name}/inferenceservice.yaml"
+    ).decode()
     assert f"mlops.platform/model-version: '{champion}'" in manifest
 
     # Materialization reached the configured online store (Redis or SQLite).
     repo = Path(env["MLOPS_FEAST_REPO"])
-    assert ("redis" in (repo / "feature_store.yaml").read_text()) == ("redis" in backends)
+    assert ("redis" in (repo / "feature_store.yaml").read_text()) == on_postgres
     served = feast_repo.online_features(repo, [1, 2])
     assert all(v is not None for v in served["mean_radius"])
 
     # The deployment step loaded the champion into the model server: it predicts.
     holdout = default_holdout().head(20)
-    predictions = serving.infer(platform.model_server_url, name,
-                                holdout.drop(columns=[settings.LABEL]))
+    predictions = serving.infer(
+        platform.model_server_url, name, holdout.drop(columns=[settings.LABEL])
+    )
     assert len(predictions) == 20 and set(predictions) <= {0, 1}
-    accuracy = sum(int(p == y) for p, y in zip(predictions, holdout[settings.LABEL],
-                                               strict=True)) / 20
+    accuracy = (
+        sum(int(p == y) for p, y in zip(predictions, holdout[settings.LABEL], strict=True)) / 20
+    )
     assert accuracy >= 0.8
 
-    if "postgres" in backends:
+    if on_postgres:
         return  # drift reads only S3 and writes one MLflow run: once is enough
     # Recent inputs with every feature shifted: the drift pipeline must flag them.
     recent = load_dataset()[feature_columns()].sample(120, random_state=1) * 1.7
     serving.record_inference_inputs(name, recent)
-    drift = run_local("drift", {"model_name": name}, env=env, pipeline_root=tmp_path / "kfp",
-                      echo=False)
+    drift = run_local(
+        "drift", {"model_name": name}, env=env, pipeline_root=tmp_path / "kfp", echo=False
+    )
     assert drift.seconds > 0
-    reports = storage.s3_client().list_objects_v2(Bucket=settings.bucket(),
-                                                  Prefix=f"drift/{name}/")
-    assert {Path(o["Key"]).name for o in reports.get("Contents", [])} == {"report.html",
-                                                                           "report.json"}
+    reports = storage.s3_client().list_objects_v2(Bucket=settings.bucket(), Prefix=f"drift/{name}/")
+    assert {Path(o["Key"]).name for o in reports.get("Contents", [])} == {
+        "report.html",
+        "report.json",
+    }
 
 
 @dsl.component(base_image=settings.DEFAULT_IMAGE, install_kfp_package=False)
@@ -101,8 +115,9 @@ def bad_data_pipeline() -> None:
 
 def test_bad_data_stops_the_run_naming_failed_expectations(tmp_path: Path) -> None:
     with pytest.raises(PipelineRunError) as failure:
-        run_pipeline_func("bad-data", bad_data_pipeline, {}, env={},
-                          pipeline_root=tmp_path, echo=False)
+        run_pipeline_func(
+            "bad-data", bad_data_pipeline, {}, env={}, pipeline_root=tmp_path, echo=False
+        )
     message = str(failure.value)
     assert "DataValidationError" in message
     assert "expect_column_values_to_not_be_null(column=mean_radius)" in message

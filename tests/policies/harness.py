@@ -44,31 +44,36 @@ def res(
     return out
 
 
-def run(policy: str, resources: list[dict[str, Any]], config: dict[str, Any] | None = None
-        ) -> list[dict[str, Any]]:
+def run(
+    policy: str, resources: list[dict[str, Any]], config: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Violations of one policy (at mandatory unless configured) over ``resources``."""
     pack_config = {policy: {"enforcementLevel": "mandatory", **(config or {})}}
-    result = evaluate({"environment": STACK, "config": pack_config, "resources": resources},
-                      [BY_NAME[policy]])
+    result = evaluate(
+        {"environment": STACK, "config": pack_config, "resources": resources}, [BY_NAME[policy]]
+    )
     return list(result["violations"])
 
 
-def messages(policy: str, resources: list[dict[str, Any]],
-             config: dict[str, Any] | None = None) -> list[str]:
+def messages(
+    policy: str, resources: list[dict[str, Any]], config: dict[str, Any] | None = None
+) -> list[str]:
     """Just the messages, for asserting on."""
     return [v["message"] for v in run(policy, resources, config)]
 
 
-def mutated(base: list[dict[str, Any]], change: Callable[[list[dict[str, Any]]], Any]
-            ) -> list[dict[str, Any]]:
+def mutated(
+    base: list[dict[str, Any]], change: Callable[[list[dict[str, Any]]], Any]
+) -> list[dict[str, Any]]:
     """A deep copy of ``base`` with ``change`` applied (one changed field per failing case)."""
     copied = copy.deepcopy(base)
     change(copied)
     return copied
 
 
-def find(resources: list[dict[str, Any]], type_suffix: str, name: str | None = None
-         ) -> dict[str, Any]:
+def find(
+    resources: list[dict[str, Any]], type_suffix: str, name: str | None = None
+) -> dict[str, Any]:
     """The resource whose type ends with ``type_suffix`` (and has ``name``)."""
     for r in resources:
         if r["type"].endswith(type_suffix) and (name is None or r["name"] == name):

@@ -44,23 +44,34 @@ def _resources() -> list[dict[str, Any]]:
     lb = network_stack()
     lb[1]["inputs"]["ingress"][0]["cidrBlocks"] = ["0.0.0.0/0"]
     return [
-        *s3, *lb, *serving_stack(),
+        *s3,
+        *lb,
+        *serving_stack(),
         workload("Deployment", bad_pod),
-        res("aws:ec2/launchTemplate:LaunchTemplate", "lt", {"metadataOptions": {
-            "httpTokens": "required", "httpPutResponseHopLimit": 3}}),
-        res("aws:rds/instance:Instance", "db", {"storageEncrypted": True, "kmsKeyId": "k",
-                                                "backupRetentionPeriod": 3, "tags": {}}),
+        res(
+            "aws:ec2/launchTemplate:LaunchTemplate",
+            "lt",
+            {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 3}},
+        ),
+        res(
+            "aws:rds/instance:Instance",
+            "db",
+            {"storageEncrypted": True, "kmsKeyId": "k", "backupRetentionPeriod": 3, "tags": {}},
+        ),
     ]
 
 
 def _servicer(config: dict[str, Any]) -> _PolicyAnalyzerServicer:
-    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", ALL_POLICIES,
-                                       EnforcementLevel.MANDATORY)
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", ALL_POLICIES, EnforcementLevel.MANDATORY)
     resolved = resolve_config(config, ALL_POLICIES)
-    request = proto.ConfigureAnalyzerRequest(policyConfig={
-        name: proto.PolicyConfig(enforcementLevel=servicer._map_enforcement_level(level),
-                                 properties=_struct(props))
-        for name, (level, props) in resolved.items()})
+    request = proto.ConfigureAnalyzerRequest(
+        policyConfig={
+            name: proto.PolicyConfig(
+                enforcementLevel=servicer._map_enforcement_level(level), properties=_struct(props)
+            )
+            for name, (level, props) in resolved.items()
+        }
+    )
     servicer.Configure(request, None)
     return servicer
 
@@ -90,21 +101,34 @@ def test_offline_runner_matches_the_analyzer_on_the_prod_config() -> None:
     expected: set[tuple[Any, ...]] = set()
     for r in resources:
         request = proto.AnalyzeRequest(
-            type=r["type"], properties=_struct(r["inputs"]), urn=r["urn"], name=r["name"],
-            options=proto.AnalyzerResourceOptions(protect=r["protect"]))
-        expected |= _diagnostics(servicer.Analyze(request, None), r["urn"])
-    stack_request = proto.AnalyzeStackRequest(resources=[
-        proto.AnalyzerResource(
-            type=r["type"], properties=_struct(r["inputs"]), urn=r["urn"], name=r["name"],
+            type=r["type"],
+            properties=_struct(r["inputs"]),
+            urn=r["urn"],
+            name=r["name"],
             options=proto.AnalyzerResourceOptions(protect=r["protect"]),
-            parent=r["parent"] or "", dependencies=r["dependencies"],
-            propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
-                                  for k, v in r["propertyDependencies"].items()})
-        for r in resources])
+        )
+        expected |= _diagnostics(servicer.Analyze(request, None), r["urn"])
+    stack_request = proto.AnalyzeStackRequest(
+        resources=[
+            proto.AnalyzerResource(
+                type=r["type"],
+                properties=_struct(r["inputs"]),
+                urn=r["urn"],
+                name=r["name"],
+                options=proto.AnalyzerResourceOptions(protect=r["protect"]),
+                parent=r["parent"] or "",
+                dependencies=r["dependencies"],
+                propertyDependencies={
+                    k: proto.AnalyzerPropertyDependencies(urns=v)
+                    for k, v in r["propertyDependencies"].items()
+                },
+            )
+            for r in resources
+        ]
+    )
     expected |= _diagnostics(servicer.AnalyzeStack(stack_request, None), None)
 
     offline = evaluate({"environment": "prod", "config": config, "resources": resources})
-    got = {(v["policy"], v["urn"], v["message"], v["enforcement"])
-           for v in offline["violations"]}
+    got = {(v["policy"], v["urn"], v["message"], v["enforcement"]) for v in offline["violations"]}
     assert len(expected) >= 8  # the fixture violates something in most areas
     assert got == expected

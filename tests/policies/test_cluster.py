@@ -11,8 +11,10 @@ EKS = "aws:eks/cluster:Cluster"
 EKS_OK: dict[str, Any] = {
     "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": False},
     "enabledClusterLogTypes": ["api", "audit", "authenticator"],
-    "encryptionConfig": {"provider": {"keyArn": "arn:aws:kms:us-east-1:1:key/k"},
-                         "resources": ["secrets"]},
+    "encryptionConfig": {
+        "provider": {"keyArn": "arn:aws:kms:us-east-1:1:key/k"},
+        "resources": ["secrets"],
+    },
 }
 EKS_POLICIES = ["eks-endpoint-restricted", "eks-control-plane-logging", "eks-secrets-encryption"]
 
@@ -27,17 +29,32 @@ def test_eks_endpoint_restricted_passes_public_with_cidrs() -> None:
     assert messages("eks-endpoint-restricted", [res(EKS, "c", {**EKS_OK, "vpcConfig": vpc})]) == []
 
 
-@pytest.mark.parametrize(("policy", "change", "message"), [
-    ("eks-endpoint-restricted", {"vpcConfig": {"subnetIds": ["s"]}},
-     "The API endpoint is public and open to 0.0.0.0/0 (no publicAccessCidrs)."),
-    ("eks-endpoint-restricted",
-     {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}},
-     "The public API endpoint admits 0.0.0.0/0."),
-    ("eks-control-plane-logging", {"enabledClusterLogTypes": ["api"]},
-     "Control-plane log types audit, authenticator are not enabled (enabledClusterLogTypes)."),
-    ("eks-secrets-encryption", {"encryptionConfig": None},
-     "Kubernetes secrets are not envelope-encrypted with a KMS key (encryptionConfig)."),
-])
+@pytest.mark.parametrize(
+    ("policy", "change", "message"),
+    [
+        (
+            "eks-endpoint-restricted",
+            {"vpcConfig": {"subnetIds": ["s"]}},
+            "The API endpoint is public and open to 0.0.0.0/0 (no publicAccessCidrs).",
+        ),
+        (
+            "eks-endpoint-restricted",
+            {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}},
+            "The public API endpoint admits 0.0.0.0/0.",
+        ),
+        (
+            "eks-control-plane-logging",
+            {"enabledClusterLogTypes": ["api"]},
+            "Control-plane log types audit, authenticator are not enabled "
+            "(enabledClusterLogTypes).",
+        ),
+        (
+            "eks-secrets-encryption",
+            {"encryptionConfig": None},
+            "Kubernetes secrets are not envelope-encrypted with a KMS key (encryptionConfig).",
+        ),
+    ],
+)
 def test_eks_rules_fail(policy: str, change: dict[str, Any], message: str) -> None:
     inputs = {k: v for k, v in {**EKS_OK, **change}.items() if v is not None}
     assert messages(policy, [res(EKS, "c", inputs)]) == [message]
@@ -51,15 +68,23 @@ def test_ec2_imdsv2_required_passes() -> None:
     assert messages("ec2-imdsv2-required", [res(LT, "lt", lt)]) == []
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"httpTokens": "optional"},
-     "IMDSv2 is not required (metadataOptions.httpTokens must be 'required')."),
-    ({"httpTokens": "required", "httpPutResponseHopLimit": 3},
-     "IMDS hop limit 3 lets pods reach node credentials (at most 2)."),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"httpTokens": "optional"},
+            "IMDSv2 is not required (metadataOptions.httpTokens must be 'required').",
+        ),
+        (
+            {"httpTokens": "required", "httpPutResponseHopLimit": 3},
+            "IMDS hop limit 3 lets pods reach node credentials (at most 2).",
+        ),
+    ],
+)
 def test_ec2_imdsv2_required_fails(options: dict[str, Any], message: str) -> None:
     assert messages("ec2-imdsv2-required", [res(LT, "lt", {"metadataOptions": options})]) == [
-        message]
+        message
+    ]
 
 
 NG = "aws:eks/nodeGroup:NodeGroup"
@@ -72,7 +97,8 @@ def test_eks_node_group_no_ssh_passes() -> None:
 def test_eks_node_group_no_ssh_fails() -> None:
     rs = [res(NG, "ng", {"clusterName": "c", "remoteAccess": {"ec2SshKey": "ops"}})]
     assert messages("eks-node-group-no-ssh", rs) == [
-        "Nodes accept SSH (remoteAccess): use SSM Session Manager instead."]
+        "Nodes accept SSH (remoteAccess): use SSM Session Manager instead."
+    ]
 
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -80,34 +106,58 @@ CHART = "oci://ghcr.io/kserve/charts/kserve-crd"
 
 
 def test_helm_chart_version_pinned_passes() -> None:
-    rs = [res(RELEASE, "r", {"chart": CHART, "version": "v0.20.0"}),
-          res("kubernetes:helm.sh/v4:Chart", "c", {"chart": "cert-manager", "version": "1.16.2"})]
+    rs = [
+        res(RELEASE, "r", {"chart": CHART, "version": "v0.20.0"}),
+        res("kubernetes:helm.sh/v4:Chart", "c", {"chart": "cert-manager", "version": "1.16.2"}),
+    ]
     assert messages("helm-chart-version-pinned", rs) == []
 
 
-@pytest.mark.parametrize(("version", "message"), [
-    (None, f"Chart '{CHART}' has no pinned version (version is None)."),
-    ("latest", f"Chart '{CHART}' has no pinned version (version is 'latest')."),
-    ("^1.2.0", f"Chart '{CHART}' version '^1.2.0' is a range, not a pinned version."),
-    ("1.x", f"Chart '{CHART}' version '1.x' is a range, not a pinned version."),
-])
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (None, f"Chart '{CHART}' has no pinned version (version is None)."),
+        ("latest", f"Chart '{CHART}' has no pinned version (version is 'latest')."),
+        ("^1.2.0", f"Chart '{CHART}' version '^1.2.0' is a range, not a pinned version."),
+        ("1.x", f"Chart '{CHART}' version '1.x' is a range, not a pinned version."),
+    ],
+)
 def test_helm_chart_version_pinned_fails(version: str | None, message: str) -> None:
     inputs = {"chart": CHART} if version is None else {"chart": CHART, "version": version}
     assert messages("helm-chart-version-pinned", [res(RELEASE, "r", inputs)]) == [message]
 
 
 def test_helm_chart_source_secure_passes() -> None:
-    rs = [res(RELEASE, "r", {"chart": "kube-prometheus-stack", "version": "65.1.0",
-                             "repositoryOpts": {"repo": "https://prometheus-community.github.io/helm-charts"}})]
+    rs = [
+        res(
+            RELEASE,
+            "r",
+            {
+                "chart": "kube-prometheus-stack",
+                "version": "65.1.0",
+                "repositoryOpts": {"repo": "https://prometheus-community.github.io/helm-charts"},
+            },
+        )
+    ]
     assert messages("helm-chart-source-secure", rs) == []
 
 
 def test_helm_chart_source_secure_fails() -> None:
-    rs = [res(RELEASE, "r", {"chart": "x", "version": "1.0.0",
-                             "repositoryOpts": {"repo": "http://charts.example.com"}})]
+    rs = [
+        res(
+            RELEASE,
+            "r",
+            {
+                "chart": "x",
+                "version": "1.0.0",
+                "repositoryOpts": {"repo": "http://charts.example.com"},
+            },
+        )
+    ]
     assert messages("helm-chart-source-secure", rs) == [
         "repositoryOpts.repo 'http://charts.example.com' is fetched over plain HTTP; use "
-        "https:// or oci://."]
+        "https:// or oci://."
+    ]
 
 
 KUSTOMIZE = "kubernetes:kustomize/v2:Directory"
@@ -115,12 +165,15 @@ KFP = "https://github.com/kubeflow/pipelines/manifests/kustomize/cluster-scoped-
 
 
 def test_kustomize_source_pinned_passes_tags_and_local_directories() -> None:
-    rs = [res(KUSTOMIZE, "remote", {"directory": f"{KFP}?ref=2.5.0"}),
-          res(KUSTOMIZE, "local", {"directory": "/work/components/manifests/kfp"})]
+    rs = [
+        res(KUSTOMIZE, "remote", {"directory": f"{KFP}?ref=2.5.0"}),
+        res(KUSTOMIZE, "local", {"directory": "/work/components/manifests/kfp"}),
+    ]
     assert messages("kustomize-source-pinned", rs) == []
 
 
 @pytest.mark.parametrize("directory", [KFP, f"{KFP}?ref=master"])
 def test_kustomize_source_pinned_fails(directory: str) -> None:
     assert messages("kustomize-source-pinned", [res(KUSTOMIZE, "k", {"directory": directory})]) == [
-        f"Remote kustomization '{directory}' does not pin a tag or commit (?ref=)."]
+        f"Remote kustomization '{directory}' does not pin a tag or commit (?ref=)."
+    ]

@@ -20,8 +20,13 @@ APPROVED = {
 
 def served(**annotations: Any) -> list[dict[str, Any]]:
     merged = {k: v for k, v in {**APPROVED, **annotations}.items() if v is not None}
-    return [res(ISVC, "churn", {"metadata": {"name": "churn", "annotations": merged},
-                                "spec": {"predictor": {}}})]
+    return [
+        res(
+            ISVC,
+            "churn",
+            {"metadata": {"name": "churn", "annotations": merged}, "spec": {"predictor": {}}},
+        )
+    ]
 
 
 @pytest.mark.parametrize("policy", ["ml-model-approved", "ml-evaluation-recorded"])
@@ -29,20 +34,35 @@ def test_ml_governance_passes_an_approved_evaluated_version(policy: str) -> None
     assert messages(policy, served()) == []
 
 
-@pytest.mark.parametrize(("policy", "change", "message"), [
-    ("ml-model-approved", {"mlops.platform/approved-by": None},
-     "InferenceService 'churn' has no 'mlops.platform/approved-by' annotation: the model "
-     "version was never approved."),
-    ("ml-model-approved", {"mlops.platform/approved-version": "2"},
-     "InferenceService 'churn' serves version '3' but the approval names version '2' "
-     "('mlops.platform/approved-version')."),
-    ("ml-evaluation-recorded", {"mlops.platform/evaluation-metrics": None},
-     "InferenceService 'churn' has no 'mlops.platform/evaluation-metrics' annotation holding "
-     "a JSON object of numeric evaluation metrics."),
-    ("ml-evaluation-recorded", {"mlops.platform/evaluation-metrics": '{"accuracy": "high"}'},
-     "InferenceService 'churn' has no 'mlops.platform/evaluation-metrics' annotation holding "
-     "a JSON object of numeric evaluation metrics."),
-])
+@pytest.mark.parametrize(
+    ("policy", "change", "message"),
+    [
+        (
+            "ml-model-approved",
+            {"mlops.platform/approved-by": None},
+            "InferenceService 'churn' has no 'mlops.platform/approved-by' annotation: the model "
+            "version was never approved.",
+        ),
+        (
+            "ml-model-approved",
+            {"mlops.platform/approved-version": "2"},
+            "InferenceService 'churn' serves version '3' but the approval names version '2' "
+            "('mlops.platform/approved-version').",
+        ),
+        (
+            "ml-evaluation-recorded",
+            {"mlops.platform/evaluation-metrics": None},
+            "InferenceService 'churn' has no 'mlops.platform/evaluation-metrics' annotation "
+            "holding a JSON object of numeric evaluation metrics.",
+        ),
+        (
+            "ml-evaluation-recorded",
+            {"mlops.platform/evaluation-metrics": '{"accuracy": "high"}'},
+            "InferenceService 'churn' has no 'mlops.platform/evaluation-metrics' annotation "
+            "holding a JSON object of numeric evaluation metrics.",
+        ),
+    ],
+)
 def test_ml_governance_fails(policy: str, change: dict[str, Any], message: str) -> None:
     assert messages(policy, served(**change)) == [message]
 

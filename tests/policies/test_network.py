@@ -14,24 +14,61 @@ LB_TAGS = {"role": "load-balancer"}
 
 
 def https(**extra: Any) -> dict[str, Any]:
-    return {"fromPort": 443, "toPort": 443, "protocol": "tcp", "cidrBlocks": ["0.0.0.0/0"],
-            **extra}
+    return {"fromPort": 443, "toPort": 443, "protocol": "tcp", "cidrBlocks": ["0.0.0.0/0"], **extra}
 
 
 def happy() -> list[dict[str, Any]]:
     lb = res(SG, "lb", {"tags": LB_TAGS, "ingress": [https()]})
-    db = res(SG, "db", {"tags": {}, "ingress": [
-        {"fromPort": 5432, "toPort": 5432, "protocol": "tcp", "cidrBlocks": ["10.0.0.0/16"]}]})
+    db = res(
+        SG,
+        "db",
+        {
+            "tags": {},
+            "ingress": [
+                {"fromPort": 5432, "toPort": 5432, "protocol": "tcp", "cidrBlocks": ["10.0.0.0/16"]}
+            ],
+        },
+    )
     return [
-        lb, db,
-        res(INGRESS, "lb-v6", {"securityGroupId": "sg-1", "cidrIpv6": "::/0", "fromPort": 443,
-                               "toPort": 443, "ipProtocol": "tcp"}, deps={"securityGroupId": [lb]}),
-        res(SG_RULE, "lb-rule", {"type": "ingress", "securityGroupId": "sg-1", "fromPort": 443,
-                                 "toPort": 443, "protocol": "tcp", "cidrBlocks": ["0.0.0.0/0"]},
-            deps={"securityGroupId": [lb]}),
-        res(INGRESS, "db-from-vpc", {"securityGroupId": "sg-2", "cidrIpv4": "10.0.0.0/16",
-                                     "fromPort": 5432, "toPort": 5432, "ipProtocol": "tcp"},
-            deps={"securityGroupId": [db]}),
+        lb,
+        db,
+        res(
+            INGRESS,
+            "lb-v6",
+            {
+                "securityGroupId": "sg-1",
+                "cidrIpv6": "::/0",
+                "fromPort": 443,
+                "toPort": 443,
+                "ipProtocol": "tcp",
+            },
+            deps={"securityGroupId": [lb]},
+        ),
+        res(
+            SG_RULE,
+            "lb-rule",
+            {
+                "type": "ingress",
+                "securityGroupId": "sg-1",
+                "fromPort": 443,
+                "toPort": 443,
+                "protocol": "tcp",
+                "cidrBlocks": ["0.0.0.0/0"],
+            },
+            deps={"securityGroupId": [lb]},
+        ),
+        res(
+            INGRESS,
+            "db-from-vpc",
+            {
+                "securityGroupId": "sg-2",
+                "cidrIpv4": "10.0.0.0/16",
+                "fromPort": 5432,
+                "toPort": 5432,
+                "ipProtocol": "tcp",
+            },
+            deps={"securityGroupId": [db]},
+        ),
     ]
 
 
@@ -43,26 +80,40 @@ def _set(name: str, **change: Any) -> Any:
     def apply(rs: list[dict[str, Any]]) -> None:
         target = next(r for r in rs if r["name"] == name)
         target["inputs"].update(change)
+
     return apply
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (_set("db", ingress=[https()]),
-     "Ingress from 0.0.0.0/0 to tcp 443-443 on a group not tagged role=load-balancer; only "
-     "tcp 443 to load balancers may be open to the internet."),
-    (_set("lb", ingress=[https(fromPort=22, toPort=22)]),
-     "Ingress from 0.0.0.0/0 to tcp 22-22 on a load-balancer group; only tcp 443 to load "
-     "balancers may be open to the internet."),
-    (_set("db-from-vpc", cidrIpv4="0.0.0.0/0"),
-     "Ingress from 0.0.0.0/0 to tcp 5432-5432 on a group not tagged role=load-balancer; only "
-     "tcp 443 to load balancers may be open to the internet."),
-    (_set("lb-v6", ipProtocol="-1", fromPort=None, toPort=None),
-     "Ingress from ::/0 to all traffic on a load-balancer group; only tcp 443 to load "
-     "balancers may be open to the internet."),
-    (_set("lb-rule", fromPort=80, toPort=80),
-     "Ingress from 0.0.0.0/0 to tcp 80-80 on a load-balancer group; only tcp 443 to load "
-     "balancers may be open to the internet."),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            _set("db", ingress=[https()]),
+            "Ingress from 0.0.0.0/0 to tcp 443-443 on a group not tagged role=load-balancer; only "
+            "tcp 443 to load balancers may be open to the internet.",
+        ),
+        (
+            _set("lb", ingress=[https(fromPort=22, toPort=22)]),
+            "Ingress from 0.0.0.0/0 to tcp 22-22 on a load-balancer group; only tcp 443 to load "
+            "balancers may be open to the internet.",
+        ),
+        (
+            _set("db-from-vpc", cidrIpv4="0.0.0.0/0"),
+            "Ingress from 0.0.0.0/0 to tcp 5432-5432 on a group not tagged role=load-balancer; "
+            "only tcp 443 to load balancers may be open to the internet.",
+        ),
+        (
+            _set("lb-v6", ipProtocol="-1", fromPort=None, toPort=None),
+            "Ingress from ::/0 to all traffic on a load-balancer group; only tcp 443 to load "
+            "balancers may be open to the internet.",
+        ),
+        (
+            _set("lb-rule", fromPort=80, toPort=80),
+            "Ingress from 0.0.0.0/0 to tcp 80-80 on a load-balancer group; only tcp 443 to load "
+            "balancers may be open to the internet.",
+        ),
+    ],
+)
 def test_security_group_no_public_ingress_fails(change: Any, message: str) -> None:
     rs = happy()
     change(rs)
@@ -86,7 +137,8 @@ def test_vpc_flow_logs_passes() -> None:
 
 def test_vpc_flow_logs_fails() -> None:
     assert messages("vpc-flow-logs", [res(VPC, "vpc", {"cidrBlock": "10.0.0.0/16"})]) == [
-        "VPC 'vpc' has no flow log."]
+        "VPC 'vpc' has no flow log."
+    ]
 
 
 DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
@@ -97,7 +149,18 @@ def test_default_security_group_closed_passes() -> None:
 
 
 def test_default_security_group_closed_fails() -> None:
-    rs = [res(DEFAULT_SG, "d", {"vpcId": "v", "egress": [
-        {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]})]
+    rs = [
+        res(
+            DEFAULT_SG,
+            "d",
+            {
+                "vpcId": "v",
+                "egress": [
+                    {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}
+                ],
+            },
+        )
+    ]
     assert messages("default-security-group-closed", rs) == [
-        "The default security group has egress rules; it must allow nothing."]
+        "The default security group has egress rules; it must allow nothing."
+    ]

@@ -32,8 +32,17 @@ def test_pack_has_at_least_30_uniquely_named_kebab_case_rules() -> None:
 
 
 def test_one_module_per_area() -> None:
-    assert set(AREAS) == {"storage", "identity", "database", "network", "cluster",
-                          "workloads", "serving", "ml-governance", "tagging"}
+    assert set(AREAS) == {
+        "storage",
+        "identity",
+        "database",
+        "network",
+        "cluster",
+        "workloads",
+        "serving",
+        "ml-governance",
+        "tagging",
+    }
     for area in AREAS:
         assert (PACK / "rules" / f"{area.replace('-', '_')}.py").is_file()
 
@@ -61,11 +70,14 @@ def test_prod_config_is_mandatory_everywhere_and_dev_relaxes() -> None:
     assert prod["kserve-min-replicas"][1] == {"minimum": 2}
 
 
-@pytest.mark.parametrize(("config", "error"), [
-    ({"no-such-rule": "advisory"}, "config: unknown policy 'no-such-rule'"),
-    ({"kms-key-rotation": "sometimes"}, "config.kms-key-rotation: enforcement level must be"),
-    ({"rds-multi-az": {"colour": "red"}}, "config.rds-multi-az: unknown propert(ies) colour"),
-])
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        ({"no-such-rule": "advisory"}, "config: unknown policy 'no-such-rule'"),
+        ({"kms-key-rotation": "sometimes"}, "config.kms-key-rotation: enforcement level must be"),
+        ({"rds-multi-az": {"colour": "red"}}, "config.rds-multi-az: unknown propert(ies) colour"),
+    ],
+)
 def test_bad_pack_config_is_rejected(config: dict[str, Any], error: str) -> None:
     with pytest.raises(PayloadError, match=re.escape(error)):
         resolve_config(config, ALL_POLICIES)
@@ -93,8 +105,14 @@ def test_main_builds_the_pack_with_every_rule(monkeypatch: pytest.MonkeyPatch) -
 
 
 def _runner(payload: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(PACK / "offline.py")], input=json.dumps(payload),
-                          capture_output=True, text=True, check=False, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(PACK / "offline.py")],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
 
 
 def test_offline_runner_prints_sorted_violations_and_counts_evaluations() -> None:
@@ -116,18 +134,23 @@ def test_offline_runner_prints_sorted_violations_and_counts_evaluations() -> Non
 
 def test_offline_runner_disabled_policies_are_not_run() -> None:
     bad = res("aws:kms/key:Key", "k", {"enableKeyRotation": False})
-    out = evaluate({"config": {"all": "disabled", "kms-key-rotation": "advisory"},
-                    "resources": [bad]})
+    out = evaluate(
+        {"config": {"all": "disabled", "kms-key-rotation": "advisory"}, "resources": [bad]}
+    )
     assert out["evaluated"] == 1
     assert [(v["policy"], v["enforcement"]) for v in out["violations"]] == [
-        ("kms-key-rotation", "advisory")]
+        ("kms-key-rotation", "advisory")
+    ]
 
 
-@pytest.mark.parametrize(("payload", "error"), [
-    ("not a dict", "error: payload: expected a JSON object"),
-    ({"resources": [{"urn": 1}]}, "error: resources[0].urn: expected a string"),
-    ({"resources": [], "config": {"nope": "advisory"}}, "error: config: unknown policy 'nope'"),
-])
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ("not a dict", "error: payload: expected a JSON object"),
+        ({"resources": [{"urn": 1}]}, "error: resources[0].urn: expected a string"),
+        ({"resources": [], "config": {"nope": "advisory"}}, "error: config: unknown policy 'nope'"),
+    ],
+)
 def test_offline_runner_bad_input_is_one_line_exit_2(payload: Any, error: str) -> None:
     proc = _runner(payload)
     assert proc.returncode == 2
@@ -145,24 +168,52 @@ def test_a_crashing_rule_is_reported_not_passed() -> None:
 
 # one type per code path of the rules (resource and stack policies alike)
 TYPES = [
-    "aws:s3/bucket:Bucket", "aws:iam/role:Role", "aws:iam/policy:Policy",
-    "aws:rds/instance:Instance", "aws:eks/cluster:Cluster", "aws:ec2/securityGroup:SecurityGroup",
-    "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod",
-    "kubernetes:serving.kserve.io/v1beta1:InferenceService", "kubernetes:helm.sh/v3:Release",
-    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:dynamodb/table:Table",
-    "aws:ecr/repository:Repository", "aws:kms/key:Key", "aws:ec2/launchTemplate:LaunchTemplate",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:ec2/vpc:Vpc",
-    "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketVersioning:BucketVersioning",
-    "aws:eks/nodeGroup:NodeGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    "aws:s3/bucket:Bucket",
+    "aws:iam/role:Role",
+    "aws:iam/policy:Policy",
+    "aws:rds/instance:Instance",
+    "aws:eks/cluster:Cluster",
+    "aws:ec2/securityGroup:SecurityGroup",
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:batch/v1:CronJob",
+    "kubernetes:core/v1:Pod",
+    "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+    "kubernetes:helm.sh/v3:Release",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:dynamodb/table:Table",
+    "aws:ecr/repository:Repository",
+    "aws:kms/key:Key",
+    "aws:ec2/launchTemplate:LaunchTemplate",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:ec2/vpc:Vpc",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:eks/nodeGroup:NodeGroup",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
 ]
-SECRET_INPUTS = ["tags", "spec", "policy", "metadata", "vpcConfig", "bucket", "ingress",
-                 "assumeRolePolicy", "inlinePolicies", "metadataOptions", "encryptionConfig",
-                 "rules", "versioningConfiguration", "serverSideEncryption", "version"]
+SECRET_INPUTS = [
+    "tags",
+    "spec",
+    "policy",
+    "metadata",
+    "vpcConfig",
+    "bucket",
+    "ingress",
+    "assumeRolePolicy",
+    "inlinePolicies",
+    "metadataOptions",
+    "encryptionConfig",
+    "rules",
+    "versioningConfiguration",
+    "serverSideEncryption",
+    "version",
+]
 
 
 def test_every_rule_survives_secret_placeholders_everywhere() -> None:
-    resources = [res(t, f"r{i}", dict.fromkeys(SECRET_INPUTS, "[secret]"))
-                 for i, t in enumerate(TYPES)]
+    resources = [
+        res(t, f"r{i}", dict.fromkeys(SECRET_INPUTS, "[secret]")) for i, t in enumerate(TYPES)
+    ]
     out = evaluate({"resources": resources})
     assert out["violations"]  # the placeholders hide the settings: rules still report
     assert not [v for v in out["violations"] if v["message"].startswith("the rule failed")]

@@ -15,7 +15,7 @@ from mlops.engine.stack_config import StackConfig, load_project
 from mlops.errors import PlanError
 from mlops.render import to_json
 
-PROGRAMS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "programs"
+PROGRAMS = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "programs"
 
 
 def _config(program: Path) -> StackConfig:
@@ -99,8 +99,9 @@ def test_a_refusal_found_after_the_next_plan_started_still_comes_first(two_stack
     assert set(plan_environments(["good", "good"], root=two_stacks)) == {"good"}
 
 
-def test_moto_refusal_comes_before_what_the_pack_said(two_stacks: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_moto_refusal_comes_before_what_the_pack_said(
+    two_stacks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # the pack evaluates the plan while moto finishes checking it: a refused plan is
     # reported as refused, whatever the pack did meanwhile
     from mlops.engine import plan as engine
@@ -119,13 +120,23 @@ def test_moto_refusal_comes_before_what_the_pack_said(two_stacks: Path,
 
 @pytest.mark.parametrize(
     ("argv", "starts"),
-    [(["plan", "prod", "--json"], True), (["policy", "check", "dev", "prod"], True),
-     (["cost", "dev"], True), (["review", "--base", "HEAD~1"], True), (["demo"], True),
-     (["plan", "--help"], False), (["policy", "check", "-h"], False), (["policy"], False),
-     (["local", "up"], False), (["model", "show"], False), ([], False)],
+    [
+        (["plan", "prod", "--json"], True),
+        (["policy", "check", "dev", "prod"], True),
+        (["cost", "dev"], True),
+        (["review", "--base", "HEAD~1"], True),
+        (["demo"], True),
+        (["plan", "--help"], False),
+        (["policy", "check", "-h"], False),
+        (["policy"], False),
+        (["local", "up"], False),
+        (["model", "show"], False),
+        ([], False),
+    ],
 )
-def test_only_commands_that_plan_start_the_helper_before_parsing(argv: list[str],
-                                                                 starts: bool) -> None:
+def test_only_commands_that_plan_start_the_helper_before_parsing(
+    argv: list[str], starts: bool
+) -> None:
     from mlops.cli import _starts_planning
 
     assert _starts_planning(argv) is starts

@@ -12,7 +12,7 @@ import pytest
 
 from mlops.engine.lazy_providers import _candidates, _members
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MODULES = ["pulumi_aws.ec2", "pulumi_aws.s3", "pulumi_kubernetes.core.v1"]
 
 # name -> what it is, for every public name of MODULES (argv[1]: "lazy" or "eager")
@@ -61,7 +61,10 @@ print(json.dumps({"names": out, "files_after_first_use": files, "hints": hints,
 def _describe(mode: str) -> dict:
     proc = subprocess.run(
         [sys.executable, "-c", _DESCRIBE, mode, json.dumps(MODULES)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return dict(json.loads(proc.stdout))
 
@@ -115,9 +118,13 @@ def test_an_init_that_is_not_only_generated_reexports_runs_as_it_is() -> None:
 
 @pytest.mark.parametrize(
     ("name", "module"),
-    [("RouteTableAssociation", "route_table_association"), ("BucketV2Args", "bucket_v2"),
-     ("get_subnet_output", "get_subnet"), ("AwaitableGetSubnetResult", "get_subnet"),
-     ("SecretInitArgs", "Secret")],
+    [
+        ("RouteTableAssociation", "route_table_association"),
+        ("BucketV2Args", "bucket_v2"),
+        ("get_subnet_output", "get_subnet"),
+        ("AwaitableGetSubnetResult", "get_subnet"),
+        ("SecretInitArgs", "Secret"),
+    ],
 )
 def test_file_naming_rules(name: str, module: str) -> None:
     assert module in _candidates(name)
@@ -132,9 +139,14 @@ def test_plans_are_identical_when_the_providers_were_loaded_eagerly() -> None:
         "sys.argv = ['mlops', 'plan', 'prod', '--json']\n"
         "main()\n"
     )
-    eager = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                           check=True).stdout
-    lazy = subprocess.run([sys.executable, "-m", "mlops.cli", "plan", "prod", "--json"],
-                          cwd=ROOT, capture_output=True, check=True).stdout
+    eager = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    lazy = subprocess.run(
+        [sys.executable, "-m", "mlops.cli", "plan", "prod", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     assert json.loads(eager)["environment"] == "prod"
     assert eager == lazy

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from plans import planned
 
 from mlops.engine.plan import plan_environment, plan_program
 from mlops.errors import PlanError, UsageError
 from mlops.render import to_json
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PROGRAMS = ROOT / "tests" / "fixtures" / "programs"
 
 
@@ -27,7 +28,7 @@ def test_same_inputs_give_identical_bytes() -> None:
 
 
 def test_plan_contract_shape() -> None:
-    plan = json.loads(to_json(plan_environment("dev")))
+    plan = json.loads(to_json(planned("dev").plan))
     assert plan["environment"] == "dev"
     assert {"resources", "outputs"} <= plan.keys()
     for r in plan["resources"]:

@@ -29,6 +29,7 @@ def _counting(source: Path, builds: list[str]):  # type: ignore[no-untyped-def]
     def build() -> dict:
         builds.append(source.name)
         return dict(json.loads(source.read_text()))
+
     return build
 
 
@@ -66,8 +67,9 @@ def test_a_torn_entry_is_rebuilt(tmp_path: Path, cache_root: Path) -> None:
     assert builds == ["model.json"]
 
 
-def test_an_unwritable_cache_falls_back_to_loading_as_usual(tmp_path: Path,
-                                                            cache_root: Path) -> None:
+def test_an_unwritable_cache_falls_back_to_loading_as_usual(
+    tmp_path: Path, cache_root: Path
+) -> None:
     cache_root.write_text("a file where the cache directory should be")
     one, two = tmp_path / "one.json", tmp_path / "two.json"
     one.write_text("[1]")
@@ -96,7 +98,9 @@ def test_botocore_and_moto_documents_from_the_cache_equal_a_fresh_parse() -> Non
     fresh = botocore.loaders.create_loader()
     for _ in range(2):  # parsed, then from the cache
         loader._cache.clear()  # botocore's own per-loader memo
-        assert loader.load_service_model("kms", "service-2") == \
-            fresh.load_service_model("kms", "service-2")
+        assert loader.load_service_model("kms", "service-2") == fresh.load_service_model(
+            "kms", "service-2"
+        )
         assert utils.load_resource("ec2/resources/instance_types.json") == json.loads(
-            gzip.decompress(utils.load_resource_as_bytes("ec2/resources/instance_types.json.gz")))
+            gzip.decompress(utils.load_resource_as_bytes("ec2/resources/instance_types.json.gz"))
+        )

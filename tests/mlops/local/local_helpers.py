@@ -1,5 +1,5 @@
 """Shared by the local platform tests: platforms on free ports and small real workloads
-(a model, features, an inference call)."""
+(a model, features, an inference call). The platforms themselves come from tests/servers.py."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import servers
 from service_helpers import free_port, postgres_database, require_service
 
-from mlops.local.platform import LocalPlatform, LocalSettings
+from mlops.local.platform import LocalPlatform
 
 __all__ = ["free_port", "postgres_database", "require_service"]
 
@@ -32,8 +33,9 @@ def dataset(rows: int = 60) -> tuple[pd.DataFrame, pd.Series]:
     return features, frame["target"]
 
 
-def train_and_register(model_name: str, c: float = 1.0, experiment: str = "local-tests"
-                       ) -> tuple[str, str]:
+def train_and_register(
+    model_name: str, c: float = 1.0, experiment: str = "local-tests"
+) -> tuple[str, str]:
     """Train, log and register a tiny classifier; returns (run id, version)."""
     import mlflow
     from sklearn.linear_model import LogisticRegression
@@ -48,34 +50,44 @@ def train_and_register(model_name: str, c: float = 1.0, experiment: str = "local
             # The integer class labels make MLflow hint about missing values; irrelevant here.
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             info = mlflow.sklearn.log_model(
-                model, name="model", pip_requirements=PIP_REQUIREMENTS,
-                input_example=x.head(2), registered_model_name=model_name)
+                model,
+                name="model",
+                pip_requirements=PIP_REQUIREMENTS,
+                input_example=x.head(2),
+                registered_model_name=model_name,
+            )
     return run.info.run_id, str(info.registered_model_version)
 
 
 def infer(base_url: str, model_name: str, rows: pd.DataFrame) -> dict[str, Any]:
     """One Open Inference Protocol v2 request, one tensor per column."""
-    body = {"inputs": [
-        {"name": col, "shape": [len(rows)], "datatype": "FP64",
-         "data": [float(v) for v in rows[col]]}
-        for col in rows.columns
-    ]}
+    body = {
+        "inputs": [
+            {
+                "name": col,
+                "shape": [len(rows)],
+                "datatype": "FP64",
+                "data": [float(v) for v in rows[col]],
+            }
+            for col in rows.columns
+        ]
+    }
     request = urllib.request.Request(
-        f"{base_url}/v2/models/{model_name}/infer", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"})
+        f"{base_url}/v2/models/{model_name}/infer",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         result: dict[str, Any] = json.loads(response.read())
     return result
-
 
 
 MODEL = "local-test-model"
 
 
 def make_platform(state_dir: Path, **overrides: Any) -> LocalPlatform:
-    return LocalPlatform(LocalSettings(
-        state_dir=state_dir, s3_port=free_port(), mlflow_port=free_port(),
-        model_port=free_port(), model_name=MODEL, **overrides))
+    """A platform (not started) on free ports serving `MODEL`; see tests/servers.py."""
+    return servers.make_platform(state_dir, model_name=MODEL, **overrides)
 
 
 def use_env(p: LocalPlatform, monkeypatch: pytest.MonkeyPatch) -> None:

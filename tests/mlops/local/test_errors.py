@@ -28,9 +28,20 @@ def test_taken_port_is_one_line_naming_server_and_log(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        line = _one_line_error(["local", "up", "--state-dir", str(tmp_path),
-                                "--s3-port", str(port), "--mlflow-port", str(free_port()),
-                                "--model-port", str(free_port())])
+        line = _one_line_error(
+            [
+                "local",
+                "up",
+                "--state-dir",
+                str(tmp_path),
+                "--s3-port",
+                str(port),
+                "--mlflow-port",
+                str(free_port()),
+                "--model-port",
+                str(free_port()),
+            ]
+        )
     assert f"port {port}" in line and line.startswith("error: s3:")
     assert str(tmp_path / "logs" / "s3.log") in line
     # Nothing was left running.
@@ -40,10 +51,22 @@ def test_taken_port_is_one_line_naming_server_and_log(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_server_that_exits_is_one_line_naming_its_log(tmp_path: Path) -> None:
     # MLflow exits at once: this machine has no MySQL driver.
-    line = _one_line_error(["local", "up", "--state-dir", str(tmp_path),
-                            "--db", "mysql://root@127.0.0.1:1/none",
-                            "--s3-port", str(free_port()), "--mlflow-port", str(free_port()),
-                            "--model-port", str(free_port())])
+    line = _one_line_error(
+        [
+            "local",
+            "up",
+            "--state-dir",
+            str(tmp_path),
+            "--db",
+            "mysql://root@127.0.0.1:1/none",
+            "--s3-port",
+            str(free_port()),
+            "--mlflow-port",
+            str(free_port()),
+            "--model-port",
+            str(free_port()),
+        ]
+    )
     assert line.startswith("error: mlflow: server failed to start")
     assert str(tmp_path / "logs" / "mlflow.log") in line
     LocalPlatform(LocalSettings(state_dir=tmp_path)).down()
@@ -53,19 +76,25 @@ def test_server_that_exits_is_one_line_naming_its_log(tmp_path: Path) -> None:
 @pytest.mark.services
 def test_unreachable_database_fails_fast(tmp_path: Path) -> None:
     require_service("PostgreSQL", 5432)
-    p = LocalPlatform(LocalSettings(
-        state_dir=tmp_path, db_url="postgresql://postgres@127.0.0.1:5432/no_such_db_mlops"))
+    p = LocalPlatform(
+        LocalSettings(
+            state_dir=tmp_path, db_url="postgresql://postgres@127.0.0.1:5432/no_such_db_mlops"
+        )
+    )
     with pytest.raises(Exception, match=r"^mlflow: cannot use database .*no_such_db_mlops"):
         p._check_database()
 
 
 def test_bad_urls_are_usage_errors(tmp_path: Path) -> None:
-    line = _one_line_error(["local", "up", "--state-dir", str(tmp_path), "--redis", "memcached://x"])
+    line = _one_line_error(
+        ["local", "up", "--state-dir", str(tmp_path), "--redis", "memcached://x"]
+    )
     assert "--redis" in line
     line = _one_line_error(["local", "up", "--state-dir", str(tmp_path), "--s3-port", "0"])
     assert "--s3-port" in line
-    line = _one_line_error(["local", "up", "--state-dir", str(tmp_path), "--s3-port", "5000",
-                            "--mlflow-port", "5000"])
+    line = _one_line_error(
+        ["local", "up", "--state-dir", str(tmp_path), "--s3-port", "5000", "--mlflow-port", "5000"]
+    )
     assert "must differ" in line
 
 

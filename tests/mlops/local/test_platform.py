@@ -1,5 +1,9 @@
 """The default local platform (SQLite everywhere) on real servers, in test order:
-S3, status, idempotence, Feast, serving, down/up, SIGKILL of MLflow."""
+S3, status, idempotence, Feast, serving, down/up, SIGKILL of MLflow.
+
+The tests that only read, or work under names of their own, run on the session's platform
+(`platform_sqlite`); the ones that stop, kill and restart servers on this module's own
+(`platform`), and prepare there what they check afterwards."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -26,9 +31,9 @@ from mlops.local.process import http_ok
 pytestmark = pytest.mark.slow
 
 
-def test_s3_versioned_bucket_roundtrip(platform: LocalPlatform) -> None:
-    s3 = platform.s3_client()
-    bucket = platform.config.bucket
+def test_s3_versioned_bucket_roundtrip(platform_sqlite: LocalPlatform) -> None:
+    s3 = platform_sqlite.s3_client()
+    bucket = platform_sqlite.config.bucket
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     first = s3.put_object(Bucket=bucket, Key="t/object.txt", Body=b"one")["VersionId"]
     s3.put_object(Bucket=bucket, Key="t/object.txt", Body=b"two")
@@ -39,18 +44,23 @@ def test_s3_versioned_bucket_roundtrip(platform: LocalPlatform) -> None:
     assert len(versions) == 2
 
 
-def test_s3_refuses_other_credentials(platform: LocalPlatform) -> None:
+def test_s3_refuses_other_credentials(platform_sqlite: LocalPlatform) -> None:
     import boto3
     from botocore.exceptions import ClientError
 
-    stranger = boto3.client("s3", endpoint_url=platform.s3_endpoint, region_name="us-east-1",
-                            aws_access_key_id="someone", aws_secret_access_key="else")
+    stranger = boto3.client(
+        "s3",
+        endpoint_url=platform_sqlite.s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="someone",
+        aws_secret_access_key="else",
+    )
     with pytest.raises(ClientError):
-        stranger.list_objects_v2(Bucket=platform.config.bucket)
+        stranger.list_objects_v2(Bucket=platform_sqlite.config.bucket)
 
 
-def test_status_endpoints_health_and_lean_mlflow(platform: LocalPlatform) -> None:
-    status = platform.status()
+def test_status_endpoints_health_and_lean_mlflow(platform_sqlite: LocalPlatform) -> None:
+    status = platform_sqlite.status()
     assert status["healthy"] is True
     for server in status["servers"].values():
         assert server["endpoint"].startswith("http://127.0.0.1:")
@@ -60,69 +70,89 @@ def test_status_endpoints_health_and_lean_mlflow(platform: LocalPlatform) -> Non
     assert status["servers"]["mlflow"]["backend"] == "sqlite"
     assert status["servers"]["model"]["state"] == "no model"
     assert status["feast"]["online_store"] == "sqlite"
-    env = platform.env()
-    assert env["MLFLOW_TRACKING_URI"] == platform.mlflow_uri
-    assert env["AWS_ENDPOINT_URL"] == env["MLFLOW_S3_ENDPOINT_URL"] == platform.s3_endpoint
+    env = platform_sqlite.env()
+    assert env["MLFLOW_TRACKING_URI"] == platform_sqlite.mlflow_uri
+    assert env["AWS_ENDPOINT_URL"] == env["MLFLOW_S3_ENDPOINT_URL"] == platform_sqlite.s3_endpoint
 
 
-def test_every_listener_is_on_loopback(platform: LocalPlatform) -> None:
+def test_every_listener_is_on_loopback(platform_sqlite: LocalPlatform) -> None:
     import psutil
 
     pids = set()
-    for server in platform.servers.values():
+    for server in platform_sqlite.servers.values():
         pid = server.pid()
         assert pid is not None
         root = psutil.Process(pid)
         pids |= {root.pid, *(c.pid for c in root.children(recursive=True))}
-    listeners = [c for c in psutil.net_connections("inet")
-                 if c.pid in pids and c.status == psutil.CONN_LISTEN]
+    listeners = [
+        c
+        for c in psutil.net_connections("inet")
+        if c.pid in pids and c.status == psutil.CONN_LISTEN
+    ]
     assert len(listeners) >= 5  # S3, its master/volume/filer, MLflow, MLServer
     assert {c.laddr.ip for c in listeners} <= {"127.0.0.1", "::ffff:127.0.0.1"}
 
 
-def test_up_again_is_a_noop(platform: LocalPlatform) -> None:
-    before = {name: s.pid() for name, s in platform.servers.items()}
+def test_up_again_is_a_noop(platform_sqlite: LocalPlatform) -> None:
+    before = {name: s.pid() for name, s in platform_sqlite.servers.items()}
     messages: list[str] = []
     started = time.monotonic()
-    platform.up(progress=messages.append)
+    platform_sqlite.up(progress=messages.append)
     assert time.monotonic() - started < 10
-    assert {name: s.pid() for name, s in platform.servers.items()} == before
+    assert {name: s.pid() for name, s in platform_sqlite.servers.items()} == before
     assert any("already running" in m for m in messages)
 
 
-def test_feast_online_store_sqlite(platform: LocalPlatform,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    check_feast_online_store(platform, monkeypatch)
-    assert (platform.feast_repo_path / "data" / "online.db").is_file()
+def test_feast_online_store_sqlite(
+    platform_sqlite: LocalPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check_feast_online_store(platform_sqlite, monkeypatch)
+    assert (platform_sqlite.feast_repo_path / "data" / "online.db").is_file()
 
 
-def test_serves_champion_and_reloads(platform: LocalPlatform,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def serve_champions(p: LocalPlatform, name: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Register two versions of ``name``, serve each as champion in turn; the last one's
+    version."""
     from mlflow import MlflowClient
 
-    use_env(platform, monkeypatch)
-    client = MlflowClient(platform.mlflow_uri)
-    _, first = train_and_register(MODEL, c=1.0)
-    client.set_registered_model_alias(MODEL, "champion", first)
-    assert platform.reload_model(MODEL) == first
+    use_env(p, monkeypatch)
+    client = MlflowClient(p.mlflow_uri)
+    _, first = train_and_register(name, c=1.0)
+    client.set_registered_model_alias(name, "champion", first)
+    assert p.reload_model(name) == first
     x, _ = dataset()
-    answer = infer(platform.model_server_url, MODEL, x.head(3))
+    answer = infer(p.model_server_url, name, x.head(3))
     assert answer["model_version"] == first
     assert answer["outputs"][0]["shape"][0] == 3
     assert set(answer["outputs"][0]["data"]) <= {0, 1}
 
-    _, second = train_and_register(MODEL, c=0.1)
-    client.set_registered_model_alias(MODEL, "champion", second)
-    assert platform.reload_model(MODEL) == second
-    assert infer(platform.model_server_url, MODEL, x.head(1))["model_version"] == second
-    model = platform.status()["servers"]["model"]
-    assert (model["state"], model["version"]) == ("serving", second)
+    _, second = train_and_register(name, c=0.1)
+    client.set_registered_model_alias(name, "champion", second)
+    assert p.reload_model(name) == second
+    assert infer(p.model_server_url, name, x.head(1))["model_version"] == second
+    return second
 
 
+def test_serves_champion_and_reloads(
+    platform_sqlite: LocalPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a model of this test's own on the shared server: its status model stays untouched
+    name = f"serving-test-{uuid.uuid4().hex[:8]}"
+    serve_champions(platform_sqlite, name, monkeypatch)
+    assert http_ok(f"{platform_sqlite.model_server_url}/v2/models/{name}/ready")
+
+
+@pytest.mark.long
 def test_down_then_up_keeps_runs_models_objects_features(
-        platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlflow import MlflowClient
 
+    # what the restart must keep: a feature registry, a served champion, a run, an object
+    check_feast_online_store(platform, monkeypatch)
+    serve_champions(platform, MODEL, monkeypatch)
+    model = platform.status()["servers"]["model"]
+    assert model["state"] == "serving"
     use_env(platform, monkeypatch)
     run_id, version = train_and_register(MODEL, c=0.5)
     s3 = platform.s3_client()
@@ -160,8 +190,10 @@ with mlflow.start_run() as run:
 """
 
 
+@pytest.mark.long
 def test_sigkill_mlflow_during_training_loses_nothing_finished(
-        platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from mlflow import MlflowClient
 
     use_env(platform, monkeypatch)
@@ -171,10 +203,14 @@ def test_sigkill_mlflow_during_training_loses_nothing_finished(
 
     # A training run writing to the server while it is killed.
     # No client retries: the trainer should fail when the server dies, not wait ~2 min.
-    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-           "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
-    trainer = subprocess.Popen([sys.executable, "-c", TRAINER], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, env=env)
+    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+    trainer = subprocess.Popen(
+        [sys.executable, "-c", TRAINER],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     try:
         assert trainer.stdout is not None
         live_run = trainer.stdout.readline().strip()

@@ -1,4 +1,7 @@
-"""The platform on this machine's PostgreSQL (MLflow) and Redis (Feast online store)."""
+"""The platform on this machine's PostgreSQL (MLflow) and Redis (Feast online store).
+
+The restart runs on this module's own platform (`services_platform`); the Feast check, which
+works under entity ids of its own, on the session's (`platform_postgres`)."""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ from mlops.local.platform import LocalPlatform
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 
+@pytest.mark.long
 def test_mlflow_on_postgresql_keeps_runs_across_server_restart(
-        services_platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    services_platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlflow import MlflowClient
 
     p = services_platform
@@ -29,9 +34,10 @@ def test_mlflow_on_postgresql_keeps_runs_across_server_restart(
     assert client.get_model_version(MODEL, version).status == "READY"
 
 
-def test_feast_online_store_redis(services_platform: LocalPlatform,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    assert services_platform.status()["feast"]["online_store"] == "redis://127.0.0.1:6379/0"
-    text = (services_platform.feast_repo_path / "feature_store.yaml").read_text()
+def test_feast_online_store_redis(
+    platform_postgres: LocalPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert platform_postgres.status()["feast"]["online_store"] == "redis://127.0.0.1:6379/0"
+    text = (platform_postgres.feast_repo_path / "feature_store.yaml").read_text()
     assert "type: redis" in text
-    check_feast_online_store(services_platform, monkeypatch)
+    check_feast_online_store(platform_postgres, monkeypatch)

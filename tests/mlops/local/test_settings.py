@@ -21,9 +21,16 @@ def test_defaults_are_fixed_and_loopback(tmp_path: Path) -> None:
 
 
 def test_state_dir_alone_finds_the_settings_of_the_last_up(tmp_path: Path) -> None:
-    chosen = LocalPlatform(LocalSettings(
-        state_dir=tmp_path, s3_port=19001, mlflow_port=19002, model_port=19003,
-        db_url="postgresql://u:secret@127.0.0.1:5432/db", redis_url="redis://127.0.0.1:6379/2"))
+    chosen = LocalPlatform(
+        LocalSettings(
+            state_dir=tmp_path,
+            s3_port=19001,
+            mlflow_port=19002,
+            model_port=19003,
+            db_url="postgresql://u:secret@127.0.0.1:5432/db",
+            redis_url="redis://127.0.0.1:6379/2",
+        )
+    )
     # What `up` records before it starts anything.
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "platform.json").write_text(json.dumps(chosen.config.__dict__))
@@ -43,9 +50,14 @@ def test_state_dir_alone_finds_the_settings_of_the_last_up(tmp_path: Path) -> No
     assert "secret" not in json.dumps(found.status())
 
 
-@pytest.mark.parametrize("overrides", [
-    {"db_url": "oracle://x"}, {"redis_url": "http://x"}, {"model_port": 70000},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"db_url": "oracle://x"},
+        {"redis_url": "http://x"},
+        {"model_port": 70000},
+    ],
+)
 def test_bad_settings_are_usage_errors(tmp_path: Path, overrides: dict[str, object]) -> None:
     with pytest.raises(UsageError):
         LocalPlatform(LocalSettings(state_dir=tmp_path, **overrides))  # type: ignore[arg-type]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from plans import Planned, planned
 
 from infra.foundation.ci.component import github_subject
-from tests.aws.conftest import Planned, planned_env
 
 ISSUER = "token.actions.githubusercontent.com"
 EXPECTED_SUB = {
@@ -24,7 +24,7 @@ EXPECTED_SUB = {
 
 @pytest.mark.parametrize("name", ["dev", "staging", "prod", "byo"])
 def test_trust_is_pinned_to_the_repository_and_audience(name: str) -> None:
-    p = planned_env(name)
+    p = planned(name)
     role = p.one("aws:iam/role:Role", "ci")
     (st,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
     assert st["Principal"] == {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{ISSUER}"}

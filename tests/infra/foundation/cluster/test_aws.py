@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.aws.conftest import Planned
+from plans import Planned
 
 EKS = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

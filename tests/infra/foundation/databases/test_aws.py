@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from plans import BYO_CONFIG, Planned, planned
 
 from mlops.engine.fakes import Ctx, random_password
 from mlops.engine.plan import plan_environment
 from mlops.errors import PlanError
-from tests.aws.conftest import BYO_CONFIG, Planned, planned_env
 
 DB = "aws:rds/instance:Instance"
 SERVICES = (("mlflow", "postgres", 5432), ("kfp", "mysql", 3306))
@@ -107,7 +107,7 @@ def test_private_subnets_and_tls_forced(env: Planned, service: str, engine: str,
 
 @pytest.mark.parametrize("name", ["dev", "staging", "prod", "byo"])
 def test_passwords_are_generated_kept_in_secrets_manager_and_never_in_the_plan(name: str) -> None:
-    p = planned_env(name)
+    p = planned(name)
     text = p.text
     for service, _, _ in SERVICES:
         generator = p.one("random:index/randomPassword:RandomPassword", f"{service}-db-password")

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from plans import ROOT, Planned, planned
 
 from infra.foundation.identity.component import (
     KeyScope,
@@ -17,7 +18,6 @@ from infra.foundation.identity.component import (
 )
 from mlops.engine.plan import plan_program
 from mlops.errors import PlanError
-from tests.aws.conftest import ROOT, Planned, planned_env
 
 ROLE = "aws:iam/role:Role"
 
@@ -48,7 +48,7 @@ def expected_subjects(p: Planned) -> set[str]:
 
 @pytest.mark.parametrize("name", ["dev", "staging", "prod", "byo"])
 def test_every_irsa_trust_has_the_exact_sub_and_aud(name: str) -> None:
-    p = planned_env(name)
+    p = planned(name)
     provider_arn = p.plan["outputs"]["oidc_provider_arn"]
     issuer = issuer_from_provider_arn(provider_arn)
     subjects = set()

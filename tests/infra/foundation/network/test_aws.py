@@ -6,10 +6,10 @@ import ipaddress
 import json
 
 import pytest
+from plans import Planned
 
 from infra.foundation.network.component import NetworkArgs
 from infra.foundation.network.config import NetworkConfig
-from tests.aws.conftest import Planned
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"
@@ -153,7 +153,7 @@ def test_default_security_group_is_emptied(env: Planned) -> None:
 
 @pytest.mark.parametrize("planned", ["dev", "staging", "prod", "byo"])
 def test_no_security_group_is_open_to_the_internet(planned: str) -> None:
-    from tests.aws.conftest import planned_env
+    from plans import planned as planned_env
 
     p = planned_env(planned)
     for rule in p.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from plans import Planned, planned
 
 from mlops.engine.fakes import Ctx, random_password
-from tests.aws.conftest import Planned, planned_env
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
@@ -82,7 +82,7 @@ def test_feast_role_may_use_exactly_the_named_tables(byo: Planned) -> None:
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
 def test_feast_role_reads_only_its_token(name: str) -> None:
-    p = planned_env(name)
+    p = planned(name)
     policy = p.aws["roles"][f"mlops-{name}-feast"]["inline"]["access"]
     (read,) = [st for st in policy["Statement"] if st["Sid"] == "ReadNamedSecrets"]
     assert read["Resource"] == [

@@ -3,7 +3,7 @@ pull, only CI pushes."""
 
 from __future__ import annotations
 
-from tests.aws.conftest import Planned
+from plans import Planned
 
 
 def test_repositories_scan_on_push_are_immutable_and_kms_encrypted(env: Planned) -> None:

@@ -2,44 +2,40 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from plans import planned
 
-from mlops.engine.aws_backend import Backend
-from mlops.engine.plan import plan_environment, plan_program
+from mlops.engine.plan import plan_program
 from mlops.errors import PlanError
 
 
 def aws_state(env: str) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-
-    def inspect(backend: Backend) -> None:
-        s3, kms = backend.client("s3"), backend.client("kms")
-        bucket = f"mlops-{env}-artifacts-123456789012"
-        seen["encryption"] = s3.get_bucket_encryption(Bucket=bucket)[
-            "ServerSideEncryptionConfiguration"
-        ]["Rules"][0]
-        seen["versioning"] = s3.get_bucket_versioning(Bucket=bucket)["Status"]
-        seen["pab"] = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-        seen["policy"] = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-        seen["lifecycle"] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-        seen["ownership"] = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"][
-            "Rules"
-        ][0]["ObjectOwnership"]
-        seen["logging"] = s3.get_bucket_logging(Bucket=bucket).get("LoggingEnabled")
-        key_id = seen["encryption"]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"]
-        seen["key"] = kms.describe_key(KeyId=key_id)["KeyMetadata"]
-        seen["rotation"] = kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
-        aliases = kms.list_aliases(KeyId=seen["key"]["KeyId"])["Aliases"]
-        seen["aliases"] = [a["AliasName"] for a in aliases]
-        seen["tags"] = {
-            t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
-        }
-
-    plan_environment(env, inspect=inspect)
+    """What moto held for the environment's artifact bucket and its key, read once per
+    session with the environment's plan (tests/plans.py)."""
+    aws = planned(env).aws
+    bucket = aws["buckets"][f"mlops-{env}-artifacts-123456789012"]
+    seen: dict[str, Any] = {
+        "encryption": bucket["encryption"][0],
+        "versioning": bucket["versioning"],
+        "pab": bucket["public_access_block"],
+        "policy": bucket["policy"],
+        "lifecycle": bucket["lifecycle"],
+        "ownership": bucket["ownership"][0]["ObjectOwnership"],
+        "logging": bucket["logging"],
+        "tags": bucket["tags"],
+    }
+    key_id = seen["encryption"]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+    (key,) = [
+        k
+        for k in aws["keys"].values()
+        if key_id in (k["metadata"]["KeyId"], k["metadata"]["Arn"], *k["aliases"])
+    ]
+    seen["key"] = key["metadata"]
+    seen["rotation"] = key["rotation"]
+    seen["aliases"] = key["aliases"]
     return seen
 
 

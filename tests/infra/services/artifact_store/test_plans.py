@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from plans import planned
 
 from infra.services.artifact_store.component import prefix_policy_document
-from mlops.engine.plan import plan_environment
 
 ENVS = ("dev", "staging", "prod")
 BUCKET = "aws:s3/bucket:Bucket"
@@ -16,7 +16,7 @@ BUCKET = "aws:s3/bucket:Bucket"
 
 @pytest.fixture(scope="module")
 def plans() -> dict[str, dict[str, Any]]:
-    return {env: plan_environment(env) for env in ENVS}
+    return {env: planned(env).plan for env in ENVS}
 
 
 def only(plan: dict[str, Any], typ: str, name: str) -> dict[str, Any]:

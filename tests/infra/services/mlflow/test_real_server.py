@@ -1,28 +1,24 @@
-"""The configuration the components render works for real, on this machine's servers.
-
-``feature_store.yaml`` (rendered by components.feast) drives Feast apply, materialize
-and online reads against Redis on 127.0.0.1:6379; the MLflow settings (rendered by
-components.mlflow_server) start a real tracking server, with its basic-auth app, against
-PostgreSQL on 127.0.0.1:5432 in a throwaway database.
-"""
+"""The MLflow settings the MLflow component renders work for real: they start a tracking
+server, with its basic-auth app, against PostgreSQL on 127.0.0.1:5432 in a throwaway
+database, and the users Job's script configures it."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
-import textwrap
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from contextlib import redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import requests
-from cluster_plans import free_port, postgres_database, require_service
+from service_helpers import free_port, postgres_database
 
-from infra.services.feast.component import redis_online_store, render_feature_store_yaml
 from infra.services.mlflow.component import (
     USER_BOOTSTRAP,
     backend_store_uri,
@@ -32,93 +28,6 @@ from infra.services.mlflow.component import (
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 BIN = Path(sys.executable).parent
-
-
-def test_rendered_redis_password_reference_is_expanded_by_feast(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from feast.repo_config import load_repo_config
-
-    text = render_feature_store_yaml(
-        project="expand",
-        registry_path="s3://bucket/feast/registry.db",
-        online_store=redis_online_store("cache.example.com", 6379),
-    )
-    (tmp_path / "feature_store.yaml").write_text(text)
-    assert "s3cr3t" not in text
-    monkeypatch.setenv("REDIS_PASSWORD", "s3cr3t")
-    config = load_repo_config(tmp_path, tmp_path / "feature_store.yaml")
-    assert config.online_store.connection_string == (
-        "cache.example.com:6379,ssl=true,password=s3cr3t"
-    )
-    assert config.registry.path == "s3://bucket/feast/registry.db"
-
-
-FEATURES = textwrap.dedent(
-    """
-    from datetime import timedelta
-
-    from feast import Entity, FeatureView, Field, FileSource, ValueType
-    from feast.types import Float64
-
-    driver = Entity(name="driver", join_keys=["driver_id"], value_type=ValueType.INT64)
-    source = FileSource(path={path!r}, timestamp_field="event_timestamp")
-    stats = FeatureView(
-        name="driver_stats",
-        entities=[driver],
-        ttl=timedelta(days=30),
-        schema=[Field(name="conv_rate", dtype=Float64)],
-        source=source,
-        online=True,
-    )
-    """
-)
-
-
-def test_feast_apply_materialize_and_read_online_from_redis(tmp_path: Path) -> None:
-    require_service("Redis", 6379)
-    import pandas as pd
-    from feast import FeatureStore
-
-    now = datetime.now(UTC).replace(microsecond=0)
-    data = tmp_path / "driver_stats.parquet"
-    pd.DataFrame(
-        {
-            "driver_id": [1, 2, 1],
-            "conv_rate": [0.25, 0.5, 0.75],
-            "event_timestamp": [now - timedelta(hours=3), now - timedelta(hours=2), now],
-        }
-    ).to_parquet(data)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "features.py").write_text(FEATURES.format(path=str(data)))
-    project = f"t{uuid.uuid4().hex[:10]}"  # the shared Redis is keyed by project
-    (repo / "feature_store.yaml").write_text(
-        render_feature_store_yaml(
-            project=project,
-            registry_path=str(tmp_path / "registry.db"),
-            online_store=redis_online_store("127.0.0.1", 6379, ssl=False, password_env=None),
-            provider="local",
-        )
-    )
-    result = subprocess.run(
-        [str(BIN / "feast"), "-c", str(repo), "apply"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    store = FeatureStore(repo_path=str(repo))
-    try:
-        store.materialize(now - timedelta(days=1), now + timedelta(minutes=1))
-        online = store.get_online_features(
-            features=["driver_stats:conv_rate"],
-            entity_rows=[{"driver_id": 1}, {"driver_id": 2}, {"driver_id": 3}],
-        ).to_dict()
-        assert online["driver_id"] == [1, 2, 3]
-        assert online["conv_rate"] == [0.75, 0.5, None]  # the latest value per entity
-    finally:
-        store.teardown()  # removes the project's keys from the shared Redis
 
 
 @pytest.fixture
@@ -232,6 +141,7 @@ def test_mlflow_server_runs_with_the_rendered_settings(
         }
 
         def bootstrap(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+            """The Job's command: ``python -c USER_BOOTSTRAP`` in the MLflow image."""
             return subprocess.run(
                 [str(BIN / "python"), "-c", USER_BOOTSTRAP],
                 env=env,
@@ -239,6 +149,13 @@ def test_mlflow_server_runs_with_the_rendered_settings(
                 text=True,
                 timeout=120,
             )
+
+        def bootstrap_here(env: dict[str, str]) -> str:
+            """The same script in this process (a fresh Python pays seconds of imports)."""
+            out = io.StringIO()
+            with mock.patch.dict(os.environ, env, clear=True), redirect_stdout(out):
+                exec(compile(USER_BOOTSTRAP, "<users-job>", "exec"), {"__name__": "__main__"})
+            return out.getvalue()
 
         first = bootstrap(job_env)
         assert first.returncode == 0, first.stderr
@@ -257,15 +174,16 @@ def test_mlflow_server_runs_with_the_rendered_settings(
         # idempotent: a re-run (or a rotated password) updates the account
         pipelines_password = uuid.uuid4().hex
         (users_dir / "pipelines").write_text(pipelines_password)
-        again = bootstrap(job_env)
-        assert again.returncode == 0 and again.stdout.strip() == "updated MLflow user pipelines"
+        assert bootstrap_here(job_env).strip() == "updated MLflow user pipelines"
         search_as = requests.get(
             search, params={"max_results": 1}, auth=("pipelines", pipelines_password), timeout=10
         )
         assert search_as.status_code == 200
         # a wrong admin password fails the Job (Pulumi then reports the failed Job)
-        refused = bootstrap({**job_env, "MLFLOW_TRACKING_PASSWORD": "wrong"})
-        assert refused.returncode != 0 and "401" in refused.stderr
+        from mlflow.exceptions import MlflowException
+
+        with pytest.raises(MlflowException, match="error code 401"):
+            bootstrap_here({**job_env, "MLFLOW_TRACKING_PASSWORD": "wrong"})
 
         with psycopg.connect(
             f"host=127.0.0.1 port=5432 user=postgres dbname={throwaway_database}"

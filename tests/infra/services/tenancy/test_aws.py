@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from plans import Planned
+
 from infra.services.artifact_store.component import prefix_policy_document
-from tests.aws.conftest import Planned
 
 
 def test_each_team_has_a_role_scoped_to_its_prefix(env: Planned) -> None:

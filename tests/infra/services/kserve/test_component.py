@@ -1,0 +1,72 @@
+"""KServe built alone: CRDs, then the controller after cert-manager, then what it serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from alone import build
+
+from infra.services.kserve.component import InferenceServiceSpec, KServe, KServeArgs
+from infra.services.kserve.config import KServeConfig
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+RUNTIME = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+
+
+def kserve(config: KServeConfig, *services: InferenceServiceSpec) -> Any:
+    def make(opts: pulumi.ResourceOptions) -> None:
+        import pulumi_kubernetes as k8s
+
+        cert_manager = k8s.core.v1.Namespace("cert-manager", opts=opts)  # stands in for it
+        KServe(
+            "kserve",
+            KServeArgs(config=config, inference_services=list(services), cert_manager=cert_manager),
+            opts=opts,
+        )
+
+    return build(make, kubernetes=True)
+
+
+def test_crds_first_then_the_controller_after_cert_manager() -> None:
+    built = kserve(KServeConfig())
+    releases = {r["name"]: r for r in built.of_type(RELEASE)}
+    crds, controller = releases["kserve-crd"], releases["kserve"]
+    assert crds["inputs"]["chart"].endswith("/kserve-crd")
+    assert crds["urn"] in controller["dependencies"]
+    cert_manager = built.one("kubernetes:core/v1:Namespace", "cert-manager")
+    assert cert_manager["urn"] in controller["dependencies"]
+    values = controller["inputs"]["values"]["kserve"]["controller"]
+    assert values["deploymentMode"] == "Standard"
+
+
+def test_runtimes_are_hardened_and_use_the_pinned_images() -> None:
+    built = kserve(KServeConfig(runtimes=["mlserver", "sklearn"]))
+    runtimes = {
+        r["inputs"]["metadata"]["name"]: r["inputs"]["spec"] for r in built.of_type(RUNTIME)
+    }
+    assert sorted(runtimes) == ["kserve-mlserver", "kserve-sklearnserver"]
+    (mlserver,) = runtimes["kserve-mlserver"]["containers"]
+    assert mlserver["image"] == "docker.io/seldonio/mlserver:1.7.1"
+    assert mlserver["securityContext"]["runAsNonRoot"] is True
+    assert mlserver["resources"]["limits"]["memory"] == "2Gi"
+
+
+def test_each_model_is_served_in_its_team_namespace_after_the_controller() -> None:
+    spec = InferenceServiceSpec(
+        name="fraud",
+        namespace="team-fraud",
+        storage_uri="s3://b/teams/fraud/models/fraud/1",
+        model_name="fraud",
+        model_version="1",
+        service_account="pipeline-runner",
+    )
+    built = kserve(KServeConfig(), spec)
+    isvc = built.one(ISVC)
+    assert isvc["inputs"]["metadata"]["namespace"] == "team-fraud"
+    predictor = isvc["inputs"]["spec"]["predictor"]
+    assert predictor["model"]["storageUri"] == "s3://b/teams/fraud/models/fraud/1"
+    assert predictor["serviceAccountName"] == "pipeline-runner"
+    controller = [r for r in built.of_type(RELEASE) if r["name"] == "kserve"]
+    assert controller[0]["urn"] in isvc["dependencies"]

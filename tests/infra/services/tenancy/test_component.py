@@ -1,0 +1,91 @@
+"""TeamTenancy and Teams built alone: a team's namespace is isolated; its role its prefix."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+from alone import ACCOUNT, build
+
+from infra.services.artifact_store.component import prefix_policy_document
+from infra.services.tenancy.component import Peer, TeamTenancy, TeamTenancyArgs
+from infra.services.tenancy.config import TeamConfig
+from infra.services.tenancy.teams import Teams, TeamsArgs
+
+POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+
+
+def tenancy(team: TeamConfig, peers: list[Peer]) -> Any:
+    def make(opts: pulumi.ResourceOptions) -> None:
+        TeamTenancy(
+            "tenant",
+            TeamTenancyArgs(
+                config=team, role_arn="arn:team", peers=peers, group=f"team-{team.name}"
+            ),
+            opts=opts,
+        )
+
+    return build(make, kubernetes=True)
+
+
+def test_a_team_namespace_is_restricted_bounded_and_denied_by_default() -> None:
+    team = TeamConfig(name="fraud", quota={"cpu": "16", "memory": "64Gi", "gpu": 1})
+    built = tenancy(team, [Peer(namespace="mlflow", ports=[5000])])
+    built.assert_parented("mlops:kubernetes:TeamTenancy")
+    labels = built.inputs("kubernetes:core/v1:Namespace")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    hard = built.inputs("kubernetes:core/v1:ResourceQuota")["spec"]["hard"]
+    assert (hard["limits.cpu"], hard["limits.memory"]) == ("16", "64Gi")
+    assert hard["requests.nvidia.com/gpu"] == "1" and hard["services.loadbalancers"] == "0"
+    policies = {p["inputs"]["metadata"]["name"]: p["inputs"]["spec"] for p in built.of_type(POLICY)}
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    (egress,) = policies["allow-mlflow"]["egress"]
+    assert egress["ports"] == [{"protocol": "TCP", "port": 5000}]
+    (aws,) = policies["allow-aws-apis"]["egress"]
+    assert aws["to"][0]["ipBlock"]["except"] == ["169.254.169.254/32"]  # no node credentials
+    sa = built.inputs("kubernetes:core/v1:ServiceAccount")["metadata"]
+    assert sa["annotations"] == {"eks.amazonaws.com/role-arn": "arn:team"}
+    assert sa["namespace"] == "team-fraud"
+
+
+def test_each_team_role_reaches_its_own_prefix_only() -> None:
+    def policy(prefix: str) -> str:
+        return prefix_policy_document(
+            bucket_name="b",
+            prefix=prefix,
+            access="read-write",
+            key_alias="alias/b",
+            region="us-east-1",
+            account_id=ACCOUNT,
+        )
+
+    def make(opts: pulumi.ResourceOptions) -> None:
+        Teams(
+            "teams",
+            TeamsArgs(
+                role_prefix="t-dev",
+                teams=[TeamConfig(name="a"), TeamConfig(name="b")],
+                prefix_policy=policy,
+                bucket_uri=lambda p: f"s3://b/{p}",
+                oidc_provider_arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}",
+                oidc_issuer=ISSUER,
+            ),
+            opts=opts,
+        )
+
+    built = build(
+        make,
+        inspect=lambda b: {
+            "roles": sorted(r["RoleName"] for r in b.client("iam").list_roles()["Roles"])
+        },
+    )
+    built.assert_parented("mlops:tenancy:Teams")
+    assert built.aws["roles"] == ["t-dev-team-a", "t-dev-team-b"]
+    for team in ("a", "b"):
+        document = json.loads(
+            built.inputs("aws:iam/rolePolicy:RolePolicy", f"teams-{team}-artifacts")["policy"]
+        )
+        text = json.dumps(document)
+        assert f"teams/{team}/" in text and f"teams/{'b' if team == 'a' else 'a'}/" not in text
