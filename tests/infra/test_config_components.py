@@ -4,12 +4,17 @@ each mistake reported with its field path."""
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from plans import stack_values
+import yaml
+from plans import ROOT, stack_values
 
 from infra.config import ConfigError, parse_config
+from mlops.engine.plan import plan_stack
+from mlops.engine.stack_config import load_project, load_stack_config
 
 
 def dev_platform() -> dict[str, Any]:
@@ -105,3 +110,51 @@ def test_kfp_ui_is_never_exposed_with_basic_auth() -> None:
             db_username="u",
             db_password="p",
         )
+
+
+@pytest.mark.parametrize("key", ["database_name", "metadata_database_name", "cache_database_name"])
+def test_kfp_database_names_the_manifests_hard_code_are_refused(key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"platform\.components\.kfp\.{key}: unknown key"):
+        parse_config(with_components(kfp={key: "other"}))
+
+
+def test_the_namespaces_and_database_name_a_fork_sets_take_effect(tmp_path: Path) -> None:
+    """Keys that were validated but never read: each now changes what is deployed."""
+    values = stack_values("dev")
+    platform = values["config"]["mlops-platform:platform"]
+    platform["components"]["mlflow"].update(namespace="tracking", database_name="tracking")
+    platform["components"]["feast"]["namespace"] = "features"
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump(values))
+    planned = plan_stack(load_stack_config(load_project(ROOT), "dev", path), use_moto=False)
+    namespaces = {
+        r["inputs"]["metadata"]["name"]
+        for r in planned["resources"]
+        if r["type"] == "kubernetes:core/v1:Namespace"
+    }
+    assert {"tracking", "features"} <= namespaces and not {"mlflow", "feast"} & namespaces
+    trusts = json.dumps(
+        [
+            r["inputs"]["assumeRolePolicy"]
+            for r in planned["resources"]
+            if r["type"] == "aws:iam/role:Role" and r["name"] in ("mlflow", "feast")
+        ]
+    )
+    assert "system:serviceaccount:tracking:mlflow" in trusts
+    assert "system:serviceaccount:features:feast" in trusts
+    (db,) = [
+        r
+        for r in planned["resources"]
+        if r["type"] == "aws:rds/instance:Instance" and r["name"] == "mlflow-db"
+    ]
+    assert db["inputs"]["dbName"] == "tracking"
+    # a team may still reach them, in their new namespaces
+    egress = json.dumps(
+        [
+            r["inputs"]["spec"]
+            for r in planned["resources"]
+            if r["type"] == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+            and r["inputs"]["metadata"]["namespace"] == "team-fraud"
+        ]
+    )
+    assert '"tracking"' in egress and '"features"' in egress
