@@ -133,13 +133,6 @@ def _dig(obj: Any, *path: str) -> Any:
     return obj
 
 
-def _version(text: Any) -> tuple[int, ...] | None:
-    try:
-        return tuple(int(p) for p in str(text).split("."))
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True)
 class Priced:
     monthly: float
@@ -161,16 +154,21 @@ Pricer = Callable[[Json, Prices, Index], Priced | None]
 
 
 def _eks_cluster(r: Json, p: Prices, by_urn: Index) -> Priced:
+    """Standard or extended support on the plan's date, from the one version table; a
+    version the table does not know is priced at the extended rate (the higher one)."""
+    from infra.base import versions
+
     version = r["inputs"].get("version")
-    standard_from = _version(p["eks"]["standard_support_from"])
-    parsed = _version(version)
-    extended = parsed is not None and standard_from is not None and parsed < standard_from
+    support = versions.eks_support(version, versions.plan_date()) if isinstance(
+        version, str) else None
+    extended = support != "standard"
     rate = float(p["eks"]["extended_support_per_hour" if extended else "cluster_per_hour"])
-    support = "extended" if extended else "standard"
     shown = f"Kubernetes {version} " if isinstance(version, str) else ""
+    label = "standard support" if not extended else (
+        "extended support" if support else "extended support (not in the version table)")
     return Priced(
         rate * p.hours,
-        f"EKS control plane, {shown}{support} support x {_num(p.hours)} h x {per_unit(rate)}/h",
+        f"EKS control plane, {shown}{label} x {_num(p.hours)} h x {per_unit(rate)}/h",
     )
 
 

@@ -407,7 +407,7 @@ def _node_group(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Output
         "nodeGroupName": group,
         "arn": ctx.arn("eks", f"nodegroup/{cluster}/{group}/{ctx.uuid(typ, name)}"),
         "status": "ACTIVE",
-        "releaseVersion": "1.33.0-20260101",
+        "releaseVersion": "1.35.0-20260101",
         "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{ctx.uuid(typ, name)}"}]}],
     }
 

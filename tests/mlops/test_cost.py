@@ -126,15 +126,22 @@ def test_unknown_instance_type_is_named_not_silently_free() -> None:
 
 
 @pytest.mark.parametrize(
-    ("version", "expected", "support"),
-    [("1.33", 0.10 * HOURS, "standard"), ("1.28", 0.60 * HOURS, "extended")],
+    ("version", "on", "expected", "support"),
+    [
+        ("1.35", "2026-11-30", 0.10 * HOURS, "standard support"),
+        ("1.34", "2026-12-01", 0.10 * HOURS, "standard support"),
+        ("1.34", "2026-12-02", 0.60 * HOURS, "extended support"),
+        ("1.33", "2026-11-30", 0.60 * HOURS, "extended support"),
+        ("1.28", "2026-11-30", 0.60 * HOURS, "extended support (not in the version table)"),
+    ],
 )
-def test_eks_control_plane_standard_and_extended_support(
-    version: str, expected: float, support: str
+def test_eks_control_plane_is_priced_by_its_support_on_the_plan_date(
+    version: str, on: str, expected: float, support: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("MLOPS_PLAN_DATE", on)
     item = one(res("aws:eks/cluster:Cluster", "c", version=version))
     assert item["monthly_usd"] == pytest.approx(expected)
-    assert f"{support} support" in item["basis"]
+    assert support in item["basis"]
 
 
 def test_rds_multi_az_doubles_instance_and_storage() -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from infra.base import versions
 from infra.base.config import Cidr, FieldProblem, Strict
 
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -89,7 +90,7 @@ class ClusterConfig(Strict):
     """
 
     mode: Literal["create", "existing"] = "create"
-    version: str = Field(default="1.33", pattern=r"^1\.\d{2}$")
+    version: str = Field(default="1.35", pattern=r"^1\.\d{2}$")
     endpoint_public_access: bool = False
     public_access_cidrs: list[Cidr] = Field(default_factory=list)
     log_types: list[LogType] = Field(
@@ -109,6 +110,10 @@ class ClusterConfig(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> ClusterConfig:
+        if self.mode == "create" and (problem := versions.eks_problem(
+            self.version, versions.plan_date()
+        )):
+            raise FieldProblem("version", problem)
         if self.mode == "existing":
             if not self.kubeconfig:
                 raise FieldProblem("kubeconfig", "is required when mode is 'existing'")

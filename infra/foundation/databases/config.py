@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from infra.base import versions
 from infra.base.config import FieldProblem, Strict
 
 
@@ -14,7 +15,7 @@ class DatabaseConfig(Strict):
 
     Attributes:
         engine: ``postgres`` or ``mysql``.
-        engine_version: Engine version.
+        engine_version: Engine version: one RDS creates (infra/base/versions.yaml).
         instance_class: RDS instance class.
         allocated_storage_gb: Initial storage.
         max_allocated_storage_gb: Autoscaling ceiling (must exceed the initial size).
@@ -40,6 +41,10 @@ class DatabaseConfig(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> DatabaseConfig:
+        if problem := versions.engine_problem(
+            "rds", self.engine, self.engine_version, versions.plan_date()
+        ):
+            raise FieldProblem("engine_version", problem)
         if self.max_allocated_storage_gb <= self.allocated_storage_gb:
             raise FieldProblem(
                 "max_allocated_storage_gb",
@@ -55,8 +60,8 @@ class Databases(Strict):
     """MLflow's backend store and Kubeflow Pipelines' metadata store."""
 
     mlflow: DatabaseConfig = Field(
-        default_factory=lambda: DatabaseConfig(engine="postgres", engine_version="16.4")
+        default_factory=lambda: DatabaseConfig(engine="postgres", engine_version="17.7")
     )
     kfp: DatabaseConfig = Field(
-        default_factory=lambda: DatabaseConfig(engine="mysql", engine_version="8.0.40")
+        default_factory=lambda: DatabaseConfig(engine="mysql", engine_version="8.4.8")
     )

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from infra.base import versions
 from infra.base.config import FieldProblem, Strict
 
 
@@ -28,6 +29,10 @@ class RedisConfig(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> RedisConfig:
+        if problem := versions.engine_problem(
+            "elasticache", "redis", self.engine_version, versions.plan_date()
+        ):
+            raise FieldProblem("engine_version", problem)
         if self.multi_az and self.num_cache_clusters < 2:
             raise FieldProblem(
                 "num_cache_clusters", "must be at least 2 when multi_az is true (a replica)"

@@ -62,7 +62,7 @@ def test_invokes_answer_for_the_region_of_their_provider() -> None:
 
     def program() -> None:
         provider = aws.Provider("ireland", region="eu-west-1")
-        seen["region"] = aws.get_region(opts=pulumi.InvokeOptions(provider=provider)).name
+        seen["region"] = aws.get_region(opts=pulumi.InvokeOptions(provider=provider)).region
 
     plan_function(program)
     assert seen["region"] == "eu-west-1"

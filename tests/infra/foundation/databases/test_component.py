@@ -47,7 +47,7 @@ def database(config: DatabaseConfig) -> Built:
 
 
 def test_postgres_is_private_encrypted_and_forces_tls() -> None:
-    built = database(DatabaseConfig(engine="postgres", engine_version="16.4"))
+    built = database(DatabaseConfig(engine="postgres", engine_version="17.7"))
     built.assert_parented(TYPE, "mlops:network:Network")
     instance = built.aws["instance"]
     assert instance["PubliclyAccessible"] is False and instance["StorageEncrypted"] is True
@@ -66,7 +66,7 @@ def test_postgres_is_private_encrypted_and_forces_tls() -> None:
 def test_mysql_requires_secure_transport_and_the_section_sizes_it() -> None:
     config = DatabaseConfig(
         engine="mysql",
-        engine_version="8.0.40",
+        engine_version="8.4.8",
         instance_class="db.r6g.large",
         allocated_storage_gb=100,
         max_allocated_storage_gb=500,
@@ -90,7 +90,7 @@ def test_an_unprotected_database_can_go_without_a_final_snapshot() -> None:
     built = database(
         DatabaseConfig(
             engine="postgres",
-            engine_version="16.4",
+            engine_version="17.7",
             final_snapshot=False,
             deletion_protection=False,
         )
@@ -104,7 +104,7 @@ def test_the_section_refuses_a_storage_ceiling_below_the_floor() -> None:
     with pytest.raises(ValueError, match="must exceed allocated_storage_gb"):
         DatabaseConfig(
             engine="postgres",
-            engine_version="16.4",
+            engine_version="17.7",
             allocated_storage_gb=100,
             max_allocated_storage_gb=50,
         )
