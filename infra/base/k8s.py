@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
+
+from infra.base.aws_calls import AwsCall, annotation
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "mlops-platform"}
@@ -61,11 +63,16 @@ def tmp_volume(size: str = "256Mi") -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def service_account_metadata(
-    name: str, namespace: pulumi.Input[str], role_arn: pulumi.Input[str] | None
+    name: str,
+    namespace: pulumi.Input[str],
+    role_arn: pulumi.Input[str] | None,
+    calls: Sequence[AwsCall] = (),
 ) -> Any:  # Any: pulumi_kubernetes' TypedDicts reject a plain dict[str, Any]
+    """A service account's metadata; bound to ``role_arn`` (IRSA), it declares the AWS
+    ``calls`` its workload makes (`infra.base.aws_calls`)."""
     meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels(name)}
     if role_arn is not None:
-        meta["annotations"] = {IRSA_ANNOTATION: role_arn}
+        meta["annotations"] = {IRSA_ANNOTATION: role_arn, **(annotation(calls) if calls else {})}
     return meta
 
 

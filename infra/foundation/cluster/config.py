@@ -110,9 +110,9 @@ class ClusterConfig(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> ClusterConfig:
-        if self.mode == "create" and (problem := versions.eks_problem(
-            self.version, versions.plan_date()
-        )):
+        if self.mode == "create" and (
+            problem := versions.eks_problem(self.version, versions.plan_date())
+        ):
             raise FieldProblem("version", problem)
         if self.mode == "existing":
             if not self.kubeconfig:

@@ -10,12 +10,25 @@ from infra.foundation.online_store.component import OnlineStore, OnlineStoreArgs
 from infra.platform import Platform
 
 
+def secret_arn(p: Platform) -> str:
+    """The ARN of the Redis AUTH token's secret as AWS forms it (six random characters
+    end every secret ARN), for the calls that read it."""
+    return (
+        f"arn:{p.partition}:secretsmanager:{p.region}:{p.account_id}:"
+        f"secret:{p.base}/feast/redis-auth-AbCdEf"
+    )
+
+
+def key_alias(p: Platform) -> str:
+    return f"alias/{p.base}-feast"
+
+
 def provision(p: Platform) -> OnlineStore:
     """The online store from the ``online_store`` section; also sets what a Feast client
     needs on it (``p.online_store_access``)."""
     cfg = p.config.online_store
     name = f"{p.base}-feast"
-    secret = f"{p.base}/feast/redis-auth"
+    secret = f"{p.base}/feast/redis-auth"  # secret_arn() names it
     vpc_id, subnet_ids = p.subnets
     store = OnlineStore(
         "online-store",

@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.base.aws import rotating_key
+from infra.base.aws_calls import Bucket
 from infra.services.artifact_store.config import ArtifactStoreConfig
 
 Access = Literal["read", "read-write"]
@@ -92,11 +93,16 @@ def prefix_policy_document(
     region: str,
     account_id: str,
     partition: str = "aws",
+    head_bucket: bool = False,
 ) -> str:
     """Least-privilege identity policy for one prefix of the bucket.
 
     The KMS statement names the key through ``kms:ResourceAliases`` so the
-    document depends only on names known before anything is created.
+    document depends only on names known before anything is created. ``head_bucket``
+    adds what a client that checks the bucket first (HeadBucket, e.g. KFP's API server
+    and Feast's S3 registry) needs: ``s3:ListBucket`` with no ``s3:prefix`` condition,
+    which also lets it list every key name of the bucket, so only for buckets (or roles)
+    where that is acceptable.
     """
     if access not in ("read", "read-write"):
         raise ValueError(f"access must be 'read' or 'read-write', got {access!r}")
@@ -118,6 +124,18 @@ def prefix_policy_document(
                 "Resource": bucket_arn,
                 "Condition": {"StringLike": {"s3:prefix": [clean, f"{clean}/*"]}},
             },
+            *(
+                [
+                    {
+                        "Sid": "HeadBucket",
+                        "Effect": "Allow",
+                        "Action": "s3:ListBucket",
+                        "Resource": bucket_arn,
+                    }
+                ]
+                if head_bucket
+                else []
+            ),
             {
                 "Sid": "ObjectsUnderPrefix",
                 "Effect": "Allow",
@@ -261,8 +279,11 @@ class ArtifactStore(pulumi.ComponentResource):
     def uri(self, prefix: str) -> str:
         return f"s3://{self._args.bucket_name}/{prefix.strip('/')}"
 
-    def policy_document(self, prefix: str, access: Access = "read") -> str:
-        """Identity-policy JSON granting ``access`` to ``prefix`` of this bucket only."""
+    def policy_document(
+        self, prefix: str, access: Access = "read", *, head_bucket: bool = False
+    ) -> str:
+        """Identity-policy JSON granting ``access`` to ``prefix`` of this bucket only
+        (see `prefix_policy_document` for ``head_bucket``)."""
         a = self._args
         return prefix_policy_document(
             bucket_name=a.bucket_name,
@@ -272,7 +293,14 @@ class ArtifactStore(pulumi.ComponentResource):
             region=a.region,
             account_id=a.account_id,
             partition=a.partition,
+            head_bucket=head_bucket,
         )
+
+    @property
+    def calls(self) -> Bucket:
+        """This bucket as the AWS calls a client makes on it (`infra.base.aws_calls`)."""
+        a = self._args
+        return Bucket(a.bucket_name, a.key_alias, a.region, a.account_id, a.partition)
 
     def _secure_bucket(
         self, name: str, bucket: aws.s3.Bucket, *, sse_key: pulumi.Input[str] | None

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from infra.base.aws_calls import AwsCall, Bucket, secret_value
 from infra.base.k8s import (
     MANAGED_BY,
     RESTRICTED_NAMESPACE_LABELS,
@@ -35,6 +36,7 @@ from infra.base.k8s import (
 )
 from infra.services.feast.config import FeastConfig
 
+REGISTRY_KEY = "feast/registry.db"
 SERVER_PORT = 6566
 METRICS_PORT = 8000
 CONFIG_DIR = "/etc/feast"
@@ -99,6 +101,20 @@ def render_feature_store_yaml(
     return yaml.safe_dump(config, sort_keys=False)
 
 
+def feast_client_calls(registry: Bucket, redis_token: tuple[str, str, str] | None) -> list[AwsCall]:
+    """What a Feast client calls first: its S3 registry (HeadBucket on every read, then the
+    object), and the Redis AUTH token's secret (ARN, key alias, region) when the online
+    store is Redis."""
+    calls = [
+        registry.head("Feast's S3 registry, on every read"),
+        *registry.read(REGISTRY_KEY, "read Feast's registry"),
+    ]
+    if redis_token is not None:
+        arn, alias, region = redis_token
+        calls += secret_value(arn, alias, region, "read the Redis AUTH token")
+    return calls
+
+
 # ------------------------------------------------------------------ component
 
 
@@ -159,21 +175,25 @@ class FeastStoreArgs:
             schedule, sizing).
         repo_image: Pinned image holding the feature repository (``feast apply`` runs it).
         repo_dir: Directory of the feature repository inside ``repo_image``.
-        artifact_bucket: ArtifactStore bucket; the registry is ``feast/registry.db``.
+        registry_bucket: The bucket of Feast's registry (``feast/registry.db``): a bucket of
+            its own, because Feast's S3 registry calls HeadBucket on every read, which needs
+            a ListBucket grant on the whole bucket.
         region: AWS region (DynamoDB, S3).
         role_arn: IRSA role of the ``feast`` service account.
         online_store: ``RedisStore`` or ``DynamoDbStore`` outputs.
         service_account: Name of its service account (the IRSA subject).
+        aws_calls: The AWS calls its pods make as that role (registry, sources, store).
     """
 
     config: FeastConfig
     repo_image: pulumi.Input[str]
-    artifact_bucket: str
+    registry_bucket: str
     region: str
     role_arn: pulumi.Input[str]
     online_store: RedisStore | DynamoDbStore
     repo_dir: str = "/app/pipelines/feature_repo"
     service_account: str = "feast"
+    aws_calls: Sequence[AwsCall] = ()
 
     def __post_init__(self) -> None:
         image = self.repo_image
@@ -193,7 +213,7 @@ class FeastStoreArgs:
 
     @property
     def registry_path(self) -> str:
-        return f"s3://{self.artifact_bucket}/feast/registry.db"
+        return f"s3://{self.registry_bucket}/{REGISTRY_KEY}"
 
 
 class FeastStore(pulumi.ComponentResource):
@@ -221,7 +241,9 @@ class FeastStore(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata=service_account_metadata(args.service_account, ns_name, args.role_arn),
+            metadata=service_account_metadata(
+                args.service_account, ns_name, args.role_arn, args.aws_calls
+            ),
             opts=in_ns,
         )
 

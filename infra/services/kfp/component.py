@@ -22,7 +22,7 @@ so the plan shows it and the tests check it:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -30,6 +30,7 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.base.aws_calls import AwsCall
 from infra.base.exposure import OidcProxyArgs, oauth2_proxy, tls_ingress
 from infra.base.k8s import MANAGED_BY, labels, service_account_metadata
 from infra.services.kfp.config import KfpConfig
@@ -73,6 +74,7 @@ class KubeflowPipelinesArgs:
         pipelines_env: Endpoints the pipeline runs read (ConfigMap ``mlops-pipelines-env``).
         pipelines_credentials: Their credentials (Secret ``mlops-pipelines-env``); empty:
             no Secret (the pipelines treat it as optional).
+        aws_calls: Service account name -> the AWS calls its pods make as its role.
     """
 
     config: KfpConfig
@@ -94,6 +96,7 @@ class KubeflowPipelinesArgs:
     cluster_issuer: str = "letsencrypt"
     pipelines_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     pipelines_credentials: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    aws_calls: Mapping[str, Sequence[AwsCall]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         pinned = overlay_version()
@@ -225,7 +228,9 @@ class KubeflowPipelines(pulumi.ComponentResource):
             owned.append(
                 k8s.core.v1.ServiceAccount(
                     f"{name}-sa-{sa_name}",
-                    metadata=service_account_metadata(sa_name, ns, role),
+                    metadata=service_account_metadata(
+                        sa_name, ns, role, args.aws_calls.get(sa_name, ())
+                    ),
                     opts=in_ns,
                 )
             )

@@ -7,10 +7,11 @@ import pulumi
 
 from infra.foundation.databases import slice as databases
 from infra.foundation.identity.component import merge_policies
+from infra.foundation.online_store import slice as online_stores
 from infra.platform import Platform
 from infra.services.artifact_store import layout
 from infra.services.artifact_store.component import ArtifactStore
-from infra.services.feast.component import FeastStore
+from infra.services.feast.component import FeastStore, feast_client_calls
 from infra.services.kfp.component import KubeflowPipelines, KubeflowPipelinesArgs
 from infra.services.mlflow.component import MlflowServer
 from infra.services.mlflow.slice import PIPELINES_USER
@@ -31,13 +32,15 @@ def deploy(p: Platform) -> None:
     feast = p.service("feast", FeastStore)
     monitoring = p.service("monitoring", Monitoring)
     database = databases.provision(p, "kfp", db_name=DATABASE)
+    # the API server checks its bucket with HeadBucket when it starts: ListBucket on the
+    # whole artifact bucket (its key names; objects stay limited to the pipeline root)
     api = p.irsa(
         "kfp",
         ns,
         "ml-pipeline",
         {
             "access": merge_policies(
-                artifacts.policy_document(prefix, "read-write"),
+                artifacts.policy_document(prefix, "read-write", head_bucket=True),
                 databases.credentials_policy(p, "kfp"),
             )
         },
@@ -47,9 +50,11 @@ def deploy(p: Platform) -> None:
     # What a run of the sample pipelines touches: the pipeline root, which is also their
     # data prefix (MLOPS_DATA_PREFIX), and the feature store (registry, online store).
     runner_policies = {"pipeline-root": artifacts.policy_document(prefix, "read-write")}
-    if feast is not None and p.online_store_access is not None:
+    registry = p.service("feast-registry", ArtifactStore)
+    if feast is not None and registry is not None and p.online_store_access is not None:
         runner_policies["feature-store"] = merge_policies(
-            artifacts.policy_document(layout.FEAST, "read-write"), p.online_store_access
+            registry.policy_document(layout.FEAST, "read-write", head_bucket=True),
+            p.online_store_access,
         )
     runner = p.irsa("kfp-runner", ns, "pipeline-runner", runner_policies)
     # each team's runs execute as pipeline-runner-<team>: the runner's access plus its prefix
@@ -91,6 +96,43 @@ def deploy(p: Platform) -> None:
         if mlflow is not None and PIPELINES_USER in mlflow.user_passwords
         else {}
     )
+    # what each account's pods call first: the API server checks the bucket and keeps
+    # pipeline packages; the UI shows artifacts; a run's launcher and Argo's executor move
+    # artifacts under the pipeline root, and its steps use the feature store
+    root = artifacts.calls
+    redis_token = (
+        (online_stores.secret_arn(p), online_stores.key_alias(p), p.region)
+        if p.online_store is not None and p.config.online_store.kind == "redis"
+        else None
+    )
+    run_output = f"{prefix}/training/run-0123/train-model/model"
+    runner_calls = [
+        root.list_under(f"{prefix}/training", "list a run's artifacts"),
+        *root.write(run_output, "upload a step's output"),
+        *root.read(run_output, "download a step's input"),
+        *(
+            feast_client_calls(registry.calls, redis_token)
+            if feast is not None and registry is not None
+            else []
+        ),
+    ]
+    calls = {
+        "ml-pipeline": [
+            root.head("the API server checks its bucket when it starts"),
+            *root.write(f"{prefix}/pipeline-0123", "store a pipeline package"),
+            *root.read(f"{prefix}/pipeline-0123", "read a pipeline package"),
+        ],
+        "ml-pipeline-ui": root.read(run_output, "show an artifact"),
+        "pipeline-runner": runner_calls,
+        **{
+            f"pipeline-runner-{t.name}": [
+                *runner_calls,
+                *root.write(f"{t.prefix}/data/part.parquet", "write the team's data"),
+                *root.read(f"{t.prefix}/data/part.parquet", "read the team's data"),
+            ]
+            for t in p.config.teams
+        },
+    }
     domain = comp.ingress.domain
     kfp = KubeflowPipelines(
         "kfp",
@@ -114,6 +156,7 @@ def deploy(p: Platform) -> None:
             cluster_issuer=comp.ingress.cluster_issuer,
             pipelines_env=pipelines_env,
             pipelines_credentials=pipelines_credentials,
+            aws_calls=calls,
         ),
         opts=p.k8s,
     )

@@ -30,6 +30,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from infra.base.aws_calls import AwsCall
 from infra.base.config import Resources
 from infra.base.exposure import OidcProxyArgs, oauth2_proxy, tls_ingress
 from infra.base.k8s import (
@@ -211,6 +212,7 @@ class MlflowServerArgs:
         ingress_source_cidrs: Where the load balancer's traffic comes from (the VPC).
         users: Non-admin service users to create (basic-auth only; ignored with OIDC,
             where in-cluster clients need no credentials).
+        aws_calls: The AWS calls the server makes as its role (the artifact proxy).
     """
 
     config: MlflowConfig
@@ -232,6 +234,7 @@ class MlflowServerArgs:
     client_namespaces: Sequence[str] = ()
     ingress_source_cidrs: Sequence[str] = ()
     users: Sequence[str] = ()
+    aws_calls: Sequence[AwsCall] = ()
 
     def __post_init__(self) -> None:
         if self.auth == "oidc" and self.oidc is None:
@@ -278,7 +281,9 @@ class MlflowServer(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata=service_account_metadata(args.service_account, ns_name, args.role_arn),
+            metadata=service_account_metadata(
+                args.service_account, ns_name, args.role_arn, args.aws_calls
+            ),
             automount_service_account_token=True,  # IRSA's projected token needs it
             opts=in_ns,
         )

@@ -14,6 +14,8 @@ from infra.services.mlflow.component import MlflowServer, MlflowServerArgs
 SERVICE_ACCOUNT = "mlflow"
 # the basic-auth user Kubeflow runs log as, never as admin
 PIPELINES_USER = "pipelines"
+# where the proxy puts a logged model: <destination>/<experiment>/<run>/artifacts/...
+ARTIFACT = f"{layout.MLFLOW}/1/0123456789abcdef/artifacts/model/model.pkl"
 
 
 def deploy(p: Platform) -> None:
@@ -62,6 +64,12 @@ def deploy(p: Platform) -> None:
             # the load balancer reaches pods from the VPC (ALB target type ip)
             ingress_source_cidrs=[p.config.network.cidr],
             users=[PIPELINES_USER] if comp.kfp.enabled else [],
+            # the artifact proxy (--serve-artifacts) with boto3 under the IRSA role
+            aws_calls=[
+                artifacts.calls.list_under(layout.MLFLOW, "list a run's artifacts"),
+                *artifacts.calls.write(f"{ARTIFACT}", "upload an artifact"),
+                *artifacts.calls.read(f"{ARTIFACT}", "download an artifact"),
+            ],
         ),
         opts=pulumi.ResourceOptions(
             provider=p.the_cluster.provider,

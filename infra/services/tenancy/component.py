@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.base.aws_calls import AwsCall
 from infra.base.k8s import (
     MANAGED_BY,
     RESTRICTED_NAMESPACE_LABELS,
@@ -49,6 +50,7 @@ class TeamTenancyArgs:
     Attributes:
         config: The team's entry of the stack's ``teams`` (name, quota, service account).
         role_arn: The team's IRSA role.
+        aws_calls: The AWS calls its workloads make as that role (model downloads).
         peers: Services the team may reach (MLflow, Feast, KFP).
         monitoring_namespace: Namespace allowed to scrape the team's pods.
         group: Kubernetes group of the team's people (EKS access entries); ``None``:
@@ -57,6 +59,7 @@ class TeamTenancyArgs:
 
     config: TeamConfig
     role_arn: pulumi.Input[str]
+    aws_calls: Sequence[AwsCall] = ()
     peers: Sequence[Peer] = ()
     monitoring_namespace: str | None = "monitoring"
     group: str | None = None
@@ -217,7 +220,7 @@ class TeamTenancy(pulumi.ComponentResource):
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata={
-                **service_account_metadata(args.service_account, ns, args.role_arn),
+                **service_account_metadata(args.service_account, ns, args.role_arn, args.aws_calls),
                 "labels": team_labels,
             },
             opts=in_ns,

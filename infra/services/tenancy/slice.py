@@ -55,6 +55,11 @@ def deploy(p: Platform) -> None:
                 peers=peers,
                 monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
                 group=f"team-{t.name}",
+                # KServe's storage initializer downloads the team's models as this account
+                aws_calls=[
+                    artifacts.calls.list_under(f"{t.prefix}/models", "list a model's files"),
+                    *artifacts.calls.read(f"{t.prefix}/models/m/1/MLmodel", "download a model"),
+                ],
             ),
             opts=p.k8s,
         )

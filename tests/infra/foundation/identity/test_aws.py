@@ -81,12 +81,17 @@ def test_bring_your_own_trusts_the_given_provider(byo: Planned) -> None:
 
 def test_service_roles_are_least_privilege(env: Planned) -> None:
     bucket = f"arn:aws:s3:::mlops-{env.env}-artifacts-123456789012"
-    # service -> {prefix: may write}; Feast reads the parquet the pipelines publish
+    # service -> {prefix: may write}; Feast reads the parquet the pipelines publish and
+    # keeps its registry in a bucket of its own
     allowed = {
         "mlflow": {"mlflow": True},
         "kfp": {"pipelines": True},
-        "feast": {"feast": True, "pipelines": False},
+        "feast": {"pipelines": False},
     }
+    registry = f"arn:aws:s3:::mlops-{env.env}-feast-registry-123456789012"
+    # the roles whose client calls HeadBucket (KFP's API server, Feast's S3 registry):
+    # ListBucket without a prefix condition, on that bucket only
+    head = {"kfp": bucket, "feast": registry}
     for service, prefixes in allowed.items():
         policies = env.aws["roles"][f"mlops-{env.env}-{service}"]["inline"]
         statements = [st for doc in policies.values() for st in doc["Statement"]]
@@ -95,6 +100,11 @@ def test_service_roles_are_least_privilege(env: Planned) -> None:
             assert all(a != "*" and not a.endswith(":*") for a in actions), st
             resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
             for r in resources:
+                if r.startswith(f"{registry}/"):
+                    assert service == "feast" and r == f"{registry}/feast/*", r
+                    continue
+                if r == registry:
+                    continue
                 if r.startswith(f"{bucket}/"):
                     prefix = r.removeprefix(f"{bucket}/").removesuffix("/*")
                     assert prefix in prefixes, r
@@ -103,10 +113,13 @@ def test_service_roles_are_least_privilege(env: Planned) -> None:
                     assert r == bucket, r
                 if r.startswith("arn:aws:secretsmanager"):
                     assert f":secret:mlops-{env.env}/" in r and r.endswith("-??????")
+        lists = [st for st in statements if st.get("Action") == "s3:ListBucket"]
+        unconditioned = [st["Resource"] for st in lists if "Condition" not in st]
+        assert unconditioned == ([head[service]] if service in head else []), unconditioned
         listed = sorted(
             st["Condition"]["StringLike"]["s3:prefix"][0]
-            for st in statements
-            if st.get("Action") == "s3:ListBucket"
+            for st in lists
+            if "Condition" in st and st["Resource"] == bucket
         )
         assert listed == sorted(prefixes)
         assert len({st["Sid"] for st in statements}) == len(statements)  # IAM refuses repeats

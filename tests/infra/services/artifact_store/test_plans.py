@@ -122,7 +122,11 @@ def test_lifecycle_expires_noncurrent_and_aborts_uploads(plans: dict, env: str, 
 @pytest.mark.parametrize(("env", "logged"), [("dev", False), ("staging", True), ("prod", True)])
 def test_access_logging_to_a_secured_log_bucket(plans: dict, env: str, logged: bool) -> None:
     plan = plans[env]
-    logging = [r for r in plan["resources"] if r["type"] == "aws:s3/bucketLogging:BucketLogging"]
+    logging = [
+        r
+        for r in plan["resources"]
+        if r["type"] == "aws:s3/bucketLogging:BucketLogging" and r["name"] == "artifacts-logging"
+    ]
     if not logged:
         assert not logging
         return
@@ -167,7 +171,9 @@ def test_force_destroy_and_protect_follow_config(
 @pytest.mark.parametrize("env", ENVS)
 def test_every_child_is_parented_to_the_component(plans: dict, env: str) -> None:
     (component,) = [
-        r for r in plans[env]["resources"] if r["type"] == "mlops:storage:ArtifactStore"
+        r
+        for r in plans[env]["resources"]
+        if r["type"] == "mlops:storage:ArtifactStore" and r["name"] == "artifacts"
     ]
     # other components own KMS keys too: the store's children are the "artifacts*" ones
     children = [

@@ -27,7 +27,7 @@ def feast(
             FeastStoreArgs(
                 config=config,
                 repo_image=repo_image,
-                artifact_bucket="b",
+                registry_bucket="b",
                 region="us-east-1",
                 role_arn="arn:aws:iam::1:role/feast",
                 online_store=store,
@@ -83,7 +83,7 @@ def test_tables_feast_would_never_use_are_refused() -> None:
         FeastStoreArgs(
             config=FeastConfig(),
             repo_image="r/x:1",
-            artifact_bucket="b",
+            registry_bucket="b",
             region="us-east-1",
             role_arn="r",
             online_store=DynamoDbStore(table_names=["other.fv"]),
@@ -95,7 +95,7 @@ def test_a_moving_repo_image_is_refused() -> None:
         FeastStoreArgs(
             config=FeastConfig(),
             repo_image="registry/x:latest",
-            artifact_bucket="b",
+            registry_bucket="b",
             region="us-east-1",
             role_arn="r",
             online_store=DynamoDbStore(table_names=["platform.fv"]),

@@ -28,7 +28,10 @@ def test_feast_config_points_at_the_real_redis_and_bucket(env: str) -> None:
     config = yaml.safe_load(
         find(p, "ConfigMap", "feast-config", "feast")["data"]["feature_store.yaml"]
     )
-    assert config["registry"]["path"] == f"s3://{artifact_bucket(p)}/feast/registry.db"
+    # Feast's registry has a bucket of its own (its S3 client calls HeadBucket on every read)
+    registry = state(p, "aws:s3/bucket:Bucket", "feast-registry")["bucket"]
+    assert registry != artifact_bucket(p)
+    assert config["registry"]["path"] == f"s3://{registry}/feast/registry.db"
     host = state(p, "aws:elasticache/replicationGroup:ReplicationGroup", "online-store")[
         "primaryEndpointAddress"
     ]

@@ -107,12 +107,15 @@ def test_pipeline_runs_get_the_real_endpoints_and_may_use_them(env: str) -> None
     )
 
     # every runner may write the data prefix and the Feast registry, and read the token
-    registry_prefix = feast_yaml["registry"]["path"].removeprefix(f"s3://{bucket}/")
+    registry_bucket, _, registry_key = (
+        feast_yaml["registry"]["path"].removeprefix("s3://").partition("/")
+    )
     for runner in ("pipeline-runner", "pipeline-runner-fraud"):
         statements = role_policies(p, sa_role(p, "kubeflow", runner))
         writable = writable_prefixes(statements, bucket)
         assert data["MLOPS_DATA_PREFIX"] in writable, runner
-        assert registry_prefix.rsplit("/", 1)[0] in writable, runner
+        registry_writable = writable_prefixes(statements, registry_bucket)
+        assert registry_key.rsplit("/", 1)[0] in registry_writable, runner
         secrets = [st for st in statements if "secretsmanager:GetSecretValue" in st["Action"]]
         assert secrets and all(st["Resource"][0].startswith(token[:-7]) for st in secrets)
     # Feast's own jobs read the parquet the pipelines publish under the data prefix

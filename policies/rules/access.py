@@ -1,0 +1,142 @@
+"""Access: each workload can make the AWS calls its client makes, as AWS would decide them.
+
+A Kubernetes ServiceAccount bound to an IAM role (IRSA, annotation
+``eks.amazonaws.com/role-arn``) declares in ``mlops.platform/aws-calls`` the calls its
+workload makes (action, resource, the condition keys the request carries). Each call is
+evaluated with `iam_eval` — AWS's evaluation logic with conditions — against the role's
+inline policies and, for S3, the bucket's policy from the same plan. A denial, a role the
+plan does not hold, a managed policy that cannot be read offline, or an IRSA account that
+declares nothing is a violation: a workload whose access cannot be shown is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import Policy, ReportViolation, StackValidationArgs
+
+from .common import SECRET, as_dict, get, resources_of, stack_policy
+from .iam_eval import Request, Unmodelled, decide
+
+IRSA = "eks.amazonaws.com/role-arn"
+CALLS = "mlops.platform/aws-calls"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+
+
+def _role_name(arn: Any) -> str | None:
+    if not isinstance(arn, str) or ":role/" not in arn:
+        return None
+    return arn.rsplit("/", 1)[-1]
+
+
+def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -> None:
+    roles = {get(r.props, "name"): r for r in resources_of(args, ROLE)}
+    inline: dict[str, list[Any]] = {}
+    for r in resources_of(args, ROLE_POLICY):
+        inline.setdefault(str(get(r.props, "role")), []).append(get(r.props, "policy"))
+    attached: dict[str, list[str]] = {}
+    for r in resources_of(args, ATTACHMENT):
+        attached.setdefault(str(get(r.props, "role")), []).append(str(get(r.props, "policyArn")))
+    bucket_policies = {
+        str(get(r.props, "bucket")): get(r.props, "policy")
+        for r in resources_of(args, BUCKET_POLICY)
+    }
+    for account in resources_of(args, SERVICE_ACCOUNT):
+        meta = as_dict(get(account.props, "metadata"))
+        annotations = as_dict(meta.get("annotations"))
+        role_arn = annotations.get(IRSA)
+        if role_arn is None:
+            continue
+        who = f"ServiceAccount {meta.get('namespace')}/{meta.get('name')}"
+
+        def refuse(message: str, who: str = who, urn: str = account.urn) -> None:
+            report(f"{who}: {message}", urn)
+
+        role = _role_name(role_arn)
+        if role is None:
+            refuse(f"its role {role_arn!r} is not an IAM role ARN the plan can resolve")
+            continue
+        if role not in roles:
+            refuse(f"its role {role!r} is not in the plan: its access cannot be shown")
+            continue
+        if attached.get(role):
+            refuse(f"role {role!r} has managed policies ({', '.join(attached[role])}) that "
+                   "cannot be evaluated offline; give workloads inline policies")
+            continue
+        policies = inline.get(role, [])
+        if any(not isinstance(p, str) or p == SECRET for p in policies):
+            refuse(f"a policy of role {role!r} cannot be read")
+            continue
+        calls = _declared(annotations.get(CALLS))
+        if calls is None:
+            refuse(f"declares no AWS calls ({CALLS}) although bound to role {role!r}")
+            continue
+        for call in calls:
+            request = Request(
+                action=call["action"],
+                resource=call["resource"],
+                context={"aws:SecureTransport": True, **as_dict(call.get("context"))},
+                principal={"AWS": str(role_arn)},
+            )
+            resource_policy = None
+            if call["action"].lower().startswith("s3:"):
+                bucket = call["resource"].split(":::", 1)[-1].split("/", 1)[0]
+                resource_policy = bucket_policies.get(bucket)
+            try:
+                decision = decide(request, policies, resource_policy)
+            except Unmodelled as exc:
+                refuse(f"{call['action']} on {call['resource']} cannot be decided ({exc})")
+                continue
+            if not decision.allowed:
+                refuse(
+                    f"{call['why']}: AWS would refuse {call['action']} on {call['resource']}"
+                    f"{_with(call)} to role {role!r} ({decision.effect})"
+                )
+
+
+def _declared(raw: Any) -> list[dict[str, Any]] | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        calls = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(calls, list) or not calls:
+        return None
+    good = [
+        c for c in calls
+        if isinstance(c, dict) and all(isinstance(c.get(k), str) for k in ("action", "resource"))
+    ]
+    if len(good) != len(calls):
+        return None
+    for call in good:
+        call.setdefault("why", "declared call")
+    return good
+
+
+def _with(call: Mapping[str, Any]) -> str:
+    context = as_dict(call.get("context"))
+    if not context:
+        return " (no condition keys in the request)"
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(context.items()) if k in ("s3:prefix",))
+    return f" ({shown})" if shown else ""
+
+
+POLICIES: list[Policy] = [
+    stack_policy(
+        "workload-aws-access",
+        "Every workload bound to an IAM role can make the AWS calls its client makes, as "
+        "AWS would evaluate them (conditions included), and declares them.",
+        _check_workload_access,
+        remediation="Grant the call in the role's inline policy (HeadBucket is "
+        "s3:ListBucket without an s3:prefix condition), or declare the calls the "
+        "workload really makes in its ServiceAccount's mlops.platform/aws-calls.",
+    ),
+]
+

@@ -1,0 +1,187 @@
+"""workload-aws-access: a workload bound to a role can make the calls it declares, as AWS
+decides them; what cannot be shown is refused."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from harness import messages, mutated, res
+
+POLICY = "workload-aws-access"
+BUCKET = "acme-artifacts"
+ROLE_ARN = "arn:aws:iam::123456789012:role/acme-dev-kfp"
+
+
+def doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+PREFIX_GRANT = doc(
+    {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": f"arn:aws:s3:::{BUCKET}",
+        "Condition": {"StringLike": {"s3:prefix": ["pipelines", "pipelines/*"]}},
+    },
+    {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": f"arn:aws:s3:::{BUCKET}/pipelines/*",
+    },
+)
+HEAD = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"}
+CALLS = [
+    {
+        "action": "s3:ListBucket",
+        "resource": f"arn:aws:s3:::{BUCKET}",
+        "context": {"s3:prefix": "pipelines/run/"},
+        "why": "list a run",
+    },
+    {
+        "action": "s3:PutObject",
+        "resource": f"arn:aws:s3:::{BUCKET}/pipelines/run/out",
+        "why": "upload",
+    },
+]
+
+
+def workload(calls: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    annotations = {"eks.amazonaws.com/role-arn": ROLE_ARN}
+    if calls is not None:
+        annotations["mlops.platform/aws-calls"] = json.dumps(calls)
+    return [
+        res("aws:iam/role:Role", "kfp", {"name": "acme-dev-kfp", "assumeRolePolicy": "{}"}),
+        res(
+            "aws:iam/rolePolicy:RolePolicy",
+            "kfp-access",
+            {"name": "access", "role": "acme-dev-kfp", "policy": PREFIX_GRANT},
+        ),
+        res(
+            "aws:s3/bucketPolicy:BucketPolicy",
+            "policy",
+            {
+                "bucket": BUCKET,
+                "policy": doc(
+                    {
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": "s3:*",
+                        "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ),
+            },
+        ),
+        res(
+            "kubernetes:core/v1:ServiceAccount",
+            "sa",
+            {
+                "metadata": {
+                    "name": "ml-pipeline",
+                    "namespace": "kubeflow",
+                    "annotations": annotations,
+                }
+            },
+        ),
+    ]
+
+
+def test_declared_calls_the_role_allows_pass() -> None:
+    assert messages(POLICY, workload(CALLS)) == []
+
+
+def test_head_bucket_under_a_prefix_only_grant_is_refused() -> None:
+    head = {
+        "action": "s3:ListBucket",
+        "resource": f"arn:aws:s3:::{BUCKET}",
+        "why": "HeadBucket at start",
+    }
+    (message,) = messages(POLICY, workload([*CALLS, head]))
+    assert "kubeflow/ml-pipeline: HeadBucket at start: AWS would refuse s3:ListBucket" in message
+    assert "(no condition keys in the request)" in message
+    fixed = mutated(
+        workload([*CALLS, head]),
+        lambda rs: rs[1]["inputs"].update(policy=doc(*json.loads(PREFIX_GRANT)["Statement"], HEAD)),
+    )
+    assert messages(POLICY, fixed) == []
+
+
+def test_a_listing_outside_the_prefix_is_refused() -> None:
+    other = {
+        "action": "s3:ListBucket",
+        "resource": f"arn:aws:s3:::{BUCKET}",
+        "context": {"s3:prefix": "teams/other/"},
+        "why": "list another team",
+    }
+    assert "AWS would refuse" in messages(POLICY, workload([other]))[0]
+
+
+def test_a_deny_in_the_bucket_policy_wins() -> None:
+    def deny_run(rs: list[dict[str, Any]]) -> None:
+        rs[2]["inputs"]["policy"] = doc(
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/pipelines/run/*",
+            }
+        )
+
+    (message,) = messages(POLICY, mutated(workload(CALLS), deny_run))
+    assert "upload: AWS would refuse s3:PutObject" in message and "(deny)" in message
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (
+            lambda rs: rs[3]["inputs"]["metadata"]["annotations"].pop("mlops.platform/aws-calls"),
+            "declares no AWS calls",
+        ),
+        (
+            lambda rs: rs[3]["inputs"]["metadata"]["annotations"].update(
+                {"mlops.platform/aws-calls": "not json"}
+            ),
+            "declares no AWS calls",
+        ),
+        (lambda rs: rs.pop(0), "is not in the plan"),
+        (
+            lambda rs: rs.append(
+                res(
+                    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                    "a",
+                    {
+                        "role": "acme-dev-kfp",
+                        "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess",
+                    },
+                )
+            ),
+            "cannot be evaluated offline",
+        ),
+        (lambda rs: rs[1]["inputs"].update(policy="[secret]"), "cannot be read"),
+        (
+            lambda rs: rs[1]["inputs"].update(
+                policy=doc(
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:*",
+                        "Resource": "arn:aws:s3:::b/${aws:username}",
+                    }
+                )
+            ),
+            "cannot be decided",
+        ),
+    ],
+)
+def test_what_cannot_be_shown_is_refused(change: Any, needle: str) -> None:
+    found = messages(POLICY, mutated(workload(CALLS), change))
+    assert found and needle in found[0], found
+
+
+def test_accounts_without_a_role_are_not_its_business() -> None:
+    plain = res(
+        "kubernetes:core/v1:ServiceAccount", "x", {"metadata": {"name": "x", "namespace": "n"}}
+    )
+    assert messages(POLICY, [plain]) == []
