@@ -67,9 +67,13 @@ def render_inference_service(
     Raises:
         ValueError: On an empty name, namespace or storage URI, or bad replica counts.
     """
-    for field, value in (("name", name), ("namespace", namespace),
-                         ("storage_uri", storage_uri), ("model_name", model_name),
-                         ("model_version", model_version)):
+    for field, value in (
+        ("name", name),
+        ("namespace", namespace),
+        ("storage_uri", storage_uri),
+        ("model_name", model_name),
+        ("model_version", model_version),
+    ):
         if not str(value).strip():
             raise ValueError(f"{field} must not be empty")
     if min_replicas < 1:
@@ -132,7 +136,7 @@ def storage_uri_for(download_uri: str, artifacts_destination: str) -> str:
     prefix = "mlflow-artifacts:"
     if not download_uri.startswith(prefix):
         return download_uri
-    path = download_uri[len(prefix):].lstrip("/")
+    path = download_uri[len(prefix) :].lstrip("/")
     # mlflow-artifacts://host:port/path carries an authority; drop it.
     if download_uri.startswith(prefix + "//"):
         path = path.split("/", 1)[1] if "/" in path else ""

@@ -163,8 +163,12 @@ def promotion_lock(
         try:
             client.create_registered_model(
                 lock_name,
-                tags={LOCK_TAG: "true", "token": token, "actor": _actor(),
-                      "expires": str(time.time() + ttl)},
+                tags={
+                    LOCK_TAG: "true",
+                    "token": token,
+                    "actor": _actor(),
+                    "expires": str(time.time() + ttl),
+                },
                 description=f"Promotion lock of {name}; deleted when the promotion ends.",
             )
             break
@@ -175,9 +179,7 @@ def promotion_lock(
                 ) from None
         _break_if_stale(client, lock_name)
         if time.monotonic() > deadline:
-            raise PromotionError(
-                f"another promotion of {name!r} holds {lock_name!r}; retry later"
-            )
+            raise PromotionError(f"another promotion of {name!r} holds {lock_name!r}; retry later")
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
     try:
@@ -205,8 +207,11 @@ def _break_if_stale(client: MlflowClient, lock_name: str) -> None:
 
 def _next_audit_key(client: MlflowClient, name: str) -> str:
     tags = _registered_model(client, name).tags or {}
-    seqs = [int(k[len(AUDIT_PREFIX):]) for k in tags if k.startswith(AUDIT_PREFIX)
-            and k[len(AUDIT_PREFIX):].isdigit()]
+    seqs = [
+        int(k[len(AUDIT_PREFIX) :])
+        for k in tags
+        if k.startswith(AUDIT_PREFIX) and k[len(AUDIT_PREFIX) :].isdigit()
+    ]
     return f"{AUDIT_PREFIX}{(max(seqs) + 1) if seqs else 1:06d}"
 
 
@@ -222,9 +227,7 @@ def audit_trail(client: MlflowClient, name: str) -> list[dict[str, Any]]:
     """Every recorded decision of model `name`, oldest first."""
     tags = _registered_model(client, name).tags or {}
     return [
-        {"key": k, **json.loads(v)}
-        for k, v in sorted(tags.items())
-        if k.startswith(AUDIT_PREFIX)
+        {"key": k, **json.loads(v)} for k, v in sorted(tags.items()) if k.startswith(AUDIT_PREFIX)
     ]
 
 
@@ -288,10 +291,18 @@ def promote(
 
         def decide(action: str, why: str) -> Decision:
             return Decision(
-                action=action, model_name=name, version=version, previous_champion=champion,
-                metric=metric, score=score, champion_score=champion_score,
-                min_improvement=min_improvement, approver=approver, reason=why,
-                at=_now(), actor=_actor(),
+                action=action,
+                model_name=name,
+                version=version,
+                previous_champion=champion,
+                metric=metric,
+                score=score,
+                champion_score=champion_score,
+                min_improvement=min_improvement,
+                approver=approver,
+                reason=why,
+                at=_now(),
+                actor=_actor(),
             )
 
         if champion == version:
@@ -357,7 +368,11 @@ def _tag_version(client: MlflowClient, d: Decision) -> None:
 
 
 def rollback(
-    client: MlflowClient, name: str, *, approver: str = "", reason: str = "",
+    client: MlflowClient,
+    name: str,
+    *,
+    approver: str = "",
+    reason: str = "",
     lock_timeout: float = 60.0,
 ) -> Decision:
     """Restore the previous champion.
@@ -382,10 +397,18 @@ def rollback(
         else:
             client.delete_registered_model_alias(name, PREVIOUS_CHAMPION)
         decision = Decision(
-            action="rollback", model_name=name, version=previous, previous_champion=current,
-            metric=None, score=None, champion_score=None, min_improvement=None,
-            approver=approver, reason=reason or f"rolled back from v{current}",
-            at=_now(), actor=_actor(),
+            action="rollback",
+            model_name=name,
+            version=previous,
+            previous_champion=current,
+            metric=None,
+            score=None,
+            champion_score=None,
+            min_improvement=None,
+            approver=approver,
+            reason=reason or f"rolled back from v{current}",
+            at=_now(),
+            actor=_actor(),
         )
         if current is not None:
             client.set_model_version_tag(name, current, TAG_PREFIX + "rolled_back_at", decision.at)
@@ -404,8 +427,9 @@ def show(client: MlflowClient, name: str) -> dict[str, Any]:
                 "version": str(v.version),
                 "run_id": v.run_id,
                 "source": v.source,
-                "tags": {k: val for k, val in sorted((v.tags or {}).items())
-                         if k.startswith("mlops.")},
+                "tags": {
+                    k: val for k, val in sorted((v.tags or {}).items()) if k.startswith("mlops.")
+                },
             }
             for v in sorted(versions, key=lambda v: int(v.version))
         ],
@@ -455,8 +479,10 @@ def holdout_evaluator(
             try:
                 with tempfile.TemporaryDirectory(prefix="mlops-eval-") as tmp:
                     local = mlflow.artifacts.download_artifacts(
-                        artifact_uri=uri, dst_path=tmp,
-                        tracking_uri=tracking_uri, registry_uri=tracking_uri,
+                        artifact_uri=uri,
+                        dst_path=tmp,
+                        tracking_uri=tracking_uri,
+                        registry_uri=tracking_uri,
                     )
                     model = mlflow.sklearn.load_model(local)
             except Exception as exc:  # any load failure is the user's to fix, in one line

@@ -66,8 +66,10 @@ def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -
             refuse(f"its role {role!r} is not in the plan: its access cannot be shown")
             continue
         if attached.get(role):
-            refuse(f"role {role!r} has managed policies ({', '.join(attached[role])}) that "
-                   "cannot be evaluated offline; give workloads inline policies")
+            refuse(
+                f"role {role!r} has managed policies ({', '.join(attached[role])}) that "
+                "cannot be evaluated offline; give workloads inline policies"
+            )
             continue
         policies = inline.get(role, [])
         if any(not isinstance(p, str) or p == SECRET for p in policies):
@@ -110,7 +112,8 @@ def _declared(raw: Any) -> list[dict[str, Any]] | None:
     if not isinstance(calls, list) or not calls:
         return None
     good = [
-        c for c in calls
+        c
+        for c in calls
         if isinstance(c, dict) and all(isinstance(c.get(k), str) for k in ("action", "resource"))
     ]
     if len(good) != len(calls):
@@ -139,4 +142,3 @@ POLICIES: list[Policy] = [
         "workload really makes in its ServiceAccount's mlops.platform/aws-calls.",
     ),
 ]
-
