@@ -50,11 +50,11 @@ demo: $(STAMP) $(POLICY_STAMP)
 # workers; the tests that need real servers share one (tests/conftest.py).
 PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
-test: $(STAMP) $(POLICY_STAMP)
+test: $(STAMP) $(POLICY_STAMP) $(SERVING_STAMP)
 	$(PYTEST) -m "not long"
 	$(POLICY_VENV)/bin/python -m pytest -q tests/policies
 
-test-all: $(STAMP) $(POLICY_STAMP)
+test-all: $(STAMP) $(POLICY_STAMP) $(SERVING_STAMP)
 	$(PYTEST)
 	$(POLICY_VENV)/bin/python -m pytest -q tests/policies
 

@@ -11,6 +11,7 @@ or update it; `mlops local up` creates it on first use.
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -37,17 +38,36 @@ def pins() -> list[str]:
     return found
 
 
+def fingerprint() -> str:
+    """What the venv was built from: a changed requirement or main-venv pin rebuilds it."""
+    return REQUIREMENTS.read_text() + "\n".join(pins()) + "\n"
+
+
 def ready(venv: Path) -> bool:
-    return (venv / STAMP).is_file() and (venv / "bin" / "mlserver").is_file()
+    stamp = venv / STAMP
+    return (stamp.is_file() and stamp.read_text() == fingerprint()
+            and (venv / "bin" / "mlserver").is_file())
 
 
 def create(venv: Path, log: Path) -> None:
     """Create or update `venv`; output goes to `log`, the stamp is written last.
 
+    Two processes that start a local platform at once (two test workers, two shells) would
+    run pip into the same folder and break each other; the second waits for the first and
+    then finds the venv ready.
+
     Raises:
         ServingVenvError: A step failed; the message names the log.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ready(venv):
+            _build(venv, log)
+
+
+def _build(venv: Path, log: Path) -> None:
     python = venv / "bin" / "python"
     base = getattr(sys, "_base_executable", sys.executable)
     steps = []
@@ -64,7 +84,7 @@ def create(venv: Path, log: Path) -> None:
             if done.returncode != 0:
                 raise ServingVenvError(f"model: creating {venv} failed at `{' '.join(step[1:4])}"
                                        f" ...` (exit {done.returncode}); see {log}")
-    (venv / STAMP).touch()
+    (venv / STAMP).write_text(fingerprint())
 
 
 def main() -> None:
