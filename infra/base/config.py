@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from policies.rules.images import PUSHED_TAG, image_problem
+
 
 class ConfigError(ValueError):
     """A configuration mistake, already formatted as ``path: reason``."""
@@ -48,17 +50,19 @@ CPU_PATTERN = r"^\d+(\.\d+)?m?$"
 MEMORY_PATTERN = r"^\d+(Mi|Gi)$"
 HOSTNAME_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 CRON_PATTERN = r"^(\S+\s+){4}\S+$"
+# a tag the image workflow pushes for the platform's own images (the commit SHA)
+COMMIT_TAG_PATTERN = f"^{PUSHED_TAG.pattern}$"
 DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 K8S_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 CLASS_NAME_PATTERN = r"^[a-z0-9][a-z0-9.-]*$"
 
 
 def _pinned_image(value: str) -> str:
-    """A container image with an explicit tag or digest, never ``latest``."""
+    """A container image the project's image rule admits (policies/rules/images.py)."""
     if not re.match(IMAGE_PATTERN, value):
         raise ValueError(f"{value!r} is not an image reference with a tag or digest")
-    if value.endswith(":latest"):
-        raise ValueError(f"{value!r} uses 'latest': pin a version")
+    if problem := image_problem(value):
+        raise ValueError(problem)
     return value
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
 from .common import as_dict, as_list, get, is_true, resource_policy
+from .images import image_problem
 
 POD = "kubernetes:core/v1:Pod"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -55,20 +56,6 @@ def missing_resources(resources: Any) -> list[str]:
             if not get(resources, kind, res)]
 
 
-def image_problem(image: Any) -> str | None:
-    """Why an image reference is not pinned, or None when it is (tag or digest)."""
-    if not isinstance(image, str) or not image:
-        return "has no image"
-    if "@sha256:" in image:
-        return None
-    last = image.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return f"image '{image}' has no tag"
-    if last.rsplit(":", 1)[1] == "latest":
-        return f"image '{image}' uses the 'latest' tag"
-    return None
-
-
 def _each_container(args: ResourceValidationArgs, init: bool = True) -> Iterator[
         tuple[Mapping[str, Any], Mapping[str, Any]]]:
     spec = pod_spec(args.resource_type, args.props)
@@ -87,7 +74,7 @@ def _check_image(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for _, c in _each_container(args):
         problem = image_problem(c.get("image"))
         if problem:
-            report(f"{_name(c)} {problem}: pin a version tag or digest.", None)
+            report(f"{_name(c)} {problem}.", None)
 
 
 def _first(*values: Any) -> Any:
@@ -175,7 +162,8 @@ POLICIES: list[Policy] = [
     _workload_policy("k8s-container-resources",
                      "Every container requests and limits cpu and memory.", _check_resources),
     _workload_policy("k8s-image-pinned",
-                     "Container images are pinned by tag or digest, never 'latest' or untagged.",
+                     "Container images are a release tag or digest upstream, or exactly the "
+                     "tag the image workflow pushes for the platform's own.",
                      _check_image),
     _workload_policy("k8s-run-as-non-root", "Containers run as a non-root user.",
                      _check_non_root),

@@ -42,7 +42,8 @@ def test_defaults_are_pinned_secure_and_authenticated() -> None:
     [
         (
             {"mlflow": {"image": "ghcr.io/mlflow/mlflow:latest"}},
-            "platform.components.mlflow.image: 'ghcr.io/mlflow/mlflow:latest' uses 'latest'",
+            "platform.components.mlflow.image: image 'ghcr.io/mlflow/mlflow:latest' uses the "
+            "'latest' tag",
         ),
         (
             {"feast": {"image": "feastdev/feature-server"}},

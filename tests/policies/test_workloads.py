@@ -101,13 +101,25 @@ FAILING = [
     (
         "k8s-image-pinned",
         _container(image="ghcr.io/acme/app:latest"),
-        "Container 'app' image 'ghcr.io/acme/app:latest' uses the 'latest' tag: pin a version tag "
-        "or digest.",
+        "Container 'app' image 'ghcr.io/acme/app:latest' uses the 'latest' tag.",
     ),
     (
         "k8s-image-pinned",
         _container(image="localhost:5000/acme/app"),
-        "Container 'app' image 'localhost:5000/acme/app' has no tag: pin a version tag or digest.",
+        "Container 'app' image 'localhost:5000/acme/app' has no tag.",
+    ),
+    (
+        "k8s-image-pinned",
+        _container(image="docker.io/library/busybox:stable"),
+        "Container 'app' image 'docker.io/library/busybox:stable' has the floating tag 'stable' "
+        "(pin a release or a digest).",
+    ),
+    (
+        "k8s-image-pinned",
+        _container(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/pipeline-components:0.1.0"),
+        "Container 'app' image '123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/"
+        "pipeline-components:0.1.0' is the platform's own, but '0.1.0' is not a tag the image "
+        "workflow pushes (the full commit SHA).",
     ),
     (
         "k8s-run-as-non-root",
@@ -178,7 +190,7 @@ def test_init_containers_are_checked() -> None:
     spec = copy.deepcopy(POD_SPEC)
     spec["initContainers"] = [{**copy.deepcopy(CONTAINER), "name": "init", "image": "busybox"}]
     assert messages("k8s-image-pinned", [workload("Deployment", spec)]) == [
-        "Container 'init' image 'busybox' has no tag: pin a version tag or digest."
+        "Container 'init' image 'busybox' has no tag."
     ]
 
 
