@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops.engine import aws_worker, lazy_providers
 from mlops.engine.fakes import Ctx
+from mlops.engine.run_semantics import missing_paths, program_dir
 from mlops.engine.stack_config import Project, StackConfig, load_project, load_stack_config
 from mlops.errors import PlanError, UsageError
 from mlops.paths import PACKAGE_DIR, project_root
@@ -180,8 +181,9 @@ def _execute(
 
     rejected: list[str] = []
     verdict: Verdict = list  # moto's refusals; none without the helper
+    cwd = program_dir(config.project.root, config.project.main)
     with (
-        _program_env(config.project.root),
+        _program_env(cwd),
         _no_gc(),
         lazy_providers.installed(),
         _no_source_positions(),
@@ -205,6 +207,9 @@ def _execute(
             raise PlanError(f"the program failed: {_first_line(exc)}") from None
         if mocks.errors:
             raise PlanError(mocks.errors[0])
+        shown = f"{cwd.relative_to(config.project.root.resolve()).as_posix()}/"
+        if missing := missing_paths(monitor.recorded.values(), cwd, shown):
+            raise PlanError(missing[0])
         if deferred is not None:
             deferred.append(verdict)  # the caller waits for it, after planning more
         elif rejected := verdict():
@@ -231,6 +236,8 @@ def _execute(
         "resources": resources,
         "outputs": monitor.stack_outputs,
         "_states": {r.urn: r.state for r in monitor.recorded.values()},
+        "_providers": {r.urn: r.provider for r in monitor.recorded.values() if r.provider},
+        "_cwd": str(cwd),
         "_moto_types": sorted(mocks.moto_types),
     }
 
@@ -253,7 +260,12 @@ def plan_stack(
     def program() -> None:
         runpy.run_path(str(main), run_name="__main__")
 
-    return _execute(config, program, use_moto, inspect, deferred)
+    plan = _execute(config, program, use_moto, inspect, deferred)
+    from mlops.checks.run import refusals
+
+    if found := refusals(plan):
+        raise PlanError(found[0])
+    return plan
 
 
 def plan_function(
@@ -271,8 +283,9 @@ def plan_function(
     No policies or cost are attached.
     """
     root = project_root()
+    # a component runs where the platform's program does: infra/, Pulumi.yaml's `main`
     project = Project(
-        name="mlops-platform", root=root, main=root, stack_config_dir=root, defaults={}
+        name="mlops-platform", root=root, main=root / "infra", stack_config_dir=root, defaults={}
     )
     stack_config = StackConfig(project, stack, dict(config or {}), ())
     return _execute(stack_config, program, inspect is not None, inspect)

@@ -182,6 +182,44 @@ def test_check_program_reports_the_violating_fixture() -> None:
     }
 
 
+@needs_pack_venv
+@pytest.mark.parametrize(
+    ("program", "policy", "fragment"),
+    [
+        # workload access: HeadBucket carries no s3:prefix, the role lists only under one
+        ("gate_access", "workload-aws-access", "HeadBucket: the client checks its bucket"),
+        # images: the platform's own image under a tag the image workflow never pushes
+        ("gate_image", "k8s-image-pinned", "not a tag the image workflow pushes"),
+    ],
+)
+def test_check_program_refuses_each_class_the_pack_owns(
+    program: str, policy: str, fragment: str
+) -> None:
+    path = ROOT / "tests" / "fixtures" / "programs" / program
+    result = invoke("policy", "check", "--program", str(path), "--json")
+    assert result.exit_code == 1, result.output
+    found = [v for v in json.loads(result.stdout)["violations"] if v["policy"] == policy]
+    assert any(fragment in v["message"] for v in found), found
+
+
+def test_check_program_refuses_an_object_two_writers_create(tmp_path: Path) -> None:
+    """Object identity runs with the plan: `--program` refuses before the pack runs."""
+    (tmp_path / "Pulumi.yaml").write_text("name: toy\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi, pulumi_kubernetes as k8s\n"
+        "o = pulumi.ResourceOptions(provider=k8s.Provider('k8s', kubeconfig='{}'))\n"
+        "for n in ('a', 'b'):\n"
+        "    k8s.core.v1.ConfigMap(n, metadata={'name': 'same', 'namespace': 'x'}, opts=o)\n"
+    )
+    result = invoke("policy", "check", "--program", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "error: object identity: ConfigMap x/same is created by kubernetes:core/v1:ConfigMap a "
+        "and again by kubernetes:core/v1:ConfigMap b: the second create fails (AlreadyExists); "
+        "keep one writer"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
