@@ -62,6 +62,10 @@ class Components(Strict):
     def _check(self) -> Components:
         if self.kserve.enabled and not self.cert_manager.enabled:
             raise FieldProblem("kserve.enabled", "requires cert_manager.enabled (webhook TLS)")
+        if self.kfp.enabled and not self.cert_manager.enabled:
+            raise FieldProblem(
+                "kfp.enabled", "requires cert_manager.enabled (the cache webhook's certificate)"
+            )
         if self.kfp.enabled and not self.mlflow.enabled:
             raise FieldProblem("kfp.enabled", "requires mlflow.enabled (pipelines log to MLflow)")
         if self.ingress.domain and not self.cert_manager.enabled:

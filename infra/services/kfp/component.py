@@ -1,14 +1,19 @@
 """KubeflowPipelines: standalone Kubeflow Pipelines on S3 and RDS MySQL, no MinIO.
 
-The stock controllers come from the upstream manifests at a pinned ref (the kustomize
-overlay in ``components/manifests/kfp/``; its CRDs from ``cluster-scoped-resources``
-first). Everything that carries an AWS output is a native object of this component,
-so the plan shows it and the tests check it:
+The stock controllers come from the upstream manifests at a pinned ref, in upstream's
+cert-manager variant (the kustomize overlay in ``manifests/``; its CRDs from
+``env/cert-manager/cluster-scoped-resources`` first; what they create is listed in
+``manifests/inventory.yaml``). Everything that carries an AWS output is a native object of
+this component, so the plan shows it and the tests check it:
 
 * ``mysql`` — an ExternalName Service to the RDS MySQL endpoint (the host name the
   upstream manifests use), and ``mysql-secret`` with the database user and password.
 * ``mlops-kfp-object-store`` — bucket, region and S3 host the API server and UI use;
-  ``kfp-launcher`` — the default pipeline root ``s3://<bucket>/kfp``.
+  ``kfp-launcher`` — the default pipeline root ``s3://<bucket>/pipelines``;
+  ``artifact-repositories`` — Argo's default artifact repository for the namespace (step
+  logs under ``<pipelines prefix>/logs/``, the SDK's credentials: IRSA).
+* ``ml-pipeline-ui-signing`` — the UI's TensorBoard proxy signing secret (random; upstream
+  falls back to MinIO's well-known secret key).
 * ``mlops-pipelines-env`` — a ConfigMap with the platform endpoints every run of the
   sample pipelines reads (``mlops_runtime.pipelines_env.PLATFORM_ENV_KEYS``) and a Secret of
   the same name with its MLflow credentials, in the namespace the runs execute in.
@@ -29,6 +34,8 @@ from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
+import yaml
 
 from infra.base.aws_calls import AwsCall
 from infra.base.exposure import OidcProxyArgs, oauth2_proxy, tls_ingress
@@ -36,11 +43,13 @@ from infra.base.k8s import MANAGED_BY, labels, service_account_metadata
 from infra.services.kfp.config import KfpConfig
 from mlops_runtime.pipelines_env import PLATFORM_ENV
 
-# Relative to the project root (the program's working directory under `pulumi up`
-# and the offline plan), so the plan does not depend on where the checkout lives.
-OVERLAY_DIR = Path("infra") / "services" / "kfp" / "manifests"
+# Relative to infra/, the working directory Pulumi runs the program in (Pulumi.yaml's
+# `main` is a directory), so the plan does not depend on where the checkout lives.
+OVERLAY_DIR = Path("services") / "kfp" / "manifests"
 OVERLAY_FILE = Path(__file__).resolve().parent / "manifests" / "kustomization.yaml"
 UPSTREAM = "https://github.com/kubeflow/pipelines/manifests/kustomize"
+# Argo's key for a step's archived log, under the pipelines prefix every runner may write
+LOG_KEY_FORMAT = "logs/{{workflow.name}}/{{pod.name}}"
 
 
 def overlay_version() -> str:
@@ -75,6 +84,8 @@ class KubeflowPipelinesArgs:
         pipelines_credentials: Their credentials (Secret ``mlops-pipelines-env``); empty:
             no Secret (the pipelines treat it as optional).
         aws_calls: Service account name -> the AWS calls its pods make as its role.
+        cert_manager: cert-manager's release: the cache webhook's certificate is its
+            Certificate (upstream's cert-manager variant).
     """
 
     config: KfpConfig
@@ -97,6 +108,7 @@ class KubeflowPipelinesArgs:
     pipelines_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     pipelines_credentials: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     aws_calls: Mapping[str, Sequence[AwsCall]] = field(default_factory=dict)
+    cert_manager: pulumi.Resource | None = None
 
     def __post_init__(self) -> None:
         pinned = overlay_version()
@@ -106,6 +118,8 @@ class KubeflowPipelinesArgs:
             )
         if self.domain and self.auth != "oidc":
             raise ValueError("the KFP UI is exposed only behind oauth2-proxy (auth 'oidc')")
+        if self.cert_manager is None:
+            raise ValueError("cert_manager is required: it issues the cache webhook's certificate")
 
     @property
     def namespace(self) -> str:
@@ -200,6 +214,45 @@ class KubeflowPipelines(pulumi.ComponentResource):
                 opts=in_ns,
             )
         )
+        owned.append(
+            k8s.core.v1.ConfigMap(
+                f"{name}-artifact-repositories",
+                metadata={
+                    "name": "artifact-repositories",
+                    "namespace": ns,
+                    "labels": kfp_labels,
+                    "annotations": {"workflows.argoproj.io/default-artifact-repository": "default"},
+                },
+                data={
+                    "default": yaml.safe_dump(
+                        {
+                            "archiveLogs": True,
+                            "s3": {
+                                "endpoint": args.s3_host,
+                                "bucket": args.artifact_bucket,
+                                "region": args.region,
+                                "insecure": False,
+                                "useSDKCreds": True,
+                                "keyFormat": f"{args.artifact_prefix}/{LOG_KEY_FORMAT}",
+                            },
+                        },
+                        sort_keys=False,
+                    )
+                },
+                opts=in_ns,
+            )
+        )
+        signing = random.RandomPassword(
+            f"{name}-ui-signing", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        owned.append(
+            k8s.core.v1.Secret(
+                f"{name}-ui-signing",
+                metadata={"name": "ml-pipeline-ui-signing", "namespace": ns, "labels": kfp_labels},
+                string_data={"secret": signing.result},
+                opts=in_ns,
+            )
+        )
         if args.pipelines_env:
             k8s.core.v1.ConfigMap(
                 f"{name}-pipelines-env",
@@ -237,13 +290,16 @@ class KubeflowPipelines(pulumi.ComponentResource):
 
         crds = k8s.kustomize.v2.Directory(
             f"{name}-cluster-scoped",
-            directory=f"{UPSTREAM}/cluster-scoped-resources?ref={args.config.version}",
+            directory=(
+                f"{UPSTREAM}/env/cert-manager/cluster-scoped-resources?ref={args.config.version}"
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
+        assert args.cert_manager is not None  # __post_init__
         k8s.kustomize.v2.Directory(
             f"{name}-upstream",
             directory=OVERLAY_DIR.as_posix(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, *owned]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, args.cert_manager, *owned]),
         )
 
         if args.auth == "oidc" and args.oidc is not None:

@@ -18,5 +18,5 @@ class KfpConfig(Strict):
     """
 
     enabled: bool = True
-    version: ChartVersion = "2.5.0"
+    version: ChartVersion = "2.17.0"
     namespace: Literal["kubeflow"] = "kubeflow"

@@ -12,7 +12,11 @@ from infra.platform import Platform
 from infra.services.artifact_store import layout
 from infra.services.artifact_store.component import ArtifactStore
 from infra.services.feast.component import FeastStore, feast_client_calls
-from infra.services.kfp.component import KubeflowPipelines, KubeflowPipelinesArgs
+from infra.services.kfp.component import (
+    LOG_KEY_FORMAT,
+    KubeflowPipelines,
+    KubeflowPipelinesArgs,
+)
 from infra.services.mlflow.component import MlflowServer
 from infra.services.mlflow.slice import PIPELINES_USER
 from infra.services.monitoring.component import Monitoring
@@ -106,10 +110,14 @@ def deploy(p: Platform) -> None:
         else None
     )
     run_output = f"{prefix}/training/run-0123/train-model/model"
+    step_log = f"{prefix}/{LOG_KEY_FORMAT}/main.log".replace(
+        "{{workflow.name}}", "training-x7k2p"
+    ).replace("{{pod.name}}", "training-x7k2p-train-1234")
     runner_calls = [
         root.list_under(f"{prefix}/training", "list a run's artifacts"),
         *root.write(run_output, "upload a step's output"),
         *root.read(run_output, "download a step's input"),
+        *root.write(step_log, "Argo's executor archives the step's log"),
         *(
             feast_client_calls(registry.calls, redis_token)
             if feast is not None and registry is not None
@@ -157,6 +165,7 @@ def deploy(p: Platform) -> None:
             pipelines_env=pipelines_env,
             pipelines_credentials=pipelines_credentials,
             aws_calls=calls,
+            cert_manager=p.cert_manager.release if p.cert_manager else None,
         ),
         opts=p.k8s,
     )
