@@ -237,9 +237,13 @@ def plan(env: str) -> dict[str, Any]:
     return planned(env).plan
 
 
+FEAST_REPO_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
 @functools.cache
 def variant_plan(name: str) -> dict[str, Any]:
-    """dev with OIDC in front, a public domain and DynamoDB as the online store."""
+    """dev with OIDC in front, a public domain, DynamoDB as the online store and the image
+    of a commit to run `feast apply` in."""
     assert name == "oidc-dynamodb"
     values = copy.deepcopy(stack_values("dev"))
     platform = values["config"]["mlops-platform:platform"]
@@ -251,6 +255,7 @@ def variant_plan(name: str) -> dict[str, Any]:
     }
     comps["ingress"] = {"domain": "ml.example.com", "class_name": "alb"}
     comps["cert_manager"] = {"acme_email": "platform@example.com"}
+    comps.setdefault("feast", {})["repo_image_tag"] = FEAST_REPO_COMMIT
     values["config"]["mlops-platform:oidcClientSecret"] = {"secure": "v1:offline"}
     with tempfile.TemporaryDirectory(prefix="variant-") as tmp_dir:
         path = Path(tmp_dir) / "Pulumi.dev.yaml"

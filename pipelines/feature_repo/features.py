@@ -1,8 +1,10 @@
 """Feast definitions of the sample: one entity, its parquet source, a view and a service.
 
-The source path is read at `feast apply` time from MLOPS_FEATURES_URI (what the features
-pipeline wrote, s3://<bucket>/features/breast_cancer.parquet); AWS_ENDPOINT_URL points the
-offline store at the local object store and is unset in the cloud.
+The source path is read at `feast apply` time from MLOPS_FEATURES_URI, or else from the
+platform's environment as the pipelines read it (`settings.features_uri()`: what the
+features pipeline writes, s3://<bucket>/<data prefix>/features/breast_cancer.parquet);
+AWS_ENDPOINT_URL points the offline store at the local object store and is unset in the
+cloud.
 """
 
 import os
@@ -12,6 +14,7 @@ from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueT
 from feast.types import Float64
 from sklearn.datasets import load_breast_cancer
 
+from pipelines import settings
 from pipelines.data import column_name
 
 patient = Entity(
@@ -23,7 +26,7 @@ patient = Entity(
 
 source = FileSource(
     name="breast_cancer_source",
-    path=os.environ.get("MLOPS_FEATURES_URI", "s3://mlops-artifacts/features/breast_cancer.parquet"),
+    path=os.environ.get("MLOPS_FEATURES_URI") or settings.features_uri(),
     timestamp_field="event_timestamp",
     s3_endpoint_override=os.environ.get("AWS_ENDPOINT_URL") or None,
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
@@ -28,6 +28,7 @@ from infra.base.k8s import (
     RESTRICTED_NAMESPACE_LABELS,
     config_hash,
     container_security_context,
+    env_list,
     labels,
     pod_security_context,
     secret_env,
@@ -35,8 +36,11 @@ from infra.base.k8s import (
     tmp_volume,
 )
 from infra.services.feast.config import FeastConfig
+from policies.rules.images import image_problem
 
 REGISTRY_KEY = "feast/registry.db"
+# pipelines/Dockerfile: COPY pipelines/ /opt/mlops/pipelines/
+REPO_DIR = "/opt/mlops/pipelines/feature_repo"
 SERVER_PORT = 6566
 METRICS_PORT = 8000
 CONFIG_DIR = "/etc/feast"
@@ -173,8 +177,11 @@ class FeastStoreArgs:
     Attributes:
         config: The stack's ``components.feast`` section (image, namespace, project,
             schedule, sizing).
-        repo_image: Pinned image holding the feature repository (``feast apply`` runs it).
-        repo_dir: Directory of the feature repository inside ``repo_image``.
+        repo_image: The image holding the feature repository (``feast apply`` runs it); None:
+            no apply Job (the features pipeline applies the definitions).
+        repo_dir: Directory of the feature repository inside ``repo_image`` (where
+            pipelines/Dockerfile copies ``pipelines/``).
+        repo_env: Environment of ``feast apply`` (where the definitions' sources are).
         registry_bucket: The bucket of Feast's registry (``feast/registry.db``): a bucket of
             its own, because Feast's S3 registry calls HeadBucket on every read, which needs
             a ListBucket grant on the whole bucket.
@@ -186,21 +193,19 @@ class FeastStoreArgs:
     """
 
     config: FeastConfig
-    repo_image: pulumi.Input[str]
+    repo_image: pulumi.Input[str] | None
     registry_bucket: str
     region: str
     role_arn: pulumi.Input[str]
     online_store: RedisStore | DynamoDbStore
-    repo_dir: str = "/app/pipelines/feature_repo"
+    repo_dir: str = REPO_DIR
+    repo_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     service_account: str = "feast"
     aws_calls: Sequence[AwsCall] = ()
 
     def __post_init__(self) -> None:
-        image = self.repo_image
-        if isinstance(image, str) and (
-            image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1]
-        ):
-            raise ValueError(f"image {image!r} must be pinned")
+        if isinstance(self.repo_image, str) and (problem := image_problem(self.repo_image)):
+            raise ValueError(f"repo_image {problem}")
         if isinstance(self.online_store, DynamoDbStore):
             project = self.config.project
             stray = [t for t in self.online_store.table_names if not t.startswith(f"{project}.")]
@@ -386,28 +391,24 @@ class FeastStore(pulumi.ComponentResource):
             },
             opts=after,
         )
-        job_name = pulumi.Output.all(self.feature_store_yaml, args.repo_image).apply(
-            lambda v: f"feast-apply-{config_hash(v[0], v[1])}"
-        )
-        k8s.batch.v1.Job(
-            f"{name}-apply",
-            metadata={"name": job_name, "namespace": ns_name, "labels": labels(app, "apply")},
-            spec={
-                "backoffLimit": 3,
-                "template": {
-                    "metadata": {"labels": labels(app, "apply")},
-                    "spec": {
-                        **job_pod,
-                        "containers": [
-                            container(
-                                "apply", args.repo_image, ["feast", "-c", args.repo_dir, "apply"]
-                            )
-                        ],
+        if args.repo_image is not None:
+            job_name = pulumi.Output.all(
+                self.feature_store_yaml, args.repo_image, dict(args.repo_env)
+            ).apply(lambda v: f"feast-apply-{config_hash(*v)}")
+            apply = container("apply", args.repo_image, ["feast", "-c", args.repo_dir, "apply"])
+            apply["env"] = [*apply["env"], *env_list(args.repo_env)]
+            k8s.batch.v1.Job(
+                f"{name}-apply",
+                metadata={"name": job_name, "namespace": ns_name, "labels": labels(app, "apply")},
+                spec={
+                    "backoffLimit": 3,
+                    "template": {
+                        "metadata": {"labels": labels(app, "apply")},
+                        "spec": {**job_pod, "containers": [apply]},
                     },
                 },
-            },
-            opts=after,
-        )
+                opts=after,
+            )
         self.server_url = f"http://{app}.{ns_name}.svc.cluster.local"
         self.registry_path = args.registry_path
         self.register_outputs(

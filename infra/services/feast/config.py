@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from infra.base.config import (
+    COMMIT_TAG_PATTERN,
     CRON_PATTERN,
     K8S_NAME_PATTERN,
-    FieldProblem,
     Image,
     Resources,
     Strict,
@@ -24,8 +24,11 @@ class FeastConfig(Strict):
         project: Feast project name.
         replicas / resources: Feature server sizing.
         materialize_schedule: Cron schedule of ``materialize-incremental``.
-        repo_image_tag: Tag of the pipeline-components image (ECR) holding the feature
-            repository that ``feast apply`` runs.
+        repo_image_tag: The commit whose pipeline-components image (ECR) holds the feature
+            repository ``feast apply`` runs: a tag the image workflow pushes (the full commit
+            SHA). Unset: no ``feast apply`` Job; the features pipeline registers the
+            definitions on its first run (the feature server starts with an empty
+            registry). Set it once the image workflow has pushed that commit's image.
     """
 
     enabled: bool = True
@@ -34,11 +37,5 @@ class FeastConfig(Strict):
     project: str = Field(default="platform", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     replicas: int = Field(default=1, ge=1, le=20)
     materialize_schedule: str = Field(default="0 * * * *", pattern=CRON_PATTERN)
-    repo_image_tag: str = Field(default="0.1.0", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+    repo_image_tag: str | None = Field(default=None, pattern=COMMIT_TAG_PATTERN)
     resources: Resources = Field(default_factory=Resources)
-
-    @model_validator(mode="after")
-    def _check(self) -> FeastConfig:
-        if self.repo_image_tag == "latest":
-            raise FieldProblem("repo_image_tag", "uses 'latest': pin a version")
-        return self

@@ -19,6 +19,7 @@ from infra.services.feast.component import (
     RedisStore,
     feast_client_calls,
 )
+from mlops_runtime import pipelines_env
 
 SERVICE_ACCOUNT = "feast"
 # the ECR repository of the image that holds the feature repository
@@ -91,9 +92,18 @@ def deploy(p: Platform) -> None:
         "feast",
         FeastStoreArgs(
             config=cfg,
-            repo_image=registry_bucket.repository_urls.apply(
-                lambda urls: f"{urls[REPO_IMAGE_REPOSITORY]}:{cfg.repo_image_tag}"
+            repo_image=(
+                registry_bucket.repository_urls.apply(
+                    lambda urls: f"{urls[REPO_IMAGE_REPOSITORY]}:{cfg.repo_image_tag}"
+                )
+                if cfg.repo_image_tag
+                else None
             ),
+            # where the definitions' source is: the features pipeline's output
+            repo_env={
+                pipelines_env.BUCKET_ENV: artifacts.name,
+                pipelines_env.DATA_PREFIX_ENV: layout.PIPELINES,
+            },
             registry_bucket=registry.name,
             region=p.region,
             role_arn=identity.role_arn,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -9,17 +10,26 @@ import pytest
 import yaml
 from alone import build
 
-from infra.services.feast.component import DynamoDbStore, FeastStore, FeastStoreArgs, RedisStore
+from infra.services.feast.component import (
+    REPO_DIR,
+    DynamoDbStore,
+    FeastStore,
+    FeastStoreArgs,
+    RedisStore,
+)
 from infra.services.feast.config import FeastConfig
 
 TYPE = "mlops:kubernetes:FeastStore"
+REPO = "123.dkr.ecr.us-east-1.amazonaws.com/t/pipeline-components"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+ROOT = Path(__file__).resolve().parents[4]
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:t/feast/redis-auth-AbCdEf"
 
 
 def feast(
     config: FeastConfig,
     store: RedisStore | DynamoDbStore,
-    repo_image: str = "123.dkr.ecr.us-east-1.amazonaws.com/t/pipeline-components:1.2.3",
+    repo_image: str | None = f"{REPO}:{COMMIT}",
 ) -> Any:
     def make(opts: pulumi.ResourceOptions) -> None:
         FeastStore(
@@ -73,7 +83,7 @@ def test_schedule_namespace_and_apply_job_follow_the_section() -> None:
     other = feast(
         config,
         DynamoDbStore(table_names=["platform.fv"]),
-        repo_image="123.dkr.ecr.us-east-1.amazonaws.com/t/pipeline-components:1.2.4",
+        repo_image=f"{REPO}:{COMMIT[::-1]}",
     )
     assert other.inputs("kubernetes:batch/v1:Job")["metadata"]["name"] != first
 
@@ -82,7 +92,7 @@ def test_tables_feast_would_never_use_are_refused() -> None:
     with pytest.raises(ValueError, match=r"not 'platform\.<feature view>'"):
         FeastStoreArgs(
             config=FeastConfig(),
-            repo_image="r/x:1",
+            repo_image=None,
             registry_bucket="b",
             region="us-east-1",
             role_arn="r",
@@ -90,13 +100,43 @@ def test_tables_feast_would_never_use_are_refused() -> None:
         )
 
 
-def test_a_moving_repo_image_is_refused() -> None:
-    with pytest.raises(ValueError, match="must be pinned"):
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        ("registry/x:latest", "uses the 'latest' tag"),
+        # the image workflow pushes commit SHAs: a version tag was never pushed
+        (f"{REPO}:0.1.0", "not a tag the image workflow pushes"),
+    ],
+)
+def test_an_image_that_is_not_pinned_or_never_pushed_is_refused(image: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
         FeastStoreArgs(
             config=FeastConfig(),
-            repo_image="registry/x:latest",
+            repo_image=image,
             registry_bucket="b",
             region="us-east-1",
             role_arn="r",
             online_store=DynamoDbStore(table_names=["platform.fv"]),
         )
+
+
+def test_without_a_repo_image_there_is_no_apply_job() -> None:
+    built = feast(FeastConfig(), DynamoDbStore(table_names=["platform.fv"]), repo_image=None)
+    assert not built.of_type("kubernetes:batch/v1:Job")
+    assert built.of_type("kubernetes:apps/v1:Deployment")  # the server starts regardless
+
+
+def test_the_feature_repository_is_where_the_image_has_it() -> None:
+    """pipelines/Dockerfile copies pipelines/ somewhere; `feast -c` must point there."""
+    copies = [
+        line.split()[1:]
+        for line in (ROOT / "pipelines" / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ") and "--from" not in line
+    ]
+    inside = [
+        (ROOT / src.rstrip("/") / Path(REPO_DIR).relative_to(dest.rstrip("/")))
+        for src, dest in copies
+        if Path(REPO_DIR).is_relative_to(dest.rstrip("/"))
+    ]
+    assert inside, f"no COPY in pipelines/Dockerfile puts anything at {REPO_DIR}"
+    assert (inside[0] / "features.py").is_file()

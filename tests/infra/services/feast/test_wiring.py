@@ -10,6 +10,7 @@ import pytest
 import yaml
 from plans import (
     ENVIRONMENTS,
+    FEAST_REPO_COMMIT,
     artifact_bucket,
     find,
     objects,
@@ -20,6 +21,8 @@ from plans import (
     sa_role,
     state,
 )
+
+from infra.services.feast.component import REPO_DIR
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -79,18 +82,27 @@ def test_feast_uses_exactly_the_provisioned_dynamodb_tables(oidc_plan: dict[str,
     assert "dynamodb:CreateTable" not in tables["Action"]
 
 
-def test_feast_apply_job_is_renamed_when_the_config_changes(oidc_plan: dict[str, Any]) -> None:
-    def job(p: dict[str, Any]) -> str:
-        (name,) = [
-            o["metadata"]["name"]
-            for o in objects(p)
-            if o["kind"] == "Job" and o["metadata"]["namespace"] == "feast"
-        ]
-        return str(name)
-
-    assert job(plan("dev")).startswith("feast-apply-")
-    assert job(plan("dev")) == job(plan("dev"))
-    assert job(plan("dev")) != job(oidc_plan)  # Redis -> DynamoDB: apply runs again
+def test_feast_apply_runs_the_pushed_image_of_the_configured_commit(
+    oidc_plan: dict[str, Any],
+) -> None:
+    (job,) = [
+        o
+        for o in objects(oidc_plan)
+        if o["kind"] == "Job" and o["metadata"]["namespace"] == "feast"
+    ]
+    (apply,) = job["spec"]["template"]["spec"]["containers"]
+    assert apply["image"].endswith(f"/mlops-dev/pipeline-components:{FEAST_REPO_COMMIT}")
+    assert apply["command"] == ["feast", "-c", REPO_DIR, "apply"]
+    env = {e["name"]: e.get("value") for e in apply["env"]}
+    # the definitions' source is where the features pipeline writes
+    assert env["MLOPS_ARTIFACT_BUCKET"].startswith("mlops-dev-artifacts-")
+    assert env["MLOPS_DATA_PREFIX"] == "pipelines"
+    # without a commit configured there is no image to run it in, and no Job
+    assert not [
+        o
+        for o in objects(plan("dev"))
+        if o["kind"] == "Job" and o["metadata"]["namespace"] == "feast"
+    ]
 
 
 def test_feast_materializes_on_the_configured_schedule() -> None:
