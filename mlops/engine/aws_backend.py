@@ -1233,7 +1233,18 @@ def _db_instance(b: Backend, name: str, inputs: dict[str, Any], state: dict[str,
             f"InvalidParameterCombination: RDS does not offer DB instance class {instance_class!r}"
         )
     password, user = inputs.get("password") or "", inputs.get("username") or ""
-    if engine in _RDS_PASSWORD_MAX and not 8 <= len(password) <= _RDS_PASSWORD_MAX[engine]:
+    # RDS keeps the password in Secrets Manager itself: then none may be given, else one must
+    managed = bool(inputs.get("manageMasterUserPassword"))
+    if managed and password:
+        raise AwsRejected(
+            "InvalidParameterCombination: MasterUserPassword cannot be given with "
+            "ManageMasterUserPassword"
+        )
+    if (
+        not managed
+        and engine in _RDS_PASSWORD_MAX
+        and not 8 <= len(password) <= _RDS_PASSWORD_MAX[engine]
+    ):
         raise AwsRejected(
             f"InvalidParameterValue: {engine} master passwords are 8-{_RDS_PASSWORD_MAX[engine]} "
             "characters"
@@ -1258,8 +1269,8 @@ def _db_instance(b: Backend, name: str, inputs: dict[str, Any], state: dict[str,
         "DBInstanceClass": instance_class,
         "AllocatedStorage": storage,
         "MasterUsername": user,
-        "MasterUserPassword": password,
         "Tags": _tags(inputs),
+        **({"ManageMasterUserPassword": True} if managed else {"MasterUserPassword": password}),
     }
     for ours, api, cast in (
         ("engineVersion", "EngineVersion", str),

@@ -214,6 +214,28 @@ def test_rds_refuses_what_rds_refuses(aws: Backend) -> None:
     assert (held["DBInstanceIdentifier"], held["Engine"]) == ("mlops-test", "postgres")
 
 
+def test_rds_manages_the_master_password_when_asked(aws: Backend) -> None:
+    """AWS accepts no password with manage_master_user_password, and refuses both."""
+    base = {
+        "engine": "postgres",
+        "engineVersion": "17.7",
+        "username": "admin_user",
+        "allocatedStorage": 20,
+        "instanceClass": "db.t4g.micro",
+        "manageMasterUserPassword": True,
+    }
+    create(aws, "aws:rds/instance:Instance", "managed", identifier="mlops-managed", **base)
+    with pytest.raises(AwsRejected, match="cannot be given with ManageMasterUserPassword"):
+        create(
+            aws,
+            "aws:rds/instance:Instance",
+            "both",
+            identifier="mlops-both",
+            password="p" * 16,
+            **base,
+        )
+
+
 def test_our_ids_are_translated_to_motos(aws: Backend) -> None:
     vpc = create(aws, "aws:ec2/vpc:Vpc", "vpc", cidrBlock="10.9.0.0/16")
     # the plan's fake id stands for moto's real one inside later inputs, JSON included

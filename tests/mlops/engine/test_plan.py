@@ -123,6 +123,20 @@ def test_moto_itself_validates_identity_policies(tmp_path: Path) -> None:
         plan_program(tmp_path)
 
 
+def test_an_rds_instance_with_an_aws_managed_password_plans(tmp_path: Path) -> None:
+    """What AWS accepts: no password given, RDS keeps it in Secrets Manager."""
+    (tmp_path / "Pulumi.yaml").write_text("name: odd\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi, pulumi_aws as aws\n"
+        "p = aws.Provider('aws', region='us-east-1')\n"
+        "aws.rds.Instance('db', identifier='managed', engine='postgres', engine_version='17.7',"
+        " instance_class='db.t4g.micro', allocated_storage=20, username='admin_user',"
+        " manage_master_user_password=True, skip_final_snapshot=True,"
+        " opts=pulumi.ResourceOptions(provider=p))\n"
+    )
+    plan_program(tmp_path)
+
+
 def test_bad_bucket_name_fails(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.yaml").write_text("name: odd\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(
