@@ -45,7 +45,11 @@ def test_a_path_that_resolves_only_from_the_project_root_is_refused(tmp_path: Pa
 
 
 def test_remote_sources_are_not_local_paths(tmp_path: Path) -> None:
-    url = "https://github.com/kubeflow/pipelines/manifests/kustomize/base?ref=2.17.0"
+    # a remote the checkout's KFP inventory lists, so the identity check can follow it
+    url = (
+        "https://github.com/kubeflow/pipelines/manifests/kustomize/third-party/argo/installs/"
+        "namespace?ref=2.17.0"
+    )
     plan_program(project(tmp_path, url))
 
 
