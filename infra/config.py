@@ -10,10 +10,12 @@ can fix the YAML without reading the code.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, model_validator
 
+from infra.base import naming, regions
 from infra.base.config import (
     AuthConfig,
     ConfigError,
@@ -41,9 +43,21 @@ __all__ = ["CONFIG_KEY", "ConfigError", "PlatformConfig", "load_stack_config", "
 CONFIG_KEY = "mlops-platform:platform"
 REQUIRED_TAGS = ("owner", "cost-center", "data-classification")
 ENVIRONMENT_TAG = "environment"
+# Tags the platform itself sets on the resources it tags (infra/platform.py, the network,
+# the teams, the log buckets): a config tag of the same key (IAM compares keys without
+# case) would be overwritten on some resources and win on others. `kubernetes.io/` keys
+# steer EKS and the load balancer controller (which subnets take load balancers).
+PLATFORM_TAGS = (ENVIRONMENT_TAG, "managed-by", "Name", "team", "purpose")
+PLATFORM_TAG_PREFIXES = ("kubernetes.io/",)
+# The most tags the platform adds to one resource (Name, environment, managed-by and two
+# kubernetes.io/ tags on a subnet); AWS allows 50 per resource.
+PLATFORM_TAGS_PER_RESOURCE = 5
+MAX_CONFIG_TAGS = naming.TAGS_PER_RESOURCE - PLATFORM_TAGS_PER_RESOURCE
 
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
+# AWS account ids are 12 digits: derived names hold one, checked with this stand-in
+ACCOUNT = "{account}"
+_ACCOUNT_DIGITS = "0" * 12
 
 
 class Components(Strict):
@@ -78,13 +92,55 @@ class Components(Strict):
         return self
 
 
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
 def _tags(value: dict[str, str]) -> dict[str, str]:
     missing = [t for t in REQUIRED_TAGS if not value.get(t)]
     if missing:
         raise ValueError(f"missing required tag(s): {', '.join(missing)}")
-    if ENVIRONMENT_TAG in value:
-        raise ValueError(f"'{ENVIRONMENT_TAG}' is set from the stack name; remove it")
+    if len(value) > MAX_CONFIG_TAGS:
+        raise ValueError(
+            f"{len(value)} tags; AWS allows {naming.TAGS_PER_RESOURCE} per resource and the "
+            f"platform adds up to {PLATFORM_TAGS_PER_RESOURCE}: at most {MAX_CONFIG_TAGS}"
+        )
+    seen: dict[str, str] = {}
+    for key, text in value.items():
+        if key.lower() == ENVIRONMENT_TAG:
+            raise ValueError(f"'{ENVIRONMENT_TAG}' is set from the stack name; remove it")
+        if key.lower() in (t.lower() for t in PLATFORM_TAGS) or key.lower().startswith(
+            PLATFORM_TAG_PREFIXES
+        ):
+            raise ValueError(f"{_shown(key)} is a tag the platform sets itself; remove it")
+        if problem := naming.tag_key_problem(key):
+            raise ValueError(f"tag key {_shown(key)} {problem}")
+        if (other := seen.setdefault(key.lower(), key)) != key:
+            raise ValueError(
+                f"tag keys {other!r} and {key!r} differ only in case, which IAM refuses"
+            )
+        if problem := naming.tag_value_problem(text):
+            raise FieldProblem(key, f"tag value {_shown(text)} {problem}")
     return value
+
+
+@dataclass(frozen=True)
+class DerivedName:
+    """A name the stack gives an AWS resource, and the config field that shapes it.
+
+    ``name`` holds ``{account}`` where the deploying account's id goes.
+    """
+
+    field: str
+    kind: str
+    name: str
+
+    def problem(self) -> str | None:
+        return naming.name_problem(self.kind, self.name.replace(ACCOUNT, _ACCOUNT_DIGITS))
+
+    @property
+    def shown(self) -> str:
+        return self.name.replace(ACCOUNT, "<account-id>")
 
 
 class PlatformConfig(Strict):
@@ -110,10 +166,73 @@ class PlatformConfig(Strict):
             return len(self.cluster.private_subnet_ids)
         return self.network.az_count
 
+    def derived_names(self, stack: str) -> list[DerivedName]:
+        """Every name the stack ``stack`` gives an AWS resource, as the slices build it
+        (``<name_prefix>-<stack>`` first); tests/infra/test_config_names.py holds this list
+        to the names in the environments' plans."""
+        base, cc, comp = f"{self.name_prefix}-{stack}", self.cluster, self.components
+        names: list[DerivedName] = []
+
+        def add(kind: str, name: str, field: str = "name_prefix") -> None:
+            names.append(DerivedName(field, kind, name))
+
+        buckets = [f"{base}-artifacts-{ACCOUNT}"]
+        if comp.feast.enabled:
+            buckets.append(f"{base}-feast-registry-{ACCOUNT}")
+        for bucket in buckets:
+            add("s3-bucket", bucket)
+            if self.artifact_store.access_logging:
+                add("s3-bucket", f"{bucket}-logs")
+            add("kms-alias", f"alias/{bucket}")
+        if self.ci.github_repository:
+            add("iam-role", f"{base}-github-actions")
+        if cc.mode == "create":
+            add("eks-cluster", base)
+            add("log-group", f"/aws/eks/{base}/cluster")
+            add("kms-alias", f"alias/{base}-eks")
+            for role in ("cluster", "node", "vpc-cni", "ebs-csi"):
+                add("iam-role", f"{base}-{role}")
+            for group, _ in cc.node_groups.enabled_groups():
+                add("launch-template", f"{base}-{group}")
+            if self.network.flow_logs:
+                add("iam-role", f"{base}-vpc-flow-logs")
+                add("log-group", f"/aws/vpc/{base}/flow-logs")
+        add("kms-alias", f"alias/{base}-ecr")
+        for i, repository in enumerate(self.registry.repositories):
+            add("ecr-repository", f"{base}/{repository}", f"registry.repositories.{i}")
+        databases = [s for s in ("mlflow", "kfp") if getattr(comp, s).enabled]
+        if comp.mlflow.enabled:
+            add("iam-role", f"{base}-mlflow")
+        if comp.feast.enabled:
+            add("iam-role", f"{base}-feast")
+            add("kms-alias", f"alias/{base}-feast")
+            if self.online_store.kind == "redis":
+                add("elasticache-replication-group", f"{base}-feast")
+                add("elasticache-subnet-group", f"{base}-feast")
+                add("security-group", f"{base}-feast-redis")
+                add("secret", f"{base}/feast/redis-auth")
+        for service in databases:
+            add("rds-instance", f"{base}-{service}")
+            add("rds-parameter-group", f"{base}-{service}")
+            add("rds-subnet-group", f"{base}-{service}")
+            if getattr(self.databases, service).final_snapshot:
+                add("rds-snapshot", f"{base}-{service}-final")
+            add("security-group", f"{base}-{service}-db")
+            add("kms-alias", f"alias/{base}-{service}-db")
+            add("secret", f"{base}/{service}/db-master")
+        if comp.kfp.enabled:
+            for role in ("kfp", "kfp-ui", "kfp-runner"):
+                add("iam-role", f"{base}-{role}")
+        for i, team in enumerate(self.teams):
+            add("iam-role", f"{base}-team-{team.name}", f"teams.{i}.name")
+            if comp.kfp.enabled:
+                add("iam-role", f"{base}-kfp-runner-{team.name}", f"teams.{i}.name")
+        return names
+
     @model_validator(mode="after")
-    def _check(self) -> PlatformConfig:
-        if not _REGION.match(self.region):
-            raise FieldProblem("region", f"{self.region!r} is not an AWS region name")
+    def _check(self, info: ValidationInfo) -> PlatformConfig:
+        if problem := regions.region_problem(self.region):
+            raise FieldProblem("region", problem)
         if not _PREFIX.match(self.name_prefix):
             raise FieldProblem(
                 "name_prefix",
@@ -154,6 +273,15 @@ class PlatformConfig(Strict):
                     )
         if self.cluster.mode == "existing" and self.network != NetworkConfig():
             raise FieldProblem("network", "is not used with a bring-your-own cluster; remove it")
+        # the names the stack derives, once it is known (always, under Pulumi)
+        stack = (info.context or {}).get("stack")
+        for derived in self.derived_names(stack) if isinstance(stack, str) else ():
+            if problem := derived.problem():
+                raise FieldProblem(
+                    derived.field,
+                    f"with the stack {stack!r}, it makes the {naming.describe(derived.kind)} "
+                    f"{derived.shown!r}, which {problem}",
+                )
         return self
 
 
@@ -173,12 +301,16 @@ def _format_error(exc: ValidationError) -> str:
     return f"{'.'.join(path)}: {reason}"
 
 
-def parse_config(raw: Any) -> PlatformConfig:
-    """Validate a raw config object; raise ConfigError with ``field.path: reason``."""
+def parse_config(raw: Any, stack: str | None = None) -> PlatformConfig:
+    """Validate a raw config object; raise ConfigError with ``field.path: reason``.
+
+    With ``stack``, the names the stack derives from the config (``<name_prefix>-<stack>``
+    ...) are checked against AWS's naming rules too.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"platform: expected a mapping, got {type(raw).__name__}")
     try:
-        return PlatformConfig.model_validate(raw)
+        return PlatformConfig.model_validate(raw, context={"stack": stack})
     except ValidationError as exc:
         raise ConfigError(_format_error(exc)) from None
 
@@ -190,4 +322,4 @@ def load_stack_config() -> PlatformConfig:
     raw = pulumi.Config("mlops-platform").get_object("platform")
     if raw is None:
         raise ConfigError(f"{CONFIG_KEY}: is required")
-    return parse_config(raw)
+    return parse_config(raw, stack=pulumi.get_stack())

@@ -5,7 +5,10 @@
 Only provisioned capacity is priced (hours x rate, provisioned GB x rate);
 usage charges depend on traffic, so usage-billed resources are listed at $0
 with their rates. Every figure carries its arithmetic in ``basis`` so that a
-reviewer can check it against the table (mlops/data/prices-us-east-1.yaml).
+reviewer can check it against the table (infra/base/prices-us-east-1.yaml, the
+platform's one table of instance types: config validation refuses what it lacks).
+A resource the table cannot price (an instance type, class or node type it does not
+list, a type the plan does not show) is refused, never priced at $0.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
-from mlops.errors import MlopsError
+from infra.base import instances
+from mlops.errors import MlopsError, PlanError
 
-PRICE_FILE = Path(__file__).resolve().parent / "data" / "prices-us-east-1.yaml"
-TABLE_NAME = "mlops/data/prices-us-east-1.yaml"
+PRICE_FILE = instances.TABLE
+TABLE_NAME = instances.TABLE_NAME
 
 _REQUIRED = (
     "region",
@@ -114,15 +118,28 @@ def _num(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+# AWS's APIs take the counts priced here (node group sizes, GB, cache nodes, capacity
+# units) as 32-bit integers: a value outside them is one AWS refuses, not a price.
+_INT32_MAX = 2**31 - 1
+
+
 def _count(value: Any, default: int) -> int:
     """An integer input, or the default when it is absent, unknown or a secret."""
     if isinstance(value, bool):
         return default
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+    if isinstance(value, int | float | str):
+        try:
+            count = int(value)
+        except (ValueError, OverflowError):  # not a number, inf, nan
+            return default if isinstance(value, str) else _out_of_range(value)
+        if not 0 <= count <= _INT32_MAX or (count != value and not isinstance(value, str)):
+            _out_of_range(value)
+        return count
     return default
+
+
+def _out_of_range(value: Any) -> NoReturn:
+    raise _Unpriced(f"{value!r} is not a count AWS accepts (a whole number 0..{_INT32_MAX})")
 
 
 def _dig(obj: Any, *path: str) -> Any:
@@ -139,11 +156,14 @@ class Priced:
     basis: str
 
 
-def _unpriced(what: str, prices: Prices) -> Priced:
-    return Priced(
-        0.0,
+class _Unpriced(Exception):
+    """A resource the table cannot price; `estimate` refuses the plan naming it."""
+
+
+def _unpriced(what: str, prices: Prices) -> NoReturn:
+    raise _Unpriced(
         f"no {prices.region} list price for {what} in {TABLE_NAME} (as of {prices.as_of}): "
-        "add it to price this resource",
+        "AWS does not offer it, or the table lacks it (add it with its list price)"
     )
 
 
@@ -159,13 +179,17 @@ def _eks_cluster(r: Json, p: Prices, by_urn: Index) -> Priced:
     from infra.base import versions
 
     version = r["inputs"].get("version")
-    support = versions.eks_support(version, versions.plan_date()) if isinstance(
-        version, str) else None
+    support = (
+        versions.eks_support(version, versions.plan_date()) if isinstance(version, str) else None
+    )
     extended = support != "standard"
     rate = float(p["eks"]["extended_support_per_hour" if extended else "cluster_per_hour"])
     shown = f"Kubernetes {version} " if isinstance(version, str) else ""
-    label = "standard support" if not extended else (
-        "extended support" if support else "extended support (not in the version table)")
+    label = (
+        "standard support"
+        if not extended
+        else ("extended support" if support else "extended support (not in the version table)")
+    )
     return Priced(
         rate * p.hours,
         f"EKS control plane, {shown}{label} x {_num(p.hours)} h x {per_unit(rate)}/h",
@@ -204,13 +228,17 @@ def _node_group(r: Json, p: Prices, by_urn: Index) -> Priced:
     if not isinstance(types, list) or not types:
         itype = template["inputs"].get("instanceType") if template else None
         if inputs.get("launchTemplate") and not isinstance(itype, str):
-            return _unpriced("a node group whose instance type comes from a launch template", p)
+            raise _Unpriced(
+                "cannot see its instance type: it comes from a launch template the plan "
+                "does not show"
+            )
         # the launch template's type, else the EKS API default when no type is given
         types = [itype] if isinstance(itype, str) else ["t3.medium"]
+    for listed in map(str, types):  # any of them may be launched
+        if listed not in p["ec2_per_hour"]:
+            _unpriced(f"EC2 {listed}", p)
     itype = str(types[0])
-    on_demand = p["ec2_per_hour"].get(itype)
-    if on_demand is None:
-        return _unpriced(f"EC2 {itype}", p)
+    on_demand = p["ec2_per_hour"][itype]
     scaling = inputs.get("scalingConfig") or {}
     desired = _count(scaling.get("desiredSize"), 1)
     low = _count(scaling.get("minSize"), desired)
@@ -502,7 +530,10 @@ def estimate(plan: Mapping[str, Any], prices: Prices | None = None) -> dict[str,
     for r in resources:
         pricer = PRICERS.get(r["type"])
         if pricer is not None:
-            result = pricer(r, p, by_urn)
+            try:
+                result = pricer(r, p, by_urn)
+            except _Unpriced as exc:
+                raise PlanError(f"{r['type']} '{r['name']}': cannot price it: {exc}") from None
             if result is not None:
                 found[r["urn"]] = result
         elif r["type"] in usage_only:

@@ -48,7 +48,7 @@ def _print_table(report: dict[str, Any]) -> None:
         title=f"Estimated monthly cost of {report['environment']}",
         caption=(
             f"{prices['region']} list prices as of {prices['as_of']} (refresh "
-            f"mlops/data/prices-{prices['region']}.yaml); spot assumed "
+            f"infra/base/prices-{prices['region']}.yaml); spot assumed "
             f"{prices['spot_discount']:.0%} below on-demand; usage charges not estimated"
         ),
     )

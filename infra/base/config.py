@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from infra.base import units
+from infra.base.schedule import cron_problem
 from policies.rules.images import PUSHED_TAG, image_problem
 
 
@@ -31,7 +33,8 @@ class FieldProblem(ValueError):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # no inf/nan: a threshold of .inf or .nan in YAML is a mistake, never a bound
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _cidr(value: str) -> str:
@@ -49,11 +52,11 @@ CHART_VERSION_PATTERN = r"^v?\d+\.\d+\.\d+$"
 CPU_PATTERN = r"^\d+(\.\d+)?m?$"
 MEMORY_PATTERN = r"^\d+(Mi|Gi)$"
 HOSTNAME_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-CRON_PATTERN = r"^(\S+\s+){4}\S+$"
 # a tag the image workflow pushes for the platform's own images (the commit SHA)
 COMMIT_TAG_PATTERN = f"^{PUSHED_TAG.pattern}$"
 DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
-K8S_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+# a DNS label (RFC 1123): what Kubernetes requires of a namespace, at most 63 characters
+K8S_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 CLASS_NAME_PATTERN = r"^[a-z0-9][a-z0-9.-]*$"
 
 
@@ -70,6 +73,42 @@ Image = Annotated[str, AfterValidator(_pinned_image)]
 ChartVersion = Annotated[str, Field(pattern=CHART_VERSION_PATTERN)]
 
 
+# CloudWatch Logs' PutRetentionPolicy accepts only these (botocore logs: `Days`)
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"{value} is not a retention CloudWatch Logs accepts: one of "
+            + ", ".join(map(str, LOG_RETENTION_DAYS))
+        )
+    return value
+
+
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+
+
+def _prometheus_duration(value: str) -> str:
+    units.prometheus_duration_nanos(value)  # its ValueError names what is wrong
+    return value
+
+
+PrometheusDuration = Annotated[str, AfterValidator(_prometheus_duration)]
+
+
+def _cron(value: str) -> str:
+    if problem := cron_problem(value):
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+CronSchedule = Annotated[str, AfterValidator(_cron)]
+
+
 class Resources(Strict):
     """Container requests and limits (limits are always set: no unbounded pods)."""
 
@@ -77,6 +116,25 @@ class Resources(Strict):
     memory_request: str = Field(default="256Mi", pattern=MEMORY_PATTERN)
     cpu_limit: str = Field(default="1", pattern=CPU_PATTERN)
     memory_limit: str = Field(default="1Gi", pattern=MEMORY_PATTERN)
+
+    @model_validator(mode="after")
+    def _check(self) -> Resources:
+        # Kubernetes refuses a request above its limit; a limit of 0 leaves no room to run
+        for kind, parse in (("cpu", units.cpu_millis), ("memory", units.memory_bytes)):
+            request, limit = getattr(self, f"{kind}_request"), getattr(self, f"{kind}_limit")
+            for field in (f"{kind}_request", f"{kind}_limit"):
+                try:
+                    parse(getattr(self, field))
+                except ValueError as exc:
+                    raise FieldProblem(field, str(exc)) from None
+            if parse(limit) == 0:
+                raise FieldProblem(f"{kind}_limit", f"{limit!r} is zero: the container cannot run")
+            if parse(request) > parse(limit):
+                raise FieldProblem(
+                    f"{kind}_request",
+                    f"{request} is above {kind}_limit {limit}, which Kubernetes refuses",
+                )
+        return self
 
     def render(self) -> dict[str, dict[str, str]]:
         """The container's ``resources`` block."""
@@ -137,6 +195,6 @@ class AuthConfig(Strict):
 class IngressConfig(Strict):
     """Public entry point for the UIs; none unless a domain is set."""
 
-    domain: str | None = Field(default=None, pattern=HOSTNAME_PATTERN)
+    domain: str | None = Field(default=None, pattern=HOSTNAME_PATTERN, max_length=253)
     class_name: str = Field(default="alb", pattern=CLASS_NAME_PATTERN)
     cluster_issuer: str = Field(default="letsencrypt", pattern=CLASS_NAME_PATTERN)

@@ -70,7 +70,7 @@ INVALID = [
         "prod",
         "platform.tags: 'environment' is set from the stack name; remove it",
     ),
-    ("bad region", "region", "mars-1", "platform.region: 'mars-1' is not an AWS region name"),
+    ("bad region", "region", "mars-1", "platform.region: 'mars-1' is not an AWS region"),
     ("bad prefix", "name_prefix", "ML_Ops", "platform.name_prefix: 'ML_Ops' must be 3-20 chars"),
     ("missing region", "region", _DELETE, "platform.region: is required"),
     (

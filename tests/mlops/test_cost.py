@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from mlops.cost import PRICE_FILE, estimate, load_prices
-from mlops.errors import MlopsError
+from mlops.errors import MlopsError, PlanError
 
 ROOT = Path(__file__).resolve().parents[2]
 HOURS = 730
@@ -119,10 +119,71 @@ def test_empty_node_group_costs_nothing_but_shows_its_ceiling() -> None:
     assert "scales 0..2 nodes: $0.00..$1,471.96/month" in item["basis"]
 
 
-def test_unknown_instance_type_is_named_not_silently_free() -> None:
-    item = one(res(NODE_GROUP, "odd", instanceTypes=["z9.mega"]))
-    assert item["monthly_usd"] == 0
-    assert "no us-east-1 list price for EC2 z9.mega" in item["basis"]
+def test_unknown_instance_type_is_refused_not_priced_at_zero() -> None:
+    with pytest.raises(PlanError) as err:
+        one(res(NODE_GROUP, "odd", instanceTypes=["z9.mega"]))
+    assert str(err.value).startswith("aws:eks/nodeGroup:NodeGroup 'odd': cannot price it: ")
+    assert "no us-east-1 list price for EC2 z9.mega in infra/base/prices-us-east-1.yaml" in str(
+        err.value
+    )
+
+
+def test_an_unknown_second_instance_type_is_refused_too() -> None:
+    """EKS may launch any listed type, so each must be known, not only the priced first."""
+    with pytest.raises(PlanError, match=r"EC2 z9\.mega"):
+        one(res(NODE_GROUP, "mixed", instanceTypes=["m6i.large", "z9.mega"]))
+
+
+@pytest.mark.parametrize(
+    ("typ", "inputs", "what"),
+    [
+        (
+            "aws:rds/instance:Instance",
+            {"engine": "postgres", "instanceClass": "db.z9.mega"},
+            "RDS postgres db.z9.mega",
+        ),
+        (
+            "aws:rds/instance:Instance",
+            {"engine": "sqlserver-ex", "instanceClass": "db.t3.micro"},
+            "RDS sqlserver-ex db.t3.micro",
+        ),
+        (
+            "aws:rds/instance:Instance",
+            {"engine": "postgres", "instanceClass": "db.t4g.micro", "storageType": "floppy"},
+            "RDS storage type floppy",
+        ),
+        (
+            "aws:elasticache/replicationGroup:ReplicationGroup",
+            {"nodeType": "cache.z9.mega"},
+            "ElastiCache cache.z9.mega",
+        ),
+        (
+            "aws:lb/loadBalancer:LoadBalancer",
+            {"loadBalancerType": "quantum"},
+            "load balancer type quantum",
+        ),
+    ],
+)
+def test_what_the_table_cannot_price_is_refused(typ: str, inputs: dict, what: str) -> None:
+    with pytest.raises(PlanError, match=f"cannot price it: no us-east-1 list price for {what} "):
+        one(res(typ, "x", **inputs))
+
+
+def test_a_node_group_whose_type_the_plan_does_not_show_is_refused() -> None:
+    group = res(NODE_GROUP, "lt", launchTemplate={"id": "lt-elsewhere", "version": "1"})
+    with pytest.raises(PlanError, match="cannot see its instance type"):
+        one(group)
+
+
+@pytest.mark.parametrize("size", [10**30, 1e30, 10**400, -1, 2.5, float("inf")])
+def test_a_count_aws_would_refuse_is_refused_not_priced(size: float) -> None:
+    """1e30 nodes priced $3.2e31/month, 10**400 crashed on float conversion: neither is
+    a node count AWS accepts (its APIs take 32-bit integers)."""
+    group = res(
+        NODE_GROUP, "huge", instanceTypes=["m6i.large"], scalingConfig={"desiredSize": size}
+    )
+    with pytest.raises(PlanError, match="is not a count AWS accepts"):
+        one(group)
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from infra.base import versions
-from infra.base.config import Cidr, FieldProblem, Strict
+from infra.base import instances, versions
+from infra.base.config import Cidr, FieldProblem, LogRetentionDays, Strict
 
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+# EKS's default quota of nodes per managed node group (docs.aws.amazon.com/eks/latest/
+# userguide/service-quotas.html); a larger group needs a quota increase first.
+MAX_NODES = 450
+# the node groups' AMI types are AL2023_x86_64_STANDARD and AL2023_x86_64_NVIDIA
+NODE_ARCHITECTURE = "x86_64"
 _OIDC_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+$")
 
 
@@ -29,13 +34,24 @@ class NodeGroupConfig(Strict):
     enabled: bool = True
     instance_types: list[str] = Field(default_factory=lambda: ["m6i.large"], min_length=1)
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
-    min_size: int = Field(default=1, ge=0)
-    desired_size: int = Field(default=2, ge=0)
-    max_size: int = Field(default=3, ge=0)
+    min_size: int = Field(default=1, ge=0, le=MAX_NODES)
+    desired_size: int = Field(default=2, ge=0, le=MAX_NODES)
+    max_size: int = Field(default=3, ge=0, le=MAX_NODES)
     disk_size_gb: int = Field(default=50, ge=20, le=2000)
 
     @model_validator(mode="after")
     def _check(self) -> NodeGroupConfig:
+        for i, itype in enumerate(self.instance_types):
+            if problem := instances.ec2_problem(itype):
+                raise FieldProblem(f"instance_types.{i}", problem)
+            if instances.architecture(itype) != NODE_ARCHITECTURE:
+                raise FieldProblem(
+                    f"instance_types.{i}",
+                    f"{itype} is an {instances.architecture(itype)} type; the node groups run "
+                    f"{NODE_ARCHITECTURE} AMIs (AL2023_x86_64_*), which EKS refuses with it",
+                )
+        if len(set(self.instance_types)) != len(self.instance_types):
+            raise FieldProblem("instance_types", "lists an instance type twice")
         if self.enabled and self.max_size < 1:
             raise FieldProblem("max_size", "must be at least 1 when the group is enabled")
         if self.min_size > self.max_size:
@@ -97,7 +113,7 @@ class ClusterConfig(Strict):
         default_factory=lambda: list[LogType](["api", "audit", "authenticator"])
     )
     node_groups: NodeGroups = Field(default_factory=NodeGroups)
-    log_retention_days: int = Field(default=90, ge=1, le=3653)
+    log_retention_days: LogRetentionDays = 90
     kubeconfig: str | None = None
     oidc_provider_arn: str | None = None
     vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$")
@@ -115,6 +131,8 @@ class ClusterConfig(Strict):
         ):
             raise FieldProblem("version", problem)
         if self.mode == "existing":
+            if "version" in self.model_fields_set:
+                raise FieldProblem("version", "only applies when mode is 'create'")
             if not self.kubeconfig:
                 raise FieldProblem("kubeconfig", "is required when mode is 'existing'")
             if not self.oidc_provider_arn:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from infra.base import versions
+from infra.base import instances, versions
 from infra.base.config import FieldProblem, Strict
 
 
@@ -16,7 +16,8 @@ class DatabaseConfig(Strict):
     Attributes:
         engine: ``postgres`` or ``mysql``.
         engine_version: Engine version: one RDS creates (infra/base/versions.yaml).
-        instance_class: RDS instance class.
+        instance_class: RDS instance class, one the instance table lists for the engine
+            (infra/base/prices-us-east-1.yaml).
         allocated_storage_gb: Initial storage.
         max_allocated_storage_gb: Autoscaling ceiling (must exceed the initial size).
         multi_az: Standby in a second zone.
@@ -45,11 +46,16 @@ class DatabaseConfig(Strict):
             "rds", self.engine, self.engine_version, versions.plan_date()
         ):
             raise FieldProblem("engine_version", problem)
-        if self.max_allocated_storage_gb <= self.allocated_storage_gb:
+        if problem := instances.rds_problem(self.engine, self.instance_class):
+            raise FieldProblem("instance_class", problem)
+        # RDS refuses a storage autoscaling ceiling less than 10% above the allocated size
+        # (docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html)
+        least = -(-self.allocated_storage_gb * 11 // 10)  # 110%, rounded up, in integers
+        if self.max_allocated_storage_gb < least:
             raise FieldProblem(
                 "max_allocated_storage_gb",
-                f"must exceed allocated_storage_gb ({self.allocated_storage_gb}) "
-                "for storage autoscaling",
+                f"must exceed allocated_storage_gb ({self.allocated_storage_gb}) by at least "
+                f"10% ({least}) for storage autoscaling",
             )
         if self.protect and not self.deletion_protection:
             raise FieldProblem("deletion_protection", "must be true on a protected database")

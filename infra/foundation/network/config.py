@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from infra.base.config import Cidr, FieldProblem, Strict
+from infra.base.config import Cidr, FieldProblem, LogRetentionDays, Strict
 
 
 class NetworkConfig(Strict):
@@ -32,7 +32,7 @@ class NetworkConfig(Strict):
         default_factory=list
     )
     flow_logs: bool = False
-    flow_logs_retention_days: int = Field(default=30, ge=1, le=3653)
+    flow_logs_retention_days: LogRetentionDays = 30
 
     @model_validator(mode="after")
     def _check(self) -> NetworkConfig:

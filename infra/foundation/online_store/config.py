@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from infra.base import versions
+from infra.base import instances, versions
 from infra.base.config import FieldProblem, Strict
 
 
@@ -15,7 +15,8 @@ class RedisConfig(Strict):
 
     Attributes:
         engine_version: Redis version.
-        node_type: Cache node type.
+        node_type: Cache node type, one the instance table lists
+            (infra/base/prices-us-east-1.yaml).
         num_cache_clusters: Primary plus replicas.
         multi_az: Spread replicas over zones with automatic failover.
         snapshot_retention_days: Days daily snapshots are kept (0: none).
@@ -33,6 +34,8 @@ class RedisConfig(Strict):
             "elasticache", "redis", self.engine_version, versions.plan_date()
         ):
             raise FieldProblem("engine_version", problem)
+        if problem := instances.elasticache_problem(self.node_type):
+            raise FieldProblem("node_type", problem)
         if self.multi_az and self.num_cache_clusters < 2:
             raise FieldProblem(
                 "num_cache_clusters", "must be at least 2 when multi_az is true (a replica)"

@@ -6,8 +6,8 @@ from pydantic import Field
 
 from infra.base.config import (
     COMMIT_TAG_PATTERN,
-    CRON_PATTERN,
     K8S_NAME_PATTERN,
+    CronSchedule,
     Image,
     Resources,
     Strict,
@@ -23,7 +23,8 @@ class FeastConfig(Strict):
         namespace: Namespace created for Feast.
         project: Feast project name.
         replicas / resources: Feature server sizing.
-        materialize_schedule: Cron schedule of ``materialize-incremental``.
+        materialize_schedule: Cron schedule of ``materialize-incremental`` (a Kubernetes
+            CronJob's: five fields or an @ macro, infra/base/schedule.py).
         repo_image_tag: The commit whose pipeline-components image (ECR) holds the feature
             repository ``feast apply`` runs: a tag the image workflow pushes (the full commit
             SHA). Unset: no ``feast apply`` Job; the features pipeline registers the
@@ -36,6 +37,6 @@ class FeastConfig(Strict):
     namespace: str = Field(default="feast", pattern=K8S_NAME_PATTERN)
     project: str = Field(default="platform", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     replicas: int = Field(default=1, ge=1, le=20)
-    materialize_schedule: str = Field(default="0 * * * *", pattern=CRON_PATTERN)
+    materialize_schedule: CronSchedule = "0 * * * *"
     repo_image_tag: str | None = Field(default=None, pattern=COMMIT_TAG_PATTERN)
     resources: Resources = Field(default_factory=Resources)

@@ -30,6 +30,19 @@ class ServedModel(Strict):
     min_replicas: int = Field(default=1, ge=1, le=50)
     max_replicas: int = Field(default=1, ge=1, le=100)
 
+    @model_validator(mode="after")
+    def _check(self) -> ServedModel:
+        if self.max_replicas < self.min_replicas:
+            raise FieldProblem("max_replicas", f"is below min_replicas ({self.min_replicas})")
+        segments = self.path.split("/")
+        if any(s in ("", ".", "..") for s in segments):
+            raise FieldProblem(
+                "path",
+                f"{self.path!r} must be a relative path of named segments (no empty, '.' or "
+                "'..' segment): it is appended to the team's prefix",
+            )
+        return self
+
 
 class KServeConfig(Strict):
     """KServe from its pinned charts (CRDs first), in Standard (raw Deployment) mode.
@@ -63,6 +76,16 @@ class KServeConfig(Strict):
     def _check(self) -> KServeConfig:
         if len(set(self.runtimes)) != len(self.runtimes):
             raise FieldProblem("runtimes", "lists a runtime twice")
+        # an InferenceService is the object <team namespace>/<name>: a second entry with
+        # the same team and name would be the same object
+        seen: dict[tuple[str, str], int] = {}
+        for i, model in enumerate(self.models):
+            first = seen.setdefault((model.team, model.name), i)
+            if first != i:
+                raise FieldProblem(
+                    f"models.{i}.name",
+                    f"{model.name!r} of team {model.team!r} is already served by models.{first}",
+                )
         for field in ("sklearn_image", "xgboost_image"):
             tag = getattr(self, field).rpartition(":")[2]
             if tag.startswith("v") and tag != self.version:

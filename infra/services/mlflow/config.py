@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from infra.base.config import K8S_NAME_PATTERN, Autoscaling, FieldProblem, Image, Resources, Strict
+from infra.base.units import memory_bytes
 
 
 class MlflowConfig(Strict):
@@ -38,8 +39,10 @@ class MlflowConfig(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> MlflowConfig:
-        if self.job_execution and self.resources.memory_limit in ("256Mi", "512Mi", "1Gi"):
+        if self.job_execution and memory_bytes(self.resources.memory_limit) < 2 * 2**30:
             raise FieldProblem(
-                "resources.memory_limit", "job_execution needs at least 2Gi (it forks workers)"
+                "resources.memory_limit",
+                f"{self.resources.memory_limit} is below 2Gi, which job_execution needs "
+                "(it forks workers)",
             )
         return self

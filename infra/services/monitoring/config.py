@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from infra.base.config import K8S_NAME_PATTERN, ChartVersion, Image, Strict
+from infra.base.config import K8S_NAME_PATTERN, ChartVersion, Image, PrometheusDuration, Strict
 
 
 class MonitoringConfig(Strict):
@@ -16,7 +16,7 @@ class MonitoringConfig(Strict):
         pushgateway_image: Pinned Pushgateway image.
         repository: Helm repository of the chart.
         namespace: Namespace of the stack.
-        retention: Prometheus retention (e.g. ``15d``).
+        retention: Prometheus retention, a positive Prometheus duration (``15d``, ``2w``).
         storage_gb: Prometheus volume size.
         p99_latency_seconds / error_rate_threshold / drift_threshold: Alert thresholds.
     """
@@ -26,7 +26,7 @@ class MonitoringConfig(Strict):
     pushgateway_image: Image = "quay.io/prometheus/pushgateway:v1.11.1"
     repository: str = "https://prometheus-community.github.io/helm-charts"
     namespace: str = Field(default="monitoring", pattern=K8S_NAME_PATTERN)
-    retention: str = Field(default="15d", pattern=r"^\d+[dhw]$")
+    retention: PrometheusDuration = "15d"
     storage_gb: int = Field(default=50, ge=5, le=16000)
     p99_latency_seconds: float = Field(default=0.5, gt=0)
     error_rate_threshold: float = Field(default=0.05, gt=0, lt=1)

@@ -5,14 +5,37 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from infra.base.config import DNS_LABEL, K8S_NAME_PATTERN, FieldProblem, Strict
+from infra.base.units import INT64_MAX, cpu_millis, memory_bytes
+
+# The team namespace's LimitRange gives a container without limits these (the
+# component's `TeamTenancyArgs.default_limits`); Kubernetes refuses a LimitRange whose
+# default is above its max, and the max is the quota.
+CONTAINER_DEFAULT_LIMITS = {"cpu": "500m", "memory": "512Mi"}
 
 
 class TeamQuota(Strict):
-    """The team namespace's ResourceQuota (requests and limits alike)."""
+    """The team namespace's ResourceQuota (requests and limits alike), also the largest
+    container its LimitRange admits."""
 
     cpu: str = Field(default="8", pattern=r"^\d+(m)?$")
     memory: str = Field(default="32Gi", pattern=r"^\d+(Mi|Gi)$")
-    gpu: int = Field(default=0, ge=0)
+    gpu: int = Field(default=0, ge=0, le=INT64_MAX)
+
+    @model_validator(mode="after")
+    def _check(self) -> TeamQuota:
+        for kind, parse in (("cpu", cpu_millis), ("memory", memory_bytes)):
+            quota, default = getattr(self, kind), CONTAINER_DEFAULT_LIMITS[kind]
+            try:
+                below = parse(quota) < parse(default)
+            except ValueError as exc:
+                raise FieldProblem(kind, str(exc)) from None
+            if below:
+                raise FieldProblem(
+                    kind,
+                    f"{quota} is below the default container limit {default} of the team's "
+                    "LimitRange, which Kubernetes refuses (its max is the quota)",
+                )
+        return self
 
 
 class TeamConfig(Strict):
