@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
-from .common import as_dict, as_int, as_list, config, get, is_true, resource_policy
+from .cidrs import is_public, open_problem, parse
+from .common import as_int, as_list, config, get, is_true, resource_policy
 
 EKS = ("aws:eks/cluster:Cluster",)
 DEFAULT_LOG_TYPES = ["api", "audit", "authenticator"]
-OPEN = ("0.0.0.0/0", "::/0")
 
 
 def _check_endpoint(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    vpc = as_dict(args.props.get("vpcConfig"))
+    vpc = args.props.get("vpcConfig")
+    if not isinstance(vpc, Mapping):
+        report(f"The endpoint's access settings (vpcConfig) cannot be seen ({vpc!r}).", None)
+        return
     # AWS defaults: public endpoint on, reachable from 0.0.0.0/0
     public = vpc.get("endpointPublicAccess")
+    if public is not None and not isinstance(public, bool) and str(public).lower() not in (
+            "true", "false"):
+        report(f"endpointPublicAccess cannot be seen ({public!r}): the endpoint may be public.",
+               None)
+        return
     if public is not None and not is_true(public):
         return
-    cidrs = [str(c) for c in as_list(vpc.get("publicAccessCidrs"))]
+    cidrs = as_list(vpc.get("publicAccessCidrs"))
     if not cidrs:
         report("The API endpoint is public and open to 0.0.0.0/0 (no publicAccessCidrs).", None)
-    elif any(c in OPEN for c in cidrs):
-        report(f"The public API endpoint admits {', '.join(c for c in cidrs if c in OPEN)}.",
-               None)
+        return
+    unseen = [c for c in cidrs if parse(c) is None]
+    if unseen:
+        report(f"publicAccessCidrs holds {', '.join(repr(c) for c in unseen)}, which the pack "
+               "cannot read as CIDRs.", None)
+    problem = open_problem([c for c in cidrs if is_public(c)])
+    if problem:
+        report(f"The public API endpoint is open to the internet: {problem}.", None)
 
 
 def _check_logging(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -59,7 +74,8 @@ def _check_no_remote_access(args: ResourceValidationArgs, report: ReportViolatio
 POLICIES: list[Policy] = [
     resource_policy(
         "eks-endpoint-restricted",
-        "The EKS API endpoint is private, or public only to named CIDRs (not 0.0.0.0/0).",
+        "The EKS API endpoint is private, or public only to ranges that are not the "
+        "internet (0.0.0.0/0 or ranges covering as much).",
         EKS, _check_endpoint),
     resource_policy(
         "eks-control-plane-logging", "EKS control-plane logging is enabled.", EKS,

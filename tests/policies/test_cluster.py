@@ -29,6 +29,57 @@ def test_eks_endpoint_restricted_passes_public_with_cidrs() -> None:
     assert messages("eks-endpoint-restricted", [res(EKS, "c", {**EKS_OK, "vpcConfig": vpc})]) == []
 
 
+def _public(*cidrs: object, **extra: object) -> dict[str, Any]:
+    vpc = {"endpointPublicAccess": True, "publicAccessCidrs": list(cidrs), **extra}
+    return {**EKS_OK, "vpcConfig": vpc}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (
+            _public("0.0.0.0/1", "128.0.0.0/1"),
+            "The public API endpoint is open to the internet: 0.0.0.0/1, 128.0.0.0/1 together "
+            "reach 100% of the public IPv4 internet.",
+        ),
+        (
+            _public(*[f"{i}.0.0.0/8" for i in range(1, 224) if i not in (10, 127)]),
+            "The public API endpoint is open to the internet: 1.0.0.0/8, 2.0.0.0/8, 3.0.0.0/8, "
+            "4.0.0.0/8, 5.0.0.0/8, 6.0.0.0/8 and 193 more together reach 100% of the public IPv4 "
+            "internet.",
+        ),
+        (
+            _public("203.0.113.7/0"),
+            "The public API endpoint is open to the internet: 203.0.113.7/0 reaches 100% of the "
+            "public IPv4 internet.",
+        ),
+        (
+            _public("[secret]"),
+            "publicAccessCidrs holds '[secret]', which the pack cannot read as CIDRs.",
+        ),
+        (
+            _public("81.2.69.0/24", endpointPublicAccess="[unknown]"),
+            "endpointPublicAccess cannot be seen ('[unknown]'): the endpoint may be public.",
+        ),
+        (
+            {**EKS_OK, "vpcConfig": "[secret]"},
+            "The endpoint's access settings (vpcConfig) cannot be seen ('[secret]').",
+        ),
+    ],
+    ids=["halves", "every-public-slash8", "host-bits", "secret-cidrs", "unknown-flag",
+         "secret-vpc-config"],
+)
+def test_eks_public_endpoint_open_cidrs_matched_by_coverage(
+    inputs: dict[str, Any], message: str
+) -> None:
+    assert messages("eks-endpoint-restricted", [res(EKS, "c", inputs)]) == [message]
+
+
+def test_eks_public_endpoint_named_ranges_pass() -> None:
+    inputs = _public("81.2.69.0/24", "4.0.0.0/9", "10.0.0.0/8")
+    assert messages("eks-endpoint-restricted", [res(EKS, "c", inputs)]) == []
+
+
 @pytest.mark.parametrize(
     ("policy", "change", "message"),
     [
@@ -40,7 +91,8 @@ def test_eks_endpoint_restricted_passes_public_with_cidrs() -> None:
         (
             "eks-endpoint-restricted",
             {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}},
-            "The public API endpoint admits 0.0.0.0/0.",
+            "The public API endpoint is open to the internet: 0.0.0.0/0 reaches 100% of the "
+            "public IPv4 internet.",
         ),
         (
             "eks-control-plane-logging",

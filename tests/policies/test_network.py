@@ -9,8 +9,14 @@ from harness import messages, res
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-LB_TAGS = {"role": "load-balancer"}
+LB = "aws:lb/loadBalancer:LoadBalancer"
+RDS = "aws:rds/instance:Instance"
+PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
+INGRESS_POLICY = "security-group-no-public-ingress"
+EGRESS_POLICY = "security-group-no-public-egress"
+ONLY_443 = "only tcp 443 to a group used by load balancers alone may be open to the internet."
 
 
 def https(**extra: Any) -> dict[str, Any]:
@@ -18,20 +24,21 @@ def https(**extra: Any) -> dict[str, Any]:
 
 
 def happy() -> list[dict[str, Any]]:
-    lb = res(SG, "lb", {"tags": LB_TAGS, "ingress": [https()]})
+    lb_sg = res(SG, "lb", {"name": "lb", "ingress": [https()]})
     db = res(
         SG,
         "db",
         {
-            "tags": {},
+            "name": "db",
             "ingress": [
                 {"fromPort": 5432, "toPort": 5432, "protocol": "tcp", "cidrBlocks": ["10.0.0.0/16"]}
             ],
         },
     )
     return [
-        lb,
+        lb_sg,
         db,
+        res(LB, "alb", {"securityGroups": ["sg-1"]}, deps={"securityGroups": [lb_sg]}),
         res(
             INGRESS,
             "lb-v6",
@@ -42,7 +49,7 @@ def happy() -> list[dict[str, Any]]:
                 "toPort": 443,
                 "ipProtocol": "tcp",
             },
-            deps={"securityGroupId": [lb]},
+            deps={"securityGroupId": [lb_sg]},
         ),
         res(
             SG_RULE,
@@ -55,7 +62,7 @@ def happy() -> list[dict[str, Any]]:
                 "protocol": "tcp",
                 "cidrBlocks": ["0.0.0.0/0"],
             },
-            deps={"securityGroupId": [lb]},
+            deps={"securityGroupId": [lb_sg]},
         ),
         res(
             INGRESS,
@@ -69,11 +76,23 @@ def happy() -> list[dict[str, Any]]:
             },
             deps={"securityGroupId": [db]},
         ),
+        res(
+            INGRESS,
+            "db-from-office",
+            {
+                "securityGroupId": "sg-2",
+                "cidrIpv4": "81.2.69.0/24",
+                "fromPort": 5432,
+                "toPort": 5432,
+                "ipProtocol": "tcp",
+            },
+            deps={"securityGroupId": [db]},
+        ),
     ]
 
 
 def test_security_group_no_public_ingress_passes() -> None:
-    assert messages("security-group-no-public-ingress", happy()) == []
+    assert messages(INGRESS_POLICY, happy()) == []
 
 
 def _set(name: str, **change: Any) -> Any:
@@ -84,45 +103,246 @@ def _set(name: str, **change: Any) -> Any:
     return apply
 
 
+def _add(resource: dict[str, Any]) -> Any:
+    def apply(rs: list[dict[str, Any]]) -> None:
+        rs.append(resource)
+
+    return apply
+
+
+DB_GROUP = happy()[1]
+PUBLIC_FIRST_OCTETS = [i for i in range(1, 224) if i not in (10, 127)]
+
+
+def _db_rule(name: str, **inputs: Any) -> dict[str, Any]:
+    return res(
+        INGRESS,
+        name,
+        {"securityGroupId": "sg-2", "fromPort": 5432, "toPort": 5432, "ipProtocol": "tcp",
+         **inputs},
+        deps={"securityGroupId": [DB_GROUP]},
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (
             _set("db", ingress=[https()]),
-            "Ingress from 0.0.0.0/0 to tcp 443-443 on a group not tagged role=load-balancer; only "
-            "tcp 443 to load balancers may be open to the internet.",
+            "Ingress to group 'db' on tcp 443: 0.0.0.0/0 reaches 100% of the public IPv4 "
+            f"internet; {ONLY_443}",
         ),
         (
             _set("lb", ingress=[https(fromPort=22, toPort=22)]),
-            "Ingress from 0.0.0.0/0 to tcp 22-22 on a load-balancer group; only tcp 443 to load "
-            "balancers may be open to the internet.",
+            "Ingress to group 'lb' on tcp 22: 0.0.0.0/0 reaches 100% of the public IPv4 "
+            f"internet; {ONLY_443}",
         ),
         (
             _set("db-from-vpc", cidrIpv4="0.0.0.0/0"),
-            "Ingress from 0.0.0.0/0 to tcp 5432-5432 on a group not tagged role=load-balancer; "
-            "only tcp 443 to load balancers may be open to the internet.",
+            "Ingress to group 'db' on tcp 5432: 0.0.0.0/0 reaches 100% of the public IPv4 "
+            f"internet; {ONLY_443}",
         ),
         (
             _set("lb-v6", ipProtocol="-1", fromPort=None, toPort=None),
-            "Ingress from ::/0 to all traffic on a load-balancer group; only tcp 443 to load "
-            "balancers may be open to the internet.",
+            "Ingress to group 'lb' on all traffic: ::/0 reaches 100% of the public IPv6 "
+            f"internet; {ONLY_443}",
         ),
         (
             _set("lb-rule", fromPort=80, toPort=80),
-            "Ingress from 0.0.0.0/0 to tcp 80-80 on a load-balancer group; only tcp 443 to load "
-            "balancers may be open to the internet.",
+            "Ingress to group 'lb' on tcp 80: 0.0.0.0/0 reaches 100% of the public IPv4 "
+            f"internet; {ONLY_443}",
         ),
     ],
 )
 def test_security_group_no_public_ingress_fails(change: Any, message: str) -> None:
     rs = happy()
     change(rs)
-    assert messages("security-group-no-public-ingress", rs) == [message]
+    assert messages(INGRESS_POLICY, rs) == [message]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            # two halves in one inline rule
+            _set("db", ingress=[{**https(fromPort=5432, toPort=5432),
+                                 "cidrBlocks": ["0.0.0.0/1", "128.0.0.0/1"]}]),
+            "Ingress to group 'db' on tcp 5432: 0.0.0.0/1, 128.0.0.0/1 together "
+            f"reach 100% of the public IPv4 internet; {ONLY_443}",
+        ),
+        (
+            # the halves split across a standalone rule and a SecurityGroupRule
+            lambda rs: (
+                _add(_db_rule("half-a", cidrIpv4="0.0.0.0/1"))(rs),
+                _add(res(SG_RULE, "half-b", {"type": "ingress", "securityGroupId": "sg-2",
+                                             "fromPort": 5432, "toPort": 5432, "protocol": "tcp",
+                                             "cidrBlocks": ["128.0.0.0/1"]},
+                         deps={"securityGroupId": [happy()[1]]}))(rs),
+            ),
+            "Ingress to group 'db' on tcp 5432: 0.0.0.0/1, 128.0.0.0/1 together "
+            f"reach 100% of the public IPv4 internet; {ONLY_443}",
+        ),
+        (
+            lambda rs: (
+                _add(_db_rule("v6-a", cidrIpv6="::/1"))(rs),
+                _add(_db_rule("v6-b", cidrIpv6="8000::/1"))(rs),
+            ),
+            # ::/1 holds all of global unicast (2000::/3) by itself
+            "Ingress to group 'db' on tcp 5432: ::/1 reaches 100% of the public IPv6 internet; "
+            f"{ONLY_443}",
+        ),
+        (
+            lambda rs: [_add(_db_rule(f"slash15-{i}", cidrIpv4=f"{i}.0.0.0/15"))(rs)
+                        for i in PUBLIC_FIRST_OCTETS],
+            "Ingress to group 'db' on tcp 5432: 1.0.0.0/15, 2.0.0.0/15, 3.0.0.0/15, 4.0.0.0/15, "
+            "5.0.0.0/15, 6.0.0.0/15 and 193 more together reach 0.78% of the public IPv4 "
+            f"internet; {ONLY_443}",
+        ),
+        (
+            _add(_db_rule("host-bits", cidrIpv4="1.2.3.4/0")),
+            "Ingress to group 'db' on tcp 5432: 1.2.3.4/0 reaches 100% of the public IPv4 "
+            f"internet; {ONLY_443}",
+        ),
+    ],
+    ids=["halves-inline", "halves-split-across-rule-shapes", "ipv6-halves",
+         "a-slash15-in-every-public-slash8", "host-bits"],
+)
+def test_open_cidrs_spelled_as_narrower_ranges(change: Any, message: str) -> None:
+    rs = happy()
+    change(rs)
+    assert messages(INGRESS_POLICY, rs) == [message]
+
+
+def test_narrow_public_ranges_and_private_space_are_not_the_internet() -> None:
+    rs = happy()
+    _add(_db_rule("partner", cidrIpv4="4.0.0.0/9"))(rs)
+    _add(_db_rule("private", cidrIpv4="10.0.0.0/8"))(rs)
+    _add(_db_rule("cgnat", cidrIpv4="100.64.0.0/10"))(rs)
+    _add(_db_rule("v6-site", cidrIpv6="2001:db8::/32"))(rs)
+    assert messages(INGRESS_POLICY, rs) == []
+
+
+def test_many_narrow_ranges_below_a_slash8_together_are_not_the_internet() -> None:
+    rs = happy()
+    # a /16 in every public /8: 0.39% of the internet, less than one /8
+    for i in PUBLIC_FIRST_OCTETS:
+        _add(_db_rule(f"slash16-{i}", cidrIpv4=f"{i}.0.0.0/16"))(rs)
+    assert messages(INGRESS_POLICY, rs) == []
+
+
+def test_load_balancer_tag_does_not_exempt_a_group() -> None:
+    rs = [res(SG, "web", {"name": "web", "tags": {"role": "load-balancer"}, "ingress": [https()]})]
+    assert messages(INGRESS_POLICY, rs) == [
+        "Ingress to group 'web' on tcp 443: 0.0.0.0/0 reaches 100% of the public IPv4 internet; "
+        + ONLY_443
+    ]
 
 
 def test_description_does_not_make_a_load_balancer() -> None:
     rs = [res(SG, "web", {"description": "load balancer", "ingress": [https()]})]
-    assert len(messages("security-group-no-public-ingress", rs)) == 1
+    assert len(messages(INGRESS_POLICY, rs)) == 1
+
+
+def test_load_balancer_group_shared_with_a_database_loses_the_exemption() -> None:
+    rs = happy()
+    lb_sg = rs[0]
+    rs.append(res(RDS, "pg", {"vpcSecurityGroupIds": ["sg-1"], "port": 443},
+                  deps={"vpcSecurityGroupIds": [lb_sg]}))
+    assert len(messages(INGRESS_POLICY, rs)) == 1
+
+
+def test_prefix_lists_are_expanded_or_refused() -> None:
+    pl = res(PREFIX_LIST, "everyone", {"entries": [{"cidr": "0.0.0.0/1"}, {"cidr": "128.0.0.0/1"}]})
+    in_plan = _db_rule("from-list", prefixListId="pl-1")
+    in_plan["propertyDependencies"]["prefixListId"] = [pl["urn"]]
+    in_plan["dependencies"].append(pl["urn"])
+    assert messages(INGRESS_POLICY, [*happy(), pl, in_plan]) == [
+        "Ingress to group 'db' on tcp 5432: 0.0.0.0/1, 128.0.0.0/1 together "
+        f"reach 100% of the public IPv4 internet; {ONLY_443}"
+    ]
+    outside = _db_rule("from-outside", prefixListId="pl-0123")
+    assert messages(INGRESS_POLICY, [*happy(), outside]) == [
+        "A ingress rule of group 'db' names prefix list pl-0123 that the pack cannot see: it "
+        "cannot be checked."
+    ]
+
+
+def test_unreadable_ranges_are_violations() -> None:
+    rs = [*happy(), _db_rule("secret", cidrIpv4="[secret]")]
+    assert messages(INGRESS_POLICY, rs) == [
+        "A ingress rule of group 'db' names range '[secret]' that the pack cannot see: it cannot "
+        "be checked."
+    ]
+
+
+def test_rule_of_unknown_direction_is_judged_as_ingress() -> None:
+    rule = res(SG_RULE, "odd", {"type": "[secret]", "securityGroupId": "sg-9", "protocol": "-1",
+                                "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]})
+    found = messages(INGRESS_POLICY, [rule])
+    assert len(found) == 2 and "direction (type '[secret]')" in found[0]
+
+
+def egress_happy() -> list[dict[str, Any]]:
+    nodes = res(
+        SG,
+        "nodes",
+        {
+            "name": "nodes",
+            "egress": [
+                https(),
+                {"fromPort": 53, "toPort": 53, "protocol": "udp", "cidrBlocks": ["10.0.0.0/16"]},
+            ],
+        },
+    )
+    return [
+        nodes,
+        res(SG, "db", {"name": "db"}),  # no egress at all: pulumi-aws removes AWS's default
+        res(
+            EGRESS,
+            "nodes-v6-https",
+            {"securityGroupId": "sg-3", "cidrIpv6": "::/0", "fromPort": 443, "toPort": 443,
+             "ipProtocol": "tcp"},
+            deps={"securityGroupId": [nodes]},
+        ),
+    ]
+
+
+def test_security_group_no_public_egress_passes() -> None:
+    assert messages(EGRESS_POLICY, egress_happy()) == []
+
+
+ONLY_HTTPS_OUT = "only tcp 443 (HTTPS to AWS APIs and registries) may go to the internet."
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            _set("db", egress=[{"fromPort": 0, "toPort": 0, "protocol": "-1",
+                                "cidrBlocks": ["0.0.0.0/0"]}]),
+            f"Egress from group 'db' on all traffic: 0.0.0.0/0 reaches 100% of the public IPv4 "
+            f"internet; {ONLY_HTTPS_OUT}",
+        ),
+        (
+            _set("nodes-v6-https", ipProtocol="-1", fromPort=None, toPort=None),
+            "Egress from group 'nodes' on all traffic: ::/0 reaches 100% of the public IPv6 "
+            f"internet; {ONLY_HTTPS_OUT}",
+        ),
+        (
+            _add(res(SG_RULE, "smtp", {"type": "egress", "securityGroupId": "sg-3",
+                                       "fromPort": 25, "toPort": 25, "protocol": "tcp",
+                                       "cidrBlocks": ["0.0.0.0/1", "128.0.0.0/1"]},
+                     deps={"securityGroupId": [egress_happy()[0]]})),
+            "Egress from group 'nodes' on tcp 25: 0.0.0.0/1, 128.0.0.0/1 together reach 100% of "
+            f"the public IPv4 internet; {ONLY_HTTPS_OUT}",
+        ),
+    ],
+    ids=["all-traffic-inline", "all-traffic-ipv6-standalone", "smtp-halves"],
+)
+def test_security_group_egress_to_everything(change: Any, message: str) -> None:
+    rs = egress_happy()
+    change(rs)
+    assert messages(EGRESS_POLICY, rs) == [message]
 
 
 VPC = "aws:ec2/vpc:Vpc"
