@@ -1,13 +1,17 @@
-"""Cluster: EKS endpoint, control-plane logs, secrets encryption; node hardening."""
+"""Cluster: EKS endpoint, control-plane logs, secrets encryption; node hardening; Helm and
+Kustomize sources; RBAC bindings that would make someone cluster-admin."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
 from .cidrs import is_public, open_problem, parse
-from .common import as_int, as_list, config, get, is_true, resource_policy
+from .common import as_dict, as_int, as_list, config, get, is_true, resource_policy, stack_policy
+from .k8s import selects
+from .network import namespace_of, stack_objects
 
 EKS = ("aws:eks/cluster:Cluster",)
 DEFAULT_LOG_TYPES = ["api", "audit", "authenticator"]
@@ -162,4 +166,116 @@ POLICIES += [
         "kustomize-source-pinned",
         "Remote kustomizations pin a tag or commit (?ref=), never a moving branch.",
         KUSTOMIZE, _check_kustomize_ref),
+]
+
+
+# ------------------------------------------------------------------ RBAC
+RBAC_GROUP = "rbac.authorization.k8s.io"
+# Built-in ClusterRoles that grant no more than a namespace's own resources; any other
+# role must be in the plan, so the pack can read what it grants.
+SAFE_BUILTIN_ROLES = ("admin", "edit", "view", "system:auth-delegator", "system:discovery",
+                      "system:basic-user", "system:public-info-viewer")
+ESCALATING = {
+    # verb: resources where it hands out more than the holder has
+    "escalate": ("roles", "clusterroles"),
+    "bind": ("roles", "clusterroles"),
+    "impersonate": ("users", "groups", "serviceaccounts", "userextras"),
+}
+
+
+def _strings_of(value: Any) -> list[str]:
+    return [str(v).lower() for v in as_list(value)]
+
+
+def admin_grant(rule: Any) -> str | None:
+    """Why one RBAC rule is cluster-admin-equivalent, or None."""
+    verbs = _strings_of(get(rule, "verbs"))
+    resources = _strings_of(get(rule, "resources"))
+    urls = _strings_of(get(rule, "nonResourceURLs"))
+    if "*" in verbs and ("*" in resources or "*" in urls):
+        return "'*' verbs on '*'"
+    for verb, targets in ESCALATING.items():
+        hit = [r for r in resources if r == "*" or r in targets]
+        if hit and (verb in verbs or "*" in verbs):
+            return f"'{verb if verb in verbs else '*'}' on {', '.join(hit)}"
+    return None
+
+
+def _check_admin_bindings(args: Any, report: ReportViolation) -> None:
+    allowed = {str(s) for s in as_list(config(args, "allowed_subjects", []))}
+    placed = [p for p in stack_objects(args) if p.obj.group == RBAC_GROUP]
+    cluster_roles = {p.obj.name: p.obj for p in placed if p.obj.kind == "ClusterRole"}
+    roles = {(namespace_of(p.obj), p.obj.name): p.obj for p in placed if p.obj.kind == "Role"}
+    for p in placed:
+        obj = p.obj
+        if obj.kind not in ("ClusterRoleBinding", "RoleBinding"):
+            continue
+        ref = get(obj.props, "roleRef")
+        kind, name = get(ref, "kind"), get(ref, "name")
+        where = f"{obj.prefix()}{obj.kind} '{obj.name}'"
+        if not isinstance(kind, str) or not isinstance(name, str) or name in ("[secret]",
+                                                                              "[unknown]"):
+            report(f"{where} binds a role the pack cannot see ({ref!r}).", p.resource.urn)
+            continue
+        if kind == "ClusterRole" and name == "cluster-admin":
+            why = "cluster-admin"
+        else:
+            role = cluster_roles.get(name) if kind == "ClusterRole" else roles.get(
+                (namespace_of(obj), name))
+            if role is None:
+                if kind == "ClusterRole" and name in SAFE_BUILTIN_ROLES:
+                    continue
+                report(f"{where} binds {kind} '{name}', which is not in the plan: what it grants "
+                       "cannot be seen.", p.resource.urn)
+                continue
+            why = _role_grant(role, cluster_roles)
+            if why is None:
+                continue
+            why = f"{kind} '{name}' ({why})"
+        subjects = [as_dict(s) for s in as_list(get(obj.props, "subjects"))]
+        shown = [_subject(s, obj) for s in subjects]
+        outside = [s for s in shown if s not in allowed]
+        if outside or not subjects:
+            report(f"{where} grants {why} to {', '.join(outside) or 'no listed subject'}: "
+                   "administrators reach the cluster through its access entries, not RBAC "
+                   "bindings.", p.resource.urn)
+
+
+def _role_grant(role: Any, cluster_roles: dict[Any, Any]) -> str | None:
+    rules = list(as_list(get(role.props, "rules")))
+    # an aggregated ClusterRole gets the rules of every ClusterRole its selectors match
+    for selector in as_list(get(role.props, "aggregationRule", "clusterRoleSelectors")):
+        for other in cluster_roles.values():
+            if other is not role and selects(selector, get(other.props, "metadata", "labels")):
+                rules += as_list(get(other.props, "rules"))
+    for rule in rules:
+        if not isinstance(rule, Mapping):
+            return f"a rule the pack cannot see ({rule!r})"
+        why = admin_grant(rule)
+        if why:
+            return why
+    return None
+
+
+def _subject(subject: Mapping[str, Any], binding: Any) -> str:
+    kind, name = subject.get("kind"), subject.get("name")
+    if kind == "ServiceAccount":
+        ns = subject.get("namespace") or get(binding.props, "metadata", "namespace")
+        return f"ServiceAccount:{ns}/{name}"
+    return f"{kind}:{name}"
+
+
+POLICIES += [
+    stack_policy(
+        "k8s-no-cluster-admin-binding",
+        "No ClusterRoleBinding or RoleBinding grants cluster-admin or an equivalent role "
+        "('*' verbs on '*', escalate/bind on roles, impersonate) outside the allowed subjects.",
+        _check_admin_bindings,
+        schema={"allowed_subjects": {
+            "type": "array", "items": {"type": "string"}, "default": [],
+            "description": "Subjects allowed admin roles: 'ServiceAccount:<ns>/<name>', "
+            "'User:<name>', 'Group:<name>'."}},
+        remediation="Grant the narrow role the subject needs; administrators use the EKS "
+        "access entries.",
+    ),
 ]

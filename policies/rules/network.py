@@ -22,6 +22,7 @@ is a violation that says so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,18 @@ from typing import Any
 from pulumi_policy import Policy, PolicyResource, ReportViolation, StackValidationArgs
 
 from .cidrs import is_public, open_problem, opening, parse
-from .common import SECRET, as_dict, as_int, as_list, resource_policy, resources_of, stack_policy
+from .common import (
+    SECRET,
+    as_dict,
+    as_int,
+    as_list,
+    config,
+    get,
+    resource_policy,
+    resources_of,
+    stack_policy,
+)
+from .k8s import Object, PodSpec, hidden, objects, pod_labels, pod_specs, selects
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -42,6 +54,10 @@ LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:Load
                   "aws:elb/loadBalancer:LoadBalancer")
 HTTPS = 443
 ALL_PROTOCOLS = ("-1", "all")
+# `mlflow server` / `mlflow ui`, or its app under gunicorn/uvicorn (mlflow.server:app)
+MLFLOW_SERVER = re.compile(r"\bmlflow\s+(server|ui)\b|\bmlflow\.server(\.[A-Za-z_]+)*:[A-Za-z_]")
+APP_NAME = re.compile(r"--app-name(?:=|\s+)(\S+)")
+DEFAULT_AUTH_APPS = ["basic-auth"]
 
 
 @dataclass
@@ -278,5 +294,290 @@ POLICIES: list[Policy] = [
         "The VPC's default security group has no rules (CIS AWS 5.4).",
         ("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",),
         _check_default_sg,
+    ),
+]
+
+
+# ------------------------------------------------------------------ Kubernetes
+# NetworkPolicies, and what the internet reaches through load balancers.
+
+NAMESPACE = "Namespace"
+# A LoadBalancer Service is internet-facing unless it says internal: the in-tree
+# controller's default is internet-facing, and the AWS Load Balancer Controller's
+# IngressClassParams / defaults live outside the plan.
+LB_SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+LB_INTERNAL = "service.beta.kubernetes.io/aws-load-balancer-internal"
+LB_SOURCE_RANGES = "service.beta.kubernetes.io/load-balancer-source-ranges"
+ALB_SCHEME = "alb.ingress.kubernetes.io/scheme"
+ALB_INBOUND = "alb.ingress.kubernetes.io/inbound-cidrs"
+ALB_AUTH = "alb.ingress.kubernetes.io/auth-type"
+NGINX_AUTH = "nginx.ingress.kubernetes.io/auth-url"
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A Kubernetes object of the stack and the resource that declares it."""
+
+    resource: PolicyResource
+    obj: Object
+
+    @property
+    def namespace(self) -> str | None:
+        return namespace_of(self.obj)
+
+
+def namespace_of(obj: Object) -> str | None:
+    """The object's namespace ('default' when unset); None when it cannot be seen."""
+    ns = obj.namespace
+    if ns is None:
+        return "default"
+    return ns if isinstance(ns, str) and not hidden(ns) else None
+
+
+def stack_objects(args: StackValidationArgs) -> list[Placed]:
+    """Every Kubernetes object of the stack, yaml groups expanded."""
+    return [Placed(r, o) for r in args.resources
+            for o in objects(r.resource_type, r.name, r.props)]
+
+
+def _is_all_pods(selector: Any) -> bool:
+    return isinstance(selector, Mapping) and not as_dict(selector.get("matchLabels")) and \
+        not as_list(selector.get("matchExpressions")) and all(
+            k in ("matchLabels", "matchExpressions") for k in selector)
+
+
+def _types(policy: Object) -> list[str] | None:
+    """A NetworkPolicy's policyTypes (unset: Ingress, plus Egress when it has egress rules)."""
+    value = get(policy.props, "spec", "policyTypes")
+    if value is None:
+        return ["Ingress", *(["Egress"] if get(policy.props, "spec", "egress") else [])]
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return None
+    return [str(t) for t in value]
+
+
+def policies_in(placed: list[Placed], namespace: str,
+                ns_resource: PolicyResource | None = None) -> list[Placed]:
+    """NetworkPolicies of a namespace (by name, or by a dependency on its Namespace)."""
+    out = []
+    for p in placed:
+        if p.obj.kind != "NetworkPolicy" or p.obj.group != "networking.k8s.io":
+            continue
+        linked = ns_resource is not None and not p.obj.source and any(
+            d.urn == ns_resource.urn for d in p.resource.property_dependencies.get(
+                "metadata") or [])
+        if p.namespace == namespace or linked:
+            out.append(p)
+    return out
+
+
+def ingress_policies_for(placed: list[Placed], namespace: str,
+                         labels: Mapping[str, Any]) -> tuple[list[Placed], list[str]]:
+    """The Ingress NetworkPolicies that select pods with ``labels``, and the policies the
+    pack cannot read."""
+    selecting, unseen = [], []
+    for p in policies_in(placed, namespace):
+        types = _types(p.obj)
+        chosen = selects(get(p.obj.props, "spec", "podSelector"), labels)
+        if types is None or chosen is None:
+            unseen.append(f"NetworkPolicy '{p.obj.name}'")
+        elif chosen and "Ingress" in types:
+            selecting.append(p)
+    return selecting, unseen
+
+
+def _check_namespace_policies(args: StackValidationArgs, report: ReportViolation) -> None:
+    placed = stack_objects(args)
+    for ns in placed:
+        if ns.obj.kind != NAMESPACE or ns.obj.group not in ("", "core"):
+            continue
+        name = ns.obj.name
+        if name is not None and (not isinstance(name, str) or hidden(name)):
+            report(f"{ns.obj.prefix()}Namespace name cannot be seen ({name!r}): its "
+                   "NetworkPolicies cannot be matched.", ns.resource.urn)
+            continue
+        shown = name if name is not None else ns.resource.name
+        isolated = False
+        for p in policies_in(placed, str(name), ns.resource if not ns.obj.source else None):
+            types = _types(p.obj)
+            if types is not None and "Ingress" in types and _is_all_pods(
+                    get(p.obj.props, "spec", "podSelector")):
+                isolated = True
+                break
+        if not isolated:
+            report(f"{ns.obj.prefix()}Namespace '{shown}' has no NetworkPolicy selecting every "
+                   "pod for ingress (podSelector: {}, policyTypes: [Ingress]): any pod in the "
+                   "cluster can reach its pods.", ns.resource.urn)
+
+
+# ---- what authenticates a public endpoint
+
+AUTH_PROXY_IMAGES = ("oauth2-proxy",)
+
+
+def _command_text(container: Mapping[str, Any]) -> str:
+    return " ".join(str(x) for x in [*as_list(container.get("command")),
+                                     *as_list(container.get("args"))])
+
+
+def mlflow_server(container: Mapping[str, Any]) -> bool:
+    """True when the container runs an MLflow tracking server (`mlflow server`, `mlflow
+    ui`, or its WSGI/ASGI app under gunicorn or uvicorn)."""
+    return bool(MLFLOW_SERVER.search(_command_text(container)))
+
+
+def mlflow_auth_app(container: Mapping[str, Any], apps: Sequence[str]) -> bool:
+    """True when the MLflow server starts with one of the auth ``apps`` (--app-name)."""
+    text = _command_text(container)
+    if "mlflow.server.auth" in text:
+        return True  # the basic-auth app itself, served directly
+    values = [m.group(1) for m in APP_NAME.finditer(text)]
+    return bool(values) and values[-1] in apps
+
+
+def auth_proxy(container: Mapping[str, Any]) -> bool:
+    """True when the container is an authenticating reverse proxy (oauth2-proxy)."""
+    image = container.get("image")
+    if not isinstance(image, str):
+        return False
+    repo = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+    return repo in AUTH_PROXY_IMAGES
+
+
+def authenticates(pod: PodSpec, apps: Sequence[str]) -> bool:
+    """True when a pod authenticates what it serves: an auth proxy, or MLflow with auth."""
+    for c in pod.containers:
+        if c.init:
+            continue
+        if auth_proxy(c.spec) or (mlflow_server(c.spec) and mlflow_auth_app(c.spec, apps)):
+            return True
+    return False
+
+
+def backend_pods(placed: list[Placed], namespace: str,
+                 selector: Any) -> list[tuple[Placed, PodSpec]] | None:
+    """Pods of the stack's workloads in ``namespace`` a Service selector picks; None when
+    the selector cannot be read."""
+    if not isinstance(selector, Mapping) or not selector:
+        return None
+    out = []
+    for p in placed:
+        if p.namespace != namespace:
+            continue
+        labels = pod_labels(p.obj)
+        pods = pod_specs(p.obj)
+        if pods and labels and selects(dict(selector), labels):
+            out += [(p, pod) for pod in pods]
+    return out
+
+
+def _annotations(obj: Object) -> Mapping[str, Any]:
+    return as_dict(get(obj.props, "metadata", "annotations"))
+
+
+def _public_service(obj: Object) -> str | None:
+    """Why a Service is reachable from the internet, or None."""
+    if get(obj.props, "spec", "type") != "LoadBalancer":
+        return None
+    notes = _annotations(obj)
+    if str(notes.get(LB_SCHEME, "")).lower() == "internal" or str(
+            notes.get(LB_INTERNAL, "")).lower() in ("true", "0.0.0.0/0"):
+        return None
+    ranges = as_list(get(obj.props, "spec", "loadBalancerSourceRanges")) or [
+        r.strip() for r in str(notes.get(LB_SOURCE_RANGES, "")).split(",") if r.strip()]
+    if ranges and all(parse(r) is not None for r in ranges) and not open_problem(ranges):
+        return None
+    return "type LoadBalancer, not internal" + (
+        f", source ranges {', '.join(str(r) for r in ranges)}" if ranges else "")
+
+
+def _public_ingress(obj: Object) -> str | None:
+    notes = _annotations(obj)
+    if str(notes.get(ALB_SCHEME, "")).lower() == "internal":
+        return None
+    ranges = [r.strip() for r in str(notes.get(ALB_INBOUND, "")).split(",") if r.strip()]
+    if ranges and all(parse(r) is not None for r in ranges) and not open_problem(ranges):
+        return None
+    return "an Ingress not marked internal"
+
+
+def _ingress_backends(obj: Object) -> list[Any]:
+    spec = as_dict(obj.props.get("spec"))
+    names = [get(spec, "defaultBackend", "service", "name")]
+    for rule in as_list(spec.get("rules")):
+        for path in as_list(get(rule, "http", "paths")):
+            names.append(get(path, "backend", "service", "name"))
+    return [n for n in names if n is not None]
+
+
+def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) -> None:
+    allowed = {str(x) for x in as_list(config(args, "public_services", []))}
+    apps = [str(a) for a in as_list(config(args, "mlflow_auth_apps", DEFAULT_AUTH_APPS))]
+    placed = stack_objects(args)
+    services = [p for p in placed if p.obj.kind == "Service" and p.obj.group in ("", "core")]
+    for p in placed:
+        obj = p.obj
+        if obj.kind == "Service" and obj.group in ("", "core"):
+            why = _public_service(obj)
+            names: list[Any] = [obj.name]
+        elif obj.kind == "Ingress" and obj.group in ("networking.k8s.io", "extensions"):
+            why = _public_ingress(obj)
+            names = _ingress_backends(obj)
+            auth = str(_annotations(obj).get(ALB_AUTH, "")).lower()
+            if why and (auth in ("oidc", "cognito") or _annotations(obj).get(NGINX_AUTH)):
+                continue  # the load balancer / controller signs people in
+        else:
+            continue
+        if why is None or f"{p.namespace}/{obj.name}" in allowed:
+            continue
+        label = f"{obj.prefix()}{obj.kind} '{p.namespace}/{obj.name}' ({why})"
+        problems = []
+        for name in names:
+            svc = obj if obj.kind == "Service" else next(
+                (s.obj for s in services if s.namespace == p.namespace and s.obj.name == name),
+                None)
+            if svc is None:
+                problems.append(f"its backend Service '{name}' is not in the plan")
+                continue
+            pods = backend_pods(placed, str(p.namespace), get(svc.props, "spec", "selector"))
+            if not pods:
+                problems.append(f"Service '{name}' selects no pods the plan shows")
+                continue
+            for owner, pod in pods:
+                if not authenticates(pod, apps):
+                    problems.append(f"{owner.obj.kind} '{owner.obj.name}' behind Service "
+                                    f"'{name}' does not authenticate")
+        for problem in dict.fromkeys(problems):
+            report(f"{label} is reachable from the internet, but {problem} (put oauth2-proxy "
+                   "or the service's own auth in front, or list it in public_services).",
+                   p.resource.urn)
+
+
+POLICIES += [
+    stack_policy(
+        "k8s-namespace-network-policy",
+        "Every namespace has a NetworkPolicy selecting all its pods for ingress (deny by "
+        "default, then allow explicitly).",
+        _check_namespace_policies,
+        remediation="Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] to "
+        "the namespace, and policies that allow exactly the traffic its pods need.",
+    ),
+    stack_policy(
+        "k8s-public-endpoint-authenticated",
+        "Internet-facing LoadBalancer Services and Ingresses lead only to pods that "
+        "authenticate (oauth2-proxy, MLflow's auth app) or to a load balancer that signs "
+        "people in.",
+        _check_public_endpoints,
+        schema={
+            "public_services": {
+                "type": "array", "items": {"type": "string"}, "default": [],
+                "description": "'<namespace>/<name>' of Services or Ingresses meant to be "
+                "public without authentication."},
+            "mlflow_auth_apps": {
+                "type": "array", "items": {"type": "string"}, "default": DEFAULT_AUTH_APPS,
+                "description": "MLflow --app-name values that authenticate."},
+        },
+        remediation="Route the endpoint through oauth2-proxy, enable the service's own "
+        "authentication, or mark the load balancer internal.",
     ),
 ]

@@ -229,3 +229,114 @@ def test_kustomize_source_pinned_fails(directory: str) -> None:
     assert messages("kustomize-source-pinned", [res(KUSTOMIZE, "k", {"directory": directory})]) == [
         f"Remote kustomization '{directory}' does not pin a tag or commit (?ref=)."
     ]
+
+
+# ---- RBAC: no binding makes anyone cluster-admin
+
+RBAC = "kubernetes:rbac.authorization.k8s.io/v1"
+ADMIN = "k8s-no-cluster-admin-binding"
+TEAM_SA = {"kind": "ServiceAccount", "name": "runner", "namespace": "team-a"}
+
+
+def binding(kind: str, role_kind: str, role: str, *subjects: dict[str, Any],
+            ns: str | None = "team-a") -> dict[str, Any]:
+    meta = {"name": f"{role}-binding", **({"namespace": ns} if kind == "RoleBinding" else {})}
+    return res(f"{RBAC}:{kind}", f"{kind}-{role}", {
+        "metadata": meta,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+        "subjects": list(subjects) or [TEAM_SA]})
+
+
+def role(kind: str, name: str, rules: list[dict[str, Any]], **meta: Any) -> dict[str, Any]:
+    metadata = {"name": name, **({"namespace": "team-a"} if kind == "Role" else {}), **meta}
+    return res(f"{RBAC}:{kind}", f"{kind}-{name}", {"metadata": metadata, "rules": rules})
+
+
+READER = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]
+STAR = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
+
+
+def test_admin_binding_rule_passes_narrow_roles() -> None:
+    rs = [role("Role", "reader", READER), binding("RoleBinding", "Role", "reader"),
+          binding("RoleBinding", "ClusterRole", "view"),
+          role("ClusterRole", "pod-reader", READER),
+          binding("ClusterRoleBinding", "ClusterRole", "pod-reader")]
+    assert messages(ADMIN, rs) == []
+
+
+SUFFIX = ("administrators reach the cluster through its access entries, not RBAC bindings.")
+
+
+@pytest.mark.parametrize(
+    ("resources", "message"),
+    [
+        ([binding("ClusterRoleBinding", "ClusterRole", "cluster-admin")],
+         "ClusterRoleBinding 'cluster-admin-binding' grants cluster-admin to "
+         "ServiceAccount:team-a/runner: "),
+        ([binding("RoleBinding", "ClusterRole", "cluster-admin")],
+         "RoleBinding 'cluster-admin-binding' grants cluster-admin to "
+         "ServiceAccount:team-a/runner: "),
+        ([role("ClusterRole", "god", STAR), binding("ClusterRoleBinding", "ClusterRole", "god",
+                                                     {"kind": "Group", "name": "devs"})],
+         "ClusterRoleBinding 'god-binding' grants ClusterRole 'god' ('*' verbs on '*') to "
+         "Group:devs: "),
+        ([role("Role", "ns-god", STAR), binding("RoleBinding", "Role", "ns-god")],
+         "RoleBinding 'ns-god-binding' grants Role 'ns-god' ('*' verbs on '*') to "
+         "ServiceAccount:team-a/runner: "),
+        ([role("ClusterRole", "escalator", [{"apiGroups": ["rbac.authorization.k8s.io"],
+                                             "resources": ["clusterroles"],
+                                             "verbs": ["escalate", "bind"]}]),
+          binding("ClusterRoleBinding", "ClusterRole", "escalator")],
+         "ClusterRoleBinding 'escalator-binding' grants ClusterRole 'escalator' ('escalate' on "
+         "clusterroles) to ServiceAccount:team-a/runner: "),
+        ([role("ClusterRole", "imp", [{"apiGroups": [""], "resources": ["users", "groups"],
+                                       "verbs": ["impersonate"]}]),
+          binding("ClusterRoleBinding", "ClusterRole", "imp")],
+         "ClusterRoleBinding 'imp-binding' grants ClusterRole 'imp' ('impersonate' on users, "
+         "groups) to ServiceAccount:team-a/runner: "),
+        ([role("ClusterRole", "umbrella", [], aggregationRule=None),
+          role("ClusterRole", "piece", STAR, labels={"agg": "yes"}),
+          binding("ClusterRoleBinding", "ClusterRole", "umbrella")],
+         "ClusterRoleBinding 'umbrella-binding' grants ClusterRole 'umbrella' ('*' verbs on '*') "
+         "to ServiceAccount:team-a/runner: "),
+        ([role("ClusterRole", "rbac-admin", [{"apiGroups": ["rbac.authorization.k8s.io"],
+                                              "resources": ["clusterroles"], "verbs": ["*"]}]),
+          binding("ClusterRoleBinding", "ClusterRole", "rbac-admin")],
+         "ClusterRoleBinding 'rbac-admin-binding' grants ClusterRole 'rbac-admin' ('*' on "
+         "clusterroles) to ServiceAccount:team-a/runner: "),
+    ],
+    ids=["cluster-admin-crb", "rolebinding-to-cluster-admin", "star-clusterrole", "star-role",
+         "escalate", "impersonate", "aggregated", "star-verbs-on-clusterroles"],
+)
+def test_cluster_admin_equivalent_bindings(resources: list[Any], message: str) -> None:
+    for r in resources:  # the aggregated role selects the piece by label
+        if r["name"] == "ClusterRole-umbrella":
+            r["inputs"]["aggregationRule"] = {"clusterRoleSelectors": [
+                {"matchLabels": {"agg": "yes"}}]}
+    assert messages(ADMIN, resources) == [message + SUFFIX]
+
+
+def test_binding_to_a_role_outside_the_plan_cannot_be_seen() -> None:
+    assert messages(ADMIN, [binding("ClusterRoleBinding", "ClusterRole", "mystery")]) == [
+        "ClusterRoleBinding 'mystery-binding' binds ClusterRole 'mystery', which is not in the "
+        "plan: what it grants cannot be seen."
+    ]
+
+
+def test_cluster_admin_inside_a_config_group_is_found() -> None:
+    crb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+           "metadata": {"name": "oops"},
+           "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                       "name": "cluster-admin"},
+           "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}]}
+    group = res("kubernetes:yaml/v2:ConfigGroup", "g", {"objs": [crb]})
+    assert messages(ADMIN, [group]) == [
+        "ConfigGroup 'g' object ClusterRoleBinding/oops: ClusterRoleBinding 'oops' grants "
+        "cluster-admin to ServiceAccount:default/default: " + SUFFIX
+    ]
+
+
+def test_allowed_admin_subjects_come_from_the_pack_config() -> None:
+    rs = [binding("ClusterRoleBinding", "ClusterRole", "cluster-admin")]
+    config = {"allowed_subjects": ["ServiceAccount:team-a/runner"]}
+    assert messages(ADMIN, rs, config) == []

@@ -384,3 +384,174 @@ def test_default_security_group_closed_fails() -> None:
     assert messages("default-security-group-closed", rs) == [
         "The default security group has egress rules; it must allow nothing."
     ]
+
+
+# ---- every namespace isolates its pods for ingress
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+NS_POLICY = "k8s-namespace-network-policy"
+
+
+def namespace(name: str) -> dict[str, Any]:
+    return res(NAMESPACE, f"{name}-ns", {"metadata": {"name": name}})
+
+
+def netpol(ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return res(NETPOL, f"{ns}-{name}", {"metadata": {"name": name, "namespace": ns},
+                                       "spec": spec})
+
+
+DENY_INGRESS = {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+
+def test_namespace_network_policy_passes() -> None:
+    rs = [namespace("team-a"), netpol("team-a", "default-deny", DENY_INGRESS),
+          namespace("team-b"), netpol("team-b", "deny-all", {"podSelector": {}})]
+    assert messages(NS_POLICY, rs) == []
+
+
+@pytest.mark.parametrize(
+    ("policies", "why"),
+    [
+        ([], "no policy"),
+        ([netpol("team-a", "egress-only", {"podSelector": {}, "policyTypes": ["Egress"]})],
+         "egress only"),
+        ([netpol("team-a", "some-pods", {"podSelector": {"matchLabels": {"app": "x"}},
+                                         "policyTypes": ["Ingress"]})], "some pods"),
+        ([netpol("team-b", "default-deny", DENY_INGRESS)], "another namespace's policy"),
+    ],
+    ids=["none", "egress-only", "some-pods", "other-namespace"],
+)
+def test_namespace_without_a_network_policy(policies: list[Any], why: str) -> None:
+    assert messages(NS_POLICY, [namespace("team-a"), *policies]) == [
+        "Namespace 'team-a' has no NetworkPolicy selecting every pod for ingress (podSelector: "
+        "{}, policyTypes: [Ingress]): any pod in the cluster can reach its pods."
+    ], why
+
+
+def test_namespaces_in_config_groups_need_policies_too() -> None:
+    group = res("kubernetes:yaml/v2:ConfigGroup", "extra",
+                {"yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: shadow}\n"})
+    assert messages(NS_POLICY, [group]) == [
+        "ConfigGroup 'extra' object Namespace/shadow: Namespace 'shadow' has no NetworkPolicy "
+        "selecting every pod for ingress (podSelector: {}, policyTypes: [Ingress]): any pod in "
+        "the cluster can reach its pods."
+    ]
+
+
+def test_namespace_with_hidden_name_is_a_violation() -> None:
+    ns = res(NAMESPACE, "x", {"metadata": {"name": "[unknown]"}})
+    assert messages(NS_POLICY, [ns]) == [
+        "Namespace name cannot be seen ('[unknown]'): its NetworkPolicies cannot be matched."
+    ]
+
+
+# ---- internet-facing Services and Ingresses lead to something that authenticates
+
+SERVICE = "kubernetes:core/v1:Service"
+INGRESS_K8S = "kubernetes:networking.k8s.io/v1:Ingress"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+PUBLIC = "k8s-public-endpoint-authenticated"
+
+
+def deployment(app: str, container: dict[str, Any], ns: str = "mlflow") -> dict[str, Any]:
+    labels = {"app.kubernetes.io/name": app}
+    return res(DEPLOYMENT, f"{ns}-{app}", {
+        "metadata": {"name": app, "namespace": ns},
+        "spec": {"selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [container]}}}})
+
+
+def service(name: str, app: str, ns: str = "mlflow", **spec: Any) -> dict[str, Any]:
+    annotations = spec.pop("annotations", {})
+    return res(SERVICE, f"{ns}-{name}-svc", {
+        "metadata": {"name": name, "namespace": ns, "annotations": annotations},
+        "spec": {"selector": {"app.kubernetes.io/name": app}, "ports": [{"port": 80}], **spec}})
+
+
+def ingress(name: str, backend: str, ns: str = "mlflow", **annotations: str) -> dict[str, Any]:
+    return res(INGRESS_K8S, f"{ns}-{name}-ing", {
+        "metadata": {"name": name, "namespace": ns, "annotations": annotations},
+        "spec": {"rules": [{"host": "mlflow.example.com", "http": {"paths": [
+            {"path": "/", "pathType": "Prefix",
+             "backend": {"service": {"name": backend, "port": {"number": 80}}}}]}}]}})
+
+
+MLFLOW_NO_AUTH = {"name": "mlflow", "image": "ghcr.io/mlflow/mlflow:v3.1.0",
+                  "args": ["mlflow", "server", "--host", "0.0.0.0"]}
+MLFLOW_AUTH = {**MLFLOW_NO_AUTH, "args": ["mlflow", "server", "--app-name", "basic-auth"]}
+PROXY = {"name": "oauth2-proxy", "image": "quay.io/oauth2-proxy/oauth2-proxy:v7.12.0",
+         "args": ["--provider=oidc", "--upstream=http://mlflow"]}
+
+
+def test_public_endpoints_that_authenticate_pass() -> None:
+    rs = [deployment("mlflow", MLFLOW_NO_AUTH), service("mlflow", "mlflow"),
+          deployment("oauth2-proxy", PROXY), service("oauth2-proxy", "oauth2-proxy"),
+          ingress("mlflow", "oauth2-proxy")]
+    assert messages(PUBLIC, rs) == []
+    basic = [deployment("mlflow", MLFLOW_AUTH), service("mlflow", "mlflow", type="LoadBalancer")]
+    assert messages(PUBLIC, basic) == []
+    internal = [deployment("mlflow", MLFLOW_NO_AUTH), service(
+        "mlflow", "mlflow", type="LoadBalancer",
+        annotations={"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"})]
+    assert messages(PUBLIC, internal) == []
+    office = [deployment("mlflow", MLFLOW_NO_AUTH), service(
+        "mlflow", "mlflow", type="LoadBalancer", loadBalancerSourceRanges=["81.2.69.0/24"])]
+    assert messages(PUBLIC, office) == []
+    alb_oidc = [deployment("mlflow", MLFLOW_NO_AUTH), service("mlflow", "mlflow"),
+                ingress("mlflow", "mlflow", **{"alb.ingress.kubernetes.io/auth-type": "oidc"})]
+    assert messages(PUBLIC, alb_oidc) == []
+
+
+@pytest.mark.parametrize(
+    ("resources", "message"),
+    [
+        (
+            [deployment("mlflow", MLFLOW_NO_AUTH), service("mlflow", "mlflow", type="LoadBalancer")],
+            "Service 'mlflow/mlflow' (type LoadBalancer, not internal) is reachable from the "
+            "internet, but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
+        ),
+        (
+            [deployment("mlflow", MLFLOW_NO_AUTH), service(
+                "mlflow", "mlflow", type="LoadBalancer",
+                loadBalancerSourceRanges=["0.0.0.0/1", "128.0.0.0/1"])],
+            "Service 'mlflow/mlflow' (type LoadBalancer, not internal, source ranges 0.0.0.0/1, "
+            "128.0.0.0/1) is reachable from the internet, but Deployment 'mlflow' behind Service "
+            "'mlflow' does not authenticate",
+        ),
+        (
+            [deployment("mlflow", MLFLOW_NO_AUTH), service("mlflow", "mlflow"),
+             ingress("mlflow", "mlflow",
+                     **{"mlops.platform/auth": "oidc",
+                        "alb.ingress.kubernetes.io/scheme": "internet-facing"})],
+            "Ingress 'mlflow/mlflow' (an Ingress not marked internal) is reachable from the "
+            "internet, but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
+        ),
+        (
+            [ingress("mlflow", "ghost")],
+            "Ingress 'mlflow/mlflow' (an Ingress not marked internal) is reachable from the "
+            "internet, but its backend Service 'ghost' is not in the plan",
+        ),
+        (
+            [deployment("app", {"name": "app", "image": "acme/app:1.0.0"}, ns="team-a"),
+             service("app", "app", ns="team-a", type="LoadBalancer")],
+            "Service 'team-a/app' (type LoadBalancer, not internal) is reachable from the "
+            "internet, but Deployment 'app' behind Service 'app' does not authenticate",
+        ),
+    ],
+    ids=["lb-in-front-of-mlflow", "lb-source-ranges-halves", "self-declared-auth-annotation",
+         "backend-outside-plan", "any-public-lb"],
+)
+def test_public_endpoint_without_auth(resources: list[Any], message: str) -> None:
+    assert messages(PUBLIC, resources) == [
+        message + " (put oauth2-proxy or the service's own auth in front, or list it in "
+        "public_services)."
+    ]
+
+
+def test_deliberately_public_services_are_configured_not_self_declared() -> None:
+    rs = [deployment("app", {"name": "app", "image": "acme/app:1.0.0"}, ns="team-a"),
+          service("app", "app", ns="team-a", type="LoadBalancer")]
+    assert messages(PUBLIC, rs, {"public_services": ["team-a/app"]}) == []
