@@ -509,7 +509,8 @@ def test_public_endpoints_that_authenticate_pass() -> None:
     ("resources", "message"),
     [
         (
-            [deployment("mlflow", MLFLOW_NO_AUTH), service("mlflow", "mlflow", type="LoadBalancer")],
+            [deployment("mlflow", MLFLOW_NO_AUTH),
+             service("mlflow", "mlflow", type="LoadBalancer")],
             "Service 'mlflow/mlflow' (type LoadBalancer, not internal) is reachable from the "
             "internet, but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
         ),
