@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
 from .cidrs import is_public, open_problem, parse
 from .common import as_dict, as_int, as_list, config, get, is_true, resource_policy, stack_policy
-from .k8s import selects
+from .k8s import hidden, selects
 from .network import namespace_of, stack_objects
 
 EKS = ("aws:eks/cluster:Cluster",)
@@ -171,10 +172,14 @@ POLICIES += [
 
 # ------------------------------------------------------------------ RBAC
 RBAC_GROUP = "rbac.authorization.k8s.io"
-# Built-in ClusterRoles that grant no more than a namespace's own resources; any other
-# role must be in the plan, so the pack can read what it grants.
-SAFE_BUILTIN_ROLES = ("admin", "edit", "view", "system:auth-delegator", "system:discovery",
+# Built-in ClusterRoles that are safe to bind; any other role must be in the plan, so the
+# pack can read what it grants. `admin` and `edit` are safe in one namespace (a
+# RoleBinding) only: bound cluster-wide they read every namespace's secrets, kube-system's
+# service-account tokens included.
+SAFE_BUILTIN_ROLES = ("view", "system:auth-delegator", "system:discovery",
                       "system:basic-user", "system:public-info-viewer")
+NAMESPACE_ADMIN_ROLES = ("admin", "edit")
+AWS_AUTH = ("kube-system", "aws-auth")
 ESCALATING = {
     # verb: resources where it hands out more than the holder has
     "escalate": ("roles", "clusterroles"),
@@ -219,11 +224,15 @@ def _check_admin_bindings(args: Any, report: ReportViolation) -> None:
             continue
         if kind == "ClusterRole" and name == "cluster-admin":
             why = "cluster-admin"
+        elif (kind == "ClusterRole" and name in NAMESPACE_ADMIN_ROLES
+              and obj.kind == "ClusterRoleBinding" and name not in cluster_roles):
+            why = f"ClusterRole '{name}' in every namespace"
         else:
             role = cluster_roles.get(name) if kind == "ClusterRole" else roles.get(
                 (namespace_of(obj), name))
             if role is None:
-                if kind == "ClusterRole" and name in SAFE_BUILTIN_ROLES:
+                if kind == "ClusterRole" and (name in SAFE_BUILTIN_ROLES or (
+                        name in NAMESPACE_ADMIN_ROLES and obj.kind == "RoleBinding")):
                     continue
                 report(f"{where} binds {kind} '{name}', which is not in the plan: what it grants "
                        "cannot be seen.", p.resource.urn)
@@ -239,6 +248,37 @@ def _check_admin_bindings(args: Any, report: ReportViolation) -> None:
             report(f"{where} grants {why} to {', '.join(outside) or 'no listed subject'}: "
                    "administrators reach the cluster through its access entries, not RBAC "
                    "bindings.", p.resource.urn)
+    _check_aws_auth(args, report)
+
+
+def _check_aws_auth(args: Any, report: ReportViolation) -> None:
+    """The aws-auth ConfigMap maps IAM principals to Kubernetes groups; system:masters is
+    cluster-admin that no RBAC object shows."""
+    for p in stack_objects(args):
+        if p.obj.kind != "ConfigMap" or p.obj.group not in ("", "core"):
+            continue
+        if (namespace_of(p.obj), p.obj.name) != AWS_AUTH:
+            continue
+        for key in ("mapRoles", "mapUsers"):
+            text = get(p.obj.props, "data", key)
+            if text is None:
+                continue
+            try:
+                entries = yaml.safe_load(text) if isinstance(text, str) and not hidden(
+                    text) else None
+            except yaml.YAMLError:
+                entries = None
+            if not isinstance(entries, list):
+                report(f"{p.obj.prefix()}aws-auth {key} cannot be read ({str(text)[:40]!r}): "
+                       "the groups it grants cannot be seen.", p.resource.urn)
+                continue
+            for entry in entries:
+                groups = [str(g) for g in as_list(get(entry, "groups"))]
+                if "system:masters" in groups:
+                    who = get(entry, "rolearn") or get(entry, "userarn")
+                    report(f"{p.obj.prefix()}aws-auth {key} puts {who} in system:masters "
+                           "(cluster-admin): administrators reach the cluster through its "
+                           "access entries.", p.resource.urn)
 
 
 def _role_grant(role: Any, cluster_roles: dict[Any, Any]) -> str | None:
@@ -269,7 +309,8 @@ POLICIES += [
     stack_policy(
         "k8s-no-cluster-admin-binding",
         "No ClusterRoleBinding or RoleBinding grants cluster-admin or an equivalent role "
-        "('*' verbs on '*', escalate/bind on roles, impersonate) outside the allowed subjects.",
+        "('*' verbs on '*', escalate/bind on roles, impersonate, admin/edit cluster-wide), "
+        "and aws-auth maps no one to system:masters, outside the allowed subjects.",
         _check_admin_bindings,
         schema={"allowed_subjects": {
             "type": "array", "items": {"type": "string"}, "default": [],

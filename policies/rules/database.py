@@ -11,7 +11,8 @@ show is a violation saying so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -112,7 +113,36 @@ def _msk(props: Mapping[str, Any]) -> str | None:
     return f"its brokers are public (publicAccess.type {public!r})"
 
 
+def _public_snapshot(props: Mapping[str, Any]) -> str | None:
+    shared = props.get("sharedAccounts")
+    if shared is not None and (isinstance(shared, str) or not isinstance(shared, Sequence)):
+        return f"sharedAccounts cannot be seen ({shared!r})"
+    if any(str(a).lower() == "all" for a in as_list(shared)):
+        return "the snapshot is shared with every AWS account (sharedAccounts: all)"
+    return None
+
+
+def _serverless_network(props: Mapping[str, Any]) -> str | None:
+    if props.get("type") != "network":
+        return None
+    doc = props.get("policy")
+    try:
+        rules = json.loads(doc) if isinstance(doc, str) and doc != SECRET else doc
+    except ValueError:
+        rules = None
+    if not isinstance(rules, (list, Mapping)):
+        return f"the network policy cannot be seen ({doc!r})"
+    if any(isinstance(r, Mapping) and r.get("AllowFromPublic") is not False
+           for r in as_list(rules)):
+        return "its network policy allows access from the public internet (AllowFromPublic)"
+    return None
+
+
 DATA_STORES: dict[str, Any] = {
+    "aws:rds/snapshot:Snapshot": _public_snapshot,
+    "aws:rds/clusterSnapshot:ClusterSnapshot": _public_snapshot,
+    "aws:rds/snapshotCopy:SnapshotCopy": _public_snapshot,
+    "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy": _serverless_network,
     "aws:neptune/clusterInstance:ClusterInstance": _public_flag("publiclyAccessible"),
     "aws:redshift/cluster:Cluster": _public_flag("publiclyAccessible"),
     "aws:redshiftserverless/workgroup:Workgroup": _public_flag("publiclyAccessible"),
@@ -254,8 +284,8 @@ POLICIES: list[Policy] = [
         (*RDS, RDS_CLUSTER_INSTANCE), _check_private),
     resource_policy(
         "data-store-not-publicly-accessible",
-        "Other data stores (Neptune, Redshift, DMS, Lightsail, OpenSearch, MSK) are not "
-        "reachable from the internet.",
+        "Other data stores (Neptune, Redshift, DMS, Lightsail, OpenSearch and its serverless "
+        "collections, MSK, RDS snapshots) are not reachable from the internet.",
         tuple(DATA_STORES), _check_data_store_private),
     resource_policy(
         "rds-backup-retention", "RDS automated backups are kept long enough.",

@@ -21,8 +21,9 @@ them is `k8s-manifests-visible`'s question (`unseen_content`).
 * Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate and CronWorkflow: each
   template's ``container``, ``script``, ``initContainers``, ``sidecars`` and
   ``containerSet``, with the workflow's pod-level settings;
-* any other kind: every mapping holding a ``containers`` list, wherever it sits. An
-  unknown kind that carries a pod template is therefore checked, not skipped.
+* any other kind: every mapping holding containers, wherever it sits (a ``containers``
+  list; Tekton's ``steps`` and ``sidecars``; a ``container`` or ``script`` with an
+  image). An unknown kind that carries a pod template is therefore checked, not skipped.
 """
 
 from __future__ import annotations
@@ -349,17 +350,36 @@ def _argo_pods(kind: str, props: Mapping[str, Any]) -> list[PodSpec] | None:
 
 # keys under which an unknown kind may keep a pod template: hidden there, it is unseen
 POD_KEYS = ("spec", "template", "podSpec", "podTemplate", "jobTemplate", "containers",
-            "initContainers", "workflowSpec", "templates", "workerSpec")
+            "initContainers", "workflowSpec", "templates", "workerSpec", "steps", "sidecars",
+            "container")
+# container lists other APIs use besides `containers` (Tekton steps, sidecars), and
+# single-container keys (Argo Events sensors, Argo-like templates)
+CONTAINER_LISTS = ("containers", "initContainers", "sidecars", "steps")
+CONTAINER_KEYS = ("container", "script")
+
+
+def _is_container(value: Any) -> bool:
+    return isinstance(value, Mapping) and isinstance(value.get("image"), str)
 
 
 def _generic_pods(value: Any, path: str = "") -> Iterator[PodSpec]:
-    """Every mapping with a ``containers`` list, anywhere under ``value``; a pod-template
-    key whose value is hidden is reported as unseen."""
+    """Every mapping that holds containers (a ``containers``, ``steps`` or ``sidecars``
+    list, a ``container`` or ``script`` with an image), anywhere under ``value``; a
+    pod-template key whose value is hidden is reported as unseen."""
     if isinstance(value, Mapping):
-        containers = value.get("containers")
-        if isinstance(containers, Sequence) and not isinstance(containers, str) and any(
-                isinstance(c, Mapping) for c in containers):
-            yield _pod(value, where=path or "spec")
+        found: list[Container] = []
+        for key in CONTAINER_LISTS:
+            items = value.get(key)
+            if isinstance(items, Sequence) and not isinstance(items, str):
+                found += [Container(c, init=key == "initContainers") for c in items
+                          if isinstance(c, Mapping)
+                          and (key in ("containers", "initContainers") or _is_container(c))]
+        for key in CONTAINER_KEYS:
+            if _is_container(value.get(key)):
+                found.append(Container(value[key], label=f"The {key}"))
+        if found:
+            pod = _pod(value, where=path or "spec")
+            yield PodSpec(pod.spec, tuple(found), pod.where, unseen=pod.unseen)
             return
         for key, child in value.items():
             if key == "metadata":

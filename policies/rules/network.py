@@ -29,7 +29,7 @@ from typing import Any
 
 from pulumi_policy import Policy, PolicyResource, ReportViolation, StackValidationArgs
 
-from .cidrs import is_public, open_problem, opening, parse
+from .cidrs import is_open, is_public, open_problem, opening, parse
 from .common import (
     SECRET,
     as_dict,
@@ -408,16 +408,53 @@ def _check_namespace_policies(args: StackValidationArgs, report: ReportViolation
             report(f"{ns.obj.prefix()}Namespace '{shown}' has no NetworkPolicy selecting every "
                    "pod for ingress (podSelector: {}, policyTypes: [Ingress]): any pod in the "
                    "cluster can reach its pods.", ns.resource.urn)
+    # an allow of any source on any port undoes the isolation, wherever it is declared
+    for p in placed:
+        if p.obj.kind != "NetworkPolicy" or p.obj.group != "networking.k8s.io":
+            continue
+        types = _types(p.obj) or ["Ingress"]
+        rules = as_list(get(p.obj.props, "spec", "ingress")) if "Ingress" in types else []
+        if any(_admits_everything(rule) for rule in rules):
+            report(f"{p.obj.prefix()}NetworkPolicy '{p.namespace}/{p.obj.name}' admits any "
+                   "source on any port: the pods it selects are not isolated.", p.resource.urn)
+
+
+def _admits_everything(rule: Any) -> bool:
+    """True when an ingress rule admits every source on every port."""
+    if not isinstance(rule, Mapping):
+        return True  # unreadable: cannot show it is narrower
+    if as_list(rule.get("ports")):
+        return False
+    peers = as_list(rule.get("from"))
+    if not peers:
+        return True
+    blocks = [get(peer, "ipBlock", "cidr") for peer in peers if isinstance(peer, Mapping)]
+    if is_open([b for b in blocks if b is not None]):
+        return True
+    for peer in peers:
+        if not isinstance(peer, Mapping):
+            return True
+        if "namespaceSelector" in peer and _is_all_pods(peer.get("namespaceSelector")) and (
+                peer.get("podSelector") is None or _is_all_pods(peer.get("podSelector"))):
+            return True
+    return False
 
 
 # ---- what authenticates a public endpoint
 
-AUTH_PROXY_IMAGES = ("oauth2-proxy",)
+# the authenticating proxies the pack recognises (repository, any tag or digest)
+AUTH_PROXY_IMAGES = ("quay.io/oauth2-proxy/oauth2-proxy",)
+# oauth2-proxy settings that let requests through unauthenticated
+SKIP_AUTH = ("--skip-auth-regex", "--skip-auth-route", "--skip-auth-routes",
+             "OAUTH2_PROXY_SKIP_AUTH_REGEX", "OAUTH2_PROXY_SKIP_AUTH_ROUTES")
 
 
 def _command_text(container: Mapping[str, Any]) -> str:
+    """Command, args and environment values: what a container runs, however it is spelled
+    (a shell line reading a variable included)."""
+    env = [f"{get(e, 'name')}={get(e, 'value')}" for e in as_list(container.get("env"))]
     return " ".join(str(x) for x in [*as_list(container.get("command")),
-                                     *as_list(container.get("args"))])
+                                     *as_list(container.get("args")), *env])
 
 
 def mlflow_server(container: Mapping[str, Any]) -> bool:
@@ -427,8 +464,10 @@ def mlflow_server(container: Mapping[str, Any]) -> bool:
 
 
 def mlflow_auth_app(container: Mapping[str, Any], apps: Sequence[str]) -> bool:
-    """True when the MLflow server starts with one of the auth ``apps`` (--app-name)."""
-    text = _command_text(container)
+    """True when the MLflow server starts with one of the auth ``apps`` (--app-name): read
+    from the command line only, where the server reads it."""
+    text = " ".join(str(x) for x in [*as_list(container.get("command")),
+                                     *as_list(container.get("args"))])
     if "mlflow.server.auth" in text:
         return True  # the basic-auth app itself, served directly
     values = [m.group(1) for m in APP_NAME.finditer(text)]
@@ -436,12 +475,17 @@ def mlflow_auth_app(container: Mapping[str, Any], apps: Sequence[str]) -> bool:
 
 
 def auth_proxy(container: Mapping[str, Any]) -> bool:
-    """True when the container is an authenticating reverse proxy (oauth2-proxy)."""
+    """True when the container is oauth2-proxy (its official image) and lets nothing
+    through unauthenticated."""
     image = container.get("image")
     if not isinstance(image, str):
         return False
-    repo = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
-    return repo in AUTH_PROXY_IMAGES
+    repo = image.split("@", 1)[0]
+    last = repo.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo = repo.rsplit(":", 1)[0]
+    text = _command_text(container)
+    return repo in AUTH_PROXY_IMAGES and not any(flag in text for flag in SKIP_AUTH)
 
 
 def authenticates(pod: PodSpec, apps: Sequence[str]) -> bool:
@@ -477,6 +521,9 @@ def _annotations(obj: Object) -> Mapping[str, Any]:
 
 def _public_service(obj: Object) -> str | None:
     """Why a Service is reachable from the internet, or None."""
+    external = [str(ip) for ip in as_list(get(obj.props, "spec", "externalIPs"))]
+    if any(is_public(ip) or parse(ip) is None for ip in external):
+        return f"externalIPs {', '.join(external)}"
     if get(obj.props, "spec", "type") != "LoadBalancer":
         return None
     notes = _annotations(obj)
@@ -502,12 +549,27 @@ def _public_ingress(obj: Object) -> str | None:
 
 
 def _ingress_backends(obj: Object) -> list[Any]:
+    """Service names an Ingress routes to; None for a backend that is not a Service."""
     spec = as_dict(obj.props.get("spec"))
-    names = [get(spec, "defaultBackend", "service", "name")]
+    backends = [spec.get("defaultBackend")] if spec.get("defaultBackend") is not None else []
     for rule in as_list(spec.get("rules")):
         for path in as_list(get(rule, "http", "paths")):
-            names.append(get(path, "backend", "service", "name"))
-    return [n for n in names if n is not None]
+            backends.append(get(path, "backend"))
+    return [get(b, "service", "name") for b in backends]
+
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+ROUTES = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
+
+
+def _route_backends(obj: Object) -> list[Any]:
+    """Service names a Gateway API route sends to; None for a backend of another kind."""
+    names = []
+    for rule in as_list(get(obj.props, "spec", "rules")):
+        for ref in as_list(get(rule, "backendRefs")):
+            kind = get(ref, "kind") or "Service"
+            names.append(get(ref, "name") if kind == "Service" else None)
+    return names
 
 
 def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -526,6 +588,10 @@ def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) 
             auth = str(_annotations(obj).get(ALB_AUTH, "")).lower()
             if why and (auth in ("oidc", "cognito") or _annotations(obj).get(NGINX_AUTH)):
                 continue  # the load balancer / controller signs people in
+        elif obj.kind in ROUTES and obj.group == GATEWAY_GROUP:
+            # the Gateway's listeners and load balancer are outside what a route shows
+            why = "a Gateway API route"
+            names = _route_backends(obj)
         else:
             continue
         if why is None or f"{p.namespace}/{obj.name}" in allowed:
@@ -533,6 +599,9 @@ def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) 
         label = f"{obj.prefix()}{obj.kind} '{p.namespace}/{obj.name}' ({why})"
         problems = []
         for name in names:
+            if name is None or not isinstance(name, str) or hidden(name):
+                problems.append(f"a backend cannot be seen ({name!r})")
+                continue
             svc = obj if obj.kind == "Service" else next(
                 (s.obj for s in services if s.namespace == p.namespace and s.obj.name == name),
                 None)

@@ -340,3 +340,27 @@ def test_allowed_admin_subjects_come_from_the_pack_config() -> None:
     rs = [binding("ClusterRoleBinding", "ClusterRole", "cluster-admin")]
     config = {"allowed_subjects": ["ServiceAccount:team-a/runner"]}
     assert messages(ADMIN, rs, config) == []
+
+
+def test_namespace_admin_roles_are_fine_in_a_namespace_not_cluster_wide() -> None:
+    assert messages(ADMIN, [binding("RoleBinding", "ClusterRole", "admin"),
+                            binding("RoleBinding", "ClusterRole", "edit")]) == []
+    assert messages(ADMIN, [binding("ClusterRoleBinding", "ClusterRole", "edit")]) == [
+        "ClusterRoleBinding 'edit-binding' grants ClusterRole 'edit' in every namespace to "
+        "ServiceAccount:team-a/runner: " + SUFFIX
+    ]
+
+
+def test_aws_auth_mapping_to_system_masters_is_cluster_admin() -> None:
+    aws_auth = res("kubernetes:core/v1:ConfigMap", "aws-auth", {
+        "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+        "data": {"mapRoles": "- rolearn: arn:aws:iam::111122223333:role/anyone\n"
+                             "  username: anyone\n  groups: [system:masters]\n"}})
+    assert messages(ADMIN, [aws_auth]) == [
+        "aws-auth mapRoles puts arn:aws:iam::111122223333:role/anyone in system:masters "
+        "(cluster-admin): administrators reach the cluster through its access entries."
+    ]
+    aws_auth["inputs"]["data"]["mapRoles"] = "[secret]"
+    assert messages(ADMIN, [aws_auth]) == [
+        "aws-auth mapRoles cannot be read ('[secret]'): the groups it grants cannot be seen."
+    ]

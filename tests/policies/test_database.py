@@ -263,6 +263,15 @@ def test_private_aurora_instance_passes() -> None:
         ("aws:msk/cluster:Cluster", {"brokerNodeGroupInfo": {"connectivityInfo": {
             "publicAccess": {"type": "SERVICE_PROVIDED_EIPS"}}}},
          "its brokers are public (publicAccess.type 'SERVICE_PROVIDED_EIPS')"),
+        ("aws:rds/snapshotCopy:SnapshotCopy", {"sharedAccounts": ["all"]},
+         "the snapshot is shared with every AWS account (sharedAccounts: all)"),
+        ("aws:rds/clusterSnapshot:ClusterSnapshot", {"sharedAccounts": ["123456789012", "all"]},
+         "the snapshot is shared with every AWS account (sharedAccounts: all)"),
+        ("aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
+         {"type": "network", "policy": '[{"Rules": [{"ResourceType": "collection", '
+                                       '"Resource": ["collection/logs"]}], '
+                                       '"AllowFromPublic": true}]'},
+         "its network policy allows access from the public internet (AllowFromPublic)"),
     ],
 )
 def test_data_store_not_publicly_accessible_fails(
@@ -280,6 +289,9 @@ def test_data_store_not_publicly_accessible_fails(
         ("aws:dms/replicationInstance:ReplicationInstance", {"publiclyAccessible": False}),
         ("aws:opensearch/domain:Domain", {"vpcOptions": {"subnetIds": ["subnet-1"]}}),
         ("aws:msk/cluster:Cluster", {"brokerNodeGroupInfo": {}}),
+        ("aws:rds/snapshot:Snapshot", {"sharedAccounts": ["123456789012"]}),
+        ("aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
+         {"type": "network", "policy": '[{"AllowFromPublic": false, "SourceVPCEs": ["vpce-1"]}]'}),
     ],
 )
 def test_data_store_not_publicly_accessible_passes(type_: str, inputs: dict[str, Any]) -> None:

@@ -430,6 +430,29 @@ def test_namespace_without_a_network_policy(policies: list[Any], why: str) -> No
     ], why
 
 
+@pytest.mark.parametrize(
+    "rule",
+    [{}, {"from": []}, {"from": [{"namespaceSelector": {}}]},
+     {"from": [{"namespaceSelector": {}, "podSelector": {}}]},
+     {"from": [{"ipBlock": {"cidr": "0.0.0.0/1"}}, {"ipBlock": {"cidr": "128.0.0.0/1"}}]}],
+    ids=["empty-rule", "empty-from", "every-namespace", "every-pod-everywhere", "ip-halves"],
+)
+def test_namespace_policy_that_allows_everything_is_no_isolation(rule: dict[str, Any]) -> None:
+    rs = [namespace("team-a"), netpol("team-a", "default-deny", DENY_INGRESS),
+          netpol("team-a", "allow-all", {"podSelector": {}, "ingress": [rule]})]
+    assert messages(NS_POLICY, rs) == [
+        "NetworkPolicy 'team-a/allow-all' admits any source on any port: the pods it selects "
+        "are not isolated."
+    ]
+
+
+def test_namespace_policy_allowing_one_port_from_anywhere_is_explicit() -> None:
+    rs = [namespace("team-a"), netpol("team-a", "default-deny", DENY_INGRESS),
+          netpol("team-a", "webhook", {"podSelector": {}, "ingress": [
+              {"ports": [{"protocol": "TCP", "port": 9443}]}]})]
+    assert messages(NS_POLICY, rs) == []
+
+
 def test_namespaces_in_config_groups_need_policies_too() -> None:
     group = res("kubernetes:yaml/v2:ConfigGroup", "extra",
                 {"yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: shadow}\n"})
@@ -541,9 +564,40 @@ def test_public_endpoints_that_authenticate_pass() -> None:
             "Service 'team-a/app' (type LoadBalancer, not internal) is reachable from the "
             "internet, but Deployment 'app' behind Service 'app' does not authenticate",
         ),
+        (
+            [deployment("mlflow", MLFLOW_NO_AUTH),
+             service("mlflow", "mlflow", externalIPs=["81.2.69.10"])],
+            "Service 'mlflow/mlflow' (externalIPs 81.2.69.10) is reachable from the internet, "
+            "but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
+        ),
+        (
+            [deployment("mlflow", MLFLOW_NO_AUTH), service("mlflow", "mlflow"),
+             res("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "route", {
+                 "metadata": {"name": "mlflow", "namespace": "mlflow"},
+                 "spec": {"parentRefs": [{"name": "public"}],
+                          "rules": [{"backendRefs": [{"name": "mlflow", "port": 80}]}]}})],
+            "HTTPRoute 'mlflow/mlflow' (a Gateway API route) is reachable from the internet, but "
+            "Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
+        ),
+        (
+            [deployment("oauth2-proxy", {**PROXY, "image": "docker.io/evil/oauth2-proxy:7.0.0"}),
+             service("oauth2-proxy", "oauth2-proxy"), ingress("mlflow", "oauth2-proxy")],
+            "Ingress 'mlflow/mlflow' (an Ingress not marked internal) is reachable from the "
+            "internet, but Deployment 'oauth2-proxy' behind Service 'oauth2-proxy' does not "
+            "authenticate",
+        ),
+        (
+            [deployment("oauth2-proxy",
+                        {**PROXY, "args": [*PROXY["args"], "--skip-auth-regex=.*"]}),
+             service("oauth2-proxy", "oauth2-proxy"), ingress("mlflow", "oauth2-proxy")],
+            "Ingress 'mlflow/mlflow' (an Ingress not marked internal) is reachable from the "
+            "internet, but Deployment 'oauth2-proxy' behind Service 'oauth2-proxy' does not "
+            "authenticate",
+        ),
     ],
     ids=["lb-in-front-of-mlflow", "lb-source-ranges-halves", "self-declared-auth-annotation",
-         "backend-outside-plan", "any-public-lb"],
+         "backend-outside-plan", "any-public-lb", "external-ips", "gateway-api-route",
+         "look-alike-proxy-image", "proxy-skipping-auth"],
 )
 def test_public_endpoint_without_auth(resources: list[Any], message: str) -> None:
     assert messages(PUBLIC, resources) == [

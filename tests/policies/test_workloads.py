@@ -239,6 +239,9 @@ def _pod_bearing(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
         # a kind the pack has never heard of, carrying a pod template
         "Rollout": ("argoproj.io/v1alpha1", {"spec": {"template": template}}),
         "Widget": ("acme.example.com/v1", {"spec": {"runner": {"podSpec": spec}}}),
+        # Tekton keeps containers as steps, Argo Events a sensor's as one container
+        "Task": ("tekton.dev/v1", {"spec": {"steps": spec["containers"]}}),
+        "Sensor": ("argoproj.io/v1alpha1", {"spec": {"template": {"container": container}}}),
     }
     api, body = shapes[kind]
     return res(f"kubernetes:{api}:{kind}", "app", {"metadata": meta, **copy.deepcopy(body)})
@@ -246,7 +249,7 @@ def _pod_bearing(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 POD_BEARING = ["ReplicationController", "PodTemplate", "DeploymentList", "DeploymentPatch",
                "InferenceService", "ServingRuntime", "ClusterServingRuntime", "Workflow",
-               "WorkflowTemplate", "CronWorkflow", "Rollout", "Widget"]
+               "WorkflowTemplate", "CronWorkflow", "Rollout", "Widget", "Task", "Sensor"]
 
 
 @pytest.mark.parametrize("kind", POD_BEARING)
