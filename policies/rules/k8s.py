@@ -394,6 +394,16 @@ def _generic_pods(value: Any, path: str = "") -> Iterator[PodSpec]:
             yield from _generic_pods(child, f"{path}[{i}]")
 
 
+# Kubernetes' own API groups: their kinds have fixed schemas (the API server drops unknown
+# fields), so a built-in kind that is not pod-bearing carries no pods to search for.
+BUILTIN_GROUPS = ("", "core", "apps", "batch", "extensions", "networking.k8s.io",
+                  "rbac.authorization.k8s.io", "policy", "autoscaling", "storage.k8s.io",
+                  "scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io",
+                  "node.k8s.io", "certificates.k8s.io", "admissionregistration.k8s.io",
+                  "apiextensions.k8s.io", "apiregistration.k8s.io", "flowcontrol.apiserver.k8s.io",
+                  "events.k8s.io", "resource.k8s.io")
+
+
 def _pods_of(obj: Object) -> list[PodSpec]:
     kind, props = obj.kind, obj.props
     partial = kind.endswith("Patch")
@@ -410,6 +420,8 @@ def _pods_of(obj: Object) -> list[PodSpec]:
         found = _core_pods(base, props, partial)
         if found is not None:
             return found
+    if obj.group in BUILTIN_GROUPS:
+        return []
     if obj.group == KSERVE_GROUP:
         found = _kserve_pods(kind, props)
         if found is not None:

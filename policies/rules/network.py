@@ -334,10 +334,16 @@ def namespace_of(obj: Object) -> str | None:
     return ns if isinstance(ns, str) and not hidden(ns) else None
 
 
+_STACK: list[Any] = [None, None]  # (resources list, its objects): stack policies share it
+
+
 def stack_objects(args: StackValidationArgs) -> list[Placed]:
-    """Every Kubernetes object of the stack, yaml groups expanded."""
-    return [Placed(r, o) for r in args.resources
-            for o in objects(r.resource_type, r.name, r.props)]
+    """Every Kubernetes object of the stack, yaml groups expanded (computed once for the
+    resource list every stack policy of one evaluation receives)."""
+    if _STACK[0] is not args.resources:
+        _STACK[:] = [args.resources, [Placed(r, o) for r in args.resources
+                                      for o in objects(r.resource_type, r.name, r.props)]]
+    return list(_STACK[1])
 
 
 def _is_all_pods(selector: Any) -> bool:
@@ -363,10 +369,13 @@ def policies_in(placed: list[Placed], namespace: str,
     for p in placed:
         if p.obj.kind != "NetworkPolicy" or p.obj.group != "networking.k8s.io":
             continue
+        if p.namespace == namespace:
+            out.append(p)
+            continue
         linked = ns_resource is not None and not p.obj.source and any(
             d.urn == ns_resource.urn for d in p.resource.property_dependencies.get(
                 "metadata") or [])
-        if p.namespace == namespace or linked:
+        if linked:
             out.append(p)
     return out
 
@@ -388,6 +397,7 @@ def ingress_policies_for(placed: list[Placed], namespace: str,
 
 def _check_namespace_policies(args: StackValidationArgs, report: ReportViolation) -> None:
     placed = stack_objects(args)
+    netpols = [p for p in placed if p.obj.kind == "NetworkPolicy"]
     for ns in placed:
         if ns.obj.kind != NAMESPACE or ns.obj.group not in ("", "core"):
             continue
@@ -398,7 +408,7 @@ def _check_namespace_policies(args: StackValidationArgs, report: ReportViolation
             continue
         shown = name if name is not None else ns.resource.name
         isolated = False
-        for p in policies_in(placed, str(name), ns.resource if not ns.obj.source else None):
+        for p in policies_in(netpols, str(name), ns.resource if not ns.obj.source else None):
             types = _types(p.obj)
             if types is not None and "Ingress" in types and _is_all_pods(
                     get(p.obj.props, "spec", "podSelector")):
