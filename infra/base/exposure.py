@@ -33,6 +33,7 @@ class OidcProxyArgs:
 
 
 AUTH_ANNOTATION = "mlops.platform/auth"
+PROXY_PORT = 4180
 
 
 def tls_ingress(
@@ -115,7 +116,7 @@ def oauth2_proxy(
         "--provider=oidc",
         f"--oidc-issuer-url={oidc.config.issuer_url}",
         f"--client-id={oidc.config.client_id}",
-        "--http-address=0.0.0.0:4180",
+        f"--http-address=0.0.0.0:{PROXY_PORT}",
         f"--upstream={upstream}",
         "--cookie-secure=true",
         "--skip-provider-button=true",
@@ -149,7 +150,7 @@ def oauth2_proxy(
                                     "OAUTH2_PROXY_COOKIE_SECRET", secret_name, "cookie-secret"
                                 ),
                             ],
-                            "ports": [{"name": "http", "containerPort": 4180}],
+                            "ports": [{"name": "http", "containerPort": PROXY_PORT}],
                             "resources": Resources(
                                 cpu_request="50m",
                                 memory_request="64Mi",

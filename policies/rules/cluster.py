@@ -1,28 +1,48 @@
-"""Cluster: EKS endpoint, control-plane logs, secrets encryption; node hardening."""
+"""Cluster: EKS endpoint, control-plane logs, secrets encryption; node hardening; Helm and
+Kustomize sources; RBAC bindings that would make someone cluster-admin."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
-from .common import as_dict, as_int, as_list, config, get, is_true, resource_policy
+from .cidrs import is_public, open_problem, parse
+from .common import as_dict, as_int, as_list, config, get, is_true, resource_policy, stack_policy
+from .k8s import hidden, selects
+from .network import namespace_of, stack_objects
 
 EKS = ("aws:eks/cluster:Cluster",)
 DEFAULT_LOG_TYPES = ["api", "audit", "authenticator"]
-OPEN = ("0.0.0.0/0", "::/0")
 
 
 def _check_endpoint(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    vpc = as_dict(args.props.get("vpcConfig"))
+    vpc = args.props.get("vpcConfig")
+    if not isinstance(vpc, Mapping):
+        report(f"The endpoint's access settings (vpcConfig) cannot be seen ({vpc!r}).", None)
+        return
     # AWS defaults: public endpoint on, reachable from 0.0.0.0/0
     public = vpc.get("endpointPublicAccess")
+    if public is not None and not isinstance(public, bool) and str(public).lower() not in (
+            "true", "false"):
+        report(f"endpointPublicAccess cannot be seen ({public!r}): the endpoint may be public.",
+               None)
+        return
     if public is not None and not is_true(public):
         return
-    cidrs = [str(c) for c in as_list(vpc.get("publicAccessCidrs"))]
+    cidrs = as_list(vpc.get("publicAccessCidrs"))
     if not cidrs:
         report("The API endpoint is public and open to 0.0.0.0/0 (no publicAccessCidrs).", None)
-    elif any(c in OPEN for c in cidrs):
-        report(f"The public API endpoint admits {', '.join(c for c in cidrs if c in OPEN)}.",
-               None)
+        return
+    unseen = [c for c in cidrs if parse(c) is None]
+    if unseen:
+        report(f"publicAccessCidrs holds {', '.join(repr(c) for c in unseen)}, which the pack "
+               "cannot read as CIDRs.", None)
+    problem = open_problem([c for c in cidrs if is_public(c)])
+    if problem:
+        report(f"The public API endpoint is open to the internet: {problem}.", None)
 
 
 def _check_logging(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -59,7 +79,8 @@ def _check_no_remote_access(args: ResourceValidationArgs, report: ReportViolatio
 POLICIES: list[Policy] = [
     resource_policy(
         "eks-endpoint-restricted",
-        "The EKS API endpoint is private, or public only to named CIDRs (not 0.0.0.0/0).",
+        "The EKS API endpoint is private, or public only to ranges that are not the "
+        "internet (0.0.0.0/0 or ranges covering as much).",
         EKS, _check_endpoint),
     resource_policy(
         "eks-control-plane-logging", "EKS control-plane logging is enabled.", EKS,
@@ -146,4 +167,156 @@ POLICIES += [
         "kustomize-source-pinned",
         "Remote kustomizations pin a tag or commit (?ref=), never a moving branch.",
         KUSTOMIZE, _check_kustomize_ref),
+]
+
+
+# ------------------------------------------------------------------ RBAC
+RBAC_GROUP = "rbac.authorization.k8s.io"
+# Built-in ClusterRoles that are safe to bind; any other role must be in the plan, so the
+# pack can read what it grants. `admin` and `edit` are safe in one namespace (a
+# RoleBinding) only: bound cluster-wide they read every namespace's secrets, kube-system's
+# service-account tokens included.
+SAFE_BUILTIN_ROLES = ("view", "system:auth-delegator", "system:discovery",
+                      "system:basic-user", "system:public-info-viewer")
+NAMESPACE_ADMIN_ROLES = ("admin", "edit")
+AWS_AUTH = ("kube-system", "aws-auth")
+ESCALATING = {
+    # verb: resources where it hands out more than the holder has
+    "escalate": ("roles", "clusterroles"),
+    "bind": ("roles", "clusterroles"),
+    "impersonate": ("users", "groups", "serviceaccounts", "userextras"),
+}
+
+
+def _strings_of(value: Any) -> list[str]:
+    return [str(v).lower() for v in as_list(value)]
+
+
+def admin_grant(rule: Any) -> str | None:
+    """Why one RBAC rule is cluster-admin-equivalent, or None."""
+    verbs = _strings_of(get(rule, "verbs"))
+    resources = _strings_of(get(rule, "resources"))
+    urls = _strings_of(get(rule, "nonResourceURLs"))
+    if "*" in verbs and ("*" in resources or "*" in urls):
+        return "'*' verbs on '*'"
+    for verb, targets in ESCALATING.items():
+        hit = [r for r in resources if r == "*" or r in targets]
+        if hit and (verb in verbs or "*" in verbs):
+            return f"'{verb if verb in verbs else '*'}' on {', '.join(hit)}"
+    return None
+
+
+def _check_admin_bindings(args: Any, report: ReportViolation) -> None:
+    allowed = {str(s) for s in as_list(config(args, "allowed_subjects", []))}
+    placed = [p for p in stack_objects(args) if p.obj.group == RBAC_GROUP]
+    cluster_roles = {p.obj.name: p.obj for p in placed if p.obj.kind == "ClusterRole"}
+    roles = {(namespace_of(p.obj), p.obj.name): p.obj for p in placed if p.obj.kind == "Role"}
+    for p in placed:
+        obj = p.obj
+        if obj.kind not in ("ClusterRoleBinding", "RoleBinding"):
+            continue
+        ref = get(obj.props, "roleRef")
+        kind, name = get(ref, "kind"), get(ref, "name")
+        where = f"{obj.prefix()}{obj.kind} '{obj.name}'"
+        if not isinstance(kind, str) or not isinstance(name, str) or name in ("[secret]",
+                                                                              "[unknown]"):
+            report(f"{where} binds a role the pack cannot see ({ref!r}).", p.resource.urn)
+            continue
+        if kind == "ClusterRole" and name == "cluster-admin":
+            why = "cluster-admin"
+        elif (kind == "ClusterRole" and name in NAMESPACE_ADMIN_ROLES
+              and obj.kind == "ClusterRoleBinding" and name not in cluster_roles):
+            why = f"ClusterRole '{name}' in every namespace"
+        else:
+            role = cluster_roles.get(name) if kind == "ClusterRole" else roles.get(
+                (namespace_of(obj), name))
+            if role is None:
+                if kind == "ClusterRole" and (name in SAFE_BUILTIN_ROLES or (
+                        name in NAMESPACE_ADMIN_ROLES and obj.kind == "RoleBinding")):
+                    continue
+                report(f"{where} binds {kind} '{name}', which is not in the plan: what it grants "
+                       "cannot be seen.", p.resource.urn)
+                continue
+            why = _role_grant(role, cluster_roles)
+            if why is None:
+                continue
+            why = f"{kind} '{name}' ({why})"
+        subjects = [as_dict(s) for s in as_list(get(obj.props, "subjects"))]
+        shown = [_subject(s, obj) for s in subjects]
+        outside = [s for s in shown if s not in allowed]
+        if outside or not subjects:
+            report(f"{where} grants {why} to {', '.join(outside) or 'no listed subject'}: "
+                   "administrators reach the cluster through its access entries, not RBAC "
+                   "bindings.", p.resource.urn)
+    _check_aws_auth(args, report)
+
+
+def _check_aws_auth(args: Any, report: ReportViolation) -> None:
+    """The aws-auth ConfigMap maps IAM principals to Kubernetes groups; system:masters is
+    cluster-admin that no RBAC object shows."""
+    for p in stack_objects(args):
+        if p.obj.kind != "ConfigMap" or p.obj.group not in ("", "core"):
+            continue
+        if (namespace_of(p.obj), p.obj.name) != AWS_AUTH:
+            continue
+        for key in ("mapRoles", "mapUsers"):
+            text = get(p.obj.props, "data", key)
+            if text is None:
+                continue
+            try:
+                entries = yaml.safe_load(text) if isinstance(text, str) and not hidden(
+                    text) else None
+            except yaml.YAMLError:
+                entries = None
+            if not isinstance(entries, list):
+                report(f"{p.obj.prefix()}aws-auth {key} cannot be read ({str(text)[:40]!r}): "
+                       "the groups it grants cannot be seen.", p.resource.urn)
+                continue
+            for entry in entries:
+                groups = [str(g) for g in as_list(get(entry, "groups"))]
+                if "system:masters" in groups:
+                    who = get(entry, "rolearn") or get(entry, "userarn")
+                    report(f"{p.obj.prefix()}aws-auth {key} puts {who} in system:masters "
+                           "(cluster-admin): administrators reach the cluster through its "
+                           "access entries.", p.resource.urn)
+
+
+def _role_grant(role: Any, cluster_roles: dict[Any, Any]) -> str | None:
+    rules = list(as_list(get(role.props, "rules")))
+    # an aggregated ClusterRole gets the rules of every ClusterRole its selectors match
+    for selector in as_list(get(role.props, "aggregationRule", "clusterRoleSelectors")):
+        for other in cluster_roles.values():
+            if other is not role and selects(selector, get(other.props, "metadata", "labels")):
+                rules += as_list(get(other.props, "rules"))
+    for rule in rules:
+        if not isinstance(rule, Mapping):
+            return f"a rule the pack cannot see ({rule!r})"
+        why = admin_grant(rule)
+        if why:
+            return why
+    return None
+
+
+def _subject(subject: Mapping[str, Any], binding: Any) -> str:
+    kind, name = subject.get("kind"), subject.get("name")
+    if kind == "ServiceAccount":
+        ns = subject.get("namespace") or get(binding.props, "metadata", "namespace")
+        return f"ServiceAccount:{ns}/{name}"
+    return f"{kind}:{name}"
+
+
+POLICIES += [
+    stack_policy(
+        "k8s-no-cluster-admin-binding",
+        "No ClusterRoleBinding or RoleBinding grants cluster-admin or an equivalent role "
+        "('*' verbs on '*', escalate/bind on roles, impersonate, admin/edit cluster-wide), "
+        "and aws-auth maps no one to system:masters, outside the allowed subjects.",
+        _check_admin_bindings,
+        schema={"allowed_subjects": {
+            "type": "array", "items": {"type": "string"}, "default": [],
+            "description": "Subjects allowed admin roles: 'ServiceAccount:<ns>/<name>', "
+            "'User:<name>', 'Group:<name>'."}},
+        remediation="Grant the narrow role the subject needs; administrators use the EKS "
+        "access entries.",
+    ),
 ]

@@ -1,12 +1,45 @@
-"""Databases: RDS encrypted, private, backed up, deletion-protected; caches and tables encrypted."""
+"""Databases: RDS encrypted, private, backed up, deletion-protected; every data store
+private; caches and tables encrypted.
+
+Public access is read as AWS decides it, defaults included: an RDS instance is private
+unless ``publiclyAccessible`` (pulumi-aws sends false when unset); an Aurora cluster
+instance or a Multi-AZ DB cluster left unset is public when it has no DB subnet group
+(or the ``default`` one), and a DMS replication instance left unset is public; an
+OpenSearch domain without ``vpcOptions`` has a public endpoint. A value the plan does not
+show is a violation saying so.
+"""
 
 from __future__ import annotations
 
-from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from .common import as_int, config, get, is_true, resource_policy
+from pulumi_policy import (
+    Policy,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    StackValidationArgs,
+)
 
-RDS = ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster")
+from .common import (
+    SECRET,
+    as_dict,
+    as_int,
+    as_list,
+    config,
+    get,
+    is_true,
+    resource_policy,
+    resources_of,
+    stack_policy,
+)
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+RDS = (RDS_INSTANCE, RDS_CLUSTER)
 DEFAULT_MIN_BACKUP_DAYS = 7
 
 
@@ -18,9 +51,114 @@ def _check_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> N
                "customer-managed key.", None)
 
 
+def _flag(value: Any) -> bool | str | None:
+    """True, False, None (unset) or "hidden" (a value the plan does not show)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return "hidden"
+
+
+def _default_subnets(props: Mapping[str, Any]) -> bool:
+    group = props.get("dbSubnetGroupName")
+    return group is None or (isinstance(group, str) and group.lower() == "default")
+
+
 def _check_private(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if is_true(args.props.get("publiclyAccessible")):
+    props = args.props
+    value = _flag(props.get("publiclyAccessible"))
+    if value is True:
         report("The database is publicly accessible (publiclyAccessible).", None)
+    elif value == "hidden":
+        report(f"publiclyAccessible cannot be seen ({props.get('publiclyAccessible')!r}): the "
+               "database may be public.", None)
+    elif value is None and args.resource_type == RDS_CLUSTER_INSTANCE and _default_subnets(
+            props) and props.get("dbSubnetGroupName") is not None:
+        report("publiclyAccessible is unset in the default DB subnet group, where AWS makes "
+               "the instance public: set publiclyAccessible: false.", None)
+    elif value is None and args.resource_type == RDS_CLUSTER and props.get(
+            "dbClusterInstanceClass") and _default_subnets(props):
+        report("publiclyAccessible is unset on a Multi-AZ DB cluster without a DB subnet "
+               "group, which AWS makes public: set publiclyAccessible: false.", None)
+
+
+# what makes each other data store reachable from the internet
+def _public_flag(key: str, default_public: bool = False) -> Any:
+    def check(props: Mapping[str, Any]) -> str | None:
+        value = _flag(props.get(key))
+        if value is True:
+            return f"it is publicly accessible ({key})"
+        if value == "hidden":
+            return f"{key} cannot be seen ({props.get(key)!r})"
+        if value is None and default_public:
+            return f"{key} is unset, and AWS makes it public by default"
+        return None
+    return check
+
+
+def _search_domain(props: Mapping[str, Any]) -> str | None:
+    vpc = props.get("vpcOptions")
+    if vpc is not None and not isinstance(vpc, Mapping):
+        return f"vpcOptions cannot be seen ({vpc!r})"
+    if not as_list(as_dict(vpc).get("subnetIds")):
+        return "it has a public endpoint (no vpcOptions.subnetIds)"
+    return None
+
+
+def _msk(props: Mapping[str, Any]) -> str | None:
+    public = get(props, "brokerNodeGroupInfo", "connectivityInfo", "publicAccess", "type")
+    if public is None or public == "DISABLED":
+        return None
+    return f"its brokers are public (publicAccess.type {public!r})"
+
+
+def _public_snapshot(props: Mapping[str, Any]) -> str | None:
+    shared = props.get("sharedAccounts")
+    if shared is not None and (isinstance(shared, str) or not isinstance(shared, Sequence)):
+        return f"sharedAccounts cannot be seen ({shared!r})"
+    if any(str(a).lower() == "all" for a in as_list(shared)):
+        return "the snapshot is shared with every AWS account (sharedAccounts: all)"
+    return None
+
+
+def _serverless_network(props: Mapping[str, Any]) -> str | None:
+    if props.get("type") != "network":
+        return None
+    doc = props.get("policy")
+    try:
+        rules = json.loads(doc) if isinstance(doc, str) and doc != SECRET else doc
+    except ValueError:
+        rules = None
+    if not isinstance(rules, (list, Mapping)):
+        return f"the network policy cannot be seen ({doc!r})"
+    if any(isinstance(r, Mapping) and r.get("AllowFromPublic") is not False
+           for r in as_list(rules)):
+        return "its network policy allows access from the public internet (AllowFromPublic)"
+    return None
+
+
+DATA_STORES: dict[str, Any] = {
+    "aws:rds/snapshot:Snapshot": _public_snapshot,
+    "aws:rds/clusterSnapshot:ClusterSnapshot": _public_snapshot,
+    "aws:rds/snapshotCopy:SnapshotCopy": _public_snapshot,
+    "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy": _serverless_network,
+    "aws:neptune/clusterInstance:ClusterInstance": _public_flag("publiclyAccessible"),
+    "aws:redshift/cluster:Cluster": _public_flag("publiclyAccessible"),
+    "aws:redshiftserverless/workgroup:Workgroup": _public_flag("publiclyAccessible"),
+    "aws:dms/replicationInstance:ReplicationInstance": _public_flag(
+        "publiclyAccessible", default_public=True),
+    "aws:lightsail/database:Database": _public_flag("publiclyAccessible"),
+    "aws:opensearch/domain:Domain": _search_domain,
+    "aws:elasticsearch/domain:Domain": _search_domain,
+    "aws:msk/cluster:Cluster": _msk,
+}
+
+
+def _check_data_store_private(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    problem = DATA_STORES[args.resource_type](args.props)
+    if problem:
+        report(f"The data store is reachable from the internet: {problem}.", None)
 
 
 def _check_backups(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -37,25 +175,90 @@ def _check_deletion_protection(args: ResourceValidationArgs, report: ReportViola
         return
     if not is_true(args.props.get("deletionProtection")):
         report("Deletion protection is off (deletionProtection).", None)
-    if args.resource_type == RDS[0] and is_true(args.props.get("skipFinalSnapshot")):
+    if args.resource_type == RDS_INSTANCE and is_true(args.props.get("skipFinalSnapshot")):
         report("No final snapshot is taken on deletion (skipFinalSnapshot).", None)
 
 
 def _check_multi_az(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if not config(args, "required", True) or args.resource_type != RDS[0]:
+    if not config(args, "required", True) or args.resource_type != RDS_INSTANCE:
         return
     if not is_true(args.props.get("multiAz")):
         report("The instance runs in a single availability zone (multiAz).", None)
 
 
-def _check_elasticache(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    props = args.props
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
+SERVERLESS_CACHE = "aws:elasticache/serverlessCache:ServerlessCache"
+MEMORYDB = "aws:memorydb/cluster:Cluster"
+
+
+def _replication_group_problems(props: Mapping[str, Any]) -> list[str]:
+    problems = []
     if not is_true(props.get("atRestEncryptionEnabled")):
-        report("Data at rest is not encrypted (atRestEncryptionEnabled).", None)
+        problems.append("Data at rest is not encrypted (atRestEncryptionEnabled).")
     if not is_true(props.get("transitEncryptionEnabled")):
-        report("Traffic is not encrypted in transit (transitEncryptionEnabled).", None)
+        problems.append("Traffic is not encrypted in transit (transitEncryptionEnabled).")
+    elif props.get("transitEncryptionMode") not in (None, "required"):
+        problems.append(f"transitEncryptionMode is {props.get('transitEncryptionMode')!r}: "
+                        "clients may still connect in plain text (use 'required').")
     if not props.get("authToken") and not props.get("userGroupIds"):
-        report("No AUTH token or user group: any client in the network can connect.", None)
+        problems.append("No AUTH token or user group: any client in the network can connect.")
+    return problems
+
+
+def _cache_cluster_problems(args: StackValidationArgs, cluster: PolicyResource) -> list[str]:
+    """A cache cluster outside a replication group cannot encrypt at rest or require AUTH;
+    inside one it takes the group's settings, so the group must be one the pack sees."""
+    group_id = cluster.props.get("replicationGroupId")
+    if group_id is None:
+        return ["A cache cluster outside a replication group cannot encrypt at rest or require "
+                "AUTH: create an aws.elasticache.ReplicationGroup instead."]
+    groups = [d for d in cluster.property_dependencies.get("replicationGroupId") or []
+              if d.resource_type == REPLICATION_GROUP] or [
+        g for g in resources_of(args, REPLICATION_GROUP)
+        if isinstance(group_id, str) and group_id != SECRET
+        and group_id in (g.props.get("replicationGroupId"), g.props.get("id"))]
+    if not groups:
+        return [f"The cluster joins replication group {group_id!r}, which is not in the plan: "
+                "its encryption and AUTH cannot be seen."]
+    return []
+
+
+def _serverless_problems(props: Mapping[str, Any]) -> list[str]:
+    # serverless caches always encrypt at rest and in transit; AUTH needs a user group
+    engine = str(props.get("engine", "")).lower()
+    if engine == "memcached":
+        return ["A serverless Memcached cache cannot require authentication: use Valkey or "
+                "Redis OSS with a user group."]
+    if not props.get("userGroupId"):
+        return ["No user group (userGroupId): any client in the network can connect."]
+    return []
+
+
+def _memorydb_problems(props: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if _flag(props.get("tlsEnabled")) not in (None, True):
+        problems.append("Traffic is not encrypted in transit (tlsEnabled).")
+    acl = props.get("aclName")
+    if not acl or acl == "open-access":
+        problems.append(f"ACL {acl!r} lets any client connect without authentication.")
+    return problems
+
+
+def _check_caches(args: StackValidationArgs, report: ReportViolation) -> None:
+    for r in args.resources:
+        if r.resource_type == REPLICATION_GROUP:
+            problems = _replication_group_problems(r.props)
+        elif r.resource_type == CACHE_CLUSTER:
+            problems = _cache_cluster_problems(args, r)
+        elif r.resource_type == SERVERLESS_CACHE:
+            problems = _serverless_problems(r.props)
+        elif r.resource_type == MEMORYDB:
+            problems = _memorydb_problems(r.props)
+        else:
+            continue
+        for problem in problems:
+            report(problem, r.urn)
 
 
 def _check_dynamodb(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -74,8 +277,16 @@ POLICIES: list[Policy] = [
     resource_policy("rds-storage-encrypted",
                     "RDS storage is encrypted with a customer-managed KMS key.",
                     RDS, _check_encrypted),
-    resource_policy("rds-not-publicly-accessible", "RDS databases are not publicly accessible.",
-                    RDS, _check_private),
+    resource_policy(
+        "rds-not-publicly-accessible",
+        "RDS databases (instances, clusters, Aurora cluster instances) are not publicly "
+        "accessible.",
+        (*RDS, RDS_CLUSTER_INSTANCE), _check_private),
+    resource_policy(
+        "data-store-not-publicly-accessible",
+        "Other data stores (Neptune, Redshift, DMS, Lightsail, OpenSearch and its serverless "
+        "collections, MSK, RDS snapshots) are not reachable from the internet.",
+        tuple(DATA_STORES), _check_data_store_private),
     resource_policy(
         "rds-backup-retention", "RDS automated backups are kept long enough.",
         RDS, _check_backups,
@@ -86,10 +297,11 @@ POLICIES: list[Policy] = [
                     RDS, _check_deletion_protection, schema=_REQUIRED),
     resource_policy("rds-multi-az", "RDS instances run in more than one availability zone.",
                     RDS, _check_multi_az, schema=_REQUIRED),
-    resource_policy(
+    stack_policy(
         "elasticache-encrypted",
-        "ElastiCache replication groups encrypt at rest and in transit and require AUTH.",
-        ("aws:elasticache/replicationGroup:ReplicationGroup",), _check_elasticache),
+        "In-memory caches (ElastiCache replication groups, clusters and serverless caches; "
+        "MemoryDB) encrypt at rest and in transit and require authentication.",
+        _check_caches),
     resource_policy(
         "dynamodb-table-protected",
         "DynamoDB tables have point-in-time recovery and customer-managed KMS encryption.",

@@ -26,7 +26,6 @@ from .common import (
     resources_of,
     stack_policy,
     statements,
-    tags_of,
 )
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -43,9 +42,11 @@ BUCKET_POLICY = ("aws:s3/bucketPolicy:BucketPolicy",)
 BUCKET_ACL = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
 LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 
-# Tag that marks a server-access-log bucket: S3 log delivery cannot write to SSE-KMS
-# buckets, so those may use SSE-S3 (AES256) instead of a KMS key.
-ACCESS_LOG_TAG = ("purpose", "s3-access-logs")
+# A server-access-log bucket may use SSE-S3 (AES256): S3 log delivery cannot write to
+# SSE-KMS buckets. What makes a bucket one is that another bucket of the plan delivers its
+# access logs there (a BucketLogging, or inline logging, naming it as targetBucket), never
+# a tag the bucket gives itself. (The blueprint still tags its log buckets
+# purpose=s3-access-logs; that tag is a label, not an exemption.)
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
@@ -55,10 +56,31 @@ SCOPING_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:principalorgid", "aws
                 "aws:sourcevpce", "aws:sourcevpc", "aws:principalarn")
 
 
-def is_access_log_bucket(bucket: PolicyResource) -> bool:
-    """True when the bucket is tagged as a server-access-log bucket."""
-    key, value = ACCESS_LOG_TAG
-    return tags_of(bucket.props).get(key) == value
+def _names(value: Any, keys: set[str]) -> bool:
+    return isinstance(value, str) and value in keys
+
+
+def is_access_log_bucket(args: StackValidationArgs, bucket: PolicyResource) -> bool:
+    """True when another bucket of the plan delivers its server access logs to ``bucket``."""
+    keys = _bucket_keys(bucket)
+    for logging in resources_of(args, *LOGGING):
+        targets = logging.property_dependencies.get("targetBucket") or []
+        if not (any(d.urn == bucket.urn for d in targets)
+                or (not targets and _names(logging.props.get("targetBucket"), keys))):
+            continue
+        sources = logging.property_dependencies.get("bucket") or []
+        from_itself = any(d.urn == bucket.urn for d in sources) or (
+            not sources and _names(logging.props.get("bucket"), keys))
+        if not from_itself:
+            return True
+    for other in resources_of(args, *BUCKETS):
+        if other.urn == bucket.urn:
+            continue
+        for setting in (*as_list(other.props.get("loggings")),
+                        *as_list(other.props.get("logging"))):
+            if _names(as_dict(setting).get("targetBucket"), keys):
+                return True
+    return False
 
 
 def _bucket_keys(bucket: PolicyResource) -> set[str]:
@@ -101,6 +123,7 @@ def _sse_defaults(bucket: PolicyResource, found: list[PolicyResource]) -> list[M
 
 def _check_encryption(args: StackValidationArgs, report: ReportViolation) -> None:
     for bucket in resources_of(args, *BUCKETS):
+        log_bucket = is_access_log_bucket(args, bucket)
         defaults = _sse_defaults(bucket, companions(args, bucket, SSE))
         if not defaults:
             report(f"Bucket {_label(bucket)} has no server-side encryption configuration.",
@@ -108,11 +131,12 @@ def _check_encryption(args: StackValidationArgs, report: ReportViolation) -> Non
             continue
         for d in defaults:
             algorithm = d.get("sseAlgorithm")
-            if is_access_log_bucket(bucket) and algorithm in ("AES256", *KMS_ALGORITHMS):
+            if log_bucket and algorithm in ("AES256", *KMS_ALGORITHMS):
                 continue
             if algorithm not in KMS_ALGORITHMS:
                 report(f"Bucket {_label(bucket)} encrypts with '{algorithm}', not aws:kms "
-                       "(only access-log buckets may use AES256).", bucket.urn)
+                       "(only buckets that receive other buckets' access logs may use AES256).",
+                       bucket.urn)
             elif not d.get("kmsMasterKeyId"):
                 report(f"Bucket {_label(bucket)} uses aws:kms without a customer-managed key "
                        "(kmsMasterKeyId).", bucket.urn)
@@ -170,7 +194,7 @@ def _check_tls_only(args: StackValidationArgs, report: ReportViolation) -> None:
 
 def _check_access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
     for bucket in resources_of(args, *BUCKETS):
-        if is_access_log_bucket(bucket):
+        if is_access_log_bucket(args, bucket):
             continue  # logging the log bucket into itself would loop
         inline = bucket.props.get("loggings") or bucket.props.get("logging")
         if not companions(args, bucket, LOGGING) and not inline:
@@ -226,8 +250,8 @@ def _check_kms_rotation(args: Any, report: ReportViolation) -> None:
 POLICIES: list[Policy] = [
     stack_policy(
         "s3-bucket-encryption-kms",
-        "S3 buckets are encrypted by default with a customer-managed KMS key "
-        "(access-log buckets tagged purpose=s3-access-logs may use AES256).",
+        "S3 buckets are encrypted by default with a customer-managed KMS key (buckets that "
+        "receive other buckets' server access logs may use AES256).",
         _check_encryption,
         remediation="Add a BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms "
         "and kmsMasterKeyId.",
@@ -253,9 +277,10 @@ POLICIES: list[Policy] = [
     ),
     stack_policy(
         "s3-bucket-access-logging",
-        "S3 buckets (other than access-log buckets) write server access logs.",
+        "S3 buckets (other than those receiving other buckets' access logs) write server "
+        "access logs.",
         _check_access_logging,
-        remediation="Add a BucketLogging that targets a bucket tagged purpose=s3-access-logs.",
+        remediation="Add a BucketLogging that targets the access-log bucket.",
     ),
     resource_policy(
         "s3-no-public-acl",

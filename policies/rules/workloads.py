@@ -1,53 +1,29 @@
 """Kubernetes workloads: bounded, pinned, unprivileged, read-only, probed containers.
 
-The pod spec is found where each kind keeps it (``spec`` of a Pod,
-``spec.template.spec`` of Deployments, StatefulSets, DaemonSets, ReplicaSets and Jobs,
-``spec.jobTemplate.spec.template.spec`` of CronJobs). Security rules cover init
-containers as well; probes are required of long-running workloads only (not Jobs,
-CronJobs or run-to-completion Pods).
+Every pod-bearing kind is checked, wherever it keeps its pods (`k8s`): the core kinds
+(Pod, PodTemplate, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
+Job, CronJob, their lists and patches), KServe (InferenceService components,
+ServingRuntime, ClusterServingRuntime), Argo workflows, and any other kind that carries a
+``containers`` list; objects inside yaml ConfigGroup/ConfigFile count like native ones.
+Security rules cover init containers as well; probes are required of long-running
+workloads only (Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers
+and restartable Pods). Parts that are merged into something else (a ``*Patch``, an
+InferenceService's model block over its serving runtime) are judged on what they set.
+
+A value the plan does not show (a secret, an unknown) where a setting should be is a
+violation saying what could not be seen, never a pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
-from .common import as_dict, as_list, get, is_true, resource_policy
+from .common import as_dict, as_int, as_list, get, resource_policy, stack_policy
 from .images import image_problem
-
-POD = "kubernetes:core/v1:Pod"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
-DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
-REPLICA_SET = "kubernetes:apps/v1:ReplicaSet"
-JOB = "kubernetes:batch/v1:Job"
-CRON_JOB = "kubernetes:batch/v1:CronJob"
-WORKLOADS = (POD, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB)
-LONG_RUNNING = (DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET)
-
-
-def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The pod spec of a workload's inputs ({} when absent)."""
-    if resource_type == POD:
-        return as_dict(props.get("spec"))
-    if resource_type == CRON_JOB:
-        return as_dict(get(props, "spec", "jobTemplate", "spec", "template", "spec"))
-    return as_dict(get(props, "spec", "template", "spec"))
-
-
-def containers(spec: Mapping[str, Any], init: bool = True) -> Iterator[Mapping[str, Any]]:
-    """Containers (and init containers) of a pod spec."""
-    keys = ("initContainers", "containers") if init else ("containers",)
-    for key in keys:
-        for c in as_list(spec.get(key)):
-            if isinstance(c, Mapping):
-                yield c
-
-
-def _name(c: Mapping[str, Any]) -> str:
-    return f"Container '{c.get('name', '?')}'"
+from .k8s import YAML_GROUPS, Container, PodSpec, expand_group, workloads
 
 
 def missing_resources(resources: Any) -> list[str]:
@@ -56,25 +32,62 @@ def missing_resources(resources: Any) -> list[str]:
             if not get(resources, kind, res)]
 
 
-def _each_container(args: ResourceValidationArgs, init: bool = True) -> Iterator[
-        tuple[Mapping[str, Any], Mapping[str, Any]]]:
-    spec = pod_spec(args.resource_type, args.props)
-    for c in containers(spec, init):
-        yield spec, c
+HIDDEN = "hidden"
+
+
+def flag(value: Any) -> bool | str | None:
+    """A boolean setting: True, False, None (unset) or HIDDEN (anything else)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return HIDDEN
+
+
+def _pods(args: ResourceValidationArgs, report: ReportViolation) -> Iterator[
+        tuple[str, PodSpec]]:
+    """(message prefix, pod spec) of everything the resource runs; what cannot be seen is
+    reported first."""
+    for obj, pod in workloads(args.resource_type, args.name, args.props):
+        prefix = pod.prefix(obj)
+        for what in pod.unseen:
+            report(f"{prefix}The pack cannot see {what}: it cannot be checked.", None)
+        yield prefix, pod
+
+
+def _context(prefix: str, where: str, value: Any, report: ReportViolation) -> Mapping[str, Any]:
+    if value is not None and not isinstance(value, Mapping):
+        report(f"{prefix}{where} securityContext cannot be seen ({value!r}).", None)
+    return as_dict(value)
+
+
+def _each(args: ResourceValidationArgs, report: ReportViolation,
+          init: bool = True) -> Iterator[tuple[str, PodSpec, Container, Mapping[str, Any]]]:
+    """(prefix, pod, container, its securityContext) of every container."""
+    for prefix, pod in _pods(args, report):
+        for c in pod.containers:
+            if init or not c.init:
+                ctx = _context(prefix, c.name, c.spec.get("securityContext"), report)
+                yield prefix, pod, c, ctx
 
 
 def _check_resources(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for _, c in _each_container(args):
-        missing = missing_resources(c.get("resources"))
+    for prefix, _, c, _ in _each(args, report):
+        if c.partial:
+            continue  # merged over a runtime or an existing workload that has them
+        missing = missing_resources(c.spec.get("resources"))
         if missing:
-            report(f"{_name(c)} has no {', '.join(missing)}.", None)
+            report(f"{prefix}{c.name} has no {', '.join(missing)}.", None)
 
 
 def _check_image(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for _, c in _each_container(args):
-        problem = image_problem(c.get("image"))
+    for prefix, _, c, _ in _each(args, report):
+        image = c.spec.get("image")
+        if c.partial and image is None:
+            continue  # the runtime's (or existing workload's) image stays
+        problem = image_problem(image)
         if problem:
-            report(f"{_name(c)} {problem}.", None)
+            report(f"{prefix}{c.name} {problem}.", None)
 
 
 def _first(*values: Any) -> Any:
@@ -82,80 +95,128 @@ def _first(*values: Any) -> Any:
 
 
 def _check_non_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for spec, c in _each_container(args):
-        pod_ctx = as_dict(spec.get("securityContext"))
-        ctx = as_dict(c.get("securityContext"))
+    reported: set[int] = set()
+    for prefix, pod, c, ctx in _each(args, report):
+        if id(pod) not in reported:
+            reported.add(id(pod))
+            _context(prefix, "The pod's", pod.spec.get("securityContext"), report)
+        pod_ctx = as_dict(pod.spec.get("securityContext"))
+        merged = c.partial or pod.partial
         # the container's setting wins over the pod's; null means unset
-        non_root = _first(ctx.get("runAsNonRoot"), pod_ctx.get("runAsNonRoot"))
+        non_root = flag(_first(ctx.get("runAsNonRoot"), pod_ctx.get("runAsNonRoot")))
         user = _first(ctx.get("runAsUser"), pod_ctx.get("runAsUser"))
-        if user == 0:
-            report(f"{_name(c)} runs as UID 0 (runAsUser).", None)
-        elif not is_true(non_root):
-            report(f"{_name(c)} does not set runAsNonRoot (container or pod securityContext).",
-                   None)
+        if user is not None and as_int(user) is None:
+            report(f"{prefix}{c.name} runs as a user the pack cannot see ({user!r}).", None)
+        elif as_int(user) == 0:
+            report(f"{prefix}{c.name} runs as UID 0 (runAsUser).", None)
+        elif non_root == HIDDEN:
+            report(f"{prefix}{c.name} sets runAsNonRoot to a value the pack cannot see.", None)
+        elif non_root is False or (non_root is None and not merged):
+            report(f"{prefix}{c.name} does not set runAsNonRoot (container or pod "
+                   "securityContext).", None)
 
 
 def _check_privileged(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for _, c in _each_container(args):
-        if is_true(get(c, "securityContext", "privileged")):
-            report(f"{_name(c)} is privileged.", None)
+    for prefix, _, c, ctx in _each(args, report):
+        value = flag(ctx.get("privileged"))
+        if value is True:
+            report(f"{prefix}{c.name} is privileged.", None)
+        elif value == HIDDEN:
+            report(f"{prefix}{c.name} sets privileged to a value the pack cannot see.", None)
 
 
 def _check_escalation(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for _, c in _each_container(args):
-        # unset means allowed (Kubernetes default true)
-        if get(c, "securityContext", "allowPrivilegeEscalation") is not False:
-            report(f"{_name(c)} does not set allowPrivilegeEscalation: false.", None)
+    for prefix, pod, c, ctx in _each(args, report):
+        value = flag(ctx.get("allowPrivilegeEscalation"))
+        # unset means allowed (Kubernetes default true); a merged part keeps what it merges into
+        if value is True or value == HIDDEN or (
+                value is None and not (c.partial or pod.partial)):
+            report(f"{prefix}{c.name} does not set allowPrivilegeEscalation: false.", None)
 
 
 def _check_capabilities(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for _, c in _each_container(args):
-        drop = [str(d).upper() for d in as_list(get(c, "securityContext", "capabilities", "drop"))]
-        add = [str(a) for a in as_list(get(c, "securityContext", "capabilities", "add"))
-               if str(a).upper() != "NET_BIND_SERVICE"]
-        if "ALL" not in drop:
-            report(f"{_name(c)} does not drop ALL capabilities.", None)
+    for prefix, pod, c, ctx in _each(args, report):
+        caps = ctx.get("capabilities")
+        if caps is not None and not isinstance(caps, Mapping):
+            report(f"{prefix}{c.name} capabilities cannot be seen ({caps!r}).", None)
+            continue
+        caps = as_dict(caps)
+        drop = [str(d).upper() for d in as_list(caps.get("drop"))]
+        add = [str(a) for a in as_list(caps.get("add")) if str(a).upper() not in (
+            "NET_BIND_SERVICE", "CAP_NET_BIND_SERVICE")]
+        merged = c.partial or pod.partial
+        # a merged part that sets `drop` replaces the list it merges into
+        if "ALL" not in drop and (not merged or caps.get("drop") is not None):
+            report(f"{prefix}{c.name} does not drop ALL capabilities.", None)
         if add:
-            report(f"{_name(c)} adds capabilities {', '.join(add)}.", None)
+            report(f"{prefix}{c.name} adds capabilities {', '.join(add)}.", None)
 
 
 def _check_host_path(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    spec = pod_spec(args.resource_type, args.props)
-    for volume in as_list(spec.get("volumes")):
-        if get(volume, "hostPath") is not None:
-            report(f"Volume '{get(volume, 'name')}' mounts the node's "
-                   f"{get(volume, 'hostPath', 'path')} (hostPath).", None)
+    for prefix, pod in _pods(args, report):
+        volumes = pod.spec.get("volumes")
+        if volumes is not None and (isinstance(volumes, str) or not isinstance(volumes, Sequence)):
+            report(f"{prefix}The pod's volumes cannot be seen ({volumes!r}).", None)
+            continue
+        for volume in as_list(volumes):
+            if not isinstance(volume, Mapping):
+                report(f"{prefix}A volume cannot be seen ({volume!r}).", None)
+            elif volume.get("hostPath") is not None:
+                report(f"{prefix}Volume '{volume.get('name')}' mounts the node's "
+                       f"{get(volume, 'hostPath', 'path')} (hostPath).", None)
 
 
 def _check_host_namespaces(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    spec = pod_spec(args.resource_type, args.props)
-    for key in ("hostNetwork", "hostPID", "hostIPC"):
-        if is_true(spec.get(key)):
-            report(f"The pod shares the node's namespace ({key}: true).", None)
+    for prefix, pod in _pods(args, report):
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            value = flag(pod.spec.get(key))
+            if value is True:
+                report(f"{prefix}The pod shares the node's namespace ({key}: true).", None)
+            elif value == HIDDEN:
+                report(f"{prefix}The pod sets {key} to a value the pack cannot see.", None)
 
 
 def _check_read_only_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for _, c in _each_container(args):
-        if not is_true(get(c, "securityContext", "readOnlyRootFilesystem")):
-            report(f"{_name(c)} has a writable root filesystem "
+    for prefix, pod, c, ctx in _each(args, report):
+        value = flag(ctx.get("readOnlyRootFilesystem"))
+        if value is False or value == HIDDEN or (
+                value is None and not (c.partial or pod.partial)):
+            report(f"{prefix}{c.name} has a writable root filesystem "
                    "(securityContext.readOnlyRootFilesystem).", None)
 
 
 def _check_probes(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == POD:
-        policy = get(args.props, "spec", "restartPolicy")
-        if policy in ("Never", "OnFailure"):
-            return  # a run-to-completion pod
-    elif args.resource_type not in LONG_RUNNING:
-        return
-    for _, c in _each_container(args, init=False):
-        missing = [p for p in ("livenessProbe", "readinessProbe") if not c.get(p)]
-        if missing:
-            report(f"{_name(c)} has no {' or '.join(missing)}.", None)
+    for prefix, pod in _pods(args, report):
+        if not pod.long_running or pod.partial:
+            continue
+        for c in pod.containers:
+            if c.init or c.partial:
+                continue
+            missing = [p for p in ("livenessProbe", "readinessProbe") if not c.spec.get(p)]
+            if missing:
+                report(f"{prefix}{c.name} has no {' or '.join(missing)}.", None)
+
+
+def _check_manifests_visible(args: Any, report: ReportViolation) -> None:
+    """yaml ConfigGroup/ConfigFile content the pack cannot read is a violation, unless the
+    stack holds the objects as the group's children (a real preview registers them)."""
+    parents = {r.parent.urn for r in args.resources if r.parent is not None}
+    for group in args.resources:
+        if group.resource_type not in YAML_GROUPS:
+            continue
+        found = expand_group(group.resource_type, group.name, group.props)
+        if found.unseen and group.urn not in parents:
+            report(f"{'; '.join(found.unseen)}: the objects in it cannot be seen, so no rule "
+                   "checks them (inline them as yaml or objs).", group.urn)
 
 
 def _workload_policy(name: str, description: str, check: Any) -> Any:
-    return resource_policy(name, description, WORKLOADS, check)
+    # every Kubernetes type: a pod template may come in any kind (see module docstring)
+    def only_kubernetes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if args.resource_type.startswith("kubernetes:"):
+            check(args, report)
+
+    return resource_policy(name, description, None, only_kubernetes)
 
 
 POLICIES: list[Policy] = [
@@ -182,4 +243,11 @@ POLICIES: list[Policy] = [
     _workload_policy("k8s-probes",
                      "Long-running containers have liveness and readiness probes.",
                      _check_probes),
+    stack_policy(
+        "k8s-manifests-visible",
+        "The objects of yaml ConfigGroups and ConfigFiles are visible to the pack (inline "
+        "yaml or objs, or registered as children), so every rule checks them.",
+        _check_manifests_visible,
+        remediation="Pass the manifests as `yaml` (text) or `objs`, not as files or URLs.",
+    ),
 ]

@@ -52,7 +52,27 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "public endpoint open to the internet",
         {"cluster.endpoint_public_access": True, "cluster.public_access_cidrs": ["0.0.0.0/0"]},
-        "platform.cluster.public_access_cidrs: 0.0.0.0/0 opens the API server to the internet",
+        "platform.cluster.public_access_cidrs: open the API server to the internet "
+        "(0.0.0.0/0 reaches 100% of the public IPv4 internet)",
+    ),
+    (
+        "public endpoint open to the internet in two halves",
+        {
+            "cluster.endpoint_public_access": True,
+            "cluster.public_access_cidrs": ["0.0.0.0/1", "128.0.0.0/1"],
+        },
+        "platform.cluster.public_access_cidrs: open the API server to the internet "
+        "(0.0.0.0/1, 128.0.0.0/1 together reach 100% of the public IPv4 internet)",
+    ),
+    (
+        "public endpoint open to the internet as every public /8",
+        {
+            "cluster.endpoint_public_access": True,
+            "cluster.public_access_cidrs": [f"{i}.0.0.0/8" for i in range(1, 224)],
+        },
+        "platform.cluster.public_access_cidrs: open the API server to the internet "
+        "(1.0.0.0/8, 2.0.0.0/8, 3.0.0.0/8, 4.0.0.0/8, 5.0.0.0/8, 6.0.0.0/8 and 217 more "
+        "together reach 100% of the public IPv4 internet)",
     ),
     (
         "bring-your-own without OIDC provider ARN",
@@ -149,6 +169,15 @@ def test_invalid_combination_names_the_field(case: str, changes: dict, message: 
     with pytest.raises(ConfigError) as err:
         parse_config(_apply(staging(), changes))
     assert str(err.value).startswith(message), str(err.value)
+
+
+def test_public_endpoint_for_named_office_and_vpn_ranges_is_accepted() -> None:
+    cidrs = ["81.2.69.0/24", "192.0.2.16/28", "100.20.0.0/16", "4.0.0.0/9"]
+    doc = _apply(
+        staging(),
+        {"cluster.endpoint_public_access": True, "cluster.public_access_cidrs": cidrs},
+    )
+    assert parse_config(doc).cluster.public_access_cidrs == cidrs
 
 
 def test_the_bring_your_own_fixture_is_valid() -> None:

@@ -159,3 +159,20 @@ def test_the_namespaces_and_database_name_a_fork_sets_take_effect(tmp_path: Path
         ]
     )
     assert '"tracking"' in egress and '"features"' in egress
+
+
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        ("ghcr.io/mlflow/mlflow:stable", "has the floating tag 'stable'"),
+        ("ghcr.io/mlflow/mlflow:main", "has the floating tag 'main'"),
+        ("ghcr.io/mlflow/mlflow@sha256:", "is not an image reference with a tag or digest"),
+        ("ghcr.io/mlflow/mlflow:v3.17.2@sha256:", "is not an image reference with a tag or digest"),
+    ],
+    ids=["stable", "main", "empty-digest", "tag-and-empty-digest"],
+)
+def test_moving_tags_and_empty_digests_are_not_pinned_images(image: str, why: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(with_components(mlflow={"image": image}))
+    assert str(err.value).startswith("platform.components.mlflow.image: "), str(err.value)
+    assert why in str(err.value)

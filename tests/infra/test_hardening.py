@@ -87,3 +87,43 @@ def check_exposure(p: dict[str, Any]) -> list[dict[str, Any]]:
                 ][0]["args"]
                 assert args[args.index("--app-name") + 1] == "basic-auth"
     return ingresses
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_namespace_denies_ingress_by_default(env: str) -> None:
+    check_isolation(plan(env))
+
+
+def test_every_namespace_denies_ingress_by_default_with_a_domain(
+    oidc_plan: dict[str, Any],
+) -> None:
+    check_isolation(oidc_plan)
+    # the load balancer reaches only the proxies and cert-manager's HTTP-01 solvers
+    for ns in ("mlflow", "kubeflow"):
+        solver = find(oidc_plan, "NetworkPolicy", "allow-acme-http01-solver", ns)["spec"]
+        assert solver["podSelector"] == {
+            "matchLabels": {"acme.cert-manager.io/http01-solver": "true"}
+        }
+        assert solver["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8089}]}]
+    ui = find(oidc_plan, "NetworkPolicy", "allow-ui-load-balancer", "kubeflow")["spec"]
+    assert ui["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}}
+
+
+def check_isolation(p: dict[str, Any]) -> None:
+    """Each namespace the platform creates has a policy isolating all its pods for ingress;
+    whatever else is allowed names its peers or its ports, never both open."""
+    namespaces = {o["metadata"]["name"] for o in objects(p) if o["kind"] == "Namespace"}
+    assert {"mlflow", "feast", "kubeflow", "kserve", "monitoring", "cert-manager"} <= namespaces
+    for ns in namespaces:
+        policies = [
+            o["spec"]
+            for o in objects(p)
+            if o["kind"] == "NetworkPolicy" and o["metadata"].get("namespace") == ns
+        ]
+        assert any(
+            s["podSelector"] == {} and "Ingress" in s["policyTypes"] and not s.get("ingress")
+            for s in policies
+        ), ns
+        for spec in policies:
+            for rule in spec.get("ingress", []):
+                assert rule.get("from") or rule.get("ports"), (ns, spec)

@@ -247,3 +247,48 @@ def test_pack_config_per_environment_and_bad_files(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(UsageError, match=r"bad\.json: not valid JSON"):
         pack_config(None, ROOT, bad)
+
+
+# issue 14's network, data-store and Kubernetes misses, as one attacker program and its
+# compliant control (tests/fixtures/programs/gate_cluster/shapes.py builds both)
+GATE_CLUSTER_MISSES = {
+    ("security-group-no-public-ingress", "db-sg"),  # 0.0.0.0/1 + 128.0.0.0/1
+    ("security-group-no-public-egress", "nodes-sg"),  # egress to everything
+    ("rds-not-publicly-accessible", "reports-1"),  # a public Aurora cluster instance
+    ("elasticache-encrypted", "sessions"),  # a cache outside a replication group
+    ("s3-bucket-encryption-kms", "secrets"),  # purpose=s3-access-logs on itself
+    ("s3-bucket-access-logging", "secrets"),
+    ("k8s-image-pinned", "web"),  # ':stable'
+    ("k8s-image-pinned", "runtime"),  # an empty '@sha256:' in a ServingRuntime
+    ("k8s-no-privileged", "legacy"),  # a ReplicationController
+    ("k8s-no-privileged", "scorer"),  # an InferenceService predictor container
+    ("k8s-no-host-network", "extras"),  # a DaemonSet inside a yaml/v2 ConfigGroup
+    ("k8s-no-cluster-admin-binding", "runner-admin"),
+    ("k8s-namespace-network-policy", "team-ns"),
+    ("k8s-public-endpoint-authenticated", "mlflow-lb"),  # a public LB in front of MLflow
+    ("mlflow-auth-required", "mlflow"),  # MLflow without auth
+}
+
+
+def _gate_cluster(program: str) -> set[tuple[str, str]]:
+    path = ROOT / "tests" / "fixtures" / "programs" / program
+    result = invoke("policy", "check", "--program", str(path), "--json")
+    assert result.exit_code in (0, 1), result.output
+    return {
+        (v["policy"], v["urn"].rsplit("::", 1)[-1])
+        for v in json.loads(result.stdout)["violations"]
+        if v["enforcement"] == "mandatory"
+    }
+
+
+@needs_pack_venv
+def test_check_program_refuses_the_network_data_store_and_kubernetes_misses() -> None:
+    found = _gate_cluster("gate_cluster")
+    assert found >= GATE_CLUSTER_MISSES, sorted(GATE_CLUSTER_MISSES - found)
+
+
+@needs_pack_venv
+def test_check_program_passes_the_same_shapes_done_right() -> None:
+    # the same resources, compliant: none of them breaks the rule its twin broke
+    found = _gate_cluster("gate_cluster_ok")
+    assert not found & GATE_CLUSTER_MISSES, sorted(found & GATE_CLUSTER_MISSES)

@@ -101,6 +101,13 @@ CACHE_OK = {
 
 def test_elasticache_encrypted_passes() -> None:
     assert messages("elasticache-encrypted", [res(CACHE, "c", CACHE_OK)]) == []
+    group = res(CACHE, "c", {**CACHE_OK, "replicationGroupId": "feast"})
+    member = res("aws:elasticache/cluster:Cluster", "member", {"replicationGroupId": "feast"},
+                 deps={"replicationGroupId": [group]})
+    serverless = res("aws:elasticache/serverlessCache:ServerlessCache", "s",
+                     {"engine": "valkey", "userGroupId": "ug-1"})
+    memorydb = res("aws:memorydb/cluster:Cluster", "m", {"aclName": "app-users"})
+    assert messages("elasticache-encrypted", [group, member, serverless, memorydb]) == []
 
 
 @pytest.mark.parametrize(
@@ -115,6 +122,11 @@ def test_elasticache_encrypted_passes() -> None:
             "Traffic is not encrypted in transit (transitEncryptionEnabled).",
         ),
         ({"authToken": ""}, "No AUTH token or user group: any client in the network can connect."),
+        (
+            {"transitEncryptionMode": "preferred"},
+            "transitEncryptionMode is 'preferred': clients may still connect in plain text (use "
+            "'required').",
+        ),
     ],
 )
 def test_elasticache_encrypted_fails(change: dict[str, Any], message: str) -> None:
@@ -150,3 +162,137 @@ def test_dynamodb_table_protected_fails(change: dict[str, Any], message: str) ->
     assert messages("dynamodb-table-protected", [res(TABLE, "t", {**TABLE_OK, **change})]) == [
         message
     ]
+
+
+# ---- every cache shape, not only replication groups
+
+@pytest.mark.parametrize(
+    ("type_", "inputs", "message"),
+    [
+        (
+            "aws:elasticache/cluster:Cluster",
+            {"engine": "redis", "nodeType": "cache.t4g.micro", "numCacheNodes": 1},
+            "A cache cluster outside a replication group cannot encrypt at rest or require AUTH: "
+            "create an aws.elasticache.ReplicationGroup instead.",
+        ),
+        (
+            "aws:elasticache/cluster:Cluster",
+            {"engine": "memcached", "transitEncryptionEnabled": True, "numCacheNodes": 2},
+            "A cache cluster outside a replication group cannot encrypt at rest or require AUTH: "
+            "create an aws.elasticache.ReplicationGroup instead.",
+        ),
+        (
+            "aws:elasticache/cluster:Cluster",
+            {"replicationGroupId": "somebody-elses"},
+            "The cluster joins replication group 'somebody-elses', which is not in the plan: its "
+            "encryption and AUTH cannot be seen.",
+        ),
+        (
+            "aws:elasticache/serverlessCache:ServerlessCache",
+            {"engine": "redis"},
+            "No user group (userGroupId): any client in the network can connect.",
+        ),
+        (
+            "aws:elasticache/serverlessCache:ServerlessCache",
+            {"engine": "memcached"},
+            "A serverless Memcached cache cannot require authentication: use Valkey or Redis OSS "
+            "with a user group.",
+        ),
+        (
+            "aws:memorydb/cluster:Cluster",
+            {"aclName": "open-access"},
+            "ACL 'open-access' lets any client connect without authentication.",
+        ),
+    ],
+    ids=["redis-cluster-outside-group", "memcached-cluster", "member-of-unseen-group",
+         "serverless-without-users", "serverless-memcached", "memorydb-open-access"],
+)
+def test_elasticache_clusters_outside_replication_groups(
+    type_: str, inputs: dict[str, Any], message: str
+) -> None:
+    assert messages("elasticache-encrypted", [res(type_, "c", inputs)]) == [message]
+
+
+# ---- public data stores of every shape
+
+AURORA_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs", "message"),
+    [
+        (AURORA_INSTANCE, {"clusterIdentifier": "c", "publiclyAccessible": True},
+         "The database is publicly accessible (publiclyAccessible)."),
+        (AURORA_INSTANCE, {"clusterIdentifier": "c", "dbSubnetGroupName": "default"},
+         "publiclyAccessible is unset in the default DB subnet group, where AWS makes the "
+         "instance public: set publiclyAccessible: false."),
+        ("aws:rds/cluster:Cluster", {"dbClusterInstanceClass": "db.m6gd.large",
+                                     "engine": "postgres"},
+         "publiclyAccessible is unset on a Multi-AZ DB cluster without a DB subnet group, which "
+         "AWS makes public: set publiclyAccessible: false."),
+        (RDS, {**RDS_OK, "publiclyAccessible": "[secret]"},
+         "publiclyAccessible cannot be seen ('[secret]'): the database may be public."),
+    ],
+    ids=["public-aurora-instance", "aurora-default-subnets", "multi-az-cluster-default",
+         "hidden-flag"],
+)
+def test_public_rds_shapes(type_: str, inputs: dict[str, Any], message: str) -> None:
+    assert messages("rds-not-publicly-accessible", [res(type_, "db", inputs)]) == [message]
+
+
+def test_private_aurora_instance_passes() -> None:
+    inputs = {"clusterIdentifier": "c", "dbSubnetGroupName": "private"}
+    assert messages("rds-not-publicly-accessible", [res(AURORA_INSTANCE, "db", inputs)]) == []
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs", "why"),
+    [
+        ("aws:redshift/cluster:Cluster", {"publiclyAccessible": True},
+         "it is publicly accessible (publiclyAccessible)"),
+        ("aws:redshiftserverless/workgroup:Workgroup", {"publiclyAccessible": True},
+         "it is publicly accessible (publiclyAccessible)"),
+        ("aws:neptune/clusterInstance:ClusterInstance", {"publiclyAccessible": True},
+         "it is publicly accessible (publiclyAccessible)"),
+        ("aws:dms/replicationInstance:ReplicationInstance", {},
+         "publiclyAccessible is unset, and AWS makes it public by default"),
+        ("aws:lightsail/database:Database", {"publiclyAccessible": "true"},
+         "it is publicly accessible (publiclyAccessible)"),
+        ("aws:opensearch/domain:Domain", {"domainName": "search"},
+         "it has a public endpoint (no vpcOptions.subnetIds)"),
+        ("aws:msk/cluster:Cluster", {"brokerNodeGroupInfo": {"connectivityInfo": {
+            "publicAccess": {"type": "SERVICE_PROVIDED_EIPS"}}}},
+         "its brokers are public (publicAccess.type 'SERVICE_PROVIDED_EIPS')"),
+        ("aws:rds/snapshotCopy:SnapshotCopy", {"sharedAccounts": ["all"]},
+         "the snapshot is shared with every AWS account (sharedAccounts: all)"),
+        ("aws:rds/clusterSnapshot:ClusterSnapshot", {"sharedAccounts": ["123456789012", "all"]},
+         "the snapshot is shared with every AWS account (sharedAccounts: all)"),
+        ("aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
+         {"type": "network", "policy": '[{"Rules": [{"ResourceType": "collection", '
+                                       '"Resource": ["collection/logs"]}], '
+                                       '"AllowFromPublic": true}]'},
+         "its network policy allows access from the public internet (AllowFromPublic)"),
+    ],
+)
+def test_data_store_not_publicly_accessible_fails(
+    type_: str, inputs: dict[str, Any], why: str
+) -> None:
+    assert messages("data-store-not-publicly-accessible", [res(type_, "d", inputs)]) == [
+        f"The data store is reachable from the internet: {why}."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs"),
+    [
+        ("aws:redshift/cluster:Cluster", {}),
+        ("aws:dms/replicationInstance:ReplicationInstance", {"publiclyAccessible": False}),
+        ("aws:opensearch/domain:Domain", {"vpcOptions": {"subnetIds": ["subnet-1"]}}),
+        ("aws:msk/cluster:Cluster", {"brokerNodeGroupInfo": {}}),
+        ("aws:rds/snapshot:Snapshot", {"sharedAccounts": ["123456789012"]}),
+        ("aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
+         {"type": "network", "policy": '[{"AllowFromPublic": false, "SourceVPCEs": ["vpce-1"]}]'}),
+    ],
+)
+def test_data_store_not_publicly_accessible_passes(type_: str, inputs: dict[str, Any]) -> None:
+    assert messages("data-store-not-publicly-accessible", [res(type_, "d", inputs)]) == []

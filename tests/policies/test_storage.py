@@ -127,8 +127,8 @@ FAILING = [
     (
         "s3-bucket-encryption-kms",
         lambda rs: _sse(rs).update(sseAlgorithm="AES256"),
-        "Bucket 'acme-data' encrypts with 'AES256', not aws:kms (only access-log buckets may "
-        "use AES256).",
+        "Bucket 'acme-data' encrypts with 'AES256', not aws:kms (only buckets that receive other "
+        "buckets' access logs may use AES256).",
     ),
     (
         "s3-bucket-encryption-kms",
@@ -143,8 +143,8 @@ FAILING = [
     (
         "s3-bucket-encryption-kms",
         lambda rs: _sse(rs, "logs-sse").update(sseAlgorithm="ROT13"),
-        "Bucket 'acme-data-logs' encrypts with 'ROT13', not aws:kms (only access-log buckets "
-        "may use AES256).",
+        "Bucket 'acme-data-logs' encrypts with 'ROT13', not aws:kms (only buckets that receive "
+        "other buckets' access logs may use AES256).",
     ),
     (
         "s3-bucket-versioning",
@@ -197,8 +197,10 @@ FAILING = [
     ),
     (
         "s3-bucket-access-logging",
-        lambda rs: rs.remove(find(rs, "BucketLogging", "data-logging")),
-        "Bucket 'acme-data' has no server access logging (BucketLogging).",
+        lambda rs: find(rs, "BucketLogging", "data-logging")["inputs"].update(
+            targetBucket="acme-elsewhere"
+        ),
+        "Bucket 'acme-data-logs' has no server access logging (BucketLogging).",
     ),
 ]
 
@@ -207,6 +209,15 @@ FAILING = [
 def test_s3_stack_rules_fail(policy: str, change: Any, message: str) -> None:
     found = messages(policy, mutated(HAPPY, change))
     assert found == [message]
+
+
+def test_s3_bucket_without_logging_and_its_log_bucket_both_fail() -> None:
+    # with no bucket logging into it, acme-data-logs is an ordinary bucket again
+    rs = mutated(HAPPY, lambda rs: rs.remove(find(rs, "BucketLogging", "data-logging")))
+    assert messages("s3-bucket-access-logging", rs) == [
+        "Bucket 'acme-data' has no server access logging (BucketLogging).",
+        "Bucket 'acme-data-logs' has no server access logging (BucketLogging).",
+    ]
 
 
 def test_s3_violation_names_the_bucket_urn() -> None:
@@ -351,4 +362,52 @@ def test_kms_key_rotation_passes_rotating_and_asymmetric_keys() -> None:
 def test_kms_key_rotation_fails_without_rotation() -> None:
     assert messages("kms-key-rotation", [res(KMS, "k", {"enableKeyRotation": False})]) == [
         "Automatic key rotation is off (enableKeyRotation)."
+    ]
+
+
+# ---- the access-log exemption comes from another bucket's logging, not from a tag
+
+def _secret_bucket(**tags: str) -> list[dict[str, Any]]:
+    """A data bucket tagging itself as an access-log bucket: AES256, no logging."""
+    rs = bucket_stack("secrets", "acme-secrets", log=True)
+    find(rs, "s3/bucket:Bucket", "secrets")["inputs"]["tags"] = dict(tags)
+    return rs
+
+
+def test_bucket_tagging_itself_purpose_s3_access_logs_gets_no_exemption() -> None:
+    rs = [STORE, *HAPPY[1:], *_secret_bucket(purpose="s3-access-logs")]
+    assert messages("s3-bucket-encryption-kms", rs) == [
+        "Bucket 'acme-secrets' encrypts with 'AES256', not aws:kms (only buckets that receive "
+        "other buckets' access logs may use AES256)."
+    ]
+    assert messages("s3-bucket-access-logging", rs) == [
+        "Bucket 'acme-secrets' has no server access logging (BucketLogging)."
+    ]
+
+
+def test_bucket_logging_into_itself_is_no_log_bucket() -> None:
+    rs = _secret_bucket()
+    rs.append(res("aws:s3/bucketLogging:BucketLogging", "secrets-logging",
+                  {"bucket": "acme-secrets", "targetBucket": "acme-secrets"},
+                  deps={"bucket": [rs[0]], "targetBucket": [rs[0]]}))
+    assert len(messages("s3-bucket-encryption-kms", rs)) == 1
+
+
+def test_bucket_receiving_another_buckets_logs_may_use_aes256_untagged() -> None:
+    logs = bucket_stack("logs", "acme-data-logs", log=True)
+    find(logs, "s3/bucket:Bucket", "logs")["inputs"]["tags"] = {}
+    target = find(logs, "s3/bucket:Bucket", "logs")
+    data = bucket_stack()
+    find(data, "BucketLogging")["propertyDependencies"]["targetBucket"] = [target["urn"]]
+    rs = [STORE, *data, *logs]
+    assert messages("s3-bucket-encryption-kms", rs) == []
+    assert messages("s3-bucket-access-logging", rs) == []
+
+
+def test_inline_logging_of_another_bucket_makes_the_target_a_log_bucket() -> None:
+    logs = bucket_stack("logs", "acme-data-logs", log=True)
+    source = res("aws:s3/bucket:Bucket", "legacy",
+                 {"bucket": "acme-legacy", "logging": {"targetBucket": "acme-data-logs"}})
+    assert messages("s3-bucket-encryption-kms", [*logs, source]) == [
+        "Bucket 'acme-legacy' has no server-side encryption configuration."
     ]

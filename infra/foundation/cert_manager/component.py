@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.base.isolation import SAME_NAMESPACE, Allow, Isolation, isolate, scrape_from
 from infra.base.k8s import MANAGED_BY
 from infra.foundation.cert_manager.config import CertManagerConfig
 
@@ -27,12 +28,18 @@ class CertManagerArgs:
         namespace: Namespace the release runs in.
         issuer_name: Name of the ClusterIssuer created for Ingress TLS.
         ingress_class: Ingress class that answers HTTP-01 challenges.
+        monitoring_namespace: Where Prometheus runs (it scrapes the metrics port); None: off.
     """
 
     config: CertManagerConfig
     namespace: str = "cert-manager"
     issuer_name: str = "letsencrypt"
     ingress_class: str = "alb"
+    monitoring_namespace: str | None = None
+
+
+# the webhook's port (the chart's default, set explicitly): the API server calls it
+WEBHOOK_PORT = 10250
 
 
 class CertManager(pulumi.ComponentResource):
@@ -55,6 +62,20 @@ class CertManager(pulumi.ComponentResource):
             metadata={"name": args.namespace, "labels": dict(MANAGED_BY)},
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # the controller, cainjector and webhook talk among themselves; the API server
+        # (not a pod) calls the webhook
+        isolate(
+            name,
+            args.namespace,
+            Isolation(
+                [
+                    Allow("same-namespace", peers=[SAME_NAMESPACE]),
+                    Allow("webhook", ports=[WEBHOOK_PORT]),
+                    *scrape_from(args.monitoring_namespace),
+                ]
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
         self.release = k8s.helm.v3.Release(
             name,
             name="cert-manager",
@@ -65,7 +86,7 @@ class CertManager(pulumi.ComponentResource):
             values={
                 "crds": {"enabled": True, "keep": True},
                 "replicaCount": 1,
-                "webhook": {"replicaCount": 1},
+                "webhook": {"replicaCount": 1, "securePort": WEBHOOK_PORT},
                 "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
                 "securityContext": {
                     "runAsNonRoot": True,

@@ -16,6 +16,7 @@ def deploy(p: Platform) -> None:
             config=comp.cert_manager,
             issuer_name=comp.ingress.cluster_issuer,
             ingress_class=comp.ingress.class_name,
+            monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
         ),
         opts=p.k8s,
     )

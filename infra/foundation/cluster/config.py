@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Literal
 
@@ -10,6 +9,7 @@ from pydantic import Field, model_validator
 
 from infra.base import instances, versions
 from infra.base.config import Cidr, FieldProblem, LogRetentionDays, Strict
+from policies.rules.cidrs import open_problem
 
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 # EKS's default quota of nodes per managed node group (docs.aws.amazon.com/eks/latest/
@@ -171,9 +171,9 @@ class ClusterConfig(Strict):
             raise FieldProblem(
                 "public_access_cidrs", "only applies when endpoint_public_access is true"
             )
-        for cidr in self.public_access_cidrs:
-            if ipaddress.ip_network(cidr).prefixlen == 0:
-                raise FieldProblem(
-                    "public_access_cidrs", f"{cidr} opens the API server to the internet"
-                )
+        # the pack's notion of "open" (address coverage), so config and rule agree
+        if problem := open_problem(self.public_access_cidrs):
+            raise FieldProblem(
+                "public_access_cidrs", f"open the API server to the internet ({problem})"
+            )
         return self

@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from infra.base.aws_calls import AwsCall, Bucket, secret_value
+from infra.base.isolation import Allow, Isolation, isolate, namespace_peer, scrape_from
 from infra.base.k8s import (
     MANAGED_BY,
     RESTRICTED_NAMESPACE_LABELS,
@@ -190,6 +191,8 @@ class FeastStoreArgs:
         online_store: ``RedisStore`` or ``DynamoDbStore`` outputs.
         service_account: Name of its service account (the IRSA subject).
         aws_calls: The AWS calls its pods make as that role (registry, sources, store).
+        client_namespaces: Namespaces whose pods may call the feature server.
+        monitoring_namespace: Where Prometheus runs (it scrapes the metrics port); None: off.
     """
 
     config: FeastConfig
@@ -202,6 +205,8 @@ class FeastStoreArgs:
     repo_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     service_account: str = "feast"
     aws_calls: Sequence[AwsCall] = ()
+    client_namespaces: Sequence[str] = ()
+    monitoring_namespace: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.repo_image, str) and (problem := image_problem(self.repo_image)):
@@ -244,6 +249,19 @@ class FeastStore(pulumi.ComponentResource):
             opts=child,
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        # only the feature server takes traffic: from its clients, and Prometheus
+        clients = [namespace_peer(n) for n in args.client_namespaces]
+        isolate(
+            name,
+            ns_name,
+            Isolation(
+                [
+                    *([Allow("clients", peers=clients, ports=[SERVER_PORT])] if clients else []),
+                    *scrape_from(args.monitoring_namespace),
+                ]
+            ),
+            in_ns,
+        )
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata=service_account_metadata(

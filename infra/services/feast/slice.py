@@ -54,7 +54,8 @@ def client_calls(p: Platform, registry: ArtifactStore) -> list[aws_calls.AwsCall
 
 
 def deploy(p: Platform) -> None:
-    cfg = p.config.components.feast
+    comp = p.config.components
+    cfg = comp.feast
     if not cfg.enabled:
         return
     artifacts = p.require("artifacts", ArtifactStore)
@@ -115,6 +116,12 @@ def deploy(p: Platform) -> None:
                 artifacts.calls.list_under(FEATURES, "materialization lists the sources"),
                 *artifacts.calls.read(f"{FEATURES}/part.parquet", "materialization reads"),
             ],
+            # the teams' pods and the pipeline runs (in the KFP namespace) read features
+            client_namespaces=[
+                *(t.namespace for t in p.config.teams),
+                *([comp.kfp.namespace] if comp.kfp.enabled else []),
+            ],
+            monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
         ),
         opts=p.k8s,
     )

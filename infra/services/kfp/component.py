@@ -38,7 +38,17 @@ import pulumi_random as random
 import yaml
 
 from infra.base.aws_calls import AwsCall
+from infra.base.exposure import PROXY_PORT as OAUTH2_PROXY_PORT
 from infra.base.exposure import OidcProxyArgs, oauth2_proxy, tls_ingress
+from infra.base.isolation import (
+    SAME_NAMESPACE,
+    Allow,
+    Isolation,
+    acme_solver,
+    isolate,
+    namespace_peer,
+    scrape_from,
+)
 from infra.base.k8s import MANAGED_BY, labels, service_account_metadata
 from infra.services.kfp.config import KfpConfig
 from mlops_runtime.pipelines_env import PLATFORM_ENV
@@ -48,6 +58,10 @@ from mlops_runtime.pipelines_env import PLATFORM_ENV
 OVERLAY_DIR = Path("services") / "kfp" / "manifests"
 OVERLAY_FILE = Path(__file__).resolve().parent / "manifests" / "kustomization.yaml"
 UPSTREAM = "https://github.com/kubeflow/pipelines/manifests/kustomize"
+# the API server's HTTP and gRPC ports (Service ml-pipeline), and the cache webhook's
+# (Service cache-server's target port)
+API_PORTS = (8888, 8887)
+CACHE_WEBHOOK_PORT = 8443
 # Argo's key for a step's archived log, under the pipelines prefix every runner may write
 LOG_KEY_FORMAT = "logs/{{workflow.name}}/{{pod.name}}"
 
@@ -86,6 +100,9 @@ class KubeflowPipelinesArgs:
         aws_calls: Service account name -> the AWS calls its pods make as its role.
         cert_manager: cert-manager's release: the cache webhook's certificate is its
             Certificate (upstream's cert-manager variant).
+        client_namespaces: Namespaces whose pods may call the pipelines API (the teams).
+        monitoring_namespace: Where Prometheus runs (it scrapes the metrics ports); None: off.
+        ingress_source_cidrs: Where the load balancer's traffic comes from (the VPC).
     """
 
     config: KfpConfig
@@ -109,6 +126,9 @@ class KubeflowPipelinesArgs:
     pipelines_credentials: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     aws_calls: Mapping[str, Sequence[AwsCall]] = field(default_factory=dict)
     cert_manager: pulumi.Resource | None = None
+    client_namespaces: Sequence[str] = ()
+    monitoring_namespace: str | None = None
+    ingress_source_cidrs: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         pinned = overlay_version()
@@ -128,6 +148,35 @@ class KubeflowPipelinesArgs:
     @property
     def s3_host(self) -> str:
         return f"s3.{self.region}.amazonaws.com"
+
+
+def _isolation(args: KubeflowPipelinesArgs) -> Isolation:
+    """Who reaches the KFP namespace: its own pods (the API server, the UI, MLMD, Argo and
+    the pipeline runs that execute here), the teams' pods (the pipelines API), the API
+    server (the cache webhook), Prometheus, and with a domain the load balancer (the UI's
+    oauth2-proxy) and cert-manager's HTTP-01 solver."""
+    allows = [Allow("same-namespace", peers=[SAME_NAMESPACE])]
+    if args.client_namespaces:
+        allows.append(
+            Allow(
+                "api-clients",
+                peers=[namespace_peer(n) for n in args.client_namespaces],
+                ports=list(API_PORTS),
+            )
+        )
+    allows.append(Allow("cache-webhook", ports=[CACHE_WEBHOOK_PORT]))
+    allows += scrape_from(args.monitoring_namespace)
+    if args.domain and args.ingress_source_cidrs:
+        allows.append(
+            Allow(
+                "ui-load-balancer",
+                peers=[{"ipBlock": {"cidr": c}} for c in args.ingress_source_cidrs],
+                ports=[OAUTH2_PROXY_PORT],
+                pods={"app.kubernetes.io/name": "oauth2-proxy"},
+            )
+        )
+    allows += acme_solver(args.domain)
+    return Isolation(allows)
 
 
 class KubeflowPipelines(pulumi.ComponentResource):
@@ -158,6 +207,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        isolate(name, ns, _isolation(args), in_ns)
         kfp_labels = labels("kubeflow-pipelines")
         owned: list[pulumi.Resource] = []
 

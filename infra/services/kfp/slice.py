@@ -166,6 +166,10 @@ def deploy(p: Platform) -> None:
             pipelines_credentials=pipelines_credentials,
             aws_calls=calls,
             cert_manager=p.cert_manager.release if p.cert_manager else None,
+            client_namespaces=[t.namespace for t in p.config.teams],
+            monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
+            # the load balancer reaches pods from the VPC (ALB target type ip)
+            ingress_source_cidrs=[p.config.network.cidr],
         ),
         opts=p.k8s,
     )

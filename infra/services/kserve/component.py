@@ -22,7 +22,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.base.config import Resources
-from infra.base.k8s import MANAGED_BY, container_security_context
+from infra.base.isolation import SAME_NAMESPACE, Allow, Isolation, isolate, scrape_from
+from infra.base.k8s import MANAGED_BY, container_security_context, tmp_volume
 from infra.services.kserve.config import KServeConfig, RuntimeName
 from mlops_runtime.inference_service import render_inference_service
 
@@ -34,6 +35,8 @@ RUNTIME_NAMES: dict[str, str] = {
     "mlserver": "kserve-mlserver",
     "xgboost": "kserve-xgbserver",
 }
+# the controller manager's webhook server (kserve-webhook-server-service's target port)
+WEBHOOK_PORT = 9443
 _PROMETHEUS = {"prometheus.kserve.io/port": "8080", "prometheus.kserve.io/path": "/metrics"}
 
 
@@ -63,6 +66,7 @@ class KServeArgs:
         inference_services: Models to serve.
         cert_manager: cert-manager release (or component) the controller must follow.
         isvc_depends_on: What InferenceServices wait for too (their team namespaces).
+        monitoring_namespace: Where Prometheus runs (it scrapes the controller); None: off.
     """
 
     config: KServeConfig
@@ -75,23 +79,31 @@ class KServeArgs:
     inference_services: Sequence[InferenceServiceSpec] = ()
     cert_manager: pulumi.Resource | None = None
     isvc_depends_on: Sequence[pulumi.Resource] = ()
+    monitoring_namespace: str | None = None
 
 
 def runtime_manifest(runtime: RuntimeName, image: str, resources: Resources) -> dict[str, Any]:
     """``spec`` of the ClusterServingRuntime for ``runtime`` (upstream shapes, hardened)."""
+    # Read-only root filesystem: the storage initializer downloads the model into the
+    # volume KServe mounts at /mnt/models; what the server writes at run time (caches,
+    # temporary files, MLServer's multiprocess metrics) goes to a size-limited /tmp.
+    tmp, tmp_mount = tmp_volume("1Gi")
     container: dict[str, Any] = {
         "name": "kserve-container",
         "image": image,
         "resources": resources.render(),
-        # serving images unpack models and write caches: root filesystem stays writable
-        "securityContext": container_security_context(read_only_root=False),
+        "securityContext": container_security_context(),
+        "env": [{"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"}],
+        "volumeMounts": [tmp_mount],
     }
     if runtime == "mlserver":
-        container["env"] = [
+        container["env"] += [
             {"name": "MLSERVER_MODEL_IMPLEMENTATION", "value": "{{.Labels.modelClass}}"},
             {"name": "MLSERVER_HTTP_PORT", "value": "8080"},
             {"name": "MLSERVER_GRPC_PORT", "value": "9000"},
             {"name": "MODELS_DIR", "value": "/mnt/models"},
+            # default: ./.metrics under the image's working directory, on the root filesystem
+            {"name": "MLSERVER_METRICS_DIR", "value": "/tmp/.metrics"},
         ]
         formats = [
             {"name": "sklearn", "version": "0", "autoSelect": False},
@@ -115,6 +127,7 @@ def runtime_manifest(runtime: RuntimeName, image: str, resources: Resources) -> 
         "supportedModelFormats": formats,
         "protocolVersions": protocols,
         "containers": [container],
+        "volumes": [tmp],
     }
 
 
@@ -157,6 +170,20 @@ class KServe(pulumi.ComponentResource):
             f"{name}-ns",
             metadata={"name": args.namespace, "labels": dict(MANAGED_BY)},
             opts=pulumi.ResourceOptions(parent=self),
+        )
+        # the controller's webhook is called by the API server (not a pod); the models run
+        # in the teams' namespaces, not here
+        isolate(
+            name,
+            args.namespace,
+            Isolation(
+                [
+                    Allow("same-namespace", peers=[SAME_NAMESPACE]),
+                    Allow("webhook", ports=[WEBHOOK_PORT]),
+                    *scrape_from(args.monitoring_namespace),
+                ]
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns]),
         )
         self.crds = k8s.helm.v3.Release(
             f"{name}-crd",

@@ -34,6 +34,11 @@ def deploy(p: Platform) -> None:
             ],
             cert_manager=p.cert_manager.release if p.cert_manager else None,
             isvc_depends_on=[tenants[m.team] for m in cfg.models],
+            monitoring_namespace=(
+                p.config.components.monitoring.namespace
+                if p.config.components.monitoring.enabled
+                else None
+            ),
         ),
         opts=p.k8s,
     )

@@ -32,7 +32,8 @@ import pulumi_random as random
 
 from infra.base.aws_calls import AwsCall
 from infra.base.config import Resources
-from infra.base.exposure import OidcProxyArgs, oauth2_proxy, tls_ingress
+from infra.base.exposure import PROXY_PORT, OidcProxyArgs, oauth2_proxy, tls_ingress
+from infra.base.isolation import Isolation, acme_solver, isolate
 from infra.base.k8s import (
     MANAGED_BY,
     RESTRICTED_NAMESPACE_LABELS,
@@ -593,9 +594,12 @@ class MlflowServer(pulumi.ComponentResource):
                     "oauth2-proxy",
                     "oauth2-proxy",
                     [{"ipBlock": {"cidr": c}} for c in args.ingress_source_cidrs],
-                    4180,
+                    PROXY_PORT,
                 )
             )
+        # every other pod of the namespace (the users Job, the proxy without a domain) takes
+        # nothing; with a domain, cert-manager's HTTP-01 solver answers the load balancer
+        isolate(name, ns, Isolation(acme_solver(args.domain)), opts)
         for policy, app, peers, port in policies:
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-netpol-{policy}",

@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from infra.base.config import Resources
+from infra.base.isolation import SAME_NAMESPACE, Allow, Isolation, isolate, namespace_peer
 from infra.base.k8s import (
     MANAGED_BY,
     container_security_context,
@@ -37,6 +38,8 @@ LATENCY_BUCKET = "rest_server_request_duration_seconds_bucket"
 REQUESTS_TOTAL = "rest_server_requests_total"
 DRIFT_SHARE = "mlops_drift_share"
 PUSHGATEWAY_PORT = 9091
+# the Prometheus Operator's admission webhook (kube-prometheus-stack's TLS internal port)
+OPERATOR_WEBHOOK_PORT = 10250
 MLSERVER_METRICS_PORT = 8082
 
 
@@ -61,10 +64,12 @@ class MonitoringArgs:
         config: The stack's ``components.monitoring`` section (chart, namespace,
             retention, storage, Pushgateway image, alert thresholds).
         targets: Platform services to scrape.
+        push_namespaces: Namespaces whose pods push to the Pushgateway (pipeline runs).
     """
 
     config: MonitoringConfig
     targets: Sequence[ScrapeTarget] = ()
+    push_namespaces: Sequence[str] = ()
 
     @property
     def namespace(self) -> str:
@@ -247,6 +252,33 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        # Prometheus, Grafana and Alertmanager talk among themselves (people reach them with
+        # kubectl port-forward); the API server calls the operator's webhook; pipeline runs
+        # push to the Pushgateway
+        pushers = [namespace_peer(n) for n in args.push_namespaces]
+        isolate(
+            name,
+            ns,
+            Isolation(
+                [
+                    Allow("same-namespace", peers=[SAME_NAMESPACE]),
+                    Allow("operator-webhook", ports=[OPERATOR_WEBHOOK_PORT]),
+                    *(
+                        [
+                            Allow(
+                                "pushgateway",
+                                peers=pushers,
+                                ports=[PUSHGATEWAY_PORT],
+                                pods={"app.kubernetes.io/name": "pushgateway"},
+                            )
+                        ]
+                        if pushers
+                        else []
+                    ),
+                ]
+            ),
+            in_ns,
+        )
         password = random.RandomPassword(
             f"{name}-grafana-admin",
             length=32,

@@ -32,7 +32,17 @@ def deploy(p: Platform) -> None:
     if p.service("feast", FeastStore) is not None:
         targets.append(ScrapeTarget(namespace=comp.feast.namespace, app="feast", port="metrics"))
     monitoring = Monitoring(
-        "monitoring", MonitoringArgs(config=comp.monitoring, targets=targets), opts=p.k8s
+        "monitoring",
+        MonitoringArgs(
+            config=comp.monitoring,
+            targets=targets,
+            # the drift pipeline pushes from its run's pods (KFP's namespace), teams from theirs
+            push_namespaces=[
+                *([comp.kfp.namespace] if comp.kfp.enabled else []),
+                *(t.namespace for t in p.config.teams),
+            ],
+        ),
+        opts=p.k8s,
     )
     p.add("monitoring", monitoring)
     pulumi.export("pushgateway_url", monitoring.pushgateway_url)

@@ -51,6 +51,14 @@ def test_runtimes_are_hardened_and_use_the_pinned_images() -> None:
     assert mlserver["image"] == "docker.io/seldonio/mlserver:1.7.1"
     assert mlserver["securityContext"]["runAsNonRoot"] is True
     assert mlserver["resources"]["limits"]["memory"] == "2Gi"
+    # read-only root: what the server writes goes to the size-limited /tmp volume
+    for spec in runtimes.values():
+        (container,) = spec["containers"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+        assert spec["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
+        assert {"name": "HOME", "value": "/tmp"} in container["env"]
+    assert {"name": "MLSERVER_METRICS_DIR", "value": "/tmp/.metrics"} in mlserver["env"]
 
 
 def test_each_model_is_served_in_its_team_namespace_after_the_controller() -> None:
