@@ -71,7 +71,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
             "cluster.public_access_cidrs": [f"{i}.0.0.0/8" for i in range(1, 224)],
         },
         "platform.cluster.public_access_cidrs: open the API server to the internet "
-        "(1.0.0.0/8, 2.0.0.0/8, 3.0.0.0/8, 4.0.0.0/8, 5.0.0.0/8, 6.0.0.0/8 and 217 more "
+        "(1.0.0.0/8, 2.0.0.0/8, 3.0.0.0/8, 4.0.0.0/8, 5.0.0.0/8, 6.0.0.0/8 and 195 more "
         "together reach 100% of the public IPv4 internet)",
     ),
     (
