@@ -108,7 +108,8 @@ class ClusterConfig(Strict):
     mode: Literal["create", "existing"] = "create"
     version: str = Field(default="1.35", pattern=r"^1\.\d{2}$")
     endpoint_public_access: bool = False
-    public_access_cidrs: list[Cidr] = Field(default_factory=list)
+    # EKS takes at most 40 public access CIDRs (a quota it does not raise)
+    public_access_cidrs: list[Cidr] = Field(default_factory=list, max_length=40)
     log_types: list[LogType] = Field(
         default_factory=lambda: list[LogType](["api", "audit", "authenticator"])
     )
@@ -171,9 +172,23 @@ class ClusterConfig(Strict):
             raise FieldProblem(
                 "public_access_cidrs", "only applies when endpoint_public_access is true"
             )
-        for cidr in self.public_access_cidrs:
-            if ipaddress.ip_network(cidr).prefixlen == 0:
+        # coverage, not strings: 0.0.0.0/1 with 128.0.0.0/1 collapse to 0.0.0.0/0
+        networks = [ipaddress.ip_network(cidr) for cidr in self.public_access_cidrs]
+        v4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network)]
+        v6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network)]
+        collapsed: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = [
+            *ipaddress.collapse_addresses(v4),
+            *ipaddress.collapse_addresses(v6),
+        ]
+        for whole in collapsed:
+            if whole.prefixlen == 0:
+                covering = [str(n) for n in networks if n.version == whole.version]
+                shown = (
+                    covering[0]
+                    if len(covering) == 1
+                    else f"{', '.join(covering)} together cover {whole}:"
+                )
                 raise FieldProblem(
-                    "public_access_cidrs", f"{cidr} opens the API server to the internet"
+                    "public_access_cidrs", f"{shown} opens the API server to the internet"
                 )
         return self
