@@ -35,6 +35,7 @@ def test_one_module_per_area() -> None:
     assert set(AREAS) == {
         "storage",
         "identity",
+        "access",
         "database",
         "network",
         "cluster",
