@@ -122,7 +122,8 @@ def test_the_base_is_planned_with_its_own_components(tmp_path: Path) -> None:
     commit_all(tmp_path, "base")
     source = tmp_path / "infra" / "services" / "artifact_store" / "component.py"
     text = source.read_text()
-    # a literal only this component's access-log lifecycle holds, so exactly one resource changes
+    # a literal only the component's access-log lifecycle holds: one resource changes in each
+    # of the stack's two artifact stores (artifacts, feast-registry)
     assert text.count("noncurrent_days=1\n") == 1
     source.write_text(text.replace("noncurrent_days=1\n", "noncurrent_days=2\n"))
     commit_all(tmp_path, "change code only")
@@ -130,7 +131,9 @@ def test_the_base_is_planned_with_its_own_components(tmp_path: Path) -> None:
     out = review(tmp_path, "--base", "HEAD~1", "--env", "staging")
     assert out.returncode == 0, out.stderr
     assert "noncurrentDays`: `1` → `2`" in out.stdout, out.stdout
-    assert "| staging | 0 | 1 | 0 |" in out.stdout
+    assert "| staging | 0 | 2 | 0 |" in out.stdout
+    assert "**artifacts-logs-lifecycle**" in out.stdout
+    assert "**feast-registry-logs-lifecycle**" in out.stdout
 
 
 def test_a_tree_whose_code_would_come_from_elsewhere_is_refused(tmp_path: Path) -> None:

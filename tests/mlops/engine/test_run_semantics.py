@@ -45,7 +45,11 @@ def test_a_path_that_resolves_only_from_the_project_root_is_refused(tmp_path: Pa
 
 
 def test_remote_sources_are_not_local_paths(tmp_path: Path) -> None:
-    url = "https://github.com/kubeflow/pipelines/manifests/kustomize/base?ref=2.17.0"
+    # a source with an inventory (object identity needs one), never a local path
+    url = (
+        "https://github.com/kubeflow/pipelines/manifests/kustomize/env/cert-manager/"
+        "cluster-scoped-resources?ref=2.17.0"
+    )
     plan_program(project(tmp_path, url))
 
 
