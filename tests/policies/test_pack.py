@@ -35,6 +35,8 @@ def test_one_module_per_area() -> None:
     assert set(AREAS) == {
         "storage",
         "identity",
+        "access",
+        "reachability",
         "database",
         "network",
         "cluster",
