@@ -25,6 +25,7 @@ from infra.foundation.cert_manager.config import CertManagerConfig
 from infra.foundation.ci.config import CiConfig
 from infra.foundation.cluster.config import ClusterConfig
 from infra.foundation.databases.config import Databases
+from infra.foundation.deployer.config import DeployerConfig
 from infra.foundation.network.config import NetworkConfig
 from infra.foundation.online_store.config import OnlineStoreConfig
 from infra.foundation.registry.config import RegistryConfig
@@ -101,6 +102,7 @@ class PlatformConfig(Strict):
     online_store: OnlineStoreConfig = Field(default_factory=OnlineStoreConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     ci: CiConfig = Field(default_factory=CiConfig)
+    deployer: DeployerConfig = Field(default_factory=DeployerConfig)
     teams: list[TeamConfig] = Field(default_factory=list)
 
     @property
@@ -154,6 +156,13 @@ class PlatformConfig(Strict):
                     )
         if self.cluster.mode == "existing" and self.network != NetworkConfig():
             raise FieldProblem("network", "is not used with a bring-your-own cluster; remove it")
+        if self.deployer.runner == "codebuild" and self.cluster.mode != "create":
+            raise FieldProblem(
+                "deployer.runner",
+                "'codebuild' needs cluster.mode 'create' (the runner is admitted by the security "
+                "group of a cluster the stack creates); a brought-in cluster's API path is its "
+                "owner's: set runner to 'none'",
+            )
         return self
 
 
