@@ -3,8 +3,9 @@
 ``<base>-boundary`` caps the workload roles (IRSA, the cluster's and nodes' roles, the
 flow-log role: every role but the deployer's), ``<base>-deployer-boundary`` the roles
 that deploy (the GitHub Actions role and the deploy runner's). Both live under the IAM
-path ``/boundary/``: the deploy policy may not change anything there, and the pack
-treats a policy there as a boundary (never attached as a grant).
+path ``/boundary/``: the deploy policy may not change anything there, and the pack reads
+a policy there as a cap only while roles name it as their boundary and nothing attaches
+it as a grant.
 
 A boundary is only worth something if every role carries one, including the roles that
 slices build without knowing about boundaries: `attach_to_every_role` registers a stack
