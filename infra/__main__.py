@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from infra.foundation.cert_manager import slice as cert_manager
 from infra.foundation.ci import slice as ci
 from infra.foundation.cluster import slice as cluster
+from infra.foundation.deployer import slice as deployer
 from infra.foundation.network import slice as network
 from infra.foundation.registry import slice as registry
 from infra.platform import Platform
@@ -26,7 +27,7 @@ from infra.services.mlflow import slice as mlflow
 from infra.services.monitoring import slice as monitoring
 from infra.services.tenancy import slice as tenancy
 
-FOUNDATION = (ci, network, cluster, registry, cert_manager)
+FOUNDATION = (ci, network, cluster, deployer, registry, cert_manager)
 SERVICES = (artifact_store, mlflow, feast, monitoring, kfp, tenancy, kserve)
 
 platform = Platform.from_stack()

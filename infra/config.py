@@ -25,8 +25,10 @@ from infra.base.config import (
 )
 from infra.foundation.cert_manager.config import CertManagerConfig
 from infra.foundation.ci.config import CiConfig
+from infra.foundation.ci.permissions import DEPLOY_POLICY_PARTS
 from infra.foundation.cluster.config import ClusterConfig
 from infra.foundation.databases.config import Databases
+from infra.foundation.deployer.config import DeployerConfig
 from infra.foundation.network.config import NetworkConfig
 from infra.foundation.online_store.config import OnlineStoreConfig
 from infra.foundation.registry.config import RegistryConfig
@@ -157,6 +159,7 @@ class PlatformConfig(Strict):
     online_store: OnlineStoreConfig = Field(default_factory=OnlineStoreConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     ci: CiConfig = Field(default_factory=CiConfig)
+    deployer: DeployerConfig = Field(default_factory=DeployerConfig)
     teams: list[TeamConfig] = Field(default_factory=list)
 
     @property
@@ -186,6 +189,21 @@ class PlatformConfig(Strict):
             add("kms-alias", f"alias/{bucket}")
         if self.ci.github_repository:
             add("iam-role", f"{base}-github-actions")
+        runner = self.deployer.resolved_runner(cc.mode)
+        if self.ci.github_repository or runner == "codebuild":
+            # infra/foundation/ci/boundary.py, permissions.py
+            add("iam-policy", f"{base}-boundary")
+            add("iam-policy", f"{base}-deployer-boundary")
+            for part in DEPLOY_POLICY_PARTS:
+                add("iam-policy", f"{base}-deploy-{part}")
+        if runner == "codebuild":
+            # infra/foundation/deployer: the project, its role, security group, log group, key
+            deployer = f"{base}-deployer"
+            add("codebuild-project", deployer)
+            add("iam-role", deployer)
+            add("security-group", deployer)
+            add("log-group", f"/aws/codebuild/{deployer}")
+            add("kms-alias", f"alias/{deployer}")
         if cc.mode == "create":
             add("eks-cluster", base)
             add("log-group", f"/aws/eks/{base}/cluster")
@@ -282,6 +300,13 @@ class PlatformConfig(Strict):
                     f"with the stack {stack!r}, it makes the {naming.describe(derived.kind)} "
                     f"{derived.shown!r}, which {problem}",
                 )
+        if self.deployer.runner == "codebuild" and self.cluster.mode != "create":
+            raise FieldProblem(
+                "deployer.runner",
+                "'codebuild' needs cluster.mode 'create' (the runner is admitted by the security "
+                "group of a cluster the stack creates); a brought-in cluster's API path is its "
+                "owner's: set runner to 'none'",
+            )
         return self
 
 

@@ -18,6 +18,8 @@ import pulumi_aws as aws
 
 from infra.base.exposure import OidcProxyArgs
 from infra.config import PlatformConfig, load_stack_config
+from infra.foundation.ci.boundary import has_deployer_identity
+from infra.foundation.ci.permissions import DeployScope
 from infra.foundation.identity.component import KeyScope, WorkloadIdentity, WorkloadIdentityArgs
 
 if TYPE_CHECKING:
@@ -50,6 +52,9 @@ class Platform:
     partition: str
     # the foundation
     ci_role_arn: str | None = None
+    # roles given cluster-admin by the cluster slice: the CI role when it runs `pulumi up`
+    # itself (the in-VPC runner gets its own access entry, infra/foundation/deployer/)
+    cluster_admin_role_arns: list[str] = field(default_factory=list)
     vpc_id: pulumi.Input[str] | None = None
     private_subnet_ids: pulumi.Input[list[str]] | None = None
     cluster: Cluster | None = None
@@ -90,6 +95,19 @@ class Platform:
     def base(self) -> str:
         """``<prefix>-<env>``: the start of every name of the stack (IAM roles: CI's scope)."""
         return f"{self.config.name_prefix}-{self.env}"
+
+    @property
+    def deploy_scope(self) -> DeployScope:
+        """The names the stack owns: what its deployer may touch and its boundaries cap."""
+        store = self.config.online_store
+        return DeployScope(
+            base=self.base,
+            environment=self.env,
+            account_id=self.account_id,
+            region=self.region,
+            partition=self.partition,
+            tables=tuple(store.dynamodb.tables) if store.kind == "dynamodb" else (),
+        )
 
     @property
     def scope(self) -> KeyScope:
@@ -141,6 +159,11 @@ class Platform:
                 oidc_provider_arn=cluster.oidc_provider_arn,
                 oidc_issuer=cluster.oidc_issuer,
                 inline_policies=policies,
+                permissions_boundary=(
+                    self.deploy_scope.workload_boundary_arn
+                    if has_deployer_identity(self.config)
+                    else None
+                ),
                 tags=self.tags,
             ),
             opts=self.aws,

@@ -108,6 +108,10 @@ RULES: dict[str, NameRule] = {
         256,
         r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*",
     ),
+    # botocore codebuild: ProjectName
+    "codebuild-project": NameRule(
+        "CodeBuild project name", 2, 150, r"[A-Za-z0-9][A-Za-z0-9\-_]{1,149}"
+    ),
     # botocore logs: LogGroupName
     "log-group": NameRule("CloudWatch log group name", 1, 512, r"[\.\-_/#A-Za-z0-9]+"),
 }

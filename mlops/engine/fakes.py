@@ -532,6 +532,14 @@ def _ecr_policy(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Output
     return str(inputs.get("repository", "")), {"registryId": ctx.account}
 
 
+@fake("aws:codebuild/project:Project")
+def _codebuild_project(ctx: Ctx, typ: str, name: str, inputs: dict[str, Any]) -> Outputs:
+    project = inputs.get("name") or autoname(ctx, typ, name)
+    arn = ctx.arn("codebuild", f"project/{project}")
+    # the provider's id of a project is its ARN
+    return arn, {"name": project, "arn": arn, "badgeUrl": ""}
+
+
 # ---------------------------------------------------------------- pulumi_random
 
 _SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}

@@ -311,7 +311,16 @@ def plan_environment(
         result = finish(plan, policy_env=env, runner=runner)
     finally:
         _settle(waiting)  # moto's refusal comes first: the plan itself failed
+    _check_ci_identity(result, project)
     return result
+
+
+def _check_ci_identity(plan: dict[str, Any], project: Project) -> None:
+    """The workflows' OIDC subjects against the CI role's trust, and what the deployer may
+    do (mlops/checks/ci.py): an environment's plan only, the workflows are the project's."""
+    from mlops.checks.ci import check_ci_identity
+
+    check_ci_identity(plan, project.root, project.stack_config_dir)
 
 
 def _settle(waiting: list[Verdict]) -> None:
@@ -364,7 +373,10 @@ def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str
             _settle(waiting)  # an earlier environment's refusal comes first, as one by one
             raise
         _settle(waiting)
-        return {env: future.result() for env, future in finished.items()}
+        plans = {env: future.result() for env, future in finished.items()}
+    for plan in plans.values():
+        _check_ci_identity(plan, project)
+    return plans
 
 
 def plan_program(

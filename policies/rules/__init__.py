@@ -20,6 +20,7 @@ AREA_MODULES = {
     "database": "database",
     "network": "network",
     "cluster": "cluster",
+    "reachability": "reachability",
     "workloads": "workloads",
     "serving": "serving",
     "ml-governance": "ml_governance",

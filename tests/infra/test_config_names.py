@@ -47,6 +47,7 @@ NAMED: dict[tuple[str, str], str] = {
     ("aws:secretsmanager/secret:Secret", "name"): "secret",
     ("aws:ecr/repository:Repository", "name"): "ecr-repository",
     ("aws:s3/bucket:Bucket", "bucket"): "s3-bucket",
+    ("aws:codebuild/project:Project", "name"): "codebuild-project",
 }
 # inputs that hold the stack's base but name no new resource: references to a name listed
 # above, free-text descriptions (255 characters and more, far above any derived name); ARNs
@@ -113,6 +114,7 @@ def _botocore_rule(service: str, operation: str, member: str) -> dict[str, Any]:
         ("kms-alias", "kms", "CreateAlias", "AliasName"),
         ("ecr-repository", "ecr", "CreateRepository", "repositoryName"),
         ("log-group", "logs", "CreateLogGroup", "logGroupName"),
+        ("codebuild-project", "codebuild", "CreateProject", "name"),
     ],
 )
 def test_the_naming_table_is_botocores(kind: str, service: str, operation: str, member: str):

@@ -541,7 +541,7 @@ def test_a_name_prefix_making_a_security_group_named_like_an_id_is_refused() -> 
     message = refusal(lambda p: p.update(name_prefix="sg-ml"))
     assert message.startswith(
         "platform.name_prefix: with the stack 'dev', it makes the security group name "
-        "'sg-ml-dev-feast-redis', which is not a valid security group name: it starts with 'sg-'"
+        "'sg-ml-dev-deployer', which is not a valid security group name: it starts with 'sg-'"
     )
 
 

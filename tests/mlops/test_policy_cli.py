@@ -190,6 +190,22 @@ def test_check_program_reports_the_violating_fixture() -> None:
         ("gate_access", "workload-aws-access", "HeadBucket: the client checks its bucket"),
         # images: the platform's own image under a tag the image workflow never pushes
         ("gate_image", "k8s-image-pinned", "not a tag the image workflow pushes"),
+        # reachability: Kubernetes objects in a private cluster nothing reaches
+        (
+            "gate_reachability",
+            "eks-deployer-reaches-api",
+            "EKS cluster 'team': the API endpoint is private and nothing shows how the "
+            "deployer reaches it (the stack has no runner in the VPC)",
+        ),
+        # CI identity: roles without a boundary beside a CI role ...
+        (
+            "gate_ci_identity",
+            "iam-role-permissions-boundary",
+            "Role 'team-worker' has no permissionsBoundary, and the stack has a deployer "
+            "identity (team-github-actions)",
+        ),
+        # ... and a grant filed under /boundary/ is still read as a grant
+        ("gate_ci_identity", "iam-no-wildcard-actions", "statement Roles allows action 'iam:*'"),
     ],
 )
 def test_check_program_refuses_each_class_the_pack_owns(

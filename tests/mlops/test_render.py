@@ -70,7 +70,10 @@ def test_manifests_hold_objects_and_helm_releases(tmp_path: Path) -> None:
     assert release["chart"] == "cert-manager" and release["version"] == "v1.19.1"
     assert release["repository"] == "https://charts.jetstack.io"
     assert release["namespace"] == "cert-manager"
-    assert release["values"]["crds"] == {"enabled": True}
+    assert release["values"] == {
+        "crds": {"enabled": True},
+        "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
+    }
     secret = yaml.safe_load((tmp_path / "secret--team-a--token-8a2c97f3.yaml").read_text())
     assert secret["stringData"] == "[secret]"  # manifests never carry secret values
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from harness import messages, res
+from harness import find, messages, mutated, res
 
 POLICY = "aws:iam/policy:Policy"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -298,3 +298,210 @@ def test_iam_no_admin_policy_attachment_fails() -> None:
     assert messages("iam-no-admin-policy-attachment", rs) == [
         "Attaches 'arn:aws:iam::aws:policy/AdministratorAccess'."
     ]
+
+
+def test_iam_no_admin_policy_attachment_refuses_power_user_in_any_partition() -> None:
+    rs = [
+        res(ATTACH, "a", {"role": "r", "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}),
+        res(ATTACH, "b", {"role": "r", "policyArn": "arn:aws-cn:iam::aws:policy/IAMFullAccess"}),
+    ]
+    assert sorted(messages("iam-no-admin-policy-attachment", rs)) == [
+        "Attaches 'arn:aws-cn:iam::aws:policy/IAMFullAccess'.",
+        "Attaches 'arn:aws:iam::aws:policy/PowerUserAccess'.",
+    ]
+
+
+# ------------------------------------------------------------------ GitHub trust pattern
+def test_iam_github_oidc_trust_refuses_a_pattern_subject() -> None:
+    conditions = {
+        "StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
+        "StringLike": {f"{GITHUB}:sub": "repo:acme/ml-platform:*"},
+    }
+    rs = [res(ROLE, "r", {"assumeRolePolicy": trust(GITHUB, conditions)})]
+    assert messages("iam-github-oidc-trust-pinned", rs) == [
+        f"Statement Trust: '{GITHUB}:sub' value 'repo:acme/ml-platform:*' is a pattern: it admits "
+        "every branch, environment or pull request it matches; pin the one subject the deploy "
+        "jobs present."
+    ]
+
+
+# ------------------------------------------------------------------ permissions boundaries
+BOUNDARY = "arn:aws:iam::123456789012:policy/boundary/acme-dev-boundary"
+CODEBUILD_TRUST = doc(
+    {
+        "Effect": "Allow",
+        "Principal": {"Service": "codebuild.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+)
+EC2_TRUST = doc(
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+)
+CAP = doc({"Sid": "Cap", "Effect": "Allow", "Action": ["s3:*", "ec2:*"], "Resource": "*"})
+
+
+def bounded_stack() -> list[dict[str, Any]]:
+    """A deployer (GitHub's role), a runner (CodeBuild's) and a workload role, all bounded."""
+    return [
+        res(POLICY, "cap", {"name": "acme-dev-boundary", "path": "/boundary/", "policy": CAP}),
+        res(
+            ROLE,
+            "ci",
+            {
+                "name": "acme-dev-github-actions",
+                "assumeRolePolicy": trust(GITHUB, GITHUB_OK),
+                "permissionsBoundary": BOUNDARY,
+            },
+        ),
+        res(
+            ROLE,
+            "runner",
+            {
+                "name": "acme-dev-deployer",
+                "assumeRolePolicy": CODEBUILD_TRUST,
+                "permissionsBoundary": BOUNDARY,
+            },
+        ),
+        res(
+            ROLE,
+            "node",
+            {
+                "name": "acme-dev-node",
+                "assumeRolePolicy": EC2_TRUST,
+                "permissionsBoundary": BOUNDARY,
+            },
+        ),
+    ]
+
+
+def test_iam_role_permissions_boundary_passes() -> None:
+    assert messages("iam-role-permissions-boundary", bounded_stack()) == []
+    # without a deployer identity a role may go unbounded
+    unbounded = [r for r in bounded_stack() if r["name"] == "node"]
+    unbounded[0]["inputs"].pop("permissionsBoundary")
+    assert messages("iam-role-permissions-boundary", unbounded) == []
+
+
+def _unbounded(rs: list[dict[str, Any]]) -> None:
+    find(rs, "role:Role", "node")["inputs"].pop("permissionsBoundary")
+
+
+def _admin_boundary(rs: list[dict[str, Any]]) -> None:
+    find(rs, "role:Role", "node")["inputs"]["permissionsBoundary"] = (
+        "arn:aws:iam::aws:policy/AdministratorAccess"
+    )
+
+
+def _boundary_as_grant(rs: list[dict[str, Any]]) -> None:
+    rs.append(res(ATTACH, "grant", {"role": "acme-dev-node", "policyArn": BOUNDARY}))
+
+
+def _only_runner(rs: list[dict[str, Any]]) -> None:
+    rs[:] = [r for r in rs if r["name"] != "ci"]
+    find(rs, "role:Role", "node")["inputs"].pop("permissionsBoundary")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            _unbounded,
+            "Role 'acme-dev-node' has no permissionsBoundary, and the stack has a deployer "
+            "identity (acme-dev-deployer, acme-dev-github-actions): every role the deployer can "
+            "create or grant to must be capped by a boundary.",
+        ),
+        (
+            _only_runner,  # a CodeBuild deployer alone is a deployer identity too
+            "Role 'acme-dev-node' has no permissionsBoundary, and the stack has a deployer "
+            "identity (acme-dev-deployer): every role the deployer can create or grant to must "
+            "be capped by a boundary.",
+        ),
+        (
+            _admin_boundary,
+            "Role 'acme-dev-node' has the administrator-level policy "
+            "'arn:aws:iam::aws:policy/AdministratorAccess' as its boundary: that caps nothing.",
+        ),
+        (
+            _boundary_as_grant,
+            "Attaches the permissions boundary 'acme-dev-boundary' as a grant (or an ARN that "
+            "cannot be told apart from it): a boundary caps roles, it must never give "
+            "permissions.",
+        ),
+    ],
+)
+def test_iam_role_permissions_boundary_fails(change: Any, message: str) -> None:
+    assert messages("iam-role-permissions-boundary", mutated(bounded_stack(), change)) == [message]
+
+
+def test_a_boundary_is_a_cap_not_a_grant_for_the_wildcard_rules() -> None:
+    rs = bounded_stack()
+    for policy in ("iam-no-wildcard-actions", "iam-no-wildcard-resource-on-write"):
+        assert messages(policy, rs) == []
+    # linked by dependency only (a real preview, where the ARN is still unknown): a cap too
+    linked = mutated(rs, _boundary_by_dependency)
+    assert messages("iam-no-wildcard-actions", linked) == []
+
+
+def _boundary_by_dependency(rs: list[dict[str, Any]]) -> None:
+    cap = find(rs, "policy:Policy")
+    for role in [r for r in rs if r["type"] == ROLE]:
+        role["inputs"].pop("permissionsBoundary")
+        role["propertyDependencies"] = {"permissionsBoundary": [cap["urn"]]}
+
+
+def _off_the_boundary_path(rs: list[dict[str, Any]]) -> None:
+    find(rs, "policy:Policy")["inputs"].pop("path")
+
+
+def _also_attached(rs: list[dict[str, Any]]) -> None:
+    rs.append(res(ATTACH, "grant", {"role": "acme-dev-node", "policyArn": BOUNDARY}))
+
+
+def _attached_by_dependency(rs: list[dict[str, Any]]) -> None:
+    cap = find(rs, "policy:Policy")
+    # the ARN unreadable (a secret), the dependency says which policy it is
+    rs.append(res(ATTACH, "grant", {"role": "acme-dev-node", "policyArn": "[secret]"},
+                  deps={"policyArn": [cap]}))  # fmt: skip
+
+
+def _attached_by_an_arn_that_cannot_be_told(rs: list[dict[str, Any]]) -> None:
+    # no dependency and no readable ARN: it may be the boundary (fail closed)
+    rs.append(res(ATTACH, "grant", {"role": "acme-dev-node", "policyArn": {"x": 1}}))
+
+
+def _used_by_no_role(rs: list[dict[str, Any]]) -> None:
+    for role in [r for r in rs if r["type"] == ROLE]:
+        role["inputs"]["permissionsBoundary"] = BOUNDARY.replace("acme-dev-boundary", "other")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _off_the_boundary_path,
+        _also_attached,  # an escape: a grant put under /boundary/ and used as a boundary too
+        _attached_by_dependency,
+        _attached_by_an_arn_that_cannot_be_told,
+        _used_by_no_role,
+    ],
+)
+def test_a_policy_is_read_as_a_boundary_only_when_the_stack_shows_it_is_one(change: Any) -> None:
+    assert sorted(messages("iam-no-wildcard-actions", mutated(bounded_stack(), change))) == [
+        "policy: statement Cap allows action 'ec2:*'.",
+        "policy: statement Cap allows action 's3:*'.",
+    ]
+    assert messages("iam-no-wildcard-resource-on-write", mutated(bounded_stack(), change)) == [
+        "policy: statement Cap allows write action(s) ec2:*, s3:* on Resource '*'."
+    ]
+
+
+def test_request_tags_scope_a_create_on_resource_star() -> None:
+    st = {
+        "Sid": "CreateKeys",
+        "Effect": "Allow",
+        "Action": "kms:CreateKey",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestTag/environment": "dev"}},
+    }
+    assert (
+        messages("iam-no-wildcard-resource-on-write", [res(POLICY, "p", {"policy": doc(st)})]) == []
+    )

@@ -1,14 +1,16 @@
-"""CiIdentity: the IAM role GitHub Actions assumes to preview and deploy this stack.
+"""CiIdentity: the IAM role GitHub Actions assumes for one stack.
 
-Trust goes through GitHub's OIDC provider (no long-lived keys) and is pinned to
-one repository; config can pin further to a GitHub environment and a branch
-(prod: the ``prod`` environment on ``main``). Pinning both needs the repository's
-OIDC subject template to include ``repo``, ``context`` and ``ref`` (GitHub's
-customization API), which yields ``repo:<org>/<repo>:environment:<env>:ref:refs/heads/<branch>``.
+Trust goes through GitHub's OIDC provider (no long-lived keys) and admits exactly one
+subject with ``StringEquals``: the one the stack's deploy jobs present under the
+repository's declared subject template (`CiConfig.subject`), and only for the audience
+``sts.amazonaws.com``. A pattern is never trusted: ``repo:<org>/<repo>:*`` admits every
+branch, pull request and environment of the repository.
 
-Permissions: AWS's PowerUserAccess (everything but IAM and Organizations), IAM
-only on this stack's own roles and policies (name prefix) and never on itself,
-and push to this stack's ECR repositories.
+What the role may do is handed in by the slice (infra/foundation/ci/permissions.py): with
+the in-VPC runner only starting a deploy (upload the checkout, start and watch the build),
+without it the deploy policy itself; plus pushing images to the stack's repositories
+(.github/workflows/image.yml). Never an AWS administrator-level policy, and the role
+carries the deployer permissions boundary (infra/foundation/ci/boundary.py).
 """
 
 from __future__ import annotations
@@ -21,36 +23,17 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.foundation.ci.config import CiConfig
+from infra.foundation.ci.permissions import push_policy
+from infra.foundation.ci.subject import AUDIENCE, ISSUER
 
-GITHUB_ISSUER = "token.actions.githubusercontent.com"
-STS_AUDIENCE = "sts.amazonaws.com"
-_SERVICE_LINKED = [
-    "autoscaling.amazonaws.com",
-    "eks.amazonaws.com",
-    "eks-nodegroup.amazonaws.com",
-    "elasticache.amazonaws.com",
-    "rds.amazonaws.com",
-]
-
-
-def github_subject(
-    repository: str, environment: str | None = None, branch: str | None = None
-) -> str:
-    """The ``sub`` claim the trust policy accepts (a pattern only when nothing is pinned)."""
-    sub = f"repo:{repository}"
-    if environment:
-        sub += f":environment:{environment}"
-    if branch:
-        sub += f":ref:refs/heads/{branch}"
-    if not environment and not branch:
-        sub += ":*"
-    return sub
+GITHUB_ISSUER = ISSUER
+STS_AUDIENCE = AUDIENCE
 
 
 def github_trust_policy(*, provider_arn: str, subject: str) -> str:
-    operator = "StringLike" if "*" in subject else "StringEquals"
-    conditions: dict[str, dict[str, str]] = {"StringEquals": {f"{GITHUB_ISSUER}:aud": STS_AUDIENCE}}
-    conditions.setdefault(operator, {})[f"{GITHUB_ISSUER}:sub"] = subject
+    """Trust for GitHub's OIDC provider: exactly ``subject``, audience sts.amazonaws.com."""
+    if any(c in subject for c in "*?"):
+        raise ValueError(f"subject {subject!r} is a pattern: the trust pins one subject")
     document = {
         "Version": "2012-10-17",
         "Statement": [
@@ -59,11 +42,46 @@ def github_trust_policy(*, provider_arn: str, subject: str) -> str:
                 "Effect": "Allow",
                 "Principal": {"Federated": provider_arn},
                 "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": conditions,
+                "Condition": {
+                    "StringEquals": {
+                        f"{GITHUB_ISSUER}:aud": STS_AUDIENCE,
+                        f"{GITHUB_ISSUER}:sub": subject,
+                    }
+                },
             }
         ],
     }
     return json.dumps(document, sort_keys=True)
+
+
+def attach_managed_policies(
+    name: str,
+    role: aws.iam.Role,
+    policies: Mapping[str, pulumi.Input[str]],
+    *,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> list[pulumi.Resource]:
+    """Customer-managed policies ``policies`` (name -> document) attached to ``role``:
+    for documents larger than a role's inline policies may hold together (10,240 chars)."""
+    made: list[pulumi.Resource] = []
+    for policy_name, document in sorted(policies.items()):
+        policy = aws.iam.Policy(
+            f"{name}-{policy_name}",
+            name=policy_name,
+            policy=document,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        made.append(
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{policy_name}",
+                role=role.name,
+                policy_arn=policy.arn,
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+        )
+    return made
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,21 +89,24 @@ class CiIdentityArgs:
     """Inputs of a CiIdentity.
 
     Attributes:
-        config: The stack's ``ci`` section (repository, environment, branch, provider).
+        config: The stack's ``ci`` section (repository, environment, branch, template).
         role_name: Name of the CI role (``<prefix>-<env>-github-actions``).
-        name_prefix: Prefix of the stack's IAM roles/policies the role may manage.
-        repository_arns: ECR repositories the role may push to.
-        account_id: AWS account.
-        partition: AWS partition.
+        account_id / partition: Where the role lives.
+        permissions_boundary: The boundary the role carries (the deployer boundary).
+        policies: Inline policies (name -> document).
+        managed_policies: Customer-managed policies to create and attach (name -> document).
+        repository_arns: ECR repositories the role may push to (image.yml).
         tags: Tags for every taggable child.
     """
 
     config: CiConfig
     role_name: str
-    name_prefix: str
     account_id: str
-    repository_arns: Sequence[str] = ()
     partition: str = "aws"
+    permissions_boundary: pulumi.Input[str] | None = None
+    policies: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    managed_policies: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    repository_arns: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -106,104 +127,15 @@ class CiIdentityArgs:
 
     @property
     def subject(self) -> str:
-        return github_subject(self.github_repository, self.config.environment, self.config.branch)
-
-
-def deploy_policy(args: CiIdentityArgs) -> str:
-    """IAM on this stack's own roles/policies, never on the CI role; push to its repos."""
-    p, acct = args.partition, args.account_id
-    own_roles = f"arn:{p}:iam::{acct}:role/{args.name_prefix}-*"
-    own_policies = f"arn:{p}:iam::{acct}:policy/{args.name_prefix}-*"
-    statements: list[dict[str, object]] = [
-        {
-            "Sid": "ManageStackRoles",
-            "Effect": "Allow",
-            "Action": [
-                "iam:AttachRolePolicy",
-                "iam:CreatePolicy",
-                "iam:CreatePolicyVersion",
-                "iam:CreateRole",
-                "iam:DeletePolicy",
-                "iam:DeletePolicyVersion",
-                "iam:DeleteRole",
-                "iam:DeleteRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:Get*",
-                "iam:List*",
-                "iam:PassRole",
-                "iam:PutRolePolicy",
-                "iam:TagPolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:UpdateRole",
-            ],
-            "Resource": [own_roles, own_policies],
-        },
-        {
-            "Sid": "ManageOidcProviders",
-            "Effect": "Allow",
-            "Action": [
-                "iam:CreateOpenIDConnectProvider",
-                "iam:DeleteOpenIDConnectProvider",
-                "iam:GetOpenIDConnectProvider",
-                "iam:TagOpenIDConnectProvider",
-                "iam:UpdateOpenIDConnectProviderThumbprint",
-            ],
-            "Resource": f"arn:{p}:iam::{acct}:oidc-provider/*",
-        },
-        {
-            "Sid": "ServiceLinkedRoles",
-            "Effect": "Allow",
-            "Action": "iam:CreateServiceLinkedRole",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"iam:AWSServiceName": _SERVICE_LINKED}},
-        },
-        {
-            "Sid": "NeverItself",
-            "Effect": "Deny",
-            "Action": [
-                "iam:AttachRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:PutRolePolicy",
-                "iam:UpdateAssumeRolePolicy",
-            ],
-            "Resource": args.role_arn,
-        },
-        {
-            "Sid": "EcrLogin",
-            "Effect": "Allow",
-            "Action": "ecr:GetAuthorizationToken",
-            "Resource": "*",
-        },
-    ]
-    if args.repository_arns:
-        statements.append(
-            {
-                "Sid": "PushImages",
-                "Effect": "Allow",
-                "Action": [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:CompleteLayerUpload",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:InitiateLayerUpload",
-                    "ecr:PutImage",
-                    "ecr:UploadLayerPart",
-                ],
-                "Resource": sorted(args.repository_arns),
-            }
-        )
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+        return self.config.subject
 
 
 class CiIdentity(pulumi.ComponentResource):
-    """GitHub Actions OIDC role pinned to the repository (and environment/branch).
+    """GitHub Actions OIDC role pinned to one subject.
 
     Outputs:
         role_arn: ARN for ``aws-actions/configure-aws-credentials`` ``role-to-assume``.
-        subject: The ``sub`` the trust policy accepts.
+        subject: The ``sub`` the trust policy admits.
     """
 
     role_arn: pulumi.Output[str]
@@ -231,23 +163,23 @@ class CiIdentity(pulumi.ComponentResource):
             assume_role_policy=github_trust_policy(
                 provider_arn=args.provider_arn, subject=args.subject
             ),
-            description=f"GitHub Actions in {args.github_repository} ({args.subject})",
+            description=f"GitHub Actions of {args.github_repository} ({args.subject})",
             max_session_duration=3600,
+            permissions_boundary=args.permissions_boundary,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-power-user",
-            role=role.name,
-            policy_arn=f"arn:{args.partition}:iam::aws:policy/PowerUserAccess",
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-deploy",
-            name="deploy-stack",
-            role=role.name,
-            policy=deploy_policy(args),
-            opts=child,
-        )
+        inline = dict(args.policies)
+        if args.repository_arns:
+            inline["push-images"] = push_policy(args.repository_arns)
+        for policy_name, document in sorted(inline.items()):
+            aws.iam.RolePolicy(
+                f"{name}-{policy_name}",
+                name=policy_name,
+                role=role.name,
+                policy=document,
+                opts=child,
+            )
+        attach_managed_policies(name, role, args.managed_policies, tags=tags, parent=self)
         self.role_arn = role.arn
         self.register_outputs({"role_arn": self.role_arn, "subject": args.subject})

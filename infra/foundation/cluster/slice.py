@@ -19,7 +19,7 @@ def deploy(p: Platform) -> None:
             region=p.region,
             partition=p.partition,
             subnet_ids=p.private_subnet_ids if cc.mode == "create" else None,
-            admin_role_arns=[p.ci_role_arn] if p.ci_role_arn else [],
+            admin_role_arns=list(p.cluster_admin_role_arns),
             tags=p.tags,
         ),
         opts=p.aws,

@@ -177,6 +177,7 @@ class WorkloadIdentityArgs:
             encoded in ``oidc_provider_arn``.
         inline_policies: Policy name -> identity-policy JSON (least privilege).
         managed_policy_arns: AWS-managed policies, only for AWS add-ons.
+        permissions_boundary: The permissions boundary the role carries, if any.
         tags: Tags for the role.
     """
 
@@ -187,6 +188,7 @@ class WorkloadIdentityArgs:
     oidc_issuer: pulumi.Input[str] | None = None
     inline_policies: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     managed_policy_arns: Sequence[str] = ()
+    permissions_boundary: pulumi.Input[str] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -235,6 +237,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             assume_role_policy=trust,
             description=f"IRSA for {args.namespace}/{args.service_account}",
             max_session_duration=3600,
+            permissions_boundary=args.permissions_boundary,
             tags=dict(args.tags),
             opts=child,
         )

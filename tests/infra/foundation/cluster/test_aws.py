@@ -45,13 +45,15 @@ def test_secrets_are_envelope_encrypted_with_the_rotating_cluster_key(env: Plann
     )
 
 
-def test_access_entries_api_mode_and_ci_is_cluster_admin(env: Planned) -> None:
+def test_access_entries_api_mode_and_only_the_deployer_is_cluster_admin(env: Planned) -> None:
+    """The role that runs `pulumi up` (the runner in the VPC) administers the cluster; the
+    GitHub Actions role, which only starts the runner, has no access entry."""
     access = env.one(EKS, "cluster")["inputs"]["accessConfig"]
     assert access["authenticationMode"] == "API"
     (entry,) = env.of_type("aws:eks/accessEntry:AccessEntry")
     (assoc,) = env.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    ci_arn = f"arn:aws:iam::123456789012:role/mlops-{env.env}-github-actions"
-    assert entry["inputs"]["principalArn"] == assoc["inputs"]["principalArn"] == ci_arn
+    runner_arn = f"arn:aws:iam::123456789012:role/mlops-{env.env}-deployer"
+    assert entry["inputs"]["principalArn"] == assoc["inputs"]["principalArn"] == runner_arn
     assert assoc["inputs"]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
 
 
