@@ -72,7 +72,12 @@ def version() -> str:
 
 @lru_cache(maxsize=1)
 def _services() -> tuple[str, ...]:
-    return tuple(str(s).lower() for s in _DATA.services.get_service_keys())
+    return tuple(sorted({str(s).lower() for s in _DATA.services.get_service_keys()}))
+
+
+@lru_cache(maxsize=1)
+def _service_set() -> frozenset[str]:
+    return frozenset(_services())
 
 
 @cache
@@ -94,6 +99,7 @@ def service_actions(service: str) -> tuple[Action, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=4096)
 def _glob(pattern: str) -> re.Pattern[str]:
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile(f"^{regex}$", re.IGNORECASE | re.DOTALL)
@@ -111,7 +117,11 @@ def expand(pattern: str) -> tuple[Action, ...]:
     service, sep, name = pattern.partition(":")
     if not sep or not service or not name:
         raise UnknownAction(f"action {pattern!r} is not service:Action")
-    services = [s for s in _services() if _glob(service).match(s)]
+    if any(c in service for c in "*?"):
+        matcher_ = _glob(service)
+        services = [s for s in _services() if matcher_.match(s)]
+    else:
+        services = [service.lower()] if service.lower() in _service_set() else []
     matcher = _glob(name)
     found = tuple(a for s in services for a in service_actions(s) if matcher.match(a.name))
     if not found:
@@ -203,7 +213,24 @@ def probe_arn(arn_format: str, pattern: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _matches_any_name(arn_format: str, pattern: str) -> bool:
-    return _glob_case(pattern, probe_arn(arn_format, pattern))
+    """The pattern covers names nobody chose: it matches a probe name, or its name part
+    starts with a wildcard (``secret:*x*`` matches every secret with an x in its name)."""
+    if _glob_case(pattern, probe_arn(arn_format, pattern)):
+        return True
+    prefix, sep, _ = arn_format.partition("${")
+    variables = _VARIABLE.findall(arn_format)
+    names = [v for v in variables if v not in ("Partition", "Region", "Account")]
+    if not sep or not names:
+        return False
+    # the format up to its first name variable, with the pattern's own partition, region
+    # and account as written (wildcards included)
+    fields = _arn_fields(pattern)
+    given = {"Partition": 1, "Region": 3, "Account": 4}
+    head = arn_format.split("${" + names[0] + "}", 1)[0]
+    for variable, index in given.items():
+        value = fields[index] if len(fields) > index else ""
+        head = head.replace("${" + variable + "}", value)
+    return pattern.startswith(head) and pattern[len(head):len(head) + 1] in ("*", "?")
 
 
 def wildcard_resources(statement: Mapping[str, Any], action: Action) -> list[str]:

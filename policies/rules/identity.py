@@ -62,11 +62,13 @@ READ_VERBS = ("Get", "List", "Describe", "Head", "Lookup", "Search", "Query", "S
               "BatchGet", "Select", "View", "Read", "Check", "Validate", "Test")
 # Condition keys that narrow a statement to specific resources when pinned to fixed
 # values, so a wildcard resource is acceptable with them (iam:CreateServiceLinkedRole for
-# named services, keys by alias, resources by tag, metrics by namespace).
+# named services, keys by alias, resources by tag, metrics by namespace). Resources whose
+# names AWS generates (vpc-..., key ids) can only be scoped so: by the tag a create must
+# carry (aws:RequestTag) and the tag later calls find (aws:ResourceTag).
 # iam:PassedToService and kms:ViaService are not among them: they restrict the service,
 # not which role or key.
-DEFAULT_SCOPING_KEYS = ["iam:AWSServiceName", "aws:ResourceTag/*", "kms:ResourceAliases",
-                        "cloudwatch:namespace"]
+DEFAULT_SCOPING_KEYS = ["iam:AWSServiceName", "aws:ResourceTag/*", "aws:RequestTag/*",
+                        "kms:ResourceAliases", "cloudwatch:namespace"]
 # AWS-managed policies too broad to attach (globs, partition-free): administrator and
 # power user, whole-service full access, read access to every resource's data, the
 # job-function bundles.

@@ -313,6 +313,7 @@ def test_an_action_aws_does_not_document_is_refused() -> None:
         ({"Resource": "arn:aws:s3:::*/*"}, ["arn:aws:s3:::*/*"]),
         ({"Resource": "arn:aws:s3:::*"}, ["arn:aws:s3:::*"]),
         ({"Resource": "arn:*"}, ["arn:*"]),
+        ({"Resource": "arn:aws:s3:::*x*/*"}, ["arn:aws:s3:::*x*/*"]),  # any bucket with an x
         ({"Resource": ["arn:aws:s3:::acme/*", "arn:aws:s3:::acme-*/x"]}, []),
         ({"NotResource": "arn:aws:s3:::acme/secret/*"}, ["NotResource"]),
         ({"NotResource": "*"}, []),

@@ -447,6 +447,9 @@ def test_writes_scoped_by_a_pinned_condition_pass() -> None:
         _allow("cloudwatch:PutMetricData", "*",
                Condition={"StringEquals": {"cloudwatch:namespace": "Acme/Serving"}}),
         _allow("kms:CreateKey"),  # AWS takes only "*" for it
+        # a create of a resource whose id AWS generates, scoped by the tag it must carry
+        _allow("ec2:CreateVpc", "arn:aws:ec2:us-east-1:123456789012:vpc/*",
+               Condition={"StringEquals": {"aws:RequestTag/stack": "acme-dev"}}),
     )
     assert messages("iam-no-wildcard-resource-on-write", rs) == []
 
