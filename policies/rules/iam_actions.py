@@ -217,10 +217,9 @@ def _matches_any_name(arn_format: str, pattern: str) -> bool:
     starts with a wildcard (``secret:*x*`` matches every secret with an x in its name)."""
     if _glob_case(pattern, probe_arn(arn_format, pattern)):
         return True
-    prefix, sep, _ = arn_format.partition("${")
     variables = _VARIABLE.findall(arn_format)
     names = [v for v in variables if v not in ("Partition", "Region", "Account")]
-    if not sep or not names:
+    if not names:
         return False
     # the format up to its first name variable, with the pattern's own partition, region
     # and account as written (wildcards included)

@@ -104,7 +104,7 @@ def _patterns(statement: Mapping[str, Any], key: str) -> list[str]:
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(v, str) for v in items):
         raise Unmodelled(f"{key} holds a value that is not a string")
-    return items
+    return [str(v) for v in items]
 
 
 # ------------------------------------------------------------------ identity policies
