@@ -56,10 +56,6 @@ DOCUMENT_PROPS: dict[str, str] = {
     "aws:iam/groupPolicy:GroupPolicy": "policy",
     "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": "inlinePolicy",
 }
-# Verbs of actions that only read. Anything else (Put, Create, Delete, Pass, Tag, ...)
-# changes something and must name its resources.
-READ_VERBS = ("Get", "List", "Describe", "Head", "Lookup", "Search", "Query", "Scan",
-              "BatchGet", "Select", "View", "Read", "Check", "Validate", "Test")
 # Condition keys that narrow a statement to specific resources when pinned to fixed
 # values, so a wildcard resource is acceptable with them (iam:CreateServiceLinkedRole for
 # named services, keys by alias, resources by tag, metrics by namespace). Resources whose
@@ -106,13 +102,6 @@ USER_GRANTS = (
 )
 
 
-def identity_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(where, document) for every identity policy the resource declares that can be read."""
-    for where_, doc, _ in _documents(args):
-        if doc is not None:
-            yield where_, doc
-
-
 def _documents(
     args: ResourceValidationArgs,
 ) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
@@ -131,15 +120,6 @@ def _documents(
             doc, problem = read_document(as_dict(item).get("policy"))
             if doc is not None or problem is not None:
                 yield f"inline policy '{as_dict(item).get('name')}'", doc, problem
-
-
-def is_write(action: str) -> bool:
-    """True unless the action (``svc:Verb...``) is a read: wildcards count as writes.
-
-    Kept for callers outside the rules; the rules use AWS's access levels (`iam_actions`).
-    """
-    _, _, verb = action.partition(":")
-    return not verb or not verb.startswith(READ_VERBS)
 
 
 def _sid(st: Mapping[str, Any]) -> str:

@@ -597,3 +597,25 @@ def test_roles_without_users_pass_the_user_rules() -> None:
     rs = [res(ROLE, "r", {"assumeRolePolicy": trust(ISSUER, IRSA_OK)})]
     assert messages("iam-no-users", rs) == []
     assert messages("iam-no-user-credentials", rs) == []
+
+
+def test_every_place_an_identity_policy_can_be_set_is_read() -> None:
+    star = doc(_allow("*"))
+    places = [
+        res(POLICY, "p", {"policy": star}),
+        res("aws:iam/userPolicy:UserPolicy", "u", {"user": "x", "policy": star}),
+        res("aws:iam/groupPolicy:GroupPolicy", "g", {"group": "x", "policy": star}),
+        res("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy", "s",
+            {"inlinePolicy": star, "instanceArn": "i", "permissionSetArn": "p"}),
+        res(ROLE, "r", {"inlinePolicies": [{"name": "i", "policy": {
+            "Version": "2012-10-17", "Statement": _allow("*")}}]}),  # a dict, one statement
+    ]
+    assert len(messages("iam-no-wildcard-actions", places)) == len(places)
+
+
+def test_what_the_evaluator_cannot_decide_is_a_violation() -> None:
+    variable = _allow("s3:GetObject", "*",
+                      Condition={"StringEquals": {"aws:ResourceTag/owner": "${aws:username}"}})
+    assert messages("iam-no-wildcard-resource-on-read", _policy(variable)) == [
+        "policy: statement S cannot be judged: policy variable in '${aws:username}'."
+    ]
