@@ -17,6 +17,8 @@ AREA_MODULES = {
     "storage": "storage",
     "identity": "identity",
     "access": "access",
+    "keys": "keys",
+    "logs": "logs",
     "database": "database",
     "network": "network",
     "cluster": "cluster",

@@ -35,6 +35,9 @@ def test_one_module_per_area() -> None:
     assert set(AREAS) == {
         "storage",
         "identity",
+        "access",
+        "keys",
+        "logs",
         "database",
         "network",
         "cluster",
