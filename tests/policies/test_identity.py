@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from harness import messages, res
+from harness import messages, res, unseen
 
 POLICY = "aws:iam/policy:Policy"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -102,19 +102,17 @@ def test_iam_no_wildcard_actions_fails(type_: str, inputs: dict[str, Any], messa
     assert messages("iam-no-wildcard-actions", [res(type_, "p", inputs)]) == [message]
 
 
-def test_iam_rules_survive_secret_and_garbage_documents() -> None:
+def test_iam_rules_report_a_document_they_cannot_see() -> None:
+    """A policy the plan shows only as [secret] is not an empty policy: every rule that
+    reads it says it could not see it."""
     rs = [
         res(POLICY, "secret", {"policy": "[secret]"}),
-        res(POLICY, "garbage", {"policy": "not json"}),
-        res(ROLE, "r", {"assumeRolePolicy": "[secret]", "inlinePolicies": "[secret]"}),
+        res(ROLE, "r", {"assumeRolePolicy": "[secret]"}),
     ]
-    for policy in (
-        "iam-no-wildcard-actions",
-        "iam-no-wildcard-resource-on-write",
-        "iam-irsa-trust-pinned",
-        "iam-github-oidc-trust-pinned",
-    ):
-        assert messages(policy, rs) == []
+    assert messages("iam-no-wildcard-actions", rs) == [unseen(".policy")]
+    assert messages("iam-no-wildcard-resource-on-write", rs) == [unseen(".policy")]
+    for policy in ("iam-irsa-trust-pinned", "iam-github-oidc-trust-pinned"):
+        assert messages(policy, rs) == [unseen(".assumeRolePolicy")]
 
 
 # ------------------------------------------------------------------ wildcard resource

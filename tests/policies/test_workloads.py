@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from harness import messages, res
+from harness import messages, res, unseen
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONTAINER: dict[str, Any] = {
@@ -96,7 +96,7 @@ FAILING = [
     (
         "k8s-container-resources",
         _container(resources="[secret]"),
-        "Container 'app' has no requests.cpu, requests.memory, limits.cpu, limits.memory.",
+        unseen(".spec.template.spec.containers.0.resources"),
     ),
     (
         "k8s-image-pinned",
