@@ -232,6 +232,7 @@ POLICIES: list[Policy] = [
          ROLE),
         _check_denied_attachments,
         schema={"denied_policy_arns": {
-            "type": "array", "items": {"type": "string"}, "default": DEFAULT_DENIED_POLICIES}},
+            "type": "array", "minItems": 1, "items": {"type": "string"},
+            "default": DEFAULT_DENIED_POLICIES}},
     ),
 ]

@@ -172,7 +172,7 @@ POLICIES: list[Policy] = [
         "kserve-min-replicas",
         "InferenceService predictors keep enough replicas (2 in prod).",
         (INFERENCE_SERVICE,), _check_min_replicas,
-        schema={"minimum": {"type": "integer", "minimum": 0, "default": DEFAULT_MIN_REPLICAS}}),
+        schema={"minimum": {"type": "integer", "minimum": 1, "default": DEFAULT_MIN_REPLICAS}}),
     resource_policy(
         "kserve-model-version-annotation",
         f"InferenceServices name the MLflow registered model ('{ANNOTATION_MODEL}') and "
