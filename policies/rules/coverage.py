@@ -11,8 +11,11 @@ A type is known when a rule reads it (resource policies register their types in
 is `REVIEWED` (it carries nothing the pack governs beyond what rules check elsewhere,
 tags included), or when it is a `KNOWN_GAP` (something it sets should be checked and is
 not yet: listed with what, in policies/README.md too). Component resources create
-nothing themselves (their children are checked); a resource with no provider is one.
-Provider resources (``pulumi:providers:*``) hold a provider's settings.
+nothing themselves (their children are checked): a resource the engine hands without a
+provider is one, unless its package is a provider this pack governs (then it is judged
+all the same: a remote component such as a YAML ConfigGroup whose objects the plan does
+not show must be known too). Provider resources (``pulumi:providers:*``) hold a
+provider's settings.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ from __future__ import annotations
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
 from .common import TYPES_READ, resource_policy
+
+# Packages of the providers the pack governs: their types are judged even without a
+# provider reference (the engine names one for every custom resource).
+PROVIDER_PACKAGES = frozenset({"aws", "kubernetes", "random", "tls", "command"})
 
 # Types the existing stack policies read (stack policies declared before `types=`).
 READ_BY_STACK_RULES: dict[str, tuple[str, ...]] = {
@@ -114,8 +121,10 @@ _KNOWN: list[frozenset[str]] = []  # computed once every rule module has registe
 
 
 def _check_known(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.provider is None or args.resource_type.startswith("pulumi:providers:"):
-        return  # a component (its children are checked) or a provider's settings
+    if args.resource_type.startswith("pulumi:providers:"):
+        return  # a provider's settings
+    if args.provider is None and args.resource_type.split(":", 1)[0] not in PROVIDER_PACKAGES:
+        return  # a component: its children are checked
     if not _KNOWN:
         _KNOWN.append(known_types())
     if args.resource_type not in _KNOWN[0]:

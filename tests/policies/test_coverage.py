@@ -36,6 +36,14 @@ def test_resource_type_known_skips_components() -> None:
     assert messages(RULE, [component]) == []
 
 
+def test_a_remote_component_whose_objects_the_plan_does_not_show_is_judged() -> None:
+    """A provider's component (a YAML bundle, say) renders objects the offline plan does
+    not show: unless a rule reads it, it is unknown, not a component to skip."""
+    bundle = {**res("kubernetes:bundles.example.com/v1:Bundle", "b", {"files": ["a.yaml"]}),
+              "custom": False}
+    assert messages(RULE, [bundle]) == [_unknown("kubernetes:bundles.example.com/v1:Bundle")]
+
+
 @pytest.mark.parametrize(
     "type_",
     [
