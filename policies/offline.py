@@ -208,13 +208,11 @@ class _Props:
         self.urn = urn
         self.preview = preview
 
-    def check(self, value: Any, path: list[str]) -> Any:
-        if isinstance(value, _Hidden):
-            if value.sentinel is not None and self.preview:
-                # CrossGuard during preview: not decided now, checked at the update
-                raise UnknownValueError(value.sentinel, path)
-            raise UnseenValueError(self.urn, path, value.reason)
-        return value
+    def refuse(self, value: _Hidden, path: list[str]) -> None:
+        if value.sentinel is not None and self.preview:
+            # CrossGuard during preview: not decided now, checked at the update
+            raise UnknownValueError(value.sentinel, path)
+        raise UnseenValueError(self.urn, path, value.reason)
 
 
 class _DictProxy(Mapping[str, Any]):
@@ -227,7 +225,10 @@ class _DictProxy(Mapping[str, Any]):
         self._props = props
 
     def __getitem__(self, key: str) -> Any:
-        return self._props.check(self._target[key], [*self._path, str(key)])
+        value = self._target[key]
+        if isinstance(value, _Hidden):
+            self._props.refuse(value, [*self._path, str(key)])
+        return value
 
     def __contains__(self, key: object) -> bool:
         return key in self._target
@@ -249,7 +250,9 @@ class _ListProxy(Sequence[Any]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self._target)))]
         value = self._target[index]  # IndexError first, as a list
-        return self._props.check(value, [*self._path, str(index % len(self._target))])
+        if isinstance(value, _Hidden):
+            self._props.refuse(value, [*self._path, str(index % len(self._target))])
+        return value
 
     def __len__(self) -> int:
         return len(self._target)
