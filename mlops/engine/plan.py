@@ -50,12 +50,34 @@ def _region_of(values: dict[str, Any]) -> str:
 
 
 @contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """What the program prints goes to stderr (Python's and the file descriptor's), so
+    the command's own stdout (`--json`) stays one document."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no stdout at all
+        saved = None
+    if saved is not None:
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+@contextlib.contextmanager
 def _program_env(cwd: Path) -> Iterator[None]:
     """cwd and environment as the Pulumi language host would set them, restored after.
 
     The caller's AWS settings are hidden too: an AWS_ENDPOINT_URL (say, of the local
     platform's S3) or a profile would send moto's calls elsewhere or to a real account.
     DeprecationWarnings that the SDKs raise while loading are not the user's to act on.
+    The program's output goes to stderr (`_stdout_to_stderr`).
     """
     old_cwd = Path.cwd()
     hidden = [
@@ -69,7 +91,7 @@ def _program_env(cwd: Path) -> Iterator[None]:
         os.environ.pop(k, None)
     os.chdir(cwd)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _stdout_to_stderr():
             warnings.simplefilter("ignore", DeprecationWarning)
             yield
     finally:

@@ -152,3 +152,21 @@ def test_secrets_show_as_placeholders_and_reach_the_pack_as_secrets() -> None:
     assert pack["p"]["provider"] == by_name(plan, "aws")["urn"] + "::" + pack["p"]["provider"] \
         .rsplit("::", 1)[-1]
     assert pack["k"]["inputs"] == by_name(plan, "k")["inputs"]  # no secret: as planned
+
+
+def test_print_in_a_planned_program_goes_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    """`mlops plan ENV --json` and `mlops policy check ENV --json` print the plan on
+    stdout: a program's own output (print or the raw file descriptor) must not mix in."""
+    import os
+    import sys
+
+    def program() -> None:
+        print("{not json")
+        os.write(1, b"raw bytes\n")
+        sys.stdout.flush()
+
+    plan_function(program)
+    print("after")
+    out, err = capfd.readouterr()
+    assert out == "after\n"
+    assert "{not json" in err and "raw bytes" in err
