@@ -26,6 +26,7 @@ AREA_MODULES = {
     "serving": "serving",
     "ml-governance": "ml_governance",
     "tagging": "tagging",
+    "coverage": "coverage",
 }
 
 __all__ = ["ALL_POLICIES", "AREAS"]

@@ -442,7 +442,8 @@ POLICIES: list[Policy] = [
         ATTACHMENT_TYPES,
         _check_denied_attachments,
         schema={"denied_policy_arns": {
-            "type": "array", "items": {"type": "string"}, "default": DEFAULT_DENIED_POLICIES,
+            "type": "array", "minItems": 1, "items": {"type": "string"},
+            "default": DEFAULT_DENIED_POLICIES,
             "description": "Globs of policy ARNs (any partition) that may not be attached."}},
         remediation="Write an inline policy with the actions and resources needed.",
     ),
