@@ -85,7 +85,10 @@ def load_prices(path: Path = PRICE_FILE) -> Prices:
 @functools.lru_cache(maxsize=4)
 def _load_cached(path: Path) -> Prices:
     try:
-        doc = yaml.safe_load(path.read_text())
+        # the shipped table is parsed once per process, shared with config validation
+        doc = (
+            instances.table() if path == PRICE_FILE.resolve() else yaml.safe_load(path.read_text())
+        )
     except (OSError, yaml.YAMLError) as exc:
         raise MlopsError(f"{path}: cannot read the price table ({type(exc).__name__})") from None
     if not isinstance(doc, dict):

@@ -29,7 +29,9 @@ _NAME = re.compile(r"^(?P<family>[a-z]+)(?P<generation>\d+)(?P<capabilities>[a-z
 
 @functools.cache
 def table() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(TABLE.read_text())
+    """The parsed table (read once per process: config validation and cost share it)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when it is there
+    data: dict[str, Any] = yaml.load(TABLE.read_text(), Loader=loader)  # a safe loader
     return data
 
 

@@ -68,11 +68,15 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "public endpoint open to the internet as every public /8",
         {
             "cluster.endpoint_public_access": True,
-            "cluster.public_access_cidrs": [f"{i}.0.0.0/8" for i in range(1, 224)],
+            # every public /8 in the 11 blocks that hold them (EKS takes at most 40 CIDRs)
+            "cluster.public_access_cidrs": [
+                "1.0.0.0/8", "2.0.0.0/7", "4.0.0.0/6", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6",
+                "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/3",
+            ],
         },
         "platform.cluster.public_access_cidrs: open the API server to the internet "
-        "(1.0.0.0/8, 2.0.0.0/8, 3.0.0.0/8, 4.0.0.0/8, 5.0.0.0/8, 6.0.0.0/8 and 217 more "
-        "together reach 100% of the public IPv4 internet)",
+        "(16.0.0.0/4, 32.0.0.0/3, 64.0.0.0/2, 128.0.0.0/2, 192.0.0.0/3 together reach 100% of "
+        "the public IPv4 internet)",
     ),
     (
         "bring-your-own without OIDC provider ARN",

@@ -628,3 +628,45 @@ def test_the_cloudwatch_retentions_are_botocores() -> None:
     listed = re.search(r"Possible values are: ([\d, and]+)\.", doc)
     assert listed is not None
     assert tuple(int(d) for d in re.findall(r"\d+", listed[1])) == LOG_RETENTION_DAYS
+
+
+# ---------------------------------------------------------------- the API server's CIDRs
+
+
+@pytest.mark.parametrize(
+    "cidrs",
+    [["0.0.0.0/1", "128.0.0.0/1"], ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1", "203.0.113.0/24"]],
+)
+def test_public_access_cidrs_that_together_cover_the_internet_are_refused(
+    cidrs: list[str],
+) -> None:
+    message = refusal(
+        lambda p: p["cluster"].update(endpoint_public_access=True, public_access_cidrs=cidrs)
+    )
+    assert message.startswith("platform.cluster.public_access_cidrs: ")
+    assert message.startswith(
+        "platform.cluster.public_access_cidrs: open the API server to the internet ("
+    )
+    assert "together reach 100% of the public IPv4 internet)" in message
+
+
+def test_an_office_range_for_the_api_server_passes() -> None:
+    raw = dev()
+    raw["cluster"].update(endpoint_public_access=True, public_access_cidrs=["203.0.113.0/24"])
+    parse_config(raw, stack="dev")
+
+
+def test_more_public_access_cidrs_than_eks_takes_are_refused() -> None:
+    cidrs = [f"203.0.{i}.0/24" for i in range(41)]
+    message = refusal(
+        lambda p: p["cluster"].update(endpoint_public_access=True, public_access_cidrs=cidrs)
+    )
+    assert message.startswith("platform.cluster.public_access_cidrs: List should have at most 40")
+
+
+def test_a_dynamodb_table_listed_twice_is_refused() -> None:
+    tables = ["platform.features", "platform.features"]
+    message = refusal(
+        lambda p: p.update(online_store={"kind": "dynamodb", "dynamodb": {"tables": tables}})
+    )
+    assert message == "platform.online_store.dynamodb.tables: lists a table twice"

@@ -108,7 +108,8 @@ class ClusterConfig(Strict):
     mode: Literal["create", "existing"] = "create"
     version: str = Field(default="1.35", pattern=r"^1\.\d{2}$")
     endpoint_public_access: bool = False
-    public_access_cidrs: list[Cidr] = Field(default_factory=list)
+    # EKS takes at most 40 public access CIDRs (a quota it does not raise)
+    public_access_cidrs: list[Cidr] = Field(default_factory=list, max_length=40)
     log_types: list[LogType] = Field(
         default_factory=lambda: list[LogType](["api", "audit", "authenticator"])
     )

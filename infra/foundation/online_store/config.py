@@ -55,6 +55,12 @@ class DynamoDbConfig(Strict):
     )
     deletion_protection: bool = True
 
+    @model_validator(mode="after")
+    def _check(self) -> DynamoDbConfig:
+        if len(set(self.tables)) != len(self.tables):
+            raise FieldProblem("tables", "lists a table twice")
+        return self
+
 
 class OnlineStoreConfig(Strict):
     """Feast's online store: ElastiCache Redis or DynamoDB."""

@@ -12,7 +12,7 @@ from plans import BYO_CONFIG, Planned, planned
 
 from mlops.engine.fakes import Ctx, random_password
 from mlops.engine.plan import plan_environment
-from mlops.errors import PlanError
+from mlops.errors import PlanError, UsageError
 
 DB = "aws:rds/instance:Instance"
 SERVICES = (("mlflow", "postgres", 5432), ("kfp", "mysql", 3306))
@@ -133,17 +133,19 @@ def test_passwords_are_generated_kept_in_secrets_manager_and_never_in_the_plan(n
         )
 
 
-def test_aws_refuses_an_instance_class_rds_does_not_offer(tmp_path: Path) -> None:
+def test_an_instance_class_rds_does_not_offer_is_refused_at_its_field(tmp_path: Path) -> None:
+    """Config validation refuses it from the instance table, before moto would (which
+    refuses it too, naming the resource)."""
     doc = yaml.safe_load(BYO_CONFIG.read_text())
     doc["config"]["mlops-platform:platform"]["databases"]["kfp"]["instance_class"] = "db.q9.huge"
     bad = tmp_path / "Pulumi.byo.yaml"
     bad.write_text(yaml.safe_dump(doc))
-    with pytest.raises(PlanError) as err:
+    with pytest.raises(UsageError) as err:
         plan_environment("byo", config_file=bad)
-    assert str(err.value) == (
-        "aws:rds/instance:Instance 'kfp-db': InvalidParameterCombination: "
-        "RDS does not offer DB instance class 'db.q9.huge'"
-    )
+    assert (
+        ": platform.databases.kfp.instance_class: RDS mysql instance class 'db.q9.huge' is not "
+        "in the instance table"
+    ) in str(err.value)
 
 
 def test_moto_refuses_an_unknown_engine_and_the_plan_names_the_instance(tmp_path: Path) -> None:
