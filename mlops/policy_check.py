@@ -68,6 +68,30 @@ def spawn_runner(root: Path) -> subprocess.Popen[str]:
     )
 
 
+def pack_resources(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's resources as the pack sees them: where the plan shows a secret or an
+    unknown as a placeholder, the inputs the Pulumi engine would hand the analyzer
+    (secrets in their envelope, which the rules see in plaintext; unknowns as such), and
+    each resource's explicit provider."""
+    pack_inputs = plan.get("_pack_inputs") or {}
+    providers = plan.get("_providers") or {}
+    out = []
+    for r in plan.get("resources") or []:
+        urn = r.get("urn")
+        if urn in pack_inputs or urn in providers:
+            # the explicit provider too, as the engine hands it to the analyzer
+            r = {**r, "inputs": pack_inputs.get(urn, r.get("inputs")),
+                 "provider": providers.get(urn)}
+        out.append(r)
+    return out
+
+
+def payload(resources: list[dict[str, Any]], environment: str,
+            config: dict[str, Any]) -> dict[str, Any]:
+    """The runner's input (policies/offline.py): the format CI hands the base ref's pack."""
+    return {"environment": environment, "config": config, "resources": resources}
+
+
 def run_pack(
     resources: list[dict[str, Any]],
     environment: str,
@@ -81,9 +105,8 @@ def run_pack(
     overlap the planning; without one a new process is started.
     """
     base = root or project_root()
-    payload = {"environment": environment, "config": config, "resources": resources}
     proc = runner or spawn_runner(base)
-    stdout, stderr = proc.communicate(json.dumps(payload))
+    stdout, stderr = proc.communicate(json.dumps(payload(resources, environment, config)))
     if proc.returncode == 2:
         raise UsageError(_first_line(stderr) or "the policy runner rejected its input")
     if proc.returncode != 0:
@@ -113,22 +136,29 @@ def evaluate(
 ) -> dict[str, Any]:
     """The ``policies`` object of the plan contract: pack, evaluated, violations."""
     base = root or project_root()
-    return run_pack(
-        list(plan.get("resources") or []), env, pack_config(env, base, config_file), base, runner
-    )
+    return run_pack(pack_resources(plan), env, pack_config(env, base, config_file), base, runner)
 
 
-def check_environments(envs: list[str], root: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Plan each of ENVS of this project offline and evaluate the pack on each."""
+def check_environments(
+    envs: list[str],
+    root: Path | None = None,
+    payloads: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Plan each of ENVS of this project offline and evaluate the pack on each.
+
+    With ``payloads``, each environment's runner input is put there too.
+    """
     from mlops.engine.plan import plan_environments
 
     base = root or project_root()
-    return {
+    results = {}
+    for env, plan in plan_environments(envs, base).items():
         # the plan engine attaches the results; a plan from elsewhere is evaluated here
-        env: dict(plan["policies"]) if isinstance(plan.get("policies"), dict)
-        else evaluate(plan, env, base)
-        for env, plan in plan_environments(envs, base).items()
-    }
+        results[env] = (dict(plan["policies"]) if isinstance(plan.get("policies"), dict)
+                        else evaluate(plan, env, base))
+        if payloads is not None:
+            payloads[env] = payload(pack_resources(plan), env, pack_config(env, base))
+    return results
 
 
 def check_program(
@@ -137,15 +167,18 @@ def check_program(
     *,
     policy_config: Path | None = None,
     root: Path | None = None,
+    payloads: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Plan any Pulumi Python program directory under mocks and evaluate the pack on it.
 
+    The program runs in a process of its own (`mlops.engine.isolated`): what reaches
+    the pack is the plan it recorded, checked for shape, nothing else.
     The stack is named by ``config_file`` (``Pulumi.<stack>.yaml``), else ``dev``.
     Policy config: ``policy_config`` when given, else the pack defaults (every rule at
     its default level, mandatory), as ``pulumi preview --policy-pack`` without
-    ``--policy-pack-config`` would.
+    ``--policy-pack-config`` would. With ``payloads``, the runner input is put there too.
     """
-    from mlops.engine.plan import plan_program
+    from mlops.engine.isolated import plan_in_own_process
 
     if not path.is_dir():
         raise UsageError(f"{path}: not a directory")
@@ -156,9 +189,18 @@ def check_program(
             and config_file.suffix in (".yaml", ".yml"):
         stack = config_file.name[len("Pulumi."):-len(config_file.suffix)] or "dev"
     base = root or project_root()
-    plan = plan_program(path, stack=stack, config_file=config_file)
     config = pack_config(None, base, policy_config)
-    return run_pack(list(plan.get("resources") or []), stack, config, base)
+    # the runner loads the rules while the program is planned
+    runner = spawn_runner(base)
+    try:
+        resources = plan_in_own_process(path, stack=stack, config_file=config_file)
+    except BaseException:
+        runner.kill()
+        runner.communicate()
+        raise
+    if payloads is not None:
+        payloads[stack] = payload(resources, stack, config)
+    return run_pack(resources, stack, config, base, runner)
 
 
 def mandatory_violations(result: dict[str, Any]) -> list[dict[str, Any]]:

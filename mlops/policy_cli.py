@@ -61,6 +61,12 @@ def check(
                      "(default: every rule at its default level)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    payload_out: Annotated[
+        Path | None,
+        typer.Option("--payload-out", help="Also write the pack's input (one ENV or --program; "
+                     "resources as the pack sees them, secret values included) to this file, "
+                     "to evaluate it with another pack (CI: the base branch's)."),
+    ] = None,
 ) -> None:
     """Evaluate the pack on ENV's offline plan, or on --program; exit 1 on a mandatory violation."""
     from mlops import shortlived
@@ -71,22 +77,33 @@ def check(
 
     def fail(message: str, code: int = 2) -> typer.Exit:
         typer.echo(f"error: {message}", err=True)
+        if as_json:  # stdout stays one parseable document, a refusal included
+            sys.stdout.write(json.dumps({"error": message, "exit": code}) + "\n")
         return typer.Exit(code)
 
     if (not envs) == (program is None):
         raise fail("give exactly one of ENV or --program PATH")
     if program is None and (config is not None or policy_config is not None):
         raise fail("--config and --policy-config go with --program")
+    if payload_out is not None and len(envs or []) > 1:
+        raise fail("--payload-out takes one ENV (or --program)")
     results: dict[str, dict[str, Any]] = {}
+    payloads: dict[str, dict[str, Any]] | None = {} if payload_out is not None else None
     try:
         if program is not None:
             results[f"policy check: {program}"] = check_program(
-                program, config, policy_config=policy_config
+                program, config, policy_config=policy_config, payloads=payloads
             )
         else:
-            results.update(check_environments(envs or []))
+            results.update(check_environments(envs or [], payloads=payloads))
     except MlopsError as exc:
         raise fail(str(exc), exc.exit_code) from None
+    if payload_out is not None:
+        try:
+            assert payloads  # filled by the check
+            payload_out.write_text(json.dumps(next(iter(payloads.values())), sort_keys=True))
+        except OSError as exc:
+            raise fail(f"{payload_out}: {exc.strerror or exc}") from None
     if as_json:
         # one environment (or a program): its result; several: keyed by environment
         shown: Any = next(iter(results.values())) if len(results) == 1 else results

@@ -92,9 +92,9 @@ def test_pr_lints_tests_reviews_and_previews_with_the_policy_pack() -> None:
     assert jobs["test"]["env"]["MLOPS_REQUIRE_SERVICES"] == "1"
     assert {"postgres", "redis"} <= set(jobs["test"]["services"])
 
-    policy = jobs["policy"]
-    assert sorted(policy["strategy"]["matrix"]["env"]) == ENVS
-    assert 'mlops policy check "${{ matrix.env }}"' in runs(policy)
+    plan = jobs["policy-plan"]
+    assert sorted(plan["strategy"]["matrix"]["env"]) == ENVS
+    assert 'mlops policy check "$STACK" --payload-out "policy-input-${STACK}.json"' in runs(plan)
 
     review = jobs["review"]
     checkout = steps(review)[0]
@@ -113,9 +113,40 @@ def test_pr_lints_tests_reviews_and_previews_with_the_policy_pack() -> None:
     assert oidc["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
     command = " ".join(runs(preview).split())
     assert 'pulumi preview --stack "$STACK"' in command
-    assert '--policy-pack policies --policy-pack-config "policies/config/${STACK}.json"' in command
+    # the base branch's pack and config (a sparse checkout of it), never the PR's own
+    assert ('--policy-pack .gate/policies --policy-pack-config '
+            '".gate/policies/config/${STACK}.json"') in command
+    (gate,) = [s for s in steps(preview) if s.get("with", {}).get("path") == ".gate"]
+    assert gate["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert "make -C .gate venv-policy" in runs(preview)
     (step,) = [s for s in steps(preview) if "pulumi preview" in str(s.get("run", ""))]
     assert step["env"]["STACK"] == "${{ matrix.env }}"
+
+
+def test_pr_policy_gate_judges_with_the_base_branch_pack_and_never_runs_the_pr() -> None:
+    """The change under review cannot edit the gate: the `policy` job checks out only the
+    base branch, builds its pack's environment, and evaluates the plan file the
+    `policy-plan` job wrote with the base branch's pack and pack config."""
+    jobs = load("pr.yml")["jobs"]
+    gate = jobs["policy"]
+    assert sorted(gate["strategy"]["matrix"]["env"]) == ENVS
+    assert gate["needs"] == ["policy-plan"]
+    assert gate["if"] == "${{ !cancelled() }}"  # never skipped into a pass
+    checkouts = [s for s in steps(gate) if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert [c["with"]["ref"] for c in checkouts] == ["${{ github.event.pull_request.base.sha }}"]
+    assert "./.github/actions/setup" not in uses(gate)  # the PR's setup runs PR code
+    script = runs(gate)
+    assert ".venv/bin/mlops" not in script
+    assert "make venv-policy" in script
+    assert '--slurpfile config "policies/config/${STACK}.json"' in script
+    assert ".venv-policy/bin/python policies/offline.py < payload.json" in script
+    assert 'test "$mandatory" -eq 0' in script
+    (download,) = [s for s in steps(gate)
+                   if str(s.get("uses", "")).startswith("actions/download-artifact@")]
+    assert download["with"]["name"] == "policy-input-${{ matrix.env }}"
+    (upload,) = [s for s in steps(jobs["policy-plan"])
+                 if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert upload["with"]["if-no-files-found"] == "error"
 
 
 def test_deploy_runs_dev_then_staging_then_prod_behind_environments() -> None:

@@ -14,7 +14,15 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from mlops.engine import fakes
 from mlops.engine.aws_backend import AwsRejected, Backend
 from mlops.engine.aws_worker import Session
-from mlops.engine.values import struct_to_plain
+from mlops.engine.values import struct_to_plain, struct_to_recorded
+
+
+class DuplicateUrn(Exception):
+    """Two resources with one URN (type and name under one parent).
+
+    The Pulumi engine refuses the second registration; mocks would silently keep
+    whichever registered last, so the recorded plan would depend on timing.
+    """
 
 
 class UnmodelledInvoke(Exception):
@@ -38,6 +46,9 @@ class Recorded:
     protect: bool
     provider: str | None
     state: dict[str, Any] = field(default_factory=dict)
+    # the inputs as the policy pack sees them, when they differ from ``inputs`` (a
+    # secret or unknown value, shown there as a placeholder)
+    pack_inputs: dict[str, Any] | None = None
 
 
 class PlanMocks(Mocks):
@@ -93,7 +104,12 @@ class RecordingMonitor(MockMonitor):
 
     def __init__(self, mocks: PlanMocks) -> None:
         super().__init__(mocks)
+        self.plan_mocks = mocks
         self.recorded: dict[str, Recorded] = {}
+        # URNs registered so far: registrations run in worker threads, so the check for
+        # a second one and the claim are one step under the lock
+        self._urns: set[str] = set()
+        self._urns_lock = threading.Lock()
         # MockMonitor opens an event loop in each worker thread and never closes it (an
         # unclosed loop collected at exit prints an ignored exception). Opening one per
         # call cost a third of each registration: each thread keeps its loop for the
@@ -108,15 +124,24 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = urn
             return super().RegisterResource(request)
+        with self._urns_lock:
+            duplicate = urn in self._urns
+            self._urns.add(urn)
+        if duplicate:
+            # the engine's own words (pulumi/pulumi, step_generator.go)
+            message = f"Duplicate resource URN '{urn}'; try giving it a unique name"
+            self.plan_mocks.errors.append(message)
+            raise DuplicateUrn(message)
         response = self._keeping_loop(super().RegisterResource, request)
         registered = self.resources.get(urn)
+        inputs, pack_inputs = struct_to_recorded(request.object)
         self.recorded[urn] = Recorded(
             urn=urn,
             type=request.type,
             name=request.name,
             parent=request.parent or None,
             custom=bool(request.custom),
-            inputs=struct_to_plain(request.object),
+            inputs=inputs,
             dependencies=sorted(set(request.dependencies)),
             property_dependencies={
                 key: sorted(set(deps.urns))
@@ -126,6 +151,7 @@ class RecordingMonitor(MockMonitor):
             protect=bool(request.protect),
             provider=request.provider or None,
             state=dict(registered.state) if registered else {},
+            pack_inputs=pack_inputs,
         )
         return response
 

@@ -50,12 +50,34 @@ def _region_of(values: dict[str, Any]) -> str:
 
 
 @contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """What the program prints goes to stderr (Python's and the file descriptor's), so
+    the command's own stdout (`--json`) stays one document."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no stdout at all
+        saved = None
+    if saved is not None:
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+@contextlib.contextmanager
 def _program_env(cwd: Path) -> Iterator[None]:
     """cwd and environment as the Pulumi language host would set them, restored after.
 
     The caller's AWS settings are hidden too: an AWS_ENDPOINT_URL (say, of the local
     platform's S3) or a profile would send moto's calls elsewhere or to a real account.
     DeprecationWarnings that the SDKs raise while loading are not the user's to act on.
+    The program's output goes to stderr (`_stdout_to_stderr`).
     """
     old_cwd = Path.cwd()
     hidden = [
@@ -69,7 +91,7 @@ def _program_env(cwd: Path) -> Iterator[None]:
         os.environ.pop(k, None)
     os.chdir(cwd)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _stdout_to_stderr():
             warnings.simplefilter("ignore", DeprecationWarning)
             yield
     finally:
@@ -200,6 +222,9 @@ def _execute(
             raise UsageError(f"{where.relative_to(config.project.root)}: {exc}") from None
         except PlanError:
             raise
+        except SystemExit as exc:  # a BaseException: `except Exception` would let it end the CLI
+            raise PlanError(f"the program called sys.exit({exc.code!r}) while it was planned: "
+                            "a Pulumi program must not exit") from None
         except Exception as exc:
             rejected = verdict()  # a refusal explains a failure better than its effect
             if mocks.errors or rejected:
@@ -237,6 +262,8 @@ def _execute(
         "outputs": monitor.stack_outputs,
         "_states": {r.urn: r.state for r in monitor.recorded.values()},
         "_providers": {r.urn: r.provider for r in monitor.recorded.values() if r.provider},
+        "_pack_inputs": {r.urn: r.pack_inputs for r in monitor.recorded.values()
+                         if r.pack_inputs is not None},
         "_cwd": str(cwd),
         "_moto_types": sorted(mocks.moto_types),
     }
@@ -379,19 +406,28 @@ def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str
     return plans
 
 
-def plan_program(
+def program_config(
     program_dir: Path, *, stack: str = "dev", config_file: Path | None = None
-) -> dict[str, Any]:
-    """Plan any Pulumi Python program directory (one holding Pulumi.yaml)."""
+) -> StackConfig:
+    """The stack config of any Pulumi Python program directory (one holding Pulumi.yaml)."""
     if not (program_dir / "Pulumi.yaml").is_file():
         raise UsageError(f"{program_dir}: not a Pulumi project (no Pulumi.yaml)")
     project = load_project(program_dir.resolve())
-    config = (
+    return (
         load_stack_config(project, stack, config_file)
         if (config_file or (project.stack_config_dir / f"Pulumi.{stack}.yaml").is_file())
         else StackConfig(project, stack, dict(project.defaults), ())
     )
-    return finish(plan_stack(config))
+
+
+def plan_program(
+    program_dir: Path, *, stack: str = "dev", config_file: Path | None = None
+) -> dict[str, Any]:
+    """Plan any Pulumi Python program directory (one holding Pulumi.yaml), in this process.
+
+    `mlops policy check --program` plans in a process of its own (`isolated`).
+    """
+    return finish(plan_stack(program_config(program_dir, stack=stack, config_file=config_file)))
 
 
 def finish(

@@ -17,28 +17,68 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 SECRET = "[secret]"
 
 
-def plain(value: Any, *, reveal: bool = False) -> Any:
-    """Plain value with secrets shown as "[secret]" (or revealed) and refs as URNs."""
+def plain(value: Any, *, reveal: bool = False, hidden: list[bool] | None = None) -> Any:
+    """Plain value with secrets shown as "[secret]" (or revealed) and refs as URNs.
+
+    ``hidden`` (when given) gets an entry for each secret or unknown value shown as a
+    placeholder: the value the pack must see instead is then `for_pack`'s.
+    """
     if isinstance(value, dict):
         sig = value.get(SIG_KEY)
         if sig == SECRET_SIG:
-            return plain(value.get("value"), reveal=True) if reveal else SECRET
+            if reveal:
+                return plain(value.get("value"), reveal=True)
+            if hidden is not None:
+                hidden.append(True)
+            return SECRET
         if sig == RESOURCE_SIG:
             return value.get("urn")
         if sig == OUTPUT_SIG:
             if value.get("secret") and not reveal:
+                if hidden is not None:
+                    hidden.append(True)
                 return SECRET
-            return plain(value.get("value"), reveal=reveal) if "value" in value else None
+            if "value" not in value:  # unknown
+                if hidden is not None:
+                    hidden.append(True)
+                return None
+            return plain(value.get("value"), reveal=reveal, hidden=hidden)
         if sig in (ASSET_SIG, ARCHIVE_SIG):
-            return {k: plain(v, reveal=reveal) for k, v in sorted(value.items()) if k != SIG_KEY}
-        return {k: plain(v, reveal=reveal) for k, v in sorted(value.items())}
+            return {k: plain(v, reveal=reveal, hidden=hidden)
+                    for k, v in sorted(value.items()) if k != SIG_KEY}
+        return {k: plain(v, reveal=reveal, hidden=hidden) for k, v in sorted(value.items())}
     if isinstance(value, list):
-        return [plain(v, reveal=reveal) for v in value]
+        return [plain(v, reveal=reveal, hidden=hidden) for v in value]
     if isinstance(value, float) and value.is_integer():
         # protobuf Struct carries every number as a double
         return int(value)
     if value == UNKNOWN:
+        if hidden is not None:
+            hidden.append(True)
         return "[unknown]"
+    return value
+
+
+def for_pack(value: Any) -> Any:
+    """The value as the Pulumi engine hands it to a policy pack's analyzer: secrets in their
+    envelope (the analyzer gives rules the plaintext), unknowns as Pulumi's unknown
+    sentinel, resource references as URNs; otherwise as `plain`."""
+    if isinstance(value, dict):
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
+            return {SIG_KEY: SECRET_SIG, "value": for_pack(value.get("value"))}
+        if sig == RESOURCE_SIG:
+            return value.get("urn")
+        if sig == OUTPUT_SIG:
+            inner = for_pack(value["value"]) if "value" in value else UNKNOWN
+            return {SIG_KEY: SECRET_SIG, "value": inner} if value.get("secret") else inner
+        if sig in (ASSET_SIG, ARCHIVE_SIG):
+            return {k: for_pack(v) for k, v in sorted(value.items()) if k != SIG_KEY}
+        return {k: for_pack(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [for_pack(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -47,6 +87,17 @@ def struct_to_plain(struct: struct_pb2.Struct, *, reveal: bool = False) -> dict[
     from google.protobuf import json_format
 
     return plain(json_format.MessageToDict(struct), reveal=reveal)
+
+
+def struct_to_recorded(struct: struct_pb2.Struct) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(plain inputs, the pack's inputs): the latter only when they differ, i.e. when a
+    secret or unknown value is shown as a placeholder in the former."""
+    from google.protobuf import json_format
+
+    raw = json_format.MessageToDict(struct)
+    hidden: list[bool] = []
+    shown = plain(raw, hidden=hidden)
+    return shown, (for_pack(raw) if hidden else None)
 
 
 def contains_secret(value: Any) -> bool:

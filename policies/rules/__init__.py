@@ -17,6 +17,8 @@ AREA_MODULES = {
     "storage": "storage",
     "identity": "identity",
     "access": "access",
+    "keys": "keys",
+    "logs": "logs",
     "database": "database",
     "network": "network",
     "cluster": "cluster",
@@ -25,6 +27,7 @@ AREA_MODULES = {
     "serving": "serving",
     "ml-governance": "ml_governance",
     "tagging": "tagging",
+    "coverage": "coverage",
 }
 
 __all__ = ["ALL_POLICIES", "AREAS"]

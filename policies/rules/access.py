@@ -19,6 +19,7 @@ from pulumi_policy import Policy, ReportViolation, StackValidationArgs
 
 from .common import SECRET, as_dict, get, resources_of, stack_policy
 from .iam_eval import Request, Unmodelled, decide
+from .iam_grants import plain
 
 IRSA = "eks.amazonaws.com/role-arn"
 CALLS = "mlops.platform/aws-calls"
@@ -27,6 +28,7 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")  # their own `policy` input
 
 
 def _role_name(arn: Any) -> str | None:
@@ -43,10 +45,14 @@ def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -
     attached: dict[str, list[str]] = {}
     for r in resources_of(args, ATTACHMENT):
         attached.setdefault(str(get(r.props, "role")), []).append(str(get(r.props, "policyArn")))
-    bucket_policies = {
-        str(get(r.props, "bucket")): get(r.props, "policy")
-        for r in resources_of(args, BUCKET_POLICY)
-    }
+    # every place a bucket policy can be set; AWS keeps one per bucket
+    bucket_policies: dict[str, list[Any]] = {}
+    for r in resources_of(args, BUCKET_POLICY):
+        bucket_policies.setdefault(str(get(r.props, "bucket")), []).append(get(r.props, "policy"))
+    for r in resources_of(args, *BUCKETS):
+        if get(r.props, "policy") is not None:
+            bucket_policies.setdefault(str(get(r.props, "bucket")), []).append(
+                get(r.props, "policy"))
     for account in resources_of(args, SERVICE_ACCOUNT):
         meta = as_dict(get(account.props, "metadata"))
         annotations = as_dict(meta.get("annotations"))
@@ -89,7 +95,16 @@ def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -
             resource_policy = None
             if call["action"].lower().startswith("s3:"):
                 bucket = call["resource"].split(":::", 1)[-1].split("/", 1)[0]
-                resource_policy = bucket_policies.get(bucket)
+                found = bucket_policies.get(bucket, [])
+                if len(found) > 1:
+                    refuse(f"bucket {bucket!r} has {len(found)} bucket policies set in "
+                           "different places; AWS keeps one, so which applies cannot be shown")
+                    continue
+                resource_policy = plain(found[0]) if found else None
+                if resource_policy is not None and (
+                        not isinstance(resource_policy, str | dict) or resource_policy == SECRET):
+                    refuse(f"the policy of bucket {bucket!r} cannot be read")
+                    continue
             try:
                 decision = decide(request, policies, resource_policy)
             except Unmodelled as exc:

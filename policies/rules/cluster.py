@@ -86,7 +86,7 @@ POLICIES: list[Policy] = [
         "eks-control-plane-logging", "EKS control-plane logging is enabled.", EKS,
         _check_logging,
         schema={"required_log_types": {
-            "type": "array", "default": DEFAULT_LOG_TYPES,
+            "type": "array", "minItems": 1, "default": DEFAULT_LOG_TYPES,
             "items": {"enum": ["api", "audit", "authenticator", "controllerManager",
                                "scheduler"]}}}),
     resource_policy(

@@ -1,9 +1,17 @@
 """Helpers every rule module shares: safe property access, policy documents, config.
 
-Rules see the resource *inputs* as Pulumi serialises them (camelCase names). Values can
-be anything a program passes, including the offline plan's ``"[secret]"`` placeholder
-and, during a real preview, unknowns: every helper here returns "nothing" rather than
-raising on a value of the wrong shape, so a rule never crashes on odd input.
+Rules see the resource *inputs* as Pulumi serialises them (camelCase names). A secret
+reaches them in plaintext, as under CrossGuard (the offline runner masks it in every
+message). A value the plan does not know never reaches them: reading it raises, during a
+real preview Pulumi's ``UnknownValueError`` (CrossGuard notes the rule could not run
+and the update checks it), offline an error the runner reports as a violation of the
+rule saying what it could not see. So "absent" below really means absent.
+
+Values can otherwise be anything a program passes: the access helpers (`get`,
+`as_list`, `as_dict`, ...) return "nothing" rather than raising on a value of the
+wrong shape, so a rule never crashes on odd input. Where a rule *needs* a value it
+cannot read (a policy document that is not JSON), it must say so rather than pass:
+`read_document` and `cannot_read` report it.
 """
 
 from __future__ import annotations
@@ -94,6 +102,24 @@ def policy_document(value: Any) -> Mapping[str, Any] | None:
     return None
 
 
+def cannot_read(report: ReportViolation, what: str, why: str, urn: str | None = None) -> None:
+    """Report that the rule cannot decide because it cannot read ``what`` (fail closed)."""
+    report(f"Could not read {what}: {why}; the rule cannot decide without it.", urn)
+
+
+def read_document(
+    value: Any, report: ReportViolation, what: str, urn: str | None = None
+) -> Mapping[str, Any] | None:
+    """The policy document ``value`` (a JSON string or an object); None when there is
+    none. A value that is set but is no JSON object is reported, never taken as empty."""
+    if value is None or value == "":
+        return None
+    doc = policy_document(value)
+    if doc is None:
+        cannot_read(report, what, "it is not a JSON policy document", urn)
+    return doc
+
+
 def statements(doc: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     """The statements of a policy document (a single statement object counts as one)."""
     if doc is None:
@@ -130,6 +156,11 @@ def config(args: ResourceValidationArgs | StackValidationArgs, key: str, default
     return default if value is None else value
 
 
+# The resource types each rule reads, by rule name (resource policies register theirs;
+# a stack policy names its with ``types=``): what `resource-type-known` counts as checked.
+TYPES_READ: dict[str, frozenset[str]] = {}
+
+
 def resources_of(args: StackValidationArgs, *types: str) -> list[PolicyResource]:
     """The stack's resources of the given types, in the order Pulumi gave them."""
     return [r for r in args.resources if r.resource_type in types]
@@ -161,6 +192,8 @@ def resource_policy(
         remediation: How to fix a violation.
     """
     wanted = None if types is None else frozenset(types)
+    if wanted is not None:
+        TYPES_READ[name] = wanted
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if wanted is None or args.resource_type in wanted:
@@ -183,8 +216,12 @@ def stack_policy(
     *,
     schema: Mapping[str, Mapping[str, Any]] | None = None,
     remediation: str | None = None,
+    types: Iterable[str] | None = None,
 ) -> StackValidationPolicy:
-    """A mandatory-by-default stack policy (see `resource_policy`)."""
+    """A mandatory-by-default stack policy (see `resource_policy`); ``types`` names the
+    resource types it reads (for `resource-type-known`)."""
+    if types is not None:
+        TYPES_READ[name] = frozenset(types)
     return StackValidationPolicy(
         name=name,
         description=description,

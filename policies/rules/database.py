@@ -171,8 +171,8 @@ def _check_backups(args: ResourceValidationArgs, report: ReportViolation) -> Non
 
 
 def _check_deletion_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if not config(args, "required", True):
-        return
+    # no config turns this off: an environment that accepts the risk lowers the rule to
+    # advisory, where it still reports (policies/README.md, "Pack config")
     if not is_true(args.props.get("deletionProtection")):
         report("Deletion protection is off (deletionProtection).", None)
     if args.resource_type == RDS_INSTANCE and is_true(args.props.get("skipFinalSnapshot")):
@@ -180,7 +180,7 @@ def _check_deletion_protection(args: ResourceValidationArgs, report: ReportViola
 
 
 def _check_multi_az(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if not config(args, "required", True) or args.resource_type != RDS_INSTANCE:
+    if args.resource_type != RDS_INSTANCE:
         return
     if not is_true(args.props.get("multiAz")):
         report("The instance runs in a single availability zone (multiAz).", None)
@@ -270,9 +270,6 @@ def _check_dynamodb(args: ResourceValidationArgs, report: ReportViolation) -> No
                "(serverSideEncryption.kmsKeyArn).", None)
 
 
-_REQUIRED = {"required": {"type": "boolean", "default": True,
-                          "description": "false turns the rule off (e.g. in dev)."}}
-
 POLICIES: list[Policy] = [
     resource_policy("rds-storage-encrypted",
                     "RDS storage is encrypted with a customer-managed KMS key.",
@@ -294,9 +291,9 @@ POLICIES: list[Policy] = [
                                  "default": DEFAULT_MIN_BACKUP_DAYS}}),
     resource_policy("rds-deletion-protection",
                     "RDS databases are deletion-protected and keep a final snapshot.",
-                    RDS, _check_deletion_protection, schema=_REQUIRED),
+                    RDS, _check_deletion_protection),
     resource_policy("rds-multi-az", "RDS instances run in more than one availability zone.",
-                    RDS, _check_multi_az, schema=_REQUIRED),
+                     RDS, _check_multi_az),
     stack_policy(
         "elasticache-encrypted",
         "In-memory caches (ElastiCache replication groups, clusters and serverless caches; "

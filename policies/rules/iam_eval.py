@@ -122,6 +122,16 @@ def matches(statement: Mapping[str, Any], request: Request, *, with_principal: b
     return conditions_hold(statement.get("Condition") or {}, request.context)
 
 
+def covers_action(statement: Mapping[str, Any], action: str) -> bool:
+    """Whether the statement's Action (or NotAction) covers ``action``."""
+    return bool(_either(statement, "Action", "NotAction", action, _action_matches))
+
+
+def covers_resource(statement: Mapping[str, Any], arn: str) -> bool:
+    """Whether the statement's Resource (or NotResource) covers ``arn``."""
+    return bool(_either(statement, "Resource", "NotResource", arn, _arn_matches))
+
+
 def _either(statement: Mapping[str, Any], key: str, negated: str, value: str, test: Any) -> bool:
     if key in statement and negated in statement:
         raise Unmodelled(f"a statement has both {key} and {negated}")
@@ -331,3 +341,177 @@ def _date(value: Any, operator: str) -> dt.datetime:
         return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise Unmodelled(f"{operator} on {value!r}, which is not a date") from None
+
+
+# ------------------------------------------------------------------ what a condition pins
+#
+# Rules ask two questions of a Condition block, and answer both with the evaluator above
+# rather than by looking for key names (a key can be present under an operator that
+# admits anyone: `StringNotEquals aws:SourceVpce`, `StringEqualsIfExists`, `Null`,
+# `ForAllValues:` on an absent key, `StringLike "*"`):
+#
+# * `pinned_values`: does the block admit a request only when ``key`` carries one of a
+#   few fixed values (AWS's "fixed value": no wildcard, no policy variable), and which?
+# * `holds_whatever_else`: does the block hold for a request carrying ``context``,
+#   whatever the request carries in the other keys the block tests?
+#
+# Tests on different keys are independent, so each key is probed on its own: absent, an
+# unguessable value, and the values the policy itself names.
+
+_ABSENT = object()
+_PROBE = "zq-probe-value"
+_FAMILIES = {
+    **dict.fromkeys(_STRING, "string"),
+    **dict.fromkeys(_NUMERIC, "numeric"),
+    **dict.fromkeys(_DATE, "date"),
+    "Bool": "bool",
+    "IpAddress": "ip",
+    "NotIpAddress": "ip",
+    "Null": "null",
+}
+_POSITIVE = {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"}
+# the broadest IP ranges that still count as "a set of CIDRs" (not the internet)
+_MIN_PREFIX = {4: 8, 6: 32}
+
+
+def _base(operator: str) -> tuple[str, str, bool]:
+    qualifier, _, name = operator.rpartition(":")
+    return qualifier, name.removesuffix("IfExists"), name.endswith("IfExists")
+
+
+def tests_by_key(block: Mapping[str, Any]) -> dict[str, list[tuple[str, str, Any]]]:
+    """The Condition block's tests grouped by key (lower-cased): (operator, key, value)."""
+    if not isinstance(block, Mapping):
+        raise Unmodelled("Condition is not an object")
+    out: dict[str, list[tuple[str, str, Any]]] = {}
+    for operator, tests in block.items():
+        if not isinstance(tests, Mapping):
+            raise Unmodelled(f"Condition {operator} is not an object")
+        for key, expected in tests.items():
+            out.setdefault(str(key).lower(), []).append((str(operator), str(key), expected))
+    return out
+
+
+def _family(tests: list[tuple[str, str, Any]]) -> str:
+    families = set()
+    for operator, _, _ in tests:
+        _, base, _ = _base(operator)
+        if base not in _FAMILIES:
+            raise Unmodelled(f"condition operator {operator!r}")
+        families.add(_FAMILIES[base])
+    families.discard("null")
+    if len(families) > 1:
+        raise Unmodelled(f"one key is tested as {' and '.join(sorted(families))}")
+    return families.pop() if families else "string"
+
+
+def _key_holds(tests: list[tuple[str, str, Any]], value: Any) -> bool:
+    context: dict[str, Value] = {}
+    if value is not _ABSENT:
+        context[tests[0][1].lower()] = value
+    return all(conditions_hold({op: {key: expected}}, context) for op, key, expected in tests)
+
+
+def _expected(tests: list[tuple[str, str, Any]]) -> list[str]:
+    return [str(v) for _, _, expected in tests
+            for v in (expected if isinstance(expected, list) else [expected])]
+
+
+def _fill(value: str) -> str:
+    return value.replace("*", "zq").replace("?", "q")
+
+
+def _candidates(tests: list[tuple[str, str, Any]]) -> list[Any]:
+    family = _family(tests)
+    literals = _expected(tests)
+    if family == "bool":
+        return [True, False]
+    if family == "numeric":
+        numbers = []
+        for literal in literals:
+            try:
+                number = float(literal)
+            except ValueError:
+                raise Unmodelled(f"{literal!r} is not a number") from None
+            numbers += [number - 1, number, number + 1]
+        return [*numbers, 0.0, 1e12]
+    if family == "date":
+        return [*literals, "1970-01-01T00:00:00Z", "2999-01-01T00:00:00Z"]
+    if family == "ip":
+        hosts = []
+        for literal in literals:
+            try:
+                network = ipaddress.ip_network(literal, strict=False)
+            except ValueError:
+                raise Unmodelled(f"{literal!r} is not an IP range") from None
+            hosts.append(str(network.network_address))
+        return [*hosts, "192.0.2.1", "198.51.100.1", "2001:db8::1"]
+    return [_PROBE, *(_fill(v) for v in literals)]
+
+
+def _one(value: Any, tests: list[tuple[str, str, Any]]) -> Any:
+    # a multi-valued key (ForAnyValue:/ForAllValues:) carries a list
+    return [value] if any(":" in op for op, _, _ in tests) else value
+
+
+def pinned_values(block: Mapping[str, Any], key: str) -> list[str]:
+    """The fixed values the block pins ``key`` to; [] when it admits a request whose
+    ``key`` is absent or has a value the policy does not name, or names it only with a
+    wildcard or a policy variable.
+
+    For ``aws:SourceIp`` (IP operators) the values are the CIDRs of ``IpAddress`` tests,
+    each no broader than /8 (IPv4) or /32 (IPv6); any ``NotIpAddress`` pins nothing.
+    """
+    tests = tests_by_key(block).get(key.lower())
+    if not tests or _key_holds(tests, _ABSENT):
+        return []
+    family = _family(tests)
+    if family == "ip":
+        return _pinned_networks(tests)
+    if family != "string" or _key_holds(tests, _one(_PROBE, tests)):
+        return []
+    fixed = []
+    for operator, _, expected in tests:
+        _, base, _ = _base(operator)
+        if base not in _POSITIVE:
+            continue
+        for value in expected if isinstance(expected, list) else [expected]:
+            text = str(value)
+            if any(c in text for c in "*?") or "${" in text:
+                return []  # a pattern is not a fixed value
+            if _key_holds(tests, _one(text, tests)):
+                fixed.append(text)
+    return sorted(set(fixed))
+
+
+def _pinned_networks(tests: list[tuple[str, str, Any]]) -> list[str]:
+    networks = []
+    for operator, _, expected in tests:
+        qualifier, base, if_exists = _base(operator)
+        if base != "IpAddress" or qualifier or if_exists:
+            return []
+        for value in expected if isinstance(expected, list) else [expected]:
+            try:
+                network = ipaddress.ip_network(str(value), strict=False)
+            except ValueError:
+                raise Unmodelled(f"{value!r} is not an IP range") from None
+            if network.prefixlen < _MIN_PREFIX[network.version]:
+                return []
+            networks.append(str(network))
+    return sorted(set(networks))
+
+
+def holds_whatever_else(block: Mapping[str, Any], context: Mapping[str, Value]) -> bool:
+    """True when the block holds for a request carrying ``context`` whatever that
+    request carries (or not) in every other key the block tests."""
+    given = {k.lower(): v for k, v in context.items()}
+    for key, tests in tests_by_key(block).items():
+        if key in given:
+            if not _key_holds(tests, given[key]):
+                return False
+            continue
+        for candidate in [_ABSENT, *_candidates(tests)]:
+            value = candidate if candidate is _ABSENT else _one(candidate, tests)
+            if not _key_holds(tests, value):
+                return False
+    return True

@@ -274,7 +274,7 @@ POLICIES: list[Policy] = [
         "kserve-min-replicas",
         "InferenceService predictors keep enough replicas (2 in prod).",
         None, _check_min_replicas,
-        schema={"minimum": {"type": "integer", "minimum": 0, "default": DEFAULT_MIN_REPLICAS}}),
+        schema={"minimum": {"type": "integer", "minimum": 1, "default": DEFAULT_MIN_REPLICAS}}),
     resource_policy(
         "kserve-model-version-annotation",
         f"InferenceServices name the MLflow registered model ('{ANNOTATION_MODEL}') and "

@@ -20,13 +20,13 @@ from .common import (
     as_list,
     get,
     is_true,
-    policy_document,
-    principals,
     resource_policy,
     resources_of,
     stack_policy,
-    statements,
 )
+from .iam_actions import service_actions
+from .iam_eval import Unmodelled, covers_action, covers_resource, holds_whatever_else
+from .iam_grants import effect, principal_spec, read_document, scoped, sid
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_V2 = "aws:s3/bucketV2:BucketV2"  # deprecated, still seen in older programs
@@ -51,9 +51,29 @@ KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                        "restrictPublicBuckets")
-# Conditions that stop an Allow to "*" from being public (account/org/VPC scoped).
-SCOPING_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:principalorgid", "aws:principalaccount",
-                "aws:sourcevpce", "aws:sourcevpc", "aws:principalarn")
+# Condition keys that, pinned to fixed values, stop an Allow to "*" from being public: S3's
+# own definition of a public policy (plus the principal's account, organization and ARN,
+# which IAM Access Analyzer counts too); aws:SourceIp counts as a set of CIDRs.
+SCOPING_KEYS = ("aws:SourceAccount", "aws:SourceArn", "aws:SourceOwner", "aws:SourceVpc",
+                "aws:SourceVpce", "aws:SourceIp", "aws:VpcSourceIp", "aws:userid",
+                "aws:PrincipalOrgID", "aws:PrincipalAccount", "aws:PrincipalArn",
+                "s3:x-amz-server-side-encryption-aws-kms-key-id")
+# Every place a program can set an S3 bucket or access point policy: (type, input path)
+POLICY_PLACES: dict[str, tuple[str, ...]] = {
+    "aws:s3/bucketPolicy:BucketPolicy": ("policy",),
+    BUCKET: ("policy",),
+    BUCKET_V2: ("policy",),
+    "aws:s3/accessPoint:AccessPoint": ("policy",),
+    "aws:s3control/bucketPolicy:BucketPolicy": ("policy",),
+    "aws:s3control/accessPointPolicy:AccessPointPolicy": ("policy",),
+    "aws:s3control/objectLambdaAccessPointPolicy:ObjectLambdaAccessPointPolicy": ("policy",),
+    "aws:s3control/multiRegionAccessPointPolicy:MultiRegionAccessPointPolicy": (
+        "details", "policy"),
+}
+BUCKET_ARN = "arn:${Partition}:s3:::${BucketName}"
+OBJECT_ARN = "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
+# who sends the request a TLS-only policy must refuse: anyone, from any account
+PROBE_PRINCIPAL = {"AWS": "arn:aws:iam::000000000000:role/zq-probe"}
 
 
 def _names(value: Any, keys: set[str]) -> bool:
@@ -166,30 +186,81 @@ def _check_public_access_block(args: StackValidationArgs, report: ReportViolatio
                        f"{', '.join(off)} off.", bucket.urn)
 
 
-def _denies_insecure_transport(doc: Mapping[str, Any] | None) -> bool:
-    for st in statements(doc):
-        if st.get("Effect") != "Deny" or "*" not in principals(st) + principals(st, "AWS"):
-            continue
-        actions = {str(a).lower() for a in as_list(st.get("Action"))}
-        if not actions & {"s3:*", "*"}:
-            continue
-        cond = as_dict(get(st, "Condition", "Bool"))
-        if str(cond.get("aws:SecureTransport")).lower() == "false":
-            return True
-        tls = as_dict(get(st, "Condition", "NumericLessThan"))
-        if tls.get("s3:TlsVersion") is not None:
-            return True
-    return False
+def _bucket_name(bucket: PolicyResource, doc: Mapping[str, Any]) -> str | None:
+    name = bucket.props.get("bucket")
+    if isinstance(name, str) and name and name != "[secret]":
+        return name
+    # an auto-named bucket: the policy names it in its own resources
+    for st in doc["Statement"]:
+        for arn in as_list(st.get("Resource")):
+            if isinstance(arn, str) and arn.startswith("arn:aws:s3:::"):
+                candidate = arn[len("arn:aws:s3:::"):].split("/", 1)[0]
+                if candidate and not any(c in candidate for c in "*?$"):
+                    return candidate
+    return None
+
+
+def _denies_without_tls(st: Mapping[str, Any]) -> bool:
+    """A Deny to everyone that holds for any request made without TLS, whatever else the
+    request carries (VPC endpoint, TLS version, tags...)."""
+    if effect(st) != "Deny" or "NotPrincipal" in st or principal_spec(st) is not None:
+        return False  # a Deny that spares some principals lets them skip TLS
+    return holds_whatever_else(st.get("Condition") or {}, {"aws:SecureTransport": False})
+
+
+def insecure_transport_gaps(doc: Mapping[str, Any], bucket: str) -> list[str]:
+    """The S3 actions on ``bucket`` (or its objects) that the policy does not deny to every
+    request made without TLS; [] when it enforces TLS. Every documented S3 action that
+    takes a bucket or object is probed (AWS's action reference)."""
+    denies = [st for st in doc["Statement"] if _denies_without_tls(st)]
+    gaps = []
+    for action in service_actions("s3"):
+        for arn_format, arn in ((BUCKET_ARN, f"arn:aws:s3:::{bucket}"),
+                                (OBJECT_ARN, f"arn:aws:s3:::{bucket}/zq-probe")):
+            if arn_format not in action.arn_formats:
+                continue
+            if not any(covers_action(st, action.key) and covers_resource(st, arn)
+                       for st in denies):
+                gaps.append(action.key)
+                break
+    return sorted(gaps)
+
+
+def bucket_policies(args: StackValidationArgs, bucket: PolicyResource) -> list[tuple[str, Any]]:
+    """(where, raw policy) of every policy set on the bucket: its BucketPolicy companions
+    and its own (deprecated) ``policy`` input."""
+    found = [(f"BucketPolicy '{p.name}'", p.props.get("policy"))
+             for p in companions(args, bucket, BUCKET_POLICY)]
+    if bucket.props.get("policy") is not None:
+        found.append(("the bucket's policy input", bucket.props.get("policy")))
+    return found
 
 
 def _check_tls_only(args: StackValidationArgs, report: ReportViolation) -> None:
     for bucket in resources_of(args, *BUCKETS):
-        docs = [policy_document(p.props.get("policy"))
-                for p in companions(args, bucket, BUCKET_POLICY)]
-        docs.append(policy_document(bucket.props.get("policy")))
-        if not any(_denies_insecure_transport(d) for d in docs):
+        policies = bucket_policies(args, bucket)
+        if not policies:
             report(f"Bucket {_label(bucket)} has no bucket policy denying requests without TLS "
                    "(Deny s3:* when aws:SecureTransport is false).", bucket.urn)
+        # AWS keeps one bucket policy: whichever is applied last must enforce TLS, so all do
+        for where, raw in policies:
+            doc, problem = read_document(raw)
+            if doc is None:
+                report(f"Bucket {_label(bucket)}: {where} {problem or 'is empty'}; it cannot "
+                       "be shown to deny requests without TLS.", bucket.urn)
+                continue
+            name = _bucket_name(bucket, doc)
+            try:
+                gaps = insecure_transport_gaps(doc, name) if name else ["(bucket name unknown)"]
+            except Unmodelled as exc:
+                report(f"Bucket {_label(bucket)}: {where} cannot be judged: {exc}.", bucket.urn)
+                continue
+            if gaps:
+                shown = ", ".join(gaps[:4]) + (f" and {len(gaps) - 4} more"
+                                               if len(gaps) > 4 else "")
+                report(f"Bucket {_label(bucket)} has no bucket policy denying requests without "
+                       f"TLS (Deny s3:* when aws:SecureTransport is false): {where} lets "
+                       f"{shown} through without TLS.", bucket.urn)
 
 
 def _check_access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -214,16 +285,23 @@ def _check_no_public_acl(args: Any, report: ReportViolation) -> None:
 
 
 def _check_no_public_policy(args: Any, report: ReportViolation) -> None:
-    for st in statements(policy_document(args.props.get("policy"))):
-        if st.get("Effect") != "Allow":
+    raw: Any = args.props
+    for step in POLICY_PLACES[args.resource_type]:
+        raw = as_dict(raw).get(step)
+    doc, problem = read_document(raw)
+    if problem is not None:
+        report(f"The policy {problem}: whether it is public cannot be shown.", None)
+    for st in (doc or {}).get("Statement", []):
+        try:
+            if effect(st) != "Allow" or principal_spec(st) is not None:
+                continue
+            fixed = scoped(st, SCOPING_KEYS)
+        except Unmodelled as exc:
+            report(f"Statement {sid(st)} cannot be judged: {exc}.", None)
             continue
-        if "*" not in principals(st) + principals(st, "AWS"):
-            continue
-        keys = {str(k).lower() for op in as_dict(st.get("Condition")).values()
-                for k in as_dict(op)}
-        if not keys & set(SCOPING_KEYS):
-            sid = st.get("Sid") or "(no Sid)"
-            report(f"Statement {sid} allows {st.get('Action')} to every principal ('*') "
+        if not fixed:
+            what = st.get("Action") if "Action" in st else f"NotAction {st.get('NotAction')}"
+            report(f"Statement {sid(st)} allows {what} to every principal ('*') "
                    "without an account, organization or VPC condition.", None)
 
 
@@ -270,7 +348,8 @@ POLICIES: list[Policy] = [
     ),
     stack_policy(
         "s3-bucket-tls-only",
-        "S3 bucket policies deny any request made without TLS.",
+        "S3 bucket policies (every one set on a bucket) deny every S3 request made without "
+        "TLS.",
         _check_tls_only,
         remediation="Add a BucketPolicy statement: Deny s3:* to * when aws:SecureTransport "
         "is false.",
@@ -290,9 +369,10 @@ POLICIES: list[Policy] = [
     ),
     resource_policy(
         "s3-bucket-policy-not-public",
-        "S3 bucket policies allow nothing to every principal without an account, "
-        "organization or VPC condition.",
-        BUCKET_POLICY,
+        "S3 bucket and access point policies, wherever set, allow nothing to every "
+        "principal unless a condition pins a fixed account, organization, source, VPC or "
+        "CIDR set.",
+        tuple(POLICY_PLACES),
         _check_no_public_policy,
     ),
     resource_policy(

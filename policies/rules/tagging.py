@@ -91,7 +91,7 @@ POLICIES: list[Policy] = [
         "Taggable AWS resources carry the tags owner, cost-center, environment and "
         "data-classification.",
         None, _check_required,
-        schema={"required_tags": {"type": "array", "items": {"type": "string"},
+        schema={"required_tags": {"type": "array", "minItems": 1, "items": {"type": "string"},
                                   "default": DEFAULT_REQUIRED}},
         remediation="Pass the stack's tags to every resource, or set the provider's "
         "defaultTags."),

@@ -308,3 +308,188 @@ def test_check_program_passes_the_same_shapes_done_right() -> None:
     # the same resources, compliant: none of them breaks the rule its twin broke
     found = _gate_cluster("gate_cluster_ok")
     assert not found & GATE_CLUSTER_MISSES, sorted(found & GATE_CLUSTER_MISSES)
+# ------------------------------------------------------------------ the gate fails closed
+# Each program below is a compliant-looking start plus one way past the gate: a public
+# bucket, then a trick. `--program` plans it in a process of its own (mlops.engine.isolated).
+
+PUBLIC_BUCKET = """
+import json, os, sys, time
+import pulumi
+import pulumi_aws as aws
+
+on_aws = pulumi.ResourceOptions(provider=aws.Provider("aws", region="us-east-1"))
+bucket = aws.s3.Bucket("public-data", bucket="team-public-data", acl="public-read",
+                       opts=on_aws)
+"""
+
+
+def program(tmp_path: Path, tail: str) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text("name: team\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(PUBLIC_BUCKET + tail + "\n")
+    return tmp_path
+
+
+def refused(tmp_path: Path, tail: str) -> tuple[int, str, Any]:
+    """(exit code, last stderr line, the --json document) of checking the program."""
+    result = invoke("policy", "check", "--program", str(program(tmp_path, tail)), "--json")
+    lines = result.stderr.strip().splitlines()
+    return result.exit_code, lines[-1] if lines else "", json.loads(result.stdout)
+
+
+@needs_pack_venv
+def test_program_calling_sys_exit_0_is_refused(tmp_path: Path) -> None:
+    code, line, doc = refused(tmp_path, "sys.exit(0)")
+    assert code == 1
+    assert line == ("error: the program called sys.exit(0) while it was planned: a Pulumi "
+                    "program must not exit")
+    assert doc == {"error": line.removeprefix("error: "), "exit": 1}
+
+
+@needs_pack_venv
+def test_program_calling_sys_exit_3_is_refused(tmp_path: Path) -> None:
+    code, line, _ = refused(tmp_path, "raise SystemExit(3)")
+    assert (code, line) == (1, "error: the program called sys.exit(3) while it was planned: "
+                               "a Pulumi program must not exit")
+
+
+@needs_pack_venv
+def test_program_exiting_inside_an_apply_is_refused(tmp_path: Path) -> None:
+    code, line, _ = refused(tmp_path, "bucket.id.apply(lambda _: sys.exit(0))")
+    assert code == 1 and "called sys.exit(0)" in line
+
+
+@needs_pack_venv
+def test_program_calling_os_exit_is_refused(tmp_path: Path) -> None:
+    code, line, _ = refused(tmp_path, "os._exit(0)")
+    assert code == 1
+    assert line == ("error: the program ended its planning process (exit code 0) before its "
+                    "plan was recorded: a Pulumi program must not exit (sys.exit, os._exit) "
+                    "or end the process")
+
+
+@needs_pack_venv
+def test_program_raising_is_refused(tmp_path: Path) -> None:
+    code, line, _ = refused(tmp_path, "raise KeyboardInterrupt")
+    assert (code, line) == (1, "error: the planning process failed: KeyboardInterrupt")
+
+
+@needs_pack_venv
+def test_print_in_program_keeps_json_parseable(tmp_path: Path) -> None:
+    tail = "print('{not json'); os.write(1, b'raw bytes on fd 1\\n'); print('x', file=sys.stderr)"
+    result = invoke("policy", "check", "--program", str(program(tmp_path, tail)), "--json")
+    assert result.exit_code == 1
+    found = {v["policy"] for v in json.loads(result.stdout)["violations"]}
+    assert "s3-no-public-acl" in found  # and still judged
+
+
+@needs_pack_venv
+def test_duplicate_urn_is_refused(tmp_path: Path) -> None:
+    code, line, _ = refused(tmp_path, 'aws.s3.Bucket("public-data", bucket="other", opts=on_aws)')
+    assert code == 1
+    assert line == ("error: Duplicate resource URN 'urn:pulumi:dev::team::pulumi:pulumi:Stack"
+                    "$aws:s3/bucket:Bucket::public-data'; try giving it a unique name")
+
+
+@needs_pack_venv
+def test_program_that_never_finishes_is_refused(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mlops.engine.isolated.TIMEOUT_SECONDS", 3)
+    code, line, _ = refused(tmp_path, "time.sleep(600)")
+    assert (code, line) == (1, "error: the program did not finish planning within 3 s")
+
+
+@needs_pack_venv
+def test_program_patching_the_evaluator_cannot_change_the_verdict(tmp_path: Path) -> None:
+    """What used to share the evaluator's interpreter now lives in the program's own
+    process: patching the evaluator there changes nothing here."""
+    tail = (
+        "import mlops.policy_check as gate\n"
+        "gate.run_pack = lambda *a, **k: {'pack': 'x', 'evaluated': 0, 'violations': []}\n"
+        "gate.mandatory_violations = lambda result: []\n"
+    )
+    code, _, doc = refused(tmp_path, tail)
+    assert code == 1
+    assert "s3-no-public-acl" in {v["policy"] for v in doc["violations"]}
+
+
+@needs_pack_venv
+def test_secret_wrapped_pod_spec_in_a_program_is_checked(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: team\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi, pulumi_kubernetes as k8s\n"
+        "o = pulumi.ResourceOptions(provider=k8s.Provider('k8s', kubeconfig='{}'))\n"
+        "spec = {'selector': {'matchLabels': {'app': 'x'}}, 'template': {\n"
+        "    'metadata': {'labels': {'app': 'x'}}, 'spec': {'containers': [{\n"
+        "        'name': 'quiet-name', 'image': 'registry.example/app:1.2.3',\n"
+        "        'securityContext': {'privileged': True}}]}}}\n"
+        "k8s.apps.v1.Deployment('d', metadata={'name': 'd', 'namespace': 'team'},\n"
+        "                       spec=pulumi.Output.secret(spec), opts=o)\n"
+    )
+    result = invoke("policy", "check", "--program", str(tmp_path), "--json")
+    assert result.exit_code == 1
+    found = json.loads(result.stdout)["violations"]
+    assert ("k8s-no-privileged", "Container '[secret]' is privileged.") in {
+        (v["policy"], v["message"]) for v in found}
+    assert "quiet-name" not in result.stdout + result.stderr
+
+
+@needs_pack_venv
+def test_unknown_resource_type_in_a_program_is_reported(tmp_path: Path) -> None:
+    code, _, doc = refused(
+        tmp_path, 'aws.sqs.Queue("jobs", policy=json.dumps({"Statement": [{"Effect": "Allow", '
+                  '"Principal": "*", "Action": "sqs:*", "Resource": "*"}]}), opts=on_aws)')
+    assert code == 1
+    assert {(v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in doc["violations"]} >= {
+        ("resource-type-known", "jobs")}
+
+
+def test_malformed_plan_from_the_program_process_is_refused() -> None:
+    from mlops.engine.isolated import recorded_resources
+    from mlops.errors import PlanError
+
+    good = {"urn": "urn:pulumi:dev::team::pulumi:pulumi:Stack$aws:kms/key:Key::k",
+            "type": "aws:kms/key:Key", "name": "k", "parent": None, "custom": True,
+            "inputs": {}, "dependencies": [], "propertyDependencies": {}, "protect": False,
+            "provider": None}
+
+    def check(doc: Any) -> list[dict[str, Any]]:
+        data = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+        return recorded_resources(data, 0, stack="dev", project="team")
+
+    assert check({"version": 1, "plan": {"resources": [good]}}) == [good]
+    for bad in (
+        b"",
+        b"{not json",
+        b'{"version": 1, "plan": {"resources": [{"x": NaN}]}}',
+        {"version": 2, "plan": {"resources": []}},
+        {"version": 1, "plan": {"resources": [good], "extra": 1}},
+        {"version": 1, "plan": {"resources": [{**good, "inputs": "[secret]"}]}},
+        {"version": 1, "plan": {"resources": [{**good, "name": "other"}]}},
+        {"version": 1, "plan": {"resources": [{**good, "urn": good["urn"].replace("dev", "x")}]}},
+        {"version": 1, "plan": {"resources": [{**good, "dependencies": [7]}]}},
+        {"version": 1, "plan": {"resources": [good, good]}},
+        {"version": 1, "error": {"exit": 0, "message": "fine"}},
+    ):
+        with pytest.raises(PlanError):
+            check(bad)
+    with pytest.raises(PlanError, match="plan was recorded"):
+        recorded_resources(json.dumps({"version": 1, "plan": {"resources": []}}).encode(), 3,
+                           stack="dev", project="team")
+    with pytest.raises(UsageError, match=r"^bad config$"):
+        check({"version": 1, "error": {"exit": 2, "message": "bad config\nmore"}})
+
+
+@needs_pack_venv
+def test_payload_out_is_what_the_base_branch_pack_evaluates(tmp_path: Path) -> None:
+    """CI evaluates the pull request's plan with the base branch's pack from this file."""
+    import subprocess
+
+    out = tmp_path / "payload.json"
+    result = invoke("policy", "check", "--program", str(PROGRAM), "--json",
+                    "--payload-out", str(out))
+    assert result.exit_code == 1
+    payload = json.loads(out.read_text())
+    assert set(payload) == {"environment", "config", "resources"}
+    runner = subprocess.run([str(policy_python(ROOT)), str(ROOT / "policies" / "offline.py")],
+                            input=out.read_text(), capture_output=True, text=True, check=True)
+    assert json.loads(runner.stdout) == json.loads(result.stdout)

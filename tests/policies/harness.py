@@ -11,6 +11,20 @@ from policies.rules import ALL_POLICIES
 
 STACK = "prod"
 BY_NAME = {p.name: p for p in ALL_POLICIES}
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """A secret input as the plan hands it to the pack (the rules see ``value``)."""
+    return {SIG_KEY: SECRET_SIG, "value": value}
+
+
+def unseen(path: str) -> str:
+    """The violation of a rule that read a ``[secret]`` placeholder at ``path``."""
+    return (f"Could not see {path}: a secret the plan shows only as [secret] (a `secure:` "
+            "stack config value, which the offline plan cannot decrypt); the rule cannot "
+            "decide without it.")
 
 
 def urn(type_: str, name: str, parent_type: str | None = None) -> str:

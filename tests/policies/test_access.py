@@ -160,7 +160,7 @@ def test_a_deny_in_the_bucket_policy_wins() -> None:
             ),
             "cannot be evaluated offline",
         ),
-        (lambda rs: rs[1]["inputs"].update(policy="[secret]"), "cannot be read"),
+        (lambda rs: rs[1]["inputs"].update(policy="[secret]"), "Could not see"),
         (
             lambda rs: rs[1]["inputs"].update(
                 policy=doc(
@@ -185,3 +185,22 @@ def test_accounts_without_a_role_are_not_its_business() -> None:
         "kubernetes:core/v1:ServiceAccount", "x", {"metadata": {"name": "x", "namespace": "n"}}
     )
     assert messages(POLICY, [plain]) == []
+
+
+def test_a_deny_in_the_buckets_own_policy_input_wins() -> None:
+    # every place a bucket policy can be set counts: here the bucket's own `policy` input
+    deny = doc({"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/pipelines/run/*"})
+
+    def inline(rs: list[dict[str, Any]]) -> None:
+        rs.pop(2)  # the BucketPolicy companion
+        rs.append(res("aws:s3/bucket:Bucket", "b", {"bucket": BUCKET, "policy": deny}))
+
+    (message,) = messages(POLICY, mutated(workload(CALLS), inline))
+    assert "upload: AWS would refuse s3:PutObject" in message and "(deny)" in message
+
+    def both(rs: list[dict[str, Any]]) -> None:
+        rs.append(res("aws:s3/bucket:Bucket", "b", {"bucket": BUCKET, "policy": deny}))
+
+    found = messages(POLICY, mutated(workload(CALLS), both))
+    assert found and "2 bucket policies set in different places" in found[0]

@@ -43,7 +43,7 @@ def _resources() -> list[dict[str, Any]]:
     s3 = [r for r in s3 if not r["type"].endswith("BucketVersioning")]
     lb = network_stack()
     lb[1]["inputs"]["ingress"][0]["cidrBlocks"] = ["0.0.0.0/0"]
-    return [
+    resources = [
         *s3,
         *lb,
         *serving_stack(),
@@ -59,6 +59,9 @@ def _resources() -> list[dict[str, Any]]:
             {"storageEncrypted": True, "kmsKeyId": "k", "backupRetentionPeriod": 3, "tags": {}},
         ),
     ]
+    # one resource per URN, as the engine registers them (the serving stack repeats the
+    # artifact store the S3 stack has)
+    return list({r["urn"]: r for r in reversed(resources)}.values())[::-1]
 
 
 def _servicer(config: dict[str, Any]) -> _PolicyAnalyzerServicer:
@@ -94,9 +97,19 @@ def test_analyzer_info_lists_every_policy_with_its_schema() -> None:
     assert schemas["rds-backup-retention"] == {"minimum_days"}
 
 
-def test_offline_runner_matches_the_analyzer_on_the_prod_config() -> None:
-    config = json.loads((PACK / "config" / "prod.json").read_text())
-    resources = _resources()
+def _provider(r: dict[str, Any]) -> proto.AnalyzerProviderResource | None:
+    """The provider the engine names for a custom resource (its package's default)."""
+    if not r["custom"] or r["type"].startswith("pulumi:providers:"):
+        return None
+    package = r["type"].split(":", 1)[0]
+    urn = "::".join([*r["urn"].split("::")[:2], f"pulumi:providers:{package}", "default"])
+    return proto.AnalyzerProviderResource(type=f"pulumi:providers:{package}", urn=urn,
+                                          name="default", properties=_struct({}))
+
+
+def _analyzed(resources: list[dict[str, Any]], config: dict[str, Any]) -> set[tuple[Any, ...]]:
+    """What the analyzer reports, as (policy, urn, message, level), for requests as the
+    CLI sends them (each custom resource with its provider)."""
     servicer = _servicer(config)
     expected: set[tuple[Any, ...]] = set()
     for r in resources:
@@ -106,6 +119,7 @@ def test_offline_runner_matches_the_analyzer_on_the_prod_config() -> None:
             urn=r["urn"],
             name=r["name"],
             options=proto.AnalyzerResourceOptions(protect=r["protect"]),
+            provider=_provider(r),
         )
         expected |= _diagnostics(servicer.Analyze(request, None), r["urn"])
     stack_request = proto.AnalyzeStackRequest(
@@ -116,6 +130,7 @@ def test_offline_runner_matches_the_analyzer_on_the_prod_config() -> None:
                 urn=r["urn"],
                 name=r["name"],
                 options=proto.AnalyzerResourceOptions(protect=r["protect"]),
+                provider=_provider(r),
                 parent=r["parent"] or "",
                 dependencies=r["dependencies"],
                 propertyDependencies={
@@ -126,9 +141,79 @@ def test_offline_runner_matches_the_analyzer_on_the_prod_config() -> None:
             for r in resources
         ]
     )
-    expected |= _diagnostics(servicer.AnalyzeStack(stack_request, None), None)
+    return expected | _diagnostics(servicer.AnalyzeStack(stack_request, None), None)
 
-    offline = evaluate({"environment": "prod", "config": config, "resources": resources})
-    got = {(v["policy"], v["urn"], v["message"], v["enforcement"]) for v in offline["violations"]}
+
+def _offline(resources: list[dict[str, Any]], config: dict[str, Any],
+             preview: bool = False) -> set[tuple[Any, ...]]:
+    offline = evaluate({"environment": "prod", "config": config, "resources": resources,
+                        "preview": preview})
+    return {(v["policy"], v["urn"], v["message"], v["enforcement"])
+            for v in offline["violations"]}
+
+
+def test_offline_runner_matches_the_analyzer_on_the_prod_config() -> None:
+    config = json.loads((PACK / "config" / "prod.json").read_text())
+    # and a type no rule reads: both report it
+    resources = [*_resources(), res("aws:sqs/queue:Queue", "q", {"name": "q"})]
+    expected = _analyzed(resources, config)
     assert len(expected) >= 8  # the fixture violates something in most areas
-    assert got == expected
+    assert ("resource-type-known", resources[-1]["urn"]) in {(p, u) for p, u, *_ in expected}
+    assert _offline(resources, config) == expected
+
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # Pulumi's unknown string sentinel
+
+
+def _preview_shaped() -> list[dict[str, Any]]:
+    """The fixture as a real `pulumi preview` would see it before anything exists: values
+    that come from other resources' outputs are unknown."""
+    resources = json.loads(json.dumps(_resources()))
+    for r in resources:
+        inputs = r["inputs"]
+        if r["type"].endswith(":Deployment"):
+            inputs["spec"]["template"]["spec"]["containers"][0]["image"] = UNKNOWN
+        elif r["type"] == "aws:s3/bucketPolicy:BucketPolicy":
+            inputs["policy"] = UNKNOWN
+        elif r["type"] == "aws:rds/instance:Instance":
+            inputs["kmsKeyId"] = UNKNOWN
+        elif r["type"] == "kubernetes:serving.kserve.io/v1beta1:InferenceService":
+            inputs["spec"] = UNKNOWN
+    return resources
+
+
+def _during_preview(found: set[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+    """(policy, urn, what) of each note that a rule could not run during preview; the
+    analyzer's wording names the pack's version, the runner's does not."""
+    return {(p, u, m.rsplit("during preview: ", 1)[1], level)
+            for p, u, m, level in found if "during preview: " in m}
+
+
+def test_preview_shaped_plan_keeps_crossguard_behaviour_and_never_passes_silently() -> None:
+    """Unknowns during a real preview: the rule that reads one cannot decide, so CrossGuard
+    notes it (advisory) and checks it at the update; the pack neither crashes nor stays
+    silent, and the offline runner in preview mode reports exactly what the analyzer does."""
+    config = json.loads((PACK / "config" / "prod.json").read_text())
+    resources = _preview_shaped()
+    expected = _analyzed(resources, config)
+    got = _offline(resources, config, preview=True)
+    notes = _during_preview(expected)
+    assert _during_preview(got) == notes
+    assert {p for p, *_ in notes} >= {"k8s-image-pinned", "rds-storage-encrypted",
+                                      "s3-bucket-tls-only", "kserve-storage-uri-in-artifact-bucket"}
+    assert {level for *_, level in notes} == {"advisory"}
+    assert not [v for v in got if v[2].startswith("the rule failed")]
+    assert {v for v in got if "during preview: " not in v[2]} == {
+        v for v in expected if "during preview: " not in v[2]}
+
+
+def test_the_same_unknowns_offline_fail_closed() -> None:
+    """Offline there is no update to check them at: a rule that reads an unknown reports,
+    at its own level, what it could not see."""
+    config = json.loads((PACK / "config" / "prod.json").read_text())
+    got = _offline(_preview_shaped(), config)
+    unseen = {(p, level) for p, _, m, level in got if m.startswith("Could not see")}
+    assert {p for p, _ in unseen} >= {"k8s-image-pinned", "rds-storage-encrypted",
+                                      "s3-bucket-tls-only"}
+    assert {level for _, level in unseen} == {"mandatory"}
+    assert not _during_preview(got)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from harness import messages, res
+from harness import messages, res, unseen
 
 EKS = "aws:eks/cluster:Cluster"
 EKS_OK: dict[str, Any] = {
@@ -55,7 +55,7 @@ def _public(*cidrs: object, **extra: object) -> dict[str, Any]:
         ),
         (
             _public("[secret]"),
-            "publicAccessCidrs holds '[secret]', which the pack cannot read as CIDRs.",
+            unseen(".vpcConfig.publicAccessCidrs.0"),
         ),
         (
             _public("81.2.69.0/24", endpointPublicAccess="[unknown]"),
@@ -63,7 +63,7 @@ def _public(*cidrs: object, **extra: object) -> dict[str, Any]:
         ),
         (
             {**EKS_OK, "vpcConfig": "[secret]"},
-            "The endpoint's access settings (vpcConfig) cannot be seen ('[secret]').",
+            unseen(".vpcConfig"),
         ),
     ],
     ids=["halves", "every-public-slash8", "host-bits", "secret-cidrs", "unknown-flag",
@@ -362,5 +362,5 @@ def test_aws_auth_mapping_to_system_masters_is_cluster_admin() -> None:
     ]
     aws_auth["inputs"]["data"]["mapRoles"] = "[secret]"
     assert messages(ADMIN, [aws_auth]) == [
-        "aws-auth mapRoles cannot be read ('[secret]'): the groups it grants cannot be seen."
+        unseen("kubernetes:core/v1:ConfigMap 'aws-auth' .data.mapRoles")
     ]

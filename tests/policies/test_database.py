@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from harness import messages, res
+from harness import BY_NAME, messages, res, secret, unseen
+
+from policies.offline import PayloadError, evaluate
 
 RDS = "aws:rds/instance:Instance"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/abcd"
@@ -17,7 +19,7 @@ RDS_OK: dict[str, Any] = {
     "deletionProtection": True,
     "skipFinalSnapshot": False,
     "multiAz": True,
-    "password": "[secret]",
+    "password": secret("correct horse battery staple"),
 }
 RDS_POLICIES = [
     "rds-storage-encrypted",
@@ -86,16 +88,27 @@ def test_rds_rules_fail(policy: str, change: dict[str, Any], message: str) -> No
 
 def test_rds_config_relaxes_rules_for_dev() -> None:
     dev = {**RDS_OK, "deletionProtection": False, "multiAz": False, "backupRetentionPeriod": 1}
-    assert messages("rds-deletion-protection", [res(RDS, "db", dev)], {"required": False}) == []
-    assert messages("rds-multi-az", [res(RDS, "db", dev)], {"required": False}) == []
     assert messages("rds-backup-retention", [res(RDS, "db", dev)], {"minimum_days": 1}) == []
+
+
+def test_config_cannot_make_rds_deletion_protection_or_multi_az_unable_to_fail() -> None:
+    """dev's `required: false` used to turn both rules off; now dev lowers them to
+    advisory, where they still evaluate and report."""
+    dev_db = res(RDS, "db", {**RDS_OK, "deletionProtection": False, "multiAz": False})
+    for policy in ("rds-deletion-protection", "rds-multi-az"):
+        with pytest.raises(PayloadError, match=rf"config\.{policy}: unknown propert\(ies\) "
+                                               "required"):
+            messages(policy, [dev_db], {"required": False})
+        found = evaluate({"environment": "dev", "config": {policy: "advisory"},
+                          "resources": [dev_db]}, [BY_NAME[policy]])["violations"]
+        assert [v["enforcement"] for v in found] == ["advisory"]
 
 
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 CACHE_OK = {
     "atRestEncryptionEnabled": True,
     "transitEncryptionEnabled": True,
-    "authToken": "[secret]",
+    "authToken": secret("an-auth-token-of-32-characters!!"),
 }
 
 
@@ -231,7 +244,7 @@ AURORA_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
          "publiclyAccessible is unset on a Multi-AZ DB cluster without a DB subnet group, which "
          "AWS makes public: set publiclyAccessible: false."),
         (RDS, {**RDS_OK, "publiclyAccessible": "[secret]"},
-         "publiclyAccessible cannot be seen ('[secret]'): the database may be public."),
+         unseen(".publiclyAccessible")),
     ],
     ids=["public-aurora-instance", "aurora-default-subnets", "multi-az-cluster-default",
          "hidden-flag"],

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from policies.rules.iam_eval import Request, Unmodelled, conditions_hold, decide
+from policies.rules.iam_eval import (
+    Request,
+    Unmodelled,
+    conditions_hold,
+    decide,
+    holds_whatever_else,
+    pinned_values,
+)
 
 BUCKET = "arn:aws:s3:::mlops-dev-artifacts"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234"
@@ -215,3 +222,114 @@ def test_a_web_identity_trust_admits_exactly_its_subject() -> None:
 def test_what_it_cannot_decide_is_refused_not_guessed(statement: dict[str, Any]) -> None:
     with pytest.raises(Unmodelled):
         decide(Request("s3:GetObject", "arn:aws:s3:::b/alice/x", {"k": "v"}), [policy(statement)])
+
+
+# ------------------------------------------------------------------ what a condition pins
+@pytest.mark.parametrize(
+    ("block", "key", "pinned"),
+    [
+        # the miss: a key present under an operator that admits anyone is no scope
+        ({"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}, "aws:SourceVpce", []),
+        ({"StringEquals": {"aws:SourceVpce": "vpce-1"}}, "aws:sourcevpce", ["vpce-1"]),
+        ({"StringEqualsIfExists": {"aws:SourceVpce": "vpce-1"}}, "aws:SourceVpce", []),
+        ({"StringLike": {"aws:SourceVpce": "vpce-*"}}, "aws:SourceVpce", []),
+        ({"StringLike": {"aws:SourceVpce": "vpce-1"}}, "aws:SourceVpce", ["vpce-1"]),
+        ({"Null": {"aws:SourceVpce": "false"}}, "aws:SourceVpce", []),
+        (
+            {"StringEquals": {"aws:SourceVpce": ["vpce-1", "vpce-2"]},
+             "StringNotEquals": {"aws:SourceVpce": "vpce-2"}},
+            "aws:SourceVpce",
+            ["vpce-1"],
+        ),
+        ({"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/a"}},
+         "kms:ResourceAliases", ["alias/a"]),
+        ({"ForAllValues:StringEquals": {"kms:ResourceAliases": "alias/a"}},
+         "kms:ResourceAliases", []),
+        ({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}, "aws:SourceIp", ["203.0.113.0/24"]),
+        ({"IpAddress": {"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}}, "aws:SourceIp", []),
+        ({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, "aws:SourceIp", []),
+        ({"StringEquals": {"aws:SourceAccount": "1"}}, "aws:SourceVpce", []),
+    ],
+)
+def test_pinned_values_evaluate_the_operator_not_the_key(
+    block: dict[str, Any], key: str, pinned: list[str]
+) -> None:
+    assert pinned_values(block, key) == pinned
+
+
+@pytest.mark.parametrize(
+    ("block", "holds"),
+    [
+        ({"Bool": {"aws:SecureTransport": "false"}}, True),
+        ({"BoolIfExists": {"aws:SecureTransport": "false"}}, True),
+        # a plain-HTTP request carries no TLS version: this alone denies nothing
+        ({"NumericLessThan": {"s3:TlsVersion": "1.2"}}, False),
+        # narrowed to some requests: the others get through without TLS
+        ({"Bool": {"aws:SecureTransport": "false"},
+          "StringEquals": {"aws:SourceVpce": "vpce-1"}}, False),
+        ({"Bool": {"aws:SecureTransport": "false"},
+          "StringNotEquals": {"aws:SourceVpce": "vpce-1"}}, False),
+        ({"Bool": {"aws:SecureTransport": "false"},
+          "NumericLessThanIfExists": {"s3:TlsVersion": "1.2"}}, False),
+    ],
+)
+def test_holds_whatever_else_the_request_carries(block: dict[str, Any], holds: bool) -> None:
+    assert holds_whatever_else(block, {"aws:SecureTransport": False}) is holds
+
+
+def test_probing_refuses_what_it_cannot_evaluate() -> None:
+    with pytest.raises(Unmodelled):
+        pinned_values({"StringFancy": {"aws:SourceVpce": "v"}}, "aws:SourceVpce")
+    with pytest.raises(Unmodelled):  # a policy variable: whose value is it?
+        pinned_values({"StringEquals": {"aws:SourceVpce": "${aws:username}"}}, "aws:SourceVpce")
+    with pytest.raises(Unmodelled):
+        holds_whatever_else({"BinaryEquals": {"k": "QUJD"}}, {})
+
+
+# ------------------------------------------------------------------ the action database
+def test_actions_expand_against_aws_reference_with_access_levels() -> None:
+    from policies.rules.iam_actions import expand
+
+    got = {a.key: a.levels for a in expand("secretsmanager:Get*")}
+    assert got["secretsmanager:GetSecretValue"] == {"Read"}
+    assert {a.key for a in expand("S3:getobject")} == {"s3:GetObject"}
+    assert "Permissions management" in expand("iam:PutRolePolicy")[0].levels
+    assert expand("ecr:GetAuthorizationToken")[0].arn_formats == ()  # only "*"
+
+
+def test_an_action_aws_does_not_document_is_refused() -> None:
+    from policies.rules.iam_actions import UnknownAction, expand
+
+    with pytest.raises(UnknownAction, match="names no action"):
+        expand("s3:GetObjekt")
+    with pytest.raises(Unmodelled):
+        expand("GetObject")
+
+
+@pytest.mark.parametrize(
+    ("statement", "wild"),
+    [
+        ({"Resource": "*"}, ["*"]),
+        ({"Resource": "arn:aws:s3:::*/*"}, ["arn:aws:s3:::*/*"]),
+        ({"Resource": "arn:aws:s3:::*"}, ["arn:aws:s3:::*"]),
+        ({"Resource": "arn:*"}, ["arn:*"]),
+        ({"Resource": "arn:aws:s3:::*x*/*"}, ["arn:aws:s3:::*x*/*"]),  # any bucket with an x
+        ({"Resource": ["arn:aws:s3:::acme/*", "arn:aws:s3:::acme-*/x"]}, []),
+        ({"NotResource": "arn:aws:s3:::acme/secret/*"}, ["NotResource"]),
+        ({"NotResource": "*"}, []),
+    ],
+)
+def test_a_wildcard_resource_is_one_that_covers_any_name(
+    statement: dict[str, Any], wild: list[str]
+) -> None:
+    from policies.rules.iam_actions import expand, wildcard_resources
+
+    assert wildcard_resources(statement, expand("s3:GetObject")[0]) == wild
+
+
+def test_not_action_expands_to_every_other_action() -> None:
+    from policies.rules.iam_actions import statement_actions
+
+    keys = {a.key for a in statement_actions({"NotAction": "iam:*"})}
+    assert "s3:GetObject" in keys and "secretsmanager:GetSecretValue" in keys
+    assert not any(k.startswith("iam:") for k in keys)

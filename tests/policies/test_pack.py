@@ -37,6 +37,9 @@ def test_one_module_per_area() -> None:
         "identity",
         "access",
         "reachability",
+        "keys",
+        "logs",
+        "coverage",
         "database",
         "network",
         "cluster",
@@ -67,7 +70,7 @@ def test_prod_config_is_mandatory_everywhere_and_dev_relaxes() -> None:
     prod = resolve_config(json.loads((PACK / "config" / "prod.json").read_text()), ALL_POLICIES)
     dev = resolve_config(json.loads((PACK / "config" / "dev.json").read_text()), ALL_POLICIES)
     assert {level.value for level, _ in prod.values()} == {"mandatory"}
-    assert dev["ml-model-approved"][0].value == "disabled"
+    assert dev["ml-model-approved"][0].value == "advisory"
     assert dev["kserve-min-replicas"] == (dev["kserve-min-replicas"][0], {"minimum": 1})
     assert prod["kserve-min-replicas"][1] == {"minimum": 2}
 
@@ -134,15 +137,71 @@ def test_offline_runner_prints_sorted_violations_and_counts_evaluations() -> Non
     assert {v["enforcement"] for v in rotation} == {"mandatory"}
 
 
-def test_offline_runner_disabled_policies_are_not_run() -> None:
+@pytest.mark.parametrize("config", [{"all": "disabled"}, {"kms-key-rotation": "disabled"},
+                                    {"kms-key-rotation": {"enforcementLevel": "disabled"}}])
+def test_a_config_cannot_disable_a_rule(config: dict[str, Any]) -> None:
+    """A disabled rule cannot fail; a config may lower a rule to advisory, where it still
+    evaluates and reports."""
+    proc = _runner({"config": config, "resources": []})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith(
+        "a rule cannot be disabled; lower it to advisory, where it still evaluates and reports")
     bad = res("aws:kms/key:Key", "k", {"enableKeyRotation": False})
-    out = evaluate(
-        {"config": {"all": "disabled", "kms-key-rotation": "advisory"}, "resources": [bad]}
-    )
-    assert out["evaluated"] == 1
-    assert [(v["policy"], v["enforcement"]) for v in out["violations"]] == [
-        ("kms-key-rotation", "advisory")
-    ]
+    out = evaluate({"config": {"all": "advisory"}, "resources": [bad]})
+    assert ("kms-key-rotation", "advisory") in {(v["policy"], v["enforcement"])
+                                                for v in out["violations"]}
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        # each would make a mandatory rule unable to fail
+        ({"kserve-min-replicas": {"minimum": 0}},
+         "config.kserve-min-replicas.minimum: must be at least 1, got 0"),
+        ({"eks-control-plane-logging": {"required_log_types": []}},
+         "config.eks-control-plane-logging.required_log_types: needs at least 1 item(s)"),
+        ({"iam-no-admin-policy-attachment": {"denied_policy_arns": []}},
+         "config.iam-no-admin-policy-attachment.denied_policy_arns: needs at least 1 item(s)"),
+        ({"aws-required-tags": {"required_tags": []}},
+         "config.aws-required-tags.required_tags: needs at least 1 item(s)"),
+        # and values of the wrong type
+        ({"rds-backup-retention": {"minimum_days": "7"}},
+         'config.rds-backup-retention.minimum_days: expected integer, got "7"'),
+        ({"eks-control-plane-logging": {"required_log_types": ["api", "everything"]}},
+         "config.eks-control-plane-logging.required_log_types[1]: must be one of"),
+    ],
+)
+def test_config_properties_are_checked_against_the_rule_schema(
+    config: dict[str, Any], error: str
+) -> None:
+    with pytest.raises(PayloadError, match=re.escape(error)):
+        resolve_config(config, ALL_POLICIES)
+
+
+def test_a_schema_keyword_the_runner_cannot_check_is_refused() -> None:
+    policy = ResourceValidationPolicy(
+        name="p", description="d", validate=lambda args, report: None,
+        config_schema=pulumi_policy.PolicyConfigSchema(
+            properties={"x": {"type": "string", "format": "uri"}}))
+    with pytest.raises(PayloadError, match=r"config\.p\.x: the rule's schema uses format"):
+        resolve_config({"p": {"x": "abc"}}, [policy])
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_shipped_configs_keep_every_rule_able_to_fail(env: str) -> None:
+    """No shipped config disables a rule or sets a property outside its schema (which
+    resolve_config checks): at worst a rule is advisory, and it still reports."""
+    config = json.loads((PACK / "config" / f"{env}.json").read_text())
+    levels = {level.value for level, _ in resolve_config(config, ALL_POLICIES).values()}
+    assert levels <= {"advisory", "mandatory"}
+
+
+def test_duplicate_urn_is_refused_by_the_runner() -> None:
+    one = res("aws:kms/key:Key", "k", {"enableKeyRotation": True})
+    proc = _runner({"resources": [one, {**one, "inputs": {"enableKeyRotation": False}}]})
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"error: resources[1].urn: duplicate resource URN '{one['urn']}'")
 
 
 @pytest.mark.parametrize(
@@ -212,13 +271,24 @@ SECRET_INPUTS = [
 ]
 
 
-def test_every_rule_survives_secret_placeholders_everywhere() -> None:
+def test_every_rule_fails_closed_on_secret_placeholders_everywhere() -> None:
+    """A value the plan shows only as [secret] is something the rule could not see, not
+    something absent: every rule that reads one reports it, at its own level."""
     resources = [
         res(t, f"r{i}", dict.fromkeys(SECRET_INPUTS, "[secret]")) for i, t in enumerate(TYPES)
     ]
     out = evaluate({"resources": resources})
-    assert out["violations"]  # the placeholders hide the settings: rules still report
     assert not [v for v in out["violations"] if v["message"].startswith("the rule failed")]
+    unseen = [v for v in out["violations"] if v["message"].startswith("Could not see")]
+    # every area's rules read one of them
+    assert len({v["policy"] for v in unseen}) >= 30
+    assert {v["enforcement"] for v in unseen} == {"mandatory"}
+    config = json.loads((PACK / "config" / "dev.json").read_text())
+    dev = evaluate({"config": config, "resources": resources})
+    levels = {v["policy"]: v["enforcement"] for v in dev["violations"]
+              if v["message"].startswith("Could not see")}
+    assert levels["k8s-probes"] == "advisory"  # advisory in dev: still reported
+    assert levels["k8s-no-privileged"] == "mandatory"
 
 
 def test_readme_documents_every_rule() -> None:

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from harness import messages, res
+from harness import messages, res, unseen
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 STORE = res("mlops:storage:ArtifactStore", "artifacts", {})
@@ -204,7 +204,8 @@ def test_kserve_runtime_known_passes_for_plan_runtimes() -> None:
          "InferenceService 'churn' predictor.model runs on 'team-server', a runtime that is not "
          "in the plan: its containers were not checked."),
         (_model(runtime="[secret]"), [runtime()],
-         "InferenceService 'churn' predictor.model.runtime cannot be seen ('[secret]')."),
+         unseen("kubernetes:serving.kserve.io/v1beta1:InferenceService 'churn' "
+                ".spec.predictor.model.runtime")),
     ],
     ids=["runtime-outside-plan", "no-runtime", "runtime-of-another-namespace", "hidden-runtime"],
 )

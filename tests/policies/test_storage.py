@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from harness import find, messages, mutated, res
+from harness import find, messages, mutated, res, unseen
 
 STORE = res("mlops:storage:ArtifactStore", "artifacts", {})
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/abcd"
@@ -172,26 +172,12 @@ FAILING = [
     ),
     (
         "s3-bucket-tls-only",
-        lambda rs: _inputs(rs, "BucketPolicy", "data-policy").update(
-            policy=json.dumps(
-                {
-                    "Statement": [
-                        {
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:DeleteBucket",
-                            "Resource": "*",
-                        }
-                    ]
-                }
-            )
-        ),
-        "Bucket 'acme-data' has no bucket policy denying requests without TLS (Deny s3:* when "
-        "aws:SecureTransport is false).",
+        lambda rs: _inputs(rs, "BucketPolicy", "data-policy").update(policy="[secret]"),
+        unseen("aws:s3/bucketPolicy:BucketPolicy 'data-policy' .policy"),
     ),
     (
         "s3-bucket-tls-only",
-        lambda rs: _inputs(rs, "BucketPolicy", "data-policy").update(policy="[secret]"),
+        lambda rs: rs.remove(find(rs, "BucketPolicy", "data-policy")),
         "Bucket 'acme-data' has no bucket policy denying requests without TLS (Deny s3:* when "
         "aws:SecureTransport is false).",
     ),
@@ -411,3 +397,117 @@ def test_inline_logging_of_another_bucket_makes_the_target_a_log_bucket() -> Non
     assert messages("s3-bucket-encryption-kms", [*logs, source]) == [
         "Bucket 'acme-legacy' has no server-side encryption configuration."
     ]
+
+# ------------------------------------------------------------------ issue 14: bucket policies
+def _deny_plain_http(**change: Any) -> dict[str, Any]:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::acme-data", "arn:aws:s3:::acme-data/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        **change,
+    }
+
+
+@pytest.mark.parametrize(
+    ("statement", "gaps"),
+    [
+        # the miss: a plain-HTTP request carries no s3:TlsVersion, so nothing is denied
+        (_deny_plain_http(Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
+         "s3:AbortMultipartUpload, "),
+        (_deny_plain_http(Action="s3:DeleteBucket", Resource="*"), "s3:AbortMultipartUpload, "),
+        (_deny_plain_http(Action=["s3:GetObject", "s3:PutObject"]), "s3:AbortMultipartUpload, "),
+        (_deny_plain_http(Resource="arn:aws:s3:::acme-data/*"), "s3:CreateBucket"),
+        # narrowed to requests through one VPC endpoint: the rest get through
+        (_deny_plain_http(Condition={"Bool": {"aws:SecureTransport": "false"},
+                                     "StringEquals": {"aws:SourceVpce": "vpce-1"}}),
+         "s3:AbortMultipartUpload, "),
+        # a Deny that spares some principals lets them skip TLS
+        ({**{k: v for k, v in _deny_plain_http().items() if k != "Principal"},
+          "NotPrincipal": {"AWS": "arn:aws:iam::999999999999:root"}},
+         "s3:AbortMultipartUpload, "),
+    ],
+)
+def test_tls_only_policy_accepting_tls_version_alone_or_partial_denies(
+    statement: dict[str, Any], gaps: str
+) -> None:
+    rs = mutated(HAPPY, lambda rs: _inputs(rs, "BucketPolicy", "data-policy").update(
+        policy=_doc(statement)))
+    (message,) = messages("s3-bucket-tls-only", rs)
+    assert message.startswith(
+        "Bucket 'acme-data' has no bucket policy denying requests without TLS (Deny s3:* when "
+        "aws:SecureTransport is false): BucketPolicy 'data-policy' lets "
+    )
+    assert gaps in message
+
+
+def test_tls_only_policy_passes_a_deny_of_everything_without_tls() -> None:
+    also_old_tls = _deny_plain_http(Condition={"Bool": {"aws:SecureTransport": "false"}})
+    tls_version = {**_deny_plain_http(Sid="OldTls"),
+                   "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}}
+    rs = mutated(HAPPY, lambda rs: _inputs(rs, "BucketPolicy", "data-policy").update(
+        policy=json.dumps({"Statement": [also_old_tls, tls_version]})))
+    assert messages("s3-bucket-tls-only", rs) == []
+    # the bucket's own policy input counts too
+    inline = mutated(HAPPY, lambda rs: (
+        rs.remove(find(rs, "BucketPolicy", "data-policy")),
+        _inputs(rs, "s3/bucket:Bucket", "data").update(policy=_doc(_deny_plain_http())),
+    ))
+    assert messages("s3-bucket-tls-only", inline) == []
+
+
+def test_tls_only_every_policy_set_on_a_bucket_must_deny_plain_http() -> None:
+    # AWS keeps one bucket policy: a non-TLS inline policy may be the one that wins
+    rs = mutated(HAPPY, lambda rs: _inputs(rs, "s3/bucket:Bucket", "data").update(
+        policy=_doc(PUBLIC_GET)))
+    (message,) = messages("s3-bucket-tls-only", rs)
+    assert "the bucket's policy input lets" in message
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs"),
+    [
+        # the miss: the bucket's own (deprecated) policy argument made public
+        ("aws:s3/bucket:Bucket", {"bucket": "b", "policy": _doc(PUBLIC_GET)}),
+        ("aws:s3/bucketV2:BucketV2", {"bucket": "b", "policy": _doc(PUBLIC_GET)}),
+        ("aws:s3/accessPoint:AccessPoint", {"bucket": "b", "name": "ap",
+                                            "policy": _doc(PUBLIC_GET)}),
+        ("aws:s3control/accessPointPolicy:AccessPointPolicy", {"accessPointArn": "ap",
+                                                               "policy": _doc(PUBLIC_GET)}),
+        ("aws:s3control/multiRegionAccessPointPolicy:MultiRegionAccessPointPolicy",
+         {"details": {"name": "m", "policy": _doc(PUBLIC_GET)}}),
+        # a condition whose key is present under an operator that admits anyone
+        (POLICY, {"bucket": "b", "policy": _doc({**PUBLIC_GET, "Condition": {
+            "StringNotEquals": {"aws:SourceVpce": "vpce-1"}}})}),
+        (POLICY, {"bucket": "b", "policy": _doc({**PUBLIC_GET, "Condition": {
+            "StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}}})}),
+        (POLICY, {"bucket": "b", "policy": _doc({**PUBLIC_GET, "Condition": {
+            "IpAddress": {"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}}})}),
+        (POLICY, {"bucket": "b", "policy": _doc({**PUBLIC_GET, "Principal": {"AWS": ["*"]}})}),
+        (POLICY, {"bucket": "b", "policy": _doc(
+            {k: v for k, v in {**PUBLIC_GET, "NotPrincipal": {"AWS": "1"}}.items()
+             if k != "Principal"})}),
+    ],
+)
+def test_bucket_policy_made_public_wherever_it_is_set(type_: str, inputs: dict[str, Any]) -> None:
+    (message,) = messages("s3-bucket-policy-not-public", [res(type_, "p", inputs)])
+    assert "to every principal ('*') without an account, organization or VPC condition" in message
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringEquals": {"aws:SourceVpce": "vpce-1"}},
+        {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+        {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+        {"ArnEquals": {"aws:SourceArn": "arn:aws:cloudfront::123456789012:distribution/E1"}},
+    ],
+)
+def test_bucket_policy_pinned_by_a_fixed_condition_is_not_public(
+    condition: dict[str, Any],
+) -> None:
+    policy = _doc({**PUBLIC_GET, "Condition": condition})
+    rs = [res("aws:s3/bucket:Bucket", "b", {"bucket": "b", "policy": policy})]
+    assert messages("s3-bucket-policy-not-public", rs) == []

@@ -100,3 +100,73 @@ def test_stack_outputs_and_secrets_are_recorded_redacted() -> None:
     assert plan["outputs"]["plain"] == "value"
     assert plan["outputs"]["hidden"] == "[secret]"
     assert "s3cr3t" not in str(plan)
+
+
+def test_duplicate_urn_is_refused() -> None:
+    """Two resources with one type and name: the engine refuses the second; mocks used to
+    keep whichever registered last, so what the plan showed depended on timing."""
+
+    def program() -> None:
+        provider = aws.Provider("aws", region="us-east-1")
+        on_aws = pulumi.ResourceOptions(provider=provider)
+        aws.s3.Bucket("data", bucket="hardened-data", opts=on_aws)
+        aws.s3.Bucket("data", bucket="public-data", acl="public-read", opts=on_aws)
+
+    with pytest.raises(PlanError) as err:
+        plan_function(program)
+    assert str(err.value) == (
+        "Duplicate resource URN 'urn:pulumi:test::mlops-platform::pulumi:pulumi:Stack"
+        "$aws:s3/bucket:Bucket::data'; "
+        "try giving it a unique name"
+    )
+
+
+def test_program_calling_sys_exit_is_a_plan_error_not_an_exit() -> None:
+    import sys
+
+    def program() -> None:
+        aws.s3.Bucket("data", bucket="public-data", acl="public-read",
+                      opts=pulumi.ResourceOptions(provider=aws.Provider("aws", region="us-east-1")))
+        sys.exit(0)
+
+    with pytest.raises(PlanError, match=r"the program called sys\.exit\(0\) while it was planned"):
+        plan_function(program)
+
+
+def test_secrets_show_as_placeholders_and_reach_the_pack_as_secrets() -> None:
+    from mlops.engine.plan import public
+    from mlops.engine.values import SECRET_SIG, SIG_KEY
+    from mlops.policy_check import pack_resources
+
+    def program() -> None:
+        provider = aws.Provider("aws", region="us-east-1")
+        aws.iam.Policy("p", policy=pulumi.Output.secret('{"Statement": []}'),
+                       opts=pulumi.ResourceOptions(provider=provider))
+        aws.kms.Key("k", opts=pulumi.ResourceOptions(provider=provider))
+
+    plan = plan_function(program)
+    assert by_name(plan, "p")["inputs"]["policy"] == "[secret]"
+    assert "_pack_inputs" not in public(plan)
+    pack = {r["name"]: r for r in pack_resources(plan)}
+    assert pack["p"]["inputs"]["policy"] == {SIG_KEY: SECRET_SIG, "value": '{"Statement": []}'}
+    assert pack["p"]["provider"] == by_name(plan, "aws")["urn"] + "::" + pack["p"]["provider"] \
+        .rsplit("::", 1)[-1]
+    assert pack["k"]["inputs"] == by_name(plan, "k")["inputs"]  # no secret: as planned
+
+
+def test_print_in_a_planned_program_goes_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    """`mlops plan ENV --json` and `mlops policy check ENV --json` print the plan on
+    stdout: a program's own output (print or the raw file descriptor) must not mix in."""
+    import os
+    import sys
+
+    def program() -> None:
+        print("{not json")
+        os.write(1, b"raw bytes\n")
+        sys.stdout.flush()
+
+    plan_function(program)
+    print("after")
+    out, err = capfd.readouterr()
+    assert out == "after\n"
+    assert "{not json" in err and "raw bytes" in err
