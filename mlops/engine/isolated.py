@@ -62,11 +62,10 @@ def _first_line(text: object, limit: int = 500) -> str:
 def _record(program_dir: Path, stack: str, config_file: Path | None) -> dict[str, Any]:
     from mlops.engine import aws_worker
     from mlops.engine.plan import _region_of, plan_stack, program_config
+    from mlops.policy_check import pack_resources
 
     config = program_config(program_dir, stack=stack, config_file=config_file)
     aws_worker.start(_region_of(config.values))  # moto loads while the program imports
-    from mlops.policy_check import pack_resources
-
     plan = plan_stack(config)
     resources = [{key: r.get(key) for key in RESOURCE_KEYS} for r in pack_resources(plan)]
     return {"version": VERSION, "plan": {"resources": resources}}
