@@ -293,32 +293,63 @@ def props_of(inputs: Any, urn: str = "", preview: bool = False) -> Any:
                  _Props(urn, preview))
 
 
-def _secret_leaves(value: Any, inside: bool, out: set[str]) -> None:
-    """Every scalar under a secret envelope, as text (JSON documents' values too)."""
+# A JSON document held as a secret (a kubeconfig, database credentials) is masked whole,
+# and each value in it long enough to be a credential: its short values are its structure
+# ("v1", "aws", "mysql", 5432), and masking those wherever they occur would hide the
+# rules' own words (a resource type, an engine) in every message.
+PARSED_SECRET_MIN = 8
+
+
+def _secret_leaves(value: Any, inside: bool, out: set[str], parsed: bool = False) -> None:
+    """Every scalar under a secret envelope, as text (JSON documents' values too, from
+    ``PARSED_SECRET_MIN`` characters)."""
     if isinstance(value, Mapping):
         if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG:
-            _secret_leaves(value.get("value"), True, out)
+            _secret_leaves(value.get("value"), True, out, parsed)
             return
         for item in value.values():
-            _secret_leaves(item, inside, out)
+            _secret_leaves(item, inside, out, parsed)
     elif isinstance(value, list):
         for item in value:
-            _secret_leaves(item, inside, out)
+            _secret_leaves(item, inside, out, parsed)
     elif inside and isinstance(value, str):
-        if value:
+        if value and (not parsed or len(value) >= PARSED_SECRET_MIN):
             out.add(value)
         if value[:1] in ("{", "["):
             with contextlib.suppress(ValueError):
-                _secret_leaves(json.loads(value), True, out)
+                _secret_leaves(json.loads(value), True, out, parsed=True)
     elif inside and isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(int(value)) if float(value).is_integer() else str(value)
+        if not parsed or len(text) >= PARSED_SECRET_MIN:
+            out.add(text)
+
+
+def _plain_leaves(value: Any, out: set[str]) -> None:
+    """Every scalar outside secret envelopes, as text."""
+    if isinstance(value, Mapping):
+        if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG:
+            return
+        for item in value.values():
+            _plain_leaves(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _plain_leaves(item, out)
+    elif isinstance(value, str):
+        out.add(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
         out.add(str(int(value)) if float(value).is_integer() else str(value))
 
 
 def masker(resources: list[Mapping[str, Any]]) -> Callable[[str], str]:
-    """A function that masks every secret value of the resources in a message."""
+    """A function that masks every secret value of the resources in a message; a value
+    the plan also shows in the clear (a region, a cluster name in a kubeconfig) hides
+    nothing and stays."""
     secrets: set[str] = set()
+    plain: set[str] = set()
     for r in resources:
         _secret_leaves(r.get("inputs"), False, secrets)
+        _plain_leaves(r.get("inputs"), plain)
+    secrets -= plain
     if not secrets:
         return lambda message: message
     # longest first; a short secret only as a whole word, so messages stay readable

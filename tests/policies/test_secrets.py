@@ -16,7 +16,7 @@ from typing import Any
 from harness import res, secret
 from test_workloads import POD_SPEC
 
-from policies.offline import evaluate
+from policies.offline import evaluate, masker
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -70,3 +70,30 @@ def test_the_runner_never_prints_a_secret_value() -> None:
     assert json.loads(proc.stdout)["violations"]
     assert "hidden-name" not in proc.stdout + proc.stderr
     assert "very-secret-app" not in proc.stdout + proc.stderr
+
+
+def test_a_secret_json_document_masks_its_credentials_not_its_structure() -> None:
+    # a kubeconfig or database credentials held as a secret: "aws", "v1", "mysql" and a
+    # port are its structure, and every message would lose them if they were masked
+    kubeconfig = json.dumps({"apiVersion": "v1", "kind": "Config",
+                             "users": [{"exec": {"command": "aws"}}],
+                             "token": "k8s-aws-v1.c2VjcmV0LXRva2Vu"})
+    credentials = json.dumps({"engine": "mysql", "port": 3306, "password": "Zq8-long-pw"})
+    mask = masker([res("pulumi:providers:kubernetes", "k", {"kubeconfig": secret(kubeconfig)}),
+                   res("aws:secretsmanager/secretVersion:SecretVersion", "c",
+                       {"secretString": secret(credentials)})])
+    assert mask("aws:sqs/queue:Queue uses mysql on 3306 (v1)") == (
+        "aws:sqs/queue:Queue uses mysql on 3306 (v1)")
+    assert mask("token k8s-aws-v1.c2VjcmV0LXRva2Vu, password Zq8-long-pw") == (
+        "token [secret], password [secret]")
+    assert mask(f"document {credentials}") == "document [secret]"
+
+
+def test_a_secret_value_the_plan_shows_in_the_clear_is_not_masked() -> None:
+    kubeconfig = json.dumps({"args": ["--region", "eu-west-1", "--cluster-name", "acme-dev"],
+                             "token": "k8s-aws-v1.c2VjcmV0LXRva2Vu"})
+    mask = masker([res("pulumi:providers:kubernetes", "k", {"kubeconfig": secret(kubeconfig)}),
+                   res("aws:eks/cluster:Cluster", "c", {"name": "acme-dev"}),
+                   res("aws:ec2/vpc:Vpc", "v", {"tags": {"region": "eu-west-1"}})])
+    assert mask("arn:aws:eks:eu-west-1:1:cluster/acme-dev k8s-aws-v1.c2VjcmV0LXRva2Vu") == (
+        "arn:aws:eks:eu-west-1:1:cluster/acme-dev [secret]")
