@@ -312,6 +312,8 @@ POLICIES += [
         "('*' verbs on '*', escalate/bind on roles, impersonate, admin/edit cluster-wide), "
         "and aws-auth maps no one to system:masters, outside the allowed subjects.",
         _check_admin_bindings,
+        types=tuple(f"kubernetes:rbac.authorization.k8s.io/v1:{kind}" for kind in (
+            "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")),
         schema={"allowed_subjects": {
             "type": "array", "items": {"type": "string"}, "default": [],
             "description": "Subjects allowed admin roles: 'ServiceAccount:<ns>/<name>', "

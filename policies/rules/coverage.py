@@ -87,7 +87,6 @@ REVIEWED: dict[str, str] = {
     "kubernetes:monitoring.coreos.com/v1:PodMonitor": "what Prometheus scrapes",
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": "alerting rules",
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": "what Prometheus scrapes",
-    "kubernetes:networking.k8s.io/v1:NetworkPolicy": "restricts traffic (it only constrains)",
 }
 
 # Known and not yet governed: what each sets that should be checked.
@@ -98,12 +97,6 @@ KNOWN_GAPS: dict[str, str] = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "cluster-admin access policies",
     "aws:rds/parameterGroup:ParameterGroup": "TLS-only connections (require_secure_transport, "
     "rds.force_ssl)",
-    "kubernetes:core/v1:Namespace": "a NetworkPolicy for every namespace",
-    "kubernetes:core/v1:Service": "public LoadBalancer and NodePort exposure",
-    "kubernetes:rbac.authorization.k8s.io/v1:Role": "the privileges granted",
-    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": "the subjects and roles bound",
-    "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime": "its containers (a "
-    "pod-bearing kind the workload rules do not read yet)",
 }
 
 

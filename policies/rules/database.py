@@ -298,7 +298,8 @@ POLICIES: list[Policy] = [
         "elasticache-encrypted",
         "In-memory caches (ElastiCache replication groups, clusters and serverless caches; "
         "MemoryDB) encrypt at rest and in transit and require authentication.",
-        _check_caches),
+        _check_caches,
+        types=(REPLICATION_GROUP, CACHE_CLUSTER, SERVERLESS_CACHE, MEMORYDB)),
     resource_policy(
         "dynamodb-table-protected",
         "DynamoDB tables have point-in-time recovery and customer-managed KMS encryption.",

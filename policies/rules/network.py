@@ -285,6 +285,7 @@ POLICIES: list[Policy] = [
         "Security groups send nothing to the internet (0.0.0.0/0, ::/0 or ranges that "
         "together cover as much) except HTTPS (tcp 443).",
         _check_egress,
+        types=(SECURITY_GROUP, EGRESS_RULE, SG_RULE, PREFIX_LIST, PREFIX_LIST_ENTRY),
         remediation="Restrict egress to tcp 443, or to the VPC and the AWS service prefix "
         "lists the workload needs.",
     ),
@@ -638,6 +639,7 @@ POLICIES += [
         "Every namespace has a NetworkPolicy selecting all its pods for ingress (deny by "
         "default, then allow explicitly).",
         _check_namespace_policies,
+        types=("kubernetes:core/v1:Namespace", "kubernetes:networking.k8s.io/v1:NetworkPolicy"),
         remediation="Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] to "
         "the namespace, and policies that allow exactly the traffic its pods need.",
     ),
@@ -647,6 +649,7 @@ POLICIES += [
         "authenticate (oauth2-proxy, MLflow's auth app) or to a load balancer that signs "
         "people in.",
         _check_public_endpoints,
+        types=("kubernetes:core/v1:Service", "kubernetes:networking.k8s.io/v1:Ingress"),
         schema={
             "public_services": {
                 "type": "array", "items": {"type": "string"}, "default": [],

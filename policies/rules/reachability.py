@@ -304,6 +304,8 @@ POLICIES: list[Policy] = [
         "cluster's subnets admitted on 443 by the cluster's security group, with an access "
         "entry for its role.",
         _check_reachability,
+        # access entries are read for existence only: who may authenticate stays a gap
+        types=(CLUSTER, PROJECT, SECURITY_GROUP, INGRESS, EGRESS, SG_RULE),
         remediation="Deploy through the in-VPC runner (deployer.runner: codebuild), or set "
         "cluster.endpoint_public_access with the deployers' own public_access_cidrs.",
     ),

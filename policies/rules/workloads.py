@@ -21,7 +21,7 @@ from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
-from .common import as_dict, as_int, as_list, get, resource_policy, stack_policy
+from .common import TYPES_READ, as_dict, as_int, as_list, get, resource_policy, stack_policy
 from .images import image_problem
 from .k8s import YAML_GROUPS, Container, PodSpec, expand_group, workloads
 
@@ -210,13 +210,29 @@ def _check_manifests_visible(args: Any, report: ReportViolation) -> None:
                    "checks them (inline them as yaml or objs).", group.urn)
 
 
+# the pod-bearing kinds of the module docstring, as type tokens (what `resource-type-known`
+# counts as read: a kind that is not here is reported, not assumed to be checked)
+POD_TYPES = (
+    *(f"kubernetes:core/v1:{k}" for k in ("Pod", "PodTemplate", "ReplicationController")),
+    *(f"kubernetes:apps/v1:{k}" for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")),
+    *(f"kubernetes:batch/v1:{k}" for k in ("Job", "CronJob")),
+    "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+    *(f"kubernetes:serving.kserve.io/v1alpha1:{k}"
+      for k in ("ServingRuntime", "ClusterServingRuntime")),
+    *(f"kubernetes:argoproj.io/v1alpha1:{k}"
+      for k in ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")),
+)
+
+
 def _workload_policy(name: str, description: str, check: Any) -> Any:
     # every Kubernetes type: a pod template may come in any kind (see module docstring)
     def only_kubernetes(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if args.resource_type.startswith("kubernetes:"):
             check(args, report)
 
-    return resource_policy(name, description, None, only_kubernetes)
+    policy = resource_policy(name, description, None, only_kubernetes)
+    TYPES_READ[name] = frozenset(POD_TYPES)
+    return policy
 
 
 POLICIES: list[Policy] = [
@@ -248,6 +264,7 @@ POLICIES: list[Policy] = [
         "The objects of yaml ConfigGroups and ConfigFiles are visible to the pack (inline "
         "yaml or objs, or registered as children), so every rule checks them.",
         _check_manifests_visible,
+        types=YAML_GROUPS,
         remediation="Pass the manifests as `yaml` (text) or `objs`, not as files or URLs.",
     ),
 ]

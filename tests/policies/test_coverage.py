@@ -49,7 +49,7 @@ def test_a_remote_component_whose_objects_the_plan_does_not_show_is_judged() -> 
     [
         "aws:sqs/queue:Queue",  # a real service no rule reads (its queue policy, say)
         "aws:sns/topicPolicy:TopicPolicy",  # a resource policy no rule reads yet
-        "kubernetes:core/v1:ReplicationController",  # a pod-bearing kind
+        "kubernetes:apps.example.com/v1:PodSet",  # a custom kind that may carry pods
         "command:local:Command",  # runs anything on the deployer
         "evil:index:Thing",  # a made-up type token
     ],
