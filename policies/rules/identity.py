@@ -81,8 +81,10 @@ DOCUMENT_PROPS: dict[str, str] = {
 # carry (aws:RequestTag) and the tag later calls find (aws:ResourceTag).
 # iam:PassedToService and kms:ViaService are not among them: they restrict the service,
 # not which role or key.
+# ec2:Subnet limits network interfaces to those in the named subnets (a CodeBuild or Lambda
+# VPC role's CreateNetworkInterfacePermission).
 DEFAULT_SCOPING_KEYS = ["iam:AWSServiceName", "aws:ResourceTag/*", "aws:RequestTag/*",
-                        "kms:ResourceAliases", "cloudwatch:namespace"]
+                        "kms:ResourceAliases", "cloudwatch:namespace", "ec2:Subnet"]
 # AWS-managed policies too broad to attach (globs, partition-free): administrator and
 # power user, whole-service full access, read access to every resource's data, the
 # job-function bundles.

@@ -183,15 +183,6 @@ def _doc(statements: list[dict[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def _stack_tagged(env: str) -> dict[str, Any]:
-    return {
-        "StringEqualsIfExists": {
-            "aws:RequestTag/environment": env,
-            "aws:ResourceTag/environment": env,
-        }
-    }
-
-
 def guard_statements(s: DeployScope) -> list[dict[str, Any]]:
     """The denies both the deploy policy and the deployer's boundary carry."""
     p, acct = s.partition, s.account_id
@@ -272,37 +263,93 @@ def guard_statements(s: DeployScope) -> list[dict[str, Any]]:
     ]
 
 
+# EC2 calls that create a resource (tagged on create); the network statements use them
+NETWORK_CREATES = [
+    "ec2:AllocateAddress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateLaunchTemplate",
+    "ec2:CreateNatGateway",
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateRouteTable",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateSubnet",
+    "ec2:CreateVpc",
+    "ec2:CreateVpcEndpoint",
+]
+# EC2 calls on resources that exist (the stack's, by their environment tag)
+NETWORK_CHANGES = [
+    "ec2:AssociateRouteTable",
+    "ec2:AttachInternetGateway",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateLaunchTemplateVersion",
+    "ec2:CreateNatGateway",
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateRoute",
+    "ec2:CreateRouteTable",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateSubnet",
+    "ec2:CreateTags",
+    "ec2:CreateVpcEndpoint",
+    "ec2:DeleteFlowLogs",
+    "ec2:DeleteInternetGateway",
+    "ec2:DeleteLaunchTemplate",
+    "ec2:DeleteNatGateway",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteRoute",
+    "ec2:DeleteRouteTable",
+    "ec2:DeleteSecurityGroup",
+    "ec2:DeleteSubnet",
+    "ec2:DeleteTags",
+    "ec2:DeleteVpc",
+    "ec2:DeleteVpcEndpoints",
+    "ec2:DetachInternetGateway",
+    "ec2:DisassociateAddress",
+    "ec2:DisassociateRouteTable",
+    "ec2:ModifyLaunchTemplate",
+    "ec2:ModifySecurityGroupRules",
+    "ec2:ModifySubnetAttribute",
+    "ec2:ModifyVpcAttribute",
+    "ec2:ModifyVpcEndpoint",
+    "ec2:ReleaseAddress",
+    "ec2:ReplaceRoute",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+]
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+
+
 def deploy_statements(s: DeployScope) -> list[dict[str, Any]]:
     """Everything ``pulumi up`` of this stack does, on this stack's resources only."""
     base, env = s.base, s.environment
     statements: list[dict[str, Any]] = [
         {
+            # reads AWS offers only on "*" (lists, and Describe calls without resource types)
             "Sid": "Read",
             "Effect": "Allow",
             "Action": [
-                "codebuild:BatchGetProjects",
                 "ec2:Describe*",
-                "ecr:Describe*",
+                "ecr:DescribeRegistry",
                 "ecr:GetAuthorizationToken",
-                "ecr:GetLifecyclePolicy",
-                "ecr:GetRepositoryPolicy",
-                "ecr:ListTagsForResource",
-                "eks:Describe*",
-                "eks:List*",
+                "eks:DescribeAddonVersions",
+                "eks:ListAccessEntries",
+                "eks:ListAccessPolicies",
+                "eks:ListAddons",
+                "eks:ListAssociatedAccessPolicies",
+                "eks:ListClusters",
+                "eks:ListNodegroups",
                 "elasticache:Describe*",
-                "elasticache:ListTagsForResource",
-                "iam:Get*",
                 "iam:List*",
-                "kms:DescribeKey",
-                "kms:GetKeyPolicy",
-                "kms:GetKeyRotationStatus",
                 "kms:ListAliases",
                 "kms:ListResourceTags",
                 "logs:Describe*",
                 "logs:ListTagsForResource",
                 "logs:ListTagsLogGroup",
                 "rds:Describe*",
-                "rds:ListTagsForResource",
                 "s3:ListAllMyBuckets",
                 "secretsmanager:ListSecrets",
                 "sts:GetCallerIdentity",
@@ -310,54 +357,88 @@ def deploy_statements(s: DeployScope) -> list[dict[str, Any]]:
             "Resource": "*",
         },
         {
-            "Sid": "Network",
+            # reads of this stack's own resources, by the names the stack gives them
+            "Sid": "ReadOwn",
             "Effect": "Allow",
             "Action": [
-                "ec2:AllocateAddress",
-                "ec2:AssociateRouteTable",
-                "ec2:AttachInternetGateway",
-                "ec2:AuthorizeSecurityGroupEgress",
-                "ec2:AuthorizeSecurityGroupIngress",
-                "ec2:CreateFlowLogs",
-                "ec2:CreateInternetGateway",
-                "ec2:CreateLaunchTemplate",
-                "ec2:CreateLaunchTemplateVersion",
-                "ec2:CreateNatGateway",
-                "ec2:CreateNetworkInterface",
-                "ec2:CreateRoute",
-                "ec2:CreateRouteTable",
-                "ec2:CreateSecurityGroup",
-                "ec2:CreateSubnet",
-                "ec2:CreateTags",
-                "ec2:CreateVpc",
-                "ec2:CreateVpcEndpoint",
-                "ec2:DeleteFlowLogs",
-                "ec2:DeleteInternetGateway",
-                "ec2:DeleteLaunchTemplate",
-                "ec2:DeleteNatGateway",
-                "ec2:DeleteNetworkInterface",
-                "ec2:DeleteRoute",
-                "ec2:DeleteRouteTable",
-                "ec2:DeleteSecurityGroup",
-                "ec2:DeleteSubnet",
-                "ec2:DeleteTags",
-                "ec2:DeleteVpc",
-                "ec2:DeleteVpcEndpoints",
-                "ec2:DetachInternetGateway",
-                "ec2:DisassociateAddress",
-                "ec2:DisassociateRouteTable",
-                "ec2:ModifyLaunchTemplate",
-                "ec2:ModifySecurityGroupRules",
-                "ec2:ModifySubnetAttribute",
-                "ec2:ModifyVpcAttribute",
-                "ec2:ModifyVpcEndpoint",
-                "ec2:ReleaseAddress",
-                "ec2:ReplaceRoute",
-                "ec2:RevokeSecurityGroupEgress",
-                "ec2:RevokeSecurityGroupIngress",
+                "codebuild:BatchGetProjects",
+                "ecr:DescribeImageScanFindings",
+                "ecr:DescribeRepositories",
+                "ecr:GetLifecyclePolicy",
+                "ecr:GetRepositoryPolicy",
+                "ecr:ListTagsForResource",
+                "eks:DescribeAccessEntry",
+                "eks:DescribeAddon",
+                "eks:DescribeCluster",
+                "eks:DescribeNodegroup",
+                "eks:ListTagsForResource",
+                "elasticache:ListTagsForResource",
+                "iam:GetOpenIDConnectProvider",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "rds:ListTagsForResource",
             ],
+            "Resource": [
+                s.arn("codebuild", f"project/{base}-*"),
+                s.arn("ecr", f"repository/{base}/*"),
+                s.arn("eks", f"cluster/{base}"),
+                s.arn("eks", f"nodegroup/{base}/*"),
+                s.arn("eks", f"addon/{base}/*"),
+                s.arn("eks", f"access-entry/{base}/*"),
+                s.arn("elasticache", f"replicationgroup:{base}-*"),
+                s.arn("elasticache", f"subnetgroup:{base}-*"),
+                s.arn("rds", f"db:{base}-*"),
+                s.arn("rds", f"pg:{base}-*"),
+                s.arn("rds", f"subgrp:{base}-*"),
+                f"arn:{s.partition}:iam::{s.account_id}:role/{base}-*",
+                f"arn:{s.partition}:iam::{s.account_id}:policy/{base}-*",
+                f"arn:{s.partition}:iam::{s.account_id}:policy{BOUNDARY_PATH}{base}-*",
+                f"arn:{s.partition}:iam::{s.account_id}:oidc-provider/{GITHUB_OIDC_HOST}",
+                f"arn:{s.partition}:iam::{s.account_id}:oidc-provider/oidc.eks.{s.region}"
+                ".amazonaws.com/id/*",
+            ],
+        },
+        {
+            # keys get generated ids: this stack's are the ones tagged with its environment
+            "Sid": "ReadOwnKeys",
+            "Effect": "Allow",
+            "Action": ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"],
+            "Resource": s.arn("kms", "key/*"),
+            "Condition": {"StringEquals": {"aws:ResourceTag/environment": env}},
+        },
+        {
+            # EC2 ids are generated too: a create must tag what it makes with the stack's
+            # environment (aws:RequestTag), every other call may only touch what carries it
+            # (aws:ResourceTag); a call on several resources (a subnet in a VPC) needs each
+            # allowed by one of the two
+            "Sid": "NetworkCreate",
+            "Effect": "Allow",
+            "Action": NETWORK_CREATES,
             "Resource": "*",
-            "Condition": _stack_tagged(env),
+            "Condition": {"StringEquals": {"aws:RequestTag/environment": env}},
+        },
+        {
+            # tags only as part of one of those creates, never on an existing resource
+            # (tagging an untagged resource would bring it under NetworkChange)
+            "Sid": "NetworkTagOnCreate",
+            "Effect": "Allow",
+            "Action": "ec2:CreateTags",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "aws:RequestTag/environment": env,
+                    "ec2:CreateAction": [a.split(":", 1)[1] for a in NETWORK_CREATES],
+                }
+            },
+        },
+        {
+            "Sid": "NetworkChange",
+            "Effect": "Allow",
+            "Action": NETWORK_CHANGES,
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/environment": env}},
         },
         {
             "Sid": "Cluster",
@@ -473,7 +554,12 @@ def deploy_statements(s: DeployScope) -> list[dict[str, Any]]:
                 "s3:GetReplicationConfiguration",
                 "s3:ListBucket",
                 "s3:ListBucketVersions",
-                "s3:PutBucket*",
+                "s3:PutBucketLogging",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
                 "s3:PutEncryptionConfiguration",
                 "s3:PutLifecycleConfiguration",
             ],
@@ -661,7 +747,17 @@ def deploy_statements(s: DeployScope) -> list[dict[str, Any]]:
 # Which document of `deploy_policies` each statement goes to: together they exceed what
 # one managed policy (6,144 characters) or a role's inline policies (10,240) may hold.
 DEPLOY_PARTS = {
-    "network": ("Read", "Network", "Cluster", "Logs", "Builds"),
+    "network": (
+        "Read",
+        "ReadOwn",
+        "ReadOwnKeys",
+        "NetworkCreate",
+        "NetworkTagOnCreate",
+        "NetworkChange",
+        "Cluster",
+        "Logs",
+        "Builds",
+    ),
     "data": (
         "Databases",
         "Cache",
