@@ -556,12 +556,41 @@ def _kms_alias(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, A
 
 # ---------------------------------------------------------------- IAM
 
+# IAM's quotas on policy sizes, which moto does not enforce (IAM counts no white space):
+# docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+MANAGED_POLICY_MAX = 6144
+ROLE_INLINE_MAX = 10240  # all of a role's inline policies together
+TRUST_POLICY_MAX = 2048  # the default; a quota increase allows up to 4,096
+
+
+def _iam_size(text: str) -> int:
+    return len(re.sub(r"\s", "", text))
+
+
+def _within(size: int, limit: int, what: str) -> None:
+    if size > limit:
+        raise AwsRejected(f"LimitExceeded: Cannot exceed quota for {what}: {limit} ({size})")
+
+
+def _put_inline(b: Backend, role: str, policy: str, document: str) -> None:
+    """PutRolePolicy, refused as IAM refuses it when the role's inline policies together
+    exceed their quota (a policy put again under its name replaces the old one)."""
+    iam = b.client("iam")
+    size = _iam_size(document)
+    for other in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        if other != policy:
+            held = iam.get_role_policy(RoleName=role, PolicyName=other)["PolicyDocument"]
+            size += _iam_size(held if isinstance(held, str) else json.dumps(held))
+    _within(size, ROLE_INLINE_MAX, "PolicySize (aggregate inline policies of the role)")
+    iam.put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=document)
+
 
 @handles("aws:iam/role:Role")
 def _role(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
     iam = b.client("iam")
     trust = inputs.get("assumeRolePolicy")
     doc = _policy_json(trust, "trust policy")
+    _within(_iam_size(trust), TRUST_POLICY_MAX, "ACLSizePerRole (the trust policy)")
     statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
     for i, st in enumerate(statements):
         if "Principal" not in st:
@@ -586,14 +615,13 @@ def _role(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) 
     iam.update_assume_role_policy(RoleName=state["name"], PolicyDocument=trust)
     for inline in inputs.get("inlinePolicies") or []:
         if inline.get("policy"):
-            iam.put_role_policy(
-                RoleName=state["name"], PolicyName=inline["name"], PolicyDocument=inline["policy"]
-            )
+            _put_inline(b, state["name"], inline["name"], inline["policy"])
 
 
 @handles("aws:iam/policy:Policy")
 def _policy(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
     _policy_json(inputs.get("policy"), "policy")
+    _within(_iam_size(inputs["policy"]), MANAGED_POLICY_MAX, "PolicySize")
     b.client("iam").create_policy(
         PolicyName=state["name"],
         Path=inputs.get("path") or "/",
@@ -605,9 +633,7 @@ def _policy(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]
 @handles("aws:iam/rolePolicy:RolePolicy")
 def _role_policy(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> None:
     _policy_json(inputs.get("policy"), "inline policy")
-    b.client("iam").put_role_policy(
-        RoleName=inputs["role"], PolicyName=state["name"], PolicyDocument=inputs["policy"]
-    )
+    _put_inline(b, inputs["role"], state["name"], inputs["policy"])
 
 
 _AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy(/.*/|/)([^/]+)$")
