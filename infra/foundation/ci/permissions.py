@@ -263,22 +263,25 @@ def guard_statements(s: DeployScope) -> list[dict[str, Any]]:
     ]
 
 
-# EC2 calls that create a resource (tagged on create); the network statements use them
-NETWORK_CREATES = [
-    "ec2:AllocateAddress",
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:CreateFlowLogs",
-    "ec2:CreateInternetGateway",
-    "ec2:CreateLaunchTemplate",
-    "ec2:CreateNatGateway",
-    "ec2:CreateNetworkInterface",
-    "ec2:CreateRouteTable",
-    "ec2:CreateSecurityGroup",
-    "ec2:CreateSubnet",
-    "ec2:CreateVpc",
-    "ec2:CreateVpcEndpoint",
-]
+# EC2 calls that create a resource, with the type of what they create (tagged on create).
+# Each gets a statement of its own on that type only: aws:RequestTag is a key of the whole
+# request, so a statement naming the type of another call's parent (CreateVpc's vpc/* for
+# CreateSubnet) would let that call use any parent, the stack's or not.
+NETWORK_CREATES = {
+    "ec2:AllocateAddress": "elastic-ip",
+    "ec2:AuthorizeSecurityGroupEgress": "security-group-rule",
+    "ec2:AuthorizeSecurityGroupIngress": "security-group-rule",
+    "ec2:CreateFlowLogs": "vpc-flow-log",
+    "ec2:CreateInternetGateway": "internet-gateway",
+    "ec2:CreateLaunchTemplate": "launch-template",
+    "ec2:CreateNatGateway": "natgateway",
+    "ec2:CreateNetworkInterface": "network-interface",
+    "ec2:CreateRouteTable": "route-table",
+    "ec2:CreateSecurityGroup": "security-group",
+    "ec2:CreateSubnet": "subnet",
+    "ec2:CreateVpc": "vpc",
+    "ec2:CreateVpcEndpoint": "vpc-endpoint",
+}
 # EC2 calls on resources that exist (the stack's, by their environment tag)
 NETWORK_CHANGES = [
     "ec2:AssociateRouteTable",
@@ -321,6 +324,10 @@ NETWORK_CHANGES = [
     "ec2:RevokeSecurityGroupIngress",
 ]
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+
+
+def _create_sid(kind: str) -> str:
+    return f"NetworkCreate{kind.title().replace('-', '')}"
 
 
 def deploy_statements(s: DeployScope) -> list[dict[str, Any]]:
@@ -408,17 +415,20 @@ def deploy_statements(s: DeployScope) -> list[dict[str, Any]]:
             "Resource": s.arn("kms", "key/*"),
             "Condition": {"StringEquals": {"aws:ResourceTag/environment": env}},
         },
-        {
-            # EC2 ids are generated too: a create must tag what it makes with the stack's
-            # environment (aws:RequestTag), every other call may only touch what carries it
-            # (aws:ResourceTag); a call on several resources (a subnet in a VPC) needs each
-            # allowed by one of the two
-            "Sid": "NetworkCreate",
-            "Effect": "Allow",
-            "Action": NETWORK_CREATES,
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:RequestTag/environment": env}},
-        },
+        # EC2 ids are generated too: a create must tag what it makes with the stack's
+        # environment (aws:RequestTag), every other call may only touch what carries it
+        # (aws:ResourceTag, NetworkChange); a call on several resources (a subnet in a VPC)
+        # needs each allowed by one of them
+        *(
+            {
+                "Sid": _create_sid(kind),
+                "Effect": "Allow",
+                "Action": sorted(a for a, k in NETWORK_CREATES.items() if k == kind),
+                "Resource": s.arn("ec2", f"{kind}/*"),
+                "Condition": {"StringEquals": {"aws:RequestTag/environment": env}},
+            }
+            for kind in sorted(set(NETWORK_CREATES.values()))
+        ),
         {
             # tags only as part of one of those creates, never on an existing resource
             # (tagging an untagged resource would bring it under NetworkChange)
@@ -747,11 +757,9 @@ def deploy_statements(s: DeployScope) -> list[dict[str, Any]]:
 # Which document of `deploy_policies` each statement goes to: together they exceed what
 # one managed policy (6,144 characters) or a role's inline policies (10,240) may hold.
 DEPLOY_PARTS = {
+    "read": ("Read", "ReadOwn", "ReadOwnKeys"),
     "network": (
-        "Read",
-        "ReadOwn",
-        "ReadOwnKeys",
-        "NetworkCreate",
+        *(_create_sid(kind) for kind in set(NETWORK_CREATES.values())),
         "NetworkTagOnCreate",
         "NetworkChange",
         "Cluster",
@@ -774,7 +782,7 @@ MANAGED_POLICY_LIMIT = 6144
 
 
 # the parts of the deploy policy, each its own managed policy ``<base>-deploy-<part>``
-DEPLOY_POLICY_PARTS = ("network", "data", "identity")
+DEPLOY_POLICY_PARTS = ("read", "network", "data", "identity")
 
 
 def deploy_policies(s: DeployScope) -> dict[str, str]:
