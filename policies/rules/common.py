@@ -10,8 +10,8 @@ rule saying what it could not see. So "absent" below really means absent.
 Values can otherwise be anything a program passes: the access helpers (`get`,
 `as_list`, `as_dict`, ...) return "nothing" rather than raising on a value of the
 wrong shape, so a rule never crashes on odd input. Where a rule *needs* a value it
-cannot read (a policy document that is not JSON), it must say so rather than pass:
-`read_document` and `cannot_read` report it.
+cannot read (a policy document that is not JSON), it must say so rather than pass
+(`iam_grants.read_document` tells why a document cannot be read).
 """
 
 from __future__ import annotations
@@ -100,24 +100,6 @@ def policy_document(value: Any) -> Mapping[str, Any] | None:
             return None
         return doc if isinstance(doc, Mapping) else None
     return None
-
-
-def cannot_read(report: ReportViolation, what: str, why: str, urn: str | None = None) -> None:
-    """Report that the rule cannot decide because it cannot read ``what`` (fail closed)."""
-    report(f"Could not read {what}: {why}; the rule cannot decide without it.", urn)
-
-
-def read_document(
-    value: Any, report: ReportViolation, what: str, urn: str | None = None
-) -> Mapping[str, Any] | None:
-    """The policy document ``value`` (a JSON string or an object); None when there is
-    none. A value that is set but is no JSON object is reported, never taken as empty."""
-    if value is None or value == "":
-        return None
-    doc = policy_document(value)
-    if doc is None:
-        cannot_read(report, what, "it is not a JSON policy document", urn)
-    return doc
 
 
 def statements(doc: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
