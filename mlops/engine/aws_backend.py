@@ -590,7 +590,7 @@ def _role(b: Backend, name: str, inputs: dict[str, Any], state: dict[str, Any]) 
     iam = b.client("iam")
     trust = inputs.get("assumeRolePolicy")
     doc = _policy_json(trust, "trust policy")
-    _within(_iam_size(trust), TRUST_POLICY_MAX, "ACLSizePerRole (the trust policy)")
+    _within(_iam_size(str(trust)), TRUST_POLICY_MAX, "ACLSizePerRole (the trust policy)")
     statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
     for i, st in enumerate(statements):
         if "Principal" not in st:
