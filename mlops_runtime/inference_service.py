@@ -25,6 +25,15 @@ ANNOTATION_MODEL_NAME = "mlops.platform/registered-model"
 ANNOTATION_MODEL_VERSION = "mlops.platform/model-version"
 ANNOTATION_DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 
+# Pod Security `restricted` (what team namespaces enforce) admits a pod only with a seccomp
+# profile and non-root for every container. KServe copies these pod fields of the predictor
+# onto the pod it makes, so they cover the containers its webhook injects (the
+# storage-initializer) as well as the runtime's; the images run as a numeric non-root USER.
+POD_SECURITY_CONTEXT: Mapping[str, Any] = {
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
 DEFAULT_RESOURCES: Mapping[str, Mapping[str, str]] = {
     "requests": {"cpu": "100m", "memory": "512Mi"},
     "limits": {"cpu": "1", "memory": "1Gi"},
@@ -93,6 +102,9 @@ def render_inference_service(
         "minReplicas": min_replicas,
         "maxReplicas": max_r,
         "model": model,
+        "securityContext": {
+            k: dict(v) if isinstance(v, Mapping) else v for k, v in POD_SECURITY_CONTEXT.items()
+        },
     }
     if service_account:
         predictor["serviceAccountName"] = service_account

@@ -21,9 +21,42 @@ from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
-from .common import TYPES_READ, as_dict, as_int, as_list, get, resource_policy, stack_policy
+from .common import (
+    TYPES_READ,
+    as_dict,
+    as_int,
+    as_list,
+    config,
+    get,
+    resource_policy,
+    stack_policy,
+)
 from .images import image_problem
-from .k8s import YAML_GROUPS, Container, PodSpec, expand_group, workloads
+from .k8s import (
+    ARGO_GROUP,
+    ARGO_WORKFLOWS,
+    KSERVE_GROUP,
+    YAML_GROUPS,
+    Container,
+    Object,
+    PodSpec,
+    expand_group,
+    pod_specs,
+    workloads,
+)
+from .network import namespace_of, stack_objects
+from .pod_security import (
+    DEFAULT_LEVEL,
+    LEVELS,
+    Pod,
+    evaluate,
+    kserve_install,
+    kserve_pods,
+    namespace_levels,
+)
+from .pod_security import (
+    ENFORCE as ENFORCE_LABEL,
+)
 
 
 def missing_resources(resources: Any) -> list[str]:
@@ -210,6 +243,83 @@ def _check_manifests_visible(args: Any, report: ReportViolation) -> None:
                    "checks them (inline them as yaml or objs).", group.urn)
 
 
+HELM_RELEASES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
+# KServe kinds that are templates of pods, not pods: judged inside the pods they shape
+KSERVE_TEMPLATES = ("ServingRuntime", "ClusterServingRuntime", "ClusterStorageContainer")
+
+
+def _pod_annotations(obj: Object) -> Mapping[str, Any]:
+    if obj.kind == "Pod":
+        return as_dict(get(obj.props, "metadata", "annotations"))
+    if obj.kind == "CronJob":
+        return as_dict(get(obj.props, "spec", "jobTemplate", "spec", "template", "metadata",
+                           "annotations"))
+    return as_dict(get(obj.props, "spec", "template", "metadata", "annotations"))
+
+
+def _admitted_pods(obj: Object, install: Any, runtimes: list[Object],
+                   storage: list[Mapping[str, Any]]) -> Iterator[tuple[str, Pod, list[str]]]:
+    """(where, pod, what cannot be seen) of every pod admission will judge for ``obj``."""
+    if obj.group == KSERVE_GROUP:
+        if obj.kind in KSERVE_TEMPLATES:
+            return
+        if obj.kind == "InferenceService":
+            for kp in kserve_pods(obj, install, runtimes, storage):
+                yield kp.where, kp.pod, kp.unseen
+            return
+    argo = obj.group == ARGO_GROUP and obj.kind in ARGO_WORKFLOWS
+    for pod in pod_specs(obj):
+        unseen = list(pod.unseen)
+        if argo:
+            unseen.append("the executor containers Argo adds to each pod (not recorded)")
+        containers = [(c.name, c.spec) for c in pod.containers]
+        yield pod.where, Pod(pod.spec, containers, _pod_annotations(obj),
+                             partial=pod.partial or any(c.partial for c in pod.containers)
+                             ), unseen
+
+
+def _check_pod_security(args: Any, report: ReportViolation) -> None:
+    default = config(args, "default_level", DEFAULT_LEVEL)
+    placed = stack_objects(args)
+    levels = namespace_levels([p.obj for p in placed if p.obj.type ==
+                               "kubernetes:core/v1:Namespace"], default)
+    install = kserve_install([r.props for r in args.resources
+                              if r.resource_type in HELM_RELEASES])
+    runtimes = [p.obj for p in placed if p.obj.group == KSERVE_GROUP
+                and p.obj.kind in ("ServingRuntime", "ClusterServingRuntime")]
+    storage = [*(install.storage_containers() if install else []),
+               *({"name": p.obj.name, **as_dict(p.obj.props.get("spec"))} for p in placed
+                 if p.obj.group == KSERVE_GROUP and p.obj.kind == "ClusterStorageContainer")]
+    for p in placed:
+        pods = list(_admitted_pods(p.obj, install, runtimes, storage))
+        if not pods:
+            continue
+        ns = namespace_of(p.obj)
+        name = f"{p.obj.prefix()}{p.obj.kind} '{p.obj.name}'"
+        if ns is None or ns not in levels:
+            shown = "cannot be seen" if ns is None else f"'{ns}' is not declared in the plan"
+            report(f"{name}: its namespace {shown}, so the Pod Security level it enforces "
+                   "cannot be seen and its pods cannot be judged.", p.resource.urn)
+            continue
+        level = levels[ns]
+        if level is None:
+            report(f"{name}: Namespace '{ns}' sets {ENFORCE_LABEL} to a value the pack cannot "
+                   f"read (one of {', '.join(LEVELS)}): its pods cannot be judged.",
+                   p.resource.urn)
+            continue
+        if level == "privileged":
+            continue
+        head = f"Namespace '{ns}' enforces {level}: {name}"
+        for where, pod, unseen in pods:
+            at = f"{head} {where}" if where else head
+            for what in unseen:
+                report(f"{at}: {what} cannot be seen, so admission cannot be judged.",
+                       p.resource.urn)
+            for f in evaluate(pod, level):
+                who = f", {f.container}" if f.container else " (the pod)"
+                report(f"{at}{who} violates {f.control}: {f.detail}.", p.resource.urn)
+
+
 # the pod-bearing kinds of the module docstring, as type tokens (what `resource-type-known`
 # counts as read: a kind that is not here is reported, not assumed to be checked)
 POD_TYPES = (
@@ -259,6 +369,22 @@ POLICIES: list[Policy] = [
     _workload_policy("k8s-probes",
                      "Long-running containers have liveness and readiness probes.",
                      _check_probes),
+    stack_policy(
+        "k8s-pod-security-admission",
+        "Every pod the plan writes, and every pod KServe makes for an InferenceService (its "
+        "runtime's containers and those KServe injects), passes the Pod Security level its "
+        "namespace enforces.",
+        _check_pod_security,
+        types=(*POD_TYPES, "kubernetes:core/v1:Namespace", *HELM_RELEASES,
+               "kubernetes:serving.kserve.io/v1alpha1:ClusterStorageContainer"),
+        schema={"default_level": {
+            "type": "string", "enum": list(LEVELS), "default": DEFAULT_LEVEL,
+            "description": "The level a namespace without the enforce label gets (the API "
+            "server's PodSecurity default; privileged on EKS)."}},
+        remediation="Set the pod's securityContext (runAsNonRoot, seccompProfile "
+        "RuntimeDefault) and each container's (allowPrivilegeEscalation: false, "
+        "capabilities.drop [ALL]); for KServe's storage-initializer, the chart value "
+        "kserve.storage.containerSecurityContext."),
     stack_policy(
         "k8s-manifests-visible",
         "The objects of yaml ConfigGroups and ConfigFiles are visible to the pack (inline "

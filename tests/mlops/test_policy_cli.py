@@ -493,3 +493,34 @@ def test_payload_out_is_what_the_base_branch_pack_evaluates(tmp_path: Path) -> N
     runner = subprocess.run([str(policy_python(ROOT)), str(ROOT / "policies" / "offline.py")],
                             input=out.read_text(), capture_output=True, text=True, check=True)
     assert json.loads(runner.stdout) == json.loads(result.stdout)
+
+
+# issue 18 defect 5: admission refuses the storage-initializer KServe injects into a model
+# pod in a `restricted` namespace; the twin sets the pod's seccomp profile
+ADMISSION_REFUSAL = (
+    "Namespace 'team-risk' enforces restricted: InferenceService 'scorer' predictor on "
+    "ClusterServingRuntime 'team-server', Container 'storage-initializer' (injected by KServe "
+    "v0.20.0, ClusterStorageContainer 'default') violates Seccomp: seccompProfile.type is not "
+    "set to RuntimeDefault or Localhost (container or pod securityContext)."
+)
+
+
+def _admission(program: str) -> list[str]:
+    path = ROOT / "tests" / "fixtures" / "programs" / program
+    result = invoke("policy", "check", "--program", str(path), "--json")
+    assert result.exit_code in (0, 1), result.output
+    return [
+        v["message"]
+        for v in json.loads(result.stdout)["violations"]
+        if v["policy"] == "k8s-pod-security-admission" and v["enforcement"] == "mandatory"
+    ]
+
+
+@needs_pack_venv
+def test_check_program_refuses_a_model_pod_admission_would_reject() -> None:
+    assert _admission("gate_admission") == [ADMISSION_REFUSAL]
+
+
+@needs_pack_venv
+def test_check_program_admits_the_same_model_pod_with_a_seccomp_profile() -> None:
+    assert _admission("gate_admission_ok") == []

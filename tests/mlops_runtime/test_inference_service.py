@@ -120,3 +120,10 @@ def test_bad_arguments_are_refused(bad: dict[str, Any]) -> None:
 )
 def test_storage_uri_maps_the_proxy_onto_the_bucket(download: str, expected: str) -> None:
     assert storage_uri_for(download, "s3://b/mlflow/") == expected
+
+
+def test_predictor_pod_passes_restricted_for_the_containers_kserve_injects() -> None:
+    # KServe copies the predictor's pod fields onto the pod; the storage-initializer it
+    # injects sets no seccomp profile of its own (issue 18, defect 5), so the pod must
+    ctx = render()["spec"]["predictor"]["securityContext"]
+    assert ctx == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}

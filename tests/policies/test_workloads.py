@@ -462,3 +462,233 @@ def test_config_group_secret_or_broken_yaml_is_not_visible() -> None:
     assert messages("k8s-manifests-visible", [hidden]) == [
         unseen("kubernetes:yaml/v2:ConfigGroup 'hidden' .yaml")
     ]
+
+
+# ------------------------------------------------------------------ Pod Security admission
+# "k8s-pod-security-admission": each pod judged at the level its namespace enforces
+
+PSA = "k8s-pod-security-admission"
+RESTRICTED_POD: dict[str, Any] = {
+    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+    "containers": [CONTAINER],
+    "volumes": [{"name": "tmp", "emptyDir": {}}],
+}
+
+
+def namespace(name: str = "team-risk", level: Any = "restricted") -> dict[str, Any]:
+    labels = {} if level is None else {"pod-security.kubernetes.io/enforce": level}
+    return res("kubernetes:core/v1:Namespace", name, {"metadata": {"name": name,
+                                                                   "labels": labels}})
+
+
+def admitted(spec: dict[str, Any], level: Any = "restricted",
+             config: dict[str, Any] | None = None) -> list[str]:
+    return messages(PSA, [namespace(level=level), workload("Deployment", spec)], config)
+
+
+def test_psa_admits_a_restricted_pod() -> None:
+    assert admitted(RESTRICTED_POD) == []
+
+
+def _psa_container(**ctx: Any) -> dict[str, Any]:
+    pod = copy.deepcopy(RESTRICTED_POD)
+    for key, value in ctx.items():
+        if value is None:
+            pod["containers"][0]["securityContext"].pop(key, None)
+        else:
+            pod["containers"][0]["securityContext"][key] = value
+    return pod
+
+
+def _psa_pod(**fields: Any) -> dict[str, Any]:
+    pod = copy.deepcopy(RESTRICTED_POD)
+    pod.update(fields)
+    return pod
+
+
+@pytest.mark.parametrize(
+    ("spec", "control"),
+    [
+        (_psa_pod(hostNetwork=True), "Host Namespaces: hostNetwork: true"),
+        (_psa_pod(hostPID=True), "Host Namespaces: hostPID: true"),
+        (_psa_container(privileged=True), "Privileged Containers: set to true"),
+        (_psa_container(capabilities={"drop": ["ALL"], "add": ["SYS_ADMIN"]}),
+         "Capabilities: adds SYS_ADMIN (beyond the baseline set)"),
+        (_psa_pod(volumes=[{"name": "node", "hostPath": {"path": "/var"}}]),
+         "HostPath Volumes: volume 'node' mounts /var"),
+        (_psa_container(windowsOptions={"hostProcess": True}), "HostProcess: set to true"),
+        (_psa_container(appArmorProfile={"type": "Unconfined"}),
+         "AppArmor: appArmorProfile.type 'Unconfined'"),
+        (_psa_container(seLinuxOptions={"type": "spc_t"}), "SELinux: seLinuxOptions.type 'spc_t'"),
+        (_psa_container(procMount="Unmasked"), "/proc Mount Type: procMount 'Unmasked'"),
+        (_psa_container(seccompProfile={"type": "Unconfined"}),
+         "Seccomp: seccompProfile.type Unconfined"),
+        (_psa_pod(securityContext={**RESTRICTED_POD["securityContext"],
+                               "sysctls": [{"name": "kernel.msgmax", "value": "1"}]}),
+         "Sysctls: sysctl 'kernel.msgmax' is not in the safe set"),
+    ],
+)
+def test_psa_baseline_controls(spec: dict[str, Any], control: str) -> None:
+    found = admitted(spec, "baseline")
+    assert any(control in m for m in found), found
+    assert all(m.startswith("Namespace 'team-risk' enforces baseline: Deployment 'app'")
+               for m in found)
+
+
+def test_psa_host_ports_and_probe_hosts_are_baseline_controls() -> None:
+    pod = copy.deepcopy(RESTRICTED_POD)
+    pod["containers"][0]["ports"] = [{"containerPort": 80, "hostPort": 80}]
+    pod["containers"][0]["livenessProbe"] = {"httpGet": {"path": "/", "port": 8080,
+                                                         "host": "10.0.0.1"}}
+    found = admitted(pod, "baseline")
+    assert "Namespace 'team-risk' enforces baseline: Deployment 'app', Container 'app' " \
+           "violates Host Ports: hostPort 80." in found
+    assert any("Host Probes / Lifecycle Hooks: host '10.0.0.1'" in m for m in found)
+
+
+@pytest.mark.parametrize(
+    ("spec", "control"),
+    [
+        (_psa_pod(volumes=[{"name": "nfs", "nfs": {"server": "x", "path": "/"}}]),
+         "(the pod) violates Volume Types: volume 'nfs' is of type nfs"),
+        (_psa_container(allowPrivilegeEscalation=None),
+         "Container 'app' violates Privilege Escalation: allowPrivilegeEscalation is not false"),
+        (_psa_pod(securityContext={"seccompProfile": {"type": "RuntimeDefault"}}) | {
+            "containers": [{**CONTAINER, "securityContext": {
+                k: v for k, v in CONTAINER["securityContext"].items() if k != "runAsNonRoot"}}]},
+         "Container 'app' violates Running as Non-root: runAsNonRoot is not true"),
+        (_psa_container(runAsUser=0),
+         "Container 'app' violates Running as Non-root user: runAsUser: 0"),
+        (_psa_pod(securityContext={"runAsNonRoot": True}),
+         "Container 'app' violates Seccomp: seccompProfile.type is not set"),
+        (_psa_container(capabilities={"drop": ["NET_RAW"]}),
+         "Container 'app' violates Capabilities: capabilities.drop does not include ALL"),
+        (_psa_container(capabilities={"drop": ["ALL"], "add": ["CHOWN"]}),
+         "Container 'app' violates Capabilities: adds CHOWN (only NET_BIND_SERVICE"),
+    ],
+)
+def test_psa_restricted_controls(spec: dict[str, Any], control: str) -> None:
+    found = admitted(spec)
+    assert any(control in m for m in found), found
+    # the same pod is fine where only baseline is enforced
+    assert admitted(spec, "baseline") == []
+
+
+def test_psa_judges_init_containers_too() -> None:
+    pod = copy.deepcopy(RESTRICTED_POD)
+    pod["securityContext"] = {"runAsNonRoot": True}
+    pod["containers"][0]["securityContext"]["seccompProfile"] = {"type": "RuntimeDefault"}
+    pod["initContainers"] = [{**CONTAINER, "name": "init"}]
+    assert admitted(pod) == [
+        "Namespace 'team-risk' enforces restricted: Deployment 'app', Container 'init' "
+        "violates Seccomp: seccompProfile.type is not set to RuntimeDefault or Localhost "
+        "(container or pod securityContext)."]
+
+
+def test_psa_level_comes_from_the_namespace_and_fails_closed() -> None:
+    bad = _psa_container(privileged=True)
+    # no label: the API server's default, privileged on EKS unless configured otherwise
+    assert admitted(bad, None) == []
+    assert admitted(bad, None, {"default_level": "baseline"}) != []
+    assert admitted(bad, "privileged") == []
+    # a namespace the plan does not declare cannot be judged
+    assert messages(PSA, [workload("Deployment", RESTRICTED_POD)]) == [
+        "Deployment 'app': its namespace 'team-risk' is not declared in the plan, so the Pod "
+        "Security level it enforces cannot be seen and its pods cannot be judged."]
+    assert messages(PSA, [namespace(level="strict"), workload("Deployment", RESTRICTED_POD)]) == [
+        "Deployment 'app': Namespace 'team-risk' sets pod-security.kubernetes.io/enforce to a "
+        "value the pack cannot read (one of privileged, baseline, restricted): its pods "
+        "cannot be judged."]
+    assert messages(PSA, [namespace(level="[secret]"), workload("Deployment", bad)]) != []
+
+
+def test_psa_reads_objects_inside_yaml_groups() -> None:
+    daemon = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+              "metadata": {"name": "agent", "namespace": "team-risk"},
+              "spec": {"template": {"spec": _psa_pod(hostNetwork=True)}}}
+    group = res("kubernetes:yaml/v2:ConfigGroup", "extras", {"objs": [daemon]})
+    found = messages(PSA, [namespace(), group])
+    assert any("ConfigGroup 'extras' object DaemonSet/agent" in m and "hostNetwork" in m
+               for m in found), found
+
+
+# -- the pods KServe makes: runtime containers + what its webhook injects (defect 5)
+
+RUNTIME = res(
+    "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime", "mlserver",
+    {"metadata": {"name": "kserve-mlserver"}, "spec": {
+        "supportedModelFormats": [{"name": "mlflow", "autoSelect": True}],
+        "containers": [{**CONTAINER, "name": "kserve-container", "securityContext": {
+            **CONTAINER["securityContext"], "seccompProfile": {"type": "RuntimeDefault"}}}]}})
+
+
+def kserve_release(values: dict[str, Any] | None = None,
+                   version: str = "v0.20.0") -> dict[str, Any]:
+    base = {"kserve": {"version": version, "controller": {"deploymentMode": "Standard"}}}
+    return res("kubernetes:helm.sh/v3:Release", "kserve", {
+        "chart": "oci://ghcr.io/kserve/charts/kserve-resources", "version": version,
+        "namespace": "kserve", "values": base if values is None else values})
+
+
+def isvc(predictor: dict[str, Any] | None = None) -> dict[str, Any]:
+    from mlops_runtime.inference_service import render_inference_service
+
+    obj = render_inference_service("scorer", "team-risk", "s3://artifacts/teams/risk/m",
+                                   "scorer", "3")
+    if predictor is not None:
+        obj["spec"]["predictor"] = predictor
+    return res("kubernetes:serving.kserve.io/v1beta1:InferenceService", "scorer",
+               {"metadata": obj["metadata"], "spec": obj["spec"]})
+
+
+BARE_PREDICTOR = {"model": {"modelFormat": {"name": "mlflow"}, "runtime": "kserve-mlserver",
+                            "storageUri": "s3://artifacts/teams/risk/m"}}
+INJECTED = ("Namespace 'team-risk' enforces restricted: InferenceService 'scorer' predictor on "
+            "ClusterServingRuntime 'kserve-mlserver', Container 'storage-initializer' (injected "
+            "by KServe v0.20.0, ClusterStorageContainer 'default') violates Seccomp: "
+            "seccompProfile.type is not set to RuntimeDefault or Localhost (container or pod "
+            "securityContext).")
+
+
+def test_psa_refuses_the_storage_initializer_kserve_injects_without_seccomp() -> None:
+    # chart defaults (v0.20.0 values.yaml): no seccompProfile on the storage-initializer
+    assert messages(PSA, [namespace(), RUNTIME, kserve_release(), isvc(BARE_PREDICTOR)]) == [
+        INJECTED]
+
+
+def test_psa_admits_the_platform_template_under_the_chart_defaults() -> None:
+    # the template's pod securityContext covers the injected container (defect 5)
+    assert messages(PSA, [namespace(), RUNTIME, kserve_release(), isvc()]) == []
+
+
+def test_psa_admits_the_injected_container_given_the_chart_value() -> None:
+    values = {"kserve": {"controller": {"deploymentMode": "Standard"}, "storage": {
+        "containerSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}}}
+    assert messages(PSA, [namespace(), RUNTIME, kserve_release(values),
+                          isvc(BARE_PREDICTOR)]) == []
+
+
+def test_psa_kserve_fails_closed() -> None:
+    no_release = messages(PSA, [namespace(), RUNTIME, isvc()])
+    assert any("the plan installs no kserve-resources release" in m for m in no_release)
+    unknown = messages(PSA, [namespace(), RUNTIME, kserve_release(version="v0.99.0"), isvc()])
+    assert any("there is no record of what KServe 'v0.99.0' injects" in m for m in unknown)
+    # no mode annotation and no chart value: the chart's default, Knative (queue-proxy)
+    serverless = isvc()
+    del serverless["inputs"]["metadata"]["annotations"]["serving.kserve.io/deploymentMode"]
+    knative = messages(PSA, [namespace(), RUNTIME, kserve_release({}), serverless])
+    assert any("deployment mode 'Knative'" in m for m in knative), knative
+    no_runtime = messages(PSA, [namespace(), kserve_release(), isvc()])
+    assert any("the serving runtime of predictor.model" in m for m in no_runtime)
+
+
+def test_psa_kserve_agent_copies_the_first_container() -> None:
+    runtime = copy.deepcopy(RUNTIME)
+    del runtime["inputs"]["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"]
+    found = messages(PSA, [namespace(), runtime, kserve_release(),
+                           isvc({**isvc()["inputs"]["spec"]["predictor"], "logger": {
+                               "mode": "all"}})])
+    assert any("Container 'agent' (injected by KServe v0.20.0) violates Privilege Escalation"
+               in m for m in found), found
+    assert any("Container 'kserve-container' violates Privilege Escalation" in m
+               for m in found), found

@@ -131,12 +131,27 @@ def runtime_manifest(runtime: RuntimeName, image: str, resources: Resources) -> 
     }
 
 
+# The storage-initializer KServe injects into every model pod takes its securityContext from
+# the ClusterStorageContainer `default`, which the chart renders from this value; the chart's
+# default (v0.20.0 values.yaml) has no seccompProfile, and Pod Security `restricted` refuses
+# such a container unless the pod sets one. Set here, it holds for every InferenceService,
+# not only those the platform's template renders.
+STORAGE_INITIALIZER_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "privileged": False,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
 def controller_values(args: KServeArgs) -> dict[str, Any]:
     """Values of the ``kserve-resources`` chart."""
     gateway_api = args.config.ingress == "gateway-api"
     return {
         "kserve": {
             "version": args.config.version,
+            "storage": {"containerSecurityContext": STORAGE_INITIALIZER_SECURITY_CONTEXT},
             "controller": {
                 "deploymentMode": args.config.deployment_mode,
                 "gateway": {

@@ -78,3 +78,15 @@ def test_each_model_is_served_in_its_team_namespace_after_the_controller() -> No
     assert predictor["serviceAccountName"] == "pipeline-runner"
     controller = [r for r in built.of_type(RELEASE) if r["name"] == "kserve"]
     assert controller[0]["urn"] in isvc["dependencies"]
+
+
+def test_injected_storage_initializer_gets_a_seccomp_profile() -> None:
+    """The chart renders ClusterStorageContainer `default`, whose container KServe merges into
+    the storage-initializer it injects, with `kserve.storage.containerSecurityContext`; the
+    v0.20.0 default has no seccompProfile, which Pod Security `restricted` refuses (issue 18,
+    defect 5)."""
+    controller = {r["name"]: r for r in kserve(KServeConfig()).of_type(RELEASE)}["kserve"]
+    ctx = controller["inputs"]["values"]["kserve"]["storage"]["containerSecurityContext"]
+    assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert ctx["allowPrivilegeEscalation"] is False and ctx["capabilities"] == {"drop": ["ALL"]}
+    assert ctx["runAsNonRoot"] is True
