@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -14,7 +12,6 @@ from alone import build
 from infra.services.kfp.component import (
     KubeflowPipelines,
     KubeflowPipelinesArgs,
-    overlay_version,
 )
 from infra.services.kfp.config import KfpConfig
 from mlops.errors import PlanError
@@ -159,14 +156,3 @@ def test_the_upstream_manifests_come_after_the_native_objects_they_read() -> Non
     # without credentials there is no Secret for them, and without OIDC no UI Ingress
     assert PLATFORM_ENV not in by_name(built, "kubernetes:core/v1:Secret")
     assert not built.of_type("kubernetes:networking.k8s.io/v1:Ingress")
-
-
-def test_the_sdk_the_pipelines_compile_with_is_the_backends_release() -> None:
-    """The SDK (image, dev venv) and the deployed backend move together: one minor."""
-    root = Path(__file__).resolve().parents[4]
-    backend = KfpConfig().version
-    minor = ".".join(backend.split(".")[:2])
-    image_pin = re.search(r"^kfp==(\S+)$", (root / "pipelines/requirements.txt").read_text(), re.M)
-    assert image_pin and image_pin.group(1).startswith(f"{minor}.")
-    assert f'"kfp>={minor},' in (root / "pyproject.toml").read_text()
-    assert overlay_version() == backend
