@@ -246,14 +246,19 @@ def evaluate_and_promote(
 
 @component
 def deploy_champion(
-    model_name: str, namespace: str, min_replicas: int, champion: str,
+    model_name: str, team: str, service_account: str, min_replicas: int, champion: str,
     manifest: Output[Artifact],
 ) -> str:
-    """Render the KServe InferenceService of the champion; reload the local server.
+    """Publish the champion to the team's prefix and render its KServe InferenceService;
+    reload the local server.
+
+    The InferenceService runs in the team's namespace as the team's service account (its
+    IRSA role reads only the team's prefix), so the model is copied there first.
 
     Args:
         model_name: Registered model name.
-        namespace: Team namespace of the InferenceService.
+        team: Team that serves it (namespace ``team-<team>``, prefix ``teams/<team>``).
+        service_account: The team's serving service account (its IRSA role).
         min_replicas: Lowest replica count.
         champion: Champion version decided upstream (re-read here: the alias wins).
         manifest: The InferenceService YAML.
@@ -267,18 +272,19 @@ def deploy_champion(
     import yaml
 
     from mlops_runtime import inference_service as kserve
-    from mlops_runtime import model_ops
-    from pipelines import settings, storage
+    from mlops_runtime import model_ops, teams
+    from pipelines import serving, settings, storage
 
     client = model_ops.client_from_env()
     version = model_ops.alias_version(client, model_name, model_ops.CHAMPION) or champion
     if not version:
         raise RuntimeError(f"model {model_name!r} has no champion to deploy")
-    uri = kserve.storage_uri_for(client.get_model_version_download_uri(model_name, version),
-                                 settings.artifacts_destination())
+    uri = serving.publish_model(client.get_model_version_download_uri(model_name, version),
+                                team, model_name, version)
     service = kserve.render_inference_service(
-        name=model_name, namespace=namespace, storage_uri=uri, model_name=model_name,
-        model_version=version, min_replicas=min_replicas,
+        name=model_name, namespace=teams.namespace(team), storage_uri=uri,
+        model_name=model_name, model_version=version, min_replicas=min_replicas,
+        service_account=service_account,
     )
     text = yaml.safe_dump(service, sort_keys=False)
     Path(manifest.path).write_text(text)

@@ -2,6 +2,7 @@
 
 from kfp import dsl, kubernetes
 
+from mlops_runtime import teams
 from mlops_runtime.pipelines_env import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
 from pipelines import components as c
 from pipelines import settings
@@ -52,7 +53,8 @@ def training_pipeline(
     min_improvement: float = 0.0,
     approver: str = "training-pipeline",
     reason: str = "",
-    namespace: str = "data-science",
+    team: str = "data-science",
+    service_account: str = teams.SERVICE_ACCOUNT,
     min_replicas: int = 1,
 ) -> None:
     """Training: features -> training set -> validate -> split -> sweep -> register ->
@@ -68,7 +70,9 @@ def training_pipeline(
         min_improvement: Improvement over the champion required to promote.
         approver: Recorded with the decision.
         reason: Recorded with the decision (default: the measured improvement).
-        namespace: Namespace of the InferenceService.
+        team: Team that serves the model: its namespace ``team-<team>``, its prefix of the
+            artifact store (where the model is published) and its service account.
+        service_account: The team's serving service account (``teams.N.service_account``).
         min_replicas: Lowest replica count of the InferenceService.
     """
     ingest = _platform(c.ingest_features())
@@ -110,7 +114,8 @@ def training_pipeline(
     _platform(
         c.deploy_champion(
             model_name=model_name,
-            namespace=namespace,
+            team=team,
+            service_account=service_account,
             min_replicas=min_replicas,
             champion=promotion.outputs["champion"],
         )

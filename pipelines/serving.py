@@ -3,15 +3,45 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlops_runtime import teams
 from pipelines import settings, storage
 
 if TYPE_CHECKING:
     import pandas as pd
 
 _DTYPES = {"f": "FP64", "i": "INT64", "u": "UINT64", "b": "BOOL"}
+
+
+def publish_model(download_uri: str, team: str, model_name: str, version: str) -> str:
+    """Copy a registered model version to the team's prefix, where its model servers read.
+
+    The team's serving role may read only its own prefix (``teams/<team>``), not MLflow's
+    (``mlflow/``): the run downloads the version through the tracking server (its proxied
+    artifacts, with the run's MLflow credentials) and writes it under
+    ``teams/<team>/models/<model>/<version>/``, which the team's runner role may write.
+
+    Args:
+        download_uri: What `MlflowClient.get_model_version_download_uri` returned.
+        team: The team whose model servers serve it.
+        model_name: Registered model name.
+        version: Registered model version.
+
+    Returns:
+        The ``s3://`` URI of the published model directory (its MLmodel at the top).
+    """
+    import mlflow
+
+    target = f"s3://{settings.bucket()}/{teams.model_prefix(team, model_name, version)}"
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=download_uri, dst_path=tmp))
+        if not (local / "MLmodel").is_file():
+            raise RuntimeError(f"{download_uri} has no MLmodel: not a model directory")
+        return storage.put_directory(local, target)
 
 
 def infer_request(frame: pd.DataFrame) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -28,6 +29,15 @@ def split_uri(uri: str) -> tuple[str, str]:
 def put_bytes(uri: str, data: bytes, content_type: str = "application/octet-stream") -> str:
     bucket, key = split_uri(uri)
     s3_client().put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+    return uri
+
+
+def put_directory(directory: Path, uri: str) -> str:
+    """Upload every file under `directory` to ``<uri>/<relative path>``; returns `uri`."""
+    uri = uri.rstrip("/")
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            put_bytes(f"{uri}/{path.relative_to(directory).as_posix()}", path.read_bytes())
     return uri
 
 

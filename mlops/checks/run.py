@@ -8,6 +8,7 @@ from typing import Any
 
 from mlops.checks.identity import duplicates
 from mlops.checks.images import upstream_image_problems, workflow_problems
+from mlops.checks.kfp_release import kfp_release_problems
 from mlops.checks.upstream import Inventories
 from mlops.paths import PACKAGE_DIR
 
@@ -21,6 +22,7 @@ def refusals(plan: dict[str, Any]) -> list[str]:
     inventories = Inventories.load(dict.fromkeys([cwd, CHECKOUT / "infra"]))
     return [
         *(f"image rule: {p}" for p in workflow_problems(CHECKOUT)),
+        *(f"KFP release: {p}" for p in kfp_release_problems(CHECKOUT)),
         *(
             f"object identity: {p}"
             for p in duplicates(resources, plan["_providers"], cwd, inventories)

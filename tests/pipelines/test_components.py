@@ -118,14 +118,21 @@ def test_train_register_promote_deploy(env_sqlite: dict[str, str], tmp_path: Pat
     assert 0.9 < evaluation.metadata["challenger_roc_auc"] <= 1.0
 
     manifest = _art(Artifact, tmp_path, "isvc")
-    uri = c.deploy_champion.python_func(model_name=name, namespace="team-a", min_replicas=1,
-                                        champion=outcome.champion, manifest=manifest)
+    uri = c.deploy_champion.python_func(model_name=name, team="a", service_account="serve-a",
+                                        min_replicas=1, champion=outcome.champion,
+                                        manifest=manifest)
     service = yaml.safe_load(Path(manifest.path).read_text())
-    assert service["spec"]["predictor"]["model"]["storageUri"] == uri
+    predictor = service["spec"]["predictor"]
+    assert predictor["model"]["storageUri"] == uri
     assert service["metadata"]["annotations"]["mlops.platform/model-version"] == version
-    # The storage URI is where the server really put the model: KServe would find MLmodel.
-    assert uri.startswith(f"s3://{env_sqlite['MLOPS_ARTIFACT_BUCKET']}/mlflow/")
-    assert b"flavors" in storage.get_bytes(uri.rstrip("/") + "/MLmodel")
+    # In the team's namespace, as the team's account, from the team's prefix (the only one
+    # its IRSA role reads; MLflow's `mlflow/` prefix is not)
+    assert service["metadata"]["namespace"] == "team-a"
+    assert predictor["serviceAccountName"] == "serve-a"
+    bucket = env_sqlite["MLOPS_ARTIFACT_BUCKET"]
+    assert uri == f"s3://{bucket}/teams/a/models/{name}/{version}"
+    # KServe would find the model there: the published copy carries MLmodel
+    assert b"flavors" in storage.get_bytes(uri + "/MLmodel")
     stored = storage.get_bytes(
         f"s3://{settings.bucket()}/deployments/{name}/inferenceservice.yaml")
     assert yaml.safe_load(stored) == service

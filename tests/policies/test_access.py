@@ -204,3 +204,46 @@ def test_a_deny_in_the_buckets_own_policy_input_wins() -> None:
 
     found = messages(POLICY, mutated(workload(CALLS), both))
     assert found and "2 bucket policies set in different places" in found[0]
+
+
+def team_serving(key: str) -> list[dict[str, Any]]:
+    """A team's serving account (KServe's storage initializer) whose role reads only the
+    team's prefix, declaring the download of a model at `key`."""
+    grant = doc(
+        {
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{BUCKET}",
+            "Condition": {"StringLike": {"s3:prefix": ["teams/fraud", "teams/fraud/*"]}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": f"arn:aws:s3:::{BUCKET}/teams/fraud/*",
+        },
+    )
+    directory = key.rsplit("/", 1)[0]
+    calls = [
+        {
+            "action": "s3:ListBucket",
+            "resource": f"arn:aws:s3:::{BUCKET}",
+            "context": {"s3:prefix": f"{directory}/"},
+            "why": "list a model's files",
+        },
+        {"action": "s3:GetObject", "resource": f"arn:aws:s3:::{BUCKET}/{key}", "why": "download"},
+    ]
+
+    def as_team(rs: list[dict[str, Any]]) -> None:
+        rs[1]["inputs"].update(policy=grant)
+        rs[3]["inputs"]["metadata"].update(name="pipeline-runner", namespace="team-fraud")
+
+    return mutated(workload(calls), as_team)
+
+
+def test_a_team_model_server_reads_its_model_from_the_teams_prefix_only() -> None:
+    """What the training pipeline renders: the model published under the team's prefix
+    passes; the old shape, MLflow's own prefix, which team roles cannot read, is refused."""
+    assert messages(POLICY, team_serving("teams/fraud/models/clf/3/MLmodel")) == []
+    refused = messages(POLICY, team_serving("mlflow/1/models/m-0a1b/artifacts/MLmodel"))
+    assert refused and all("team-fraud/pipeline-runner" in m for m in refused)
+    assert any("AWS would refuse s3:GetObject" in m for m in refused)

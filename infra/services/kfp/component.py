@@ -10,8 +10,8 @@ this component, so the plan shows it and the tests check it:
   upstream manifests use), and ``mysql-secret`` with the database user and password.
 * ``mlops-kfp-object-store`` — bucket, region and S3 host the API server and UI use;
   ``kfp-launcher`` — the default pipeline root ``s3://<bucket>/pipelines``;
-  ``artifact-repositories`` — Argo's default artifact repository for the namespace (step
-  logs under ``<pipelines prefix>/logs/``, the SDK's credentials: IRSA).
+  ``workflow-controller-configmap`` — upstream's, with Argo's artifact repository moved to
+  the bucket (step logs under ``<pipelines prefix>/logs/``, the SDK's credentials: IRSA).
 * ``ml-pipeline-ui-signing`` — the UI's TensorBoard proxy signing secret (random; upstream
   falls back to MinIO's well-known secret key).
 * ``mlops-pipelines-env`` — a ConfigMap with the platform endpoints every run of the
@@ -19,7 +19,8 @@ this component, so the plan shows it and the tests check it:
   the same name with its MLflow credentials, in the namespace the runs execute in.
 * IRSA service accounts ``ml-pipeline``, ``ml-pipeline-ui`` and ``pipeline-runner``
   (no static keys anywhere), and one ``pipeline-runner-<team>`` per team bound to
-  that team's role.
+  that team's role, with a Role and RoleBinding of its own (what Argo's executor and KFP's
+  driver and launcher ask the Kubernetes API for).
 * The UI: ClusterIP only in ``basic-auth`` mode (port-forward under cluster RBAC);
   behind oauth2-proxy with the same OIDC client as MLflow in ``oidc`` mode.
 """
@@ -30,7 +31,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -64,6 +65,56 @@ API_PORTS = (8888, 8887)
 CACHE_WEBHOOK_PORT = 8443
 # Argo's key for a step's archived log, under the pipelines prefix every runner may write
 LOG_KEY_FORMAT = "logs/{{workflow.name}}/{{pod.name}}"
+# the ConfigMap the workflow controller reads (its `--configmap` flag in upstream's Deployment)
+WORKFLOW_CONTROLLER_CONFIGMAP = "workflow-controller-configmap"
+# Upstream's other keys of that ConfigMap (kubeflow/pipelines 2.17.0,
+# manifests/kustomize/third-party/argo/base/workflow-controller-configmap-patch.yaml), kept
+# as they are: replacing the object for its artifactRepository must not drop them.
+UPSTREAM_EXECUTOR = (
+    "imagePullPolicy: IfNotPresent\n"
+    "securityContext:\n"
+    "  runAsNonRoot: true\n"
+    "  runAsUser: 65532\n"
+    "  allowPrivilegeEscalation: false\n"
+    "  capabilities:\n"
+    "    drop:\n"
+    "      - ALL\n"
+    "  seccompProfile:\n"
+    "    type: RuntimeDefault\n"
+)
+UPSTREAM_WORKFLOW_DEFAULTS = (
+    "spec:\n"
+    "  ttlStrategy:\n"
+    "    secondsAfterCompletion: 3600\n"
+    "    secondsAfterSuccess: 3600\n"
+    "    secondsAfterFailure: 3600\n"
+    "  templateDefaults:\n"
+    "    retryStrategy:\n"
+    "      limit: '2'\n"
+    "      retryPolicy: OnError\n"
+)
+# What a run's pods ask the Kubernetes API for, as the run's service account (Argo applies
+# the Workflow's serviceAccountName to every pod): Argo's executor reports each step's
+# outputs (argo-workflows v4.0.5 docs/workflow-rbac.md, the minimum for >= v3.4); KFP's
+# driver reads its Workflow (backend/src/v2/cmd/driver/main.go), driver and launcher their
+# own Pod (driver/k8s.go, component/launcher_v2.go) and the launcher ConfigMap
+# (config/env.go), all at kubeflow/pipelines 2.17.0. No pods/log: since v3.4 the executor
+# reads no logs through the API.
+RUNNER_RULES: tuple[dict[str, Any], ...] = (
+    {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflowtaskresults"],
+        "verbs": ["create", "patch"],
+    },
+    {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["get"]},
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+    {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "resourceNames": ["kfp-launcher"],
+        "verbs": ["get"],
+    },
+)
 
 
 def overlay_version() -> str:
@@ -77,6 +128,29 @@ def overlay_version() -> str:
 
 def pipeline_root(bucket: str, prefix: str = "kfp") -> str:
     return f"s3://{bucket}/{prefix}"
+
+
+def workflow_controller_config(args: KubeflowPipelinesArgs) -> dict[str, str]:
+    """The workflow controller's ConfigMap: upstream's, with the artifact repository (where
+    Argo archives step logs) moved from SeaweedFS and its static-key Secret to the stack's
+    bucket under the pipelines prefix, with the SDK's credential chain (the run's IRSA role).
+    Schema: argo-workflows v4.0.5 docs/workflow-controller-configmap.yaml."""
+    repository = {
+        "archiveLogs": True,
+        "s3": {
+            "endpoint": args.s3_host,
+            "bucket": args.artifact_bucket,
+            "region": args.region,
+            "insecure": False,
+            "useSDKCreds": True,
+            "keyFormat": f"{args.artifact_prefix}/{LOG_KEY_FORMAT}",
+        },
+    }
+    return {
+        "artifactRepository": yaml.safe_dump(repository, sort_keys=False),
+        "executor": UPSTREAM_EXECUTOR,
+        "workflowDefaults": UPSTREAM_WORKFLOW_DEFAULTS,
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -266,29 +340,13 @@ class KubeflowPipelines(pulumi.ComponentResource):
         )
         owned.append(
             k8s.core.v1.ConfigMap(
-                f"{name}-artifact-repositories",
+                f"{name}-workflow-controller",
                 metadata={
-                    "name": "artifact-repositories",
+                    "name": WORKFLOW_CONTROLLER_CONFIGMAP,
                     "namespace": ns,
                     "labels": kfp_labels,
-                    "annotations": {"workflows.argoproj.io/default-artifact-repository": "default"},
                 },
-                data={
-                    "default": yaml.safe_dump(
-                        {
-                            "archiveLogs": True,
-                            "s3": {
-                                "endpoint": args.s3_host,
-                                "bucket": args.artifact_bucket,
-                                "region": args.region,
-                                "insecure": False,
-                                "useSDKCreds": True,
-                                "keyFormat": f"{args.artifact_prefix}/{LOG_KEY_FORMAT}",
-                            },
-                        },
-                        sort_keys=False,
-                    )
-                },
+                data=workflow_controller_config(args),
                 opts=in_ns,
             )
         )
@@ -335,6 +393,30 @@ class KubeflowPipelines(pulumi.ComponentResource):
                         sa_name, ns, role, args.aws_calls.get(sa_name, ())
                     ),
                     opts=in_ns,
+                )
+            )
+        # upstream binds its Role `pipeline-runner` to `pipeline-runner` only: each team's
+        # runner gets a Role and a binding of its own, nothing shared between teams
+        for team in sorted(args.team_runner_role_arns):
+            runner = f"pipeline-runner-{team}"
+            role = k8s.rbac.v1.Role(
+                f"{name}-role-{runner}",
+                metadata={"name": runner, "namespace": ns, "labels": kfp_labels},
+                rules=[dict(r) for r in RUNNER_RULES],
+                opts=in_ns,
+            )
+            owned.append(role)
+            owned.append(
+                k8s.rbac.v1.RoleBinding(
+                    f"{name}-binding-{runner}",
+                    metadata={"name": runner, "namespace": ns, "labels": kfp_labels},
+                    role_ref={
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Role",
+                        "name": runner,
+                    },
+                    subjects=[{"kind": "ServiceAccount", "name": runner, "namespace": ns}],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, role]),
                 )
             )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from infra.base.config import ChartVersion, Strict
+from infra.services.kfp.release import KFP_RELEASE
 
 
 class KfpConfig(Strict):
@@ -12,11 +13,12 @@ class KfpConfig(Strict):
 
     Attributes:
         enabled: Deploy it (it needs MLflow: the pipelines log there).
-        version: KFP release; must equal the ref the committed overlay pins.
+        version: KFP release; must equal the ref the committed overlay pins
+            (``release.KFP_RELEASE``, the one place that names it).
         namespace: ``kubeflow``: the upstream manifests hard-code it, and so do their
             database names (``mlpipeline``, ``metadb``, ``cachedb``).
     """
 
     enabled: bool = True
-    version: ChartVersion = "2.17.0"
+    version: ChartVersion = KFP_RELEASE
     namespace: Literal["kubeflow"] = "kubeflow"

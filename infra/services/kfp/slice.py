@@ -21,6 +21,7 @@ from infra.services.mlflow.component import MlflowServer
 from infra.services.mlflow.slice import PIPELINES_USER
 from infra.services.monitoring.component import Monitoring
 from mlops_runtime import pipelines_env as env
+from mlops_runtime import teams
 
 DATABASE = "mlpipeline"  # the upstream manifests' database name
 
@@ -137,6 +138,10 @@ def deploy(p: Platform) -> None:
                 *runner_calls,
                 *root.write(f"{t.prefix}/data/part.parquet", "write the team's data"),
                 *root.read(f"{t.prefix}/data/part.parquet", "read the team's data"),
+                *root.write(
+                    f"{teams.model_prefix(t.name, 'm', '1')}/MLmodel",
+                    "publish a model for the team's model servers",
+                ),
             ]
             for t in p.config.teams
         },

@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 
 from infra.base.config import DNS_LABEL, K8S_NAME_PATTERN, FieldProblem, Strict
 from infra.base.units import INT64_MAX, cpu_millis, memory_bytes
+from mlops_runtime import teams
 
 # The team namespace's LimitRange gives a container without limits these (the
 # component's `TeamTenancyArgs.default_limits`); Kubernetes refuses a LimitRange whose
@@ -50,16 +51,16 @@ class TeamConfig(Strict):
 
     name: str
     quota: TeamQuota = Field(default_factory=TeamQuota)
-    service_account: str = Field(default="pipeline-runner", pattern=K8S_NAME_PATTERN)
+    service_account: str = Field(default=teams.SERVICE_ACCOUNT, pattern=K8S_NAME_PATTERN)
 
     @property
     def namespace(self) -> str:
-        return f"team-{self.name}"
+        return teams.namespace(self.name)
 
     @property
     def prefix(self) -> str:
         """The team's prefix of the artifact store."""
-        return f"teams/{self.name}"
+        return teams.prefix(self.name)
 
     @model_validator(mode="after")
     def _check(self) -> TeamConfig:

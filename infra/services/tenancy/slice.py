@@ -11,6 +11,7 @@ from infra.platform import Platform
 from infra.services.artifact_store.component import ArtifactStore
 from infra.services.tenancy.component import Peer, TeamTenancy, TeamTenancyArgs
 from infra.services.tenancy.teams import Teams, TeamsArgs
+from mlops_runtime import teams as teams_names
 
 # the ports of the platform's services a team's pods may call
 MLFLOW_PORTS = [5000]
@@ -55,10 +56,15 @@ def deploy(p: Platform) -> None:
                 peers=peers,
                 monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
                 group=f"team-{t.name}",
-                # KServe's storage initializer downloads the team's models as this account
+                # KServe's storage initializer downloads the team's models as this account,
+                # from where the training pipeline publishes them
                 aws_calls=[
-                    artifacts.calls.list_under(f"{t.prefix}/models", "list a model's files"),
-                    *artifacts.calls.read(f"{t.prefix}/models/m/1/MLmodel", "download a model"),
+                    artifacts.calls.list_under(
+                        teams_names.model_prefix(t.name, "m", "1"), "list a model's files"
+                    ),
+                    *artifacts.calls.read(
+                        f"{teams_names.model_prefix(t.name, 'm', '1')}/MLmodel", "download a model"
+                    ),
                 ],
             ),
             opts=p.k8s,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -14,7 +12,6 @@ from alone import build
 from infra.services.kfp.component import (
     KubeflowPipelines,
     KubeflowPipelinesArgs,
-    overlay_version,
 )
 from infra.services.kfp.config import KfpConfig
 from mlops.errors import PlanError
@@ -29,6 +26,7 @@ CERT_MANAGER = "test:CertManager"  # stands in for cert-manager's Helm release
 def kfp(**wiring: Any) -> Any:
     def make(opts: pulumi.ResourceOptions) -> None:
         wiring.setdefault("cert_manager", pulumi.ComponentResource(CERT_MANAGER, "cm"))
+        wiring.setdefault("team_runner_role_arns", {"fraud": "arn:fraud"})
         KubeflowPipelines(
             "kfp",
             KubeflowPipelinesArgs(
@@ -38,7 +36,6 @@ def kfp(**wiring: Any) -> Any:
                 api_role_arn="arn:api",
                 ui_role_arn="arn:ui",
                 runner_role_arn="arn:runner",
-                team_runner_role_arns={"fraud": "arn:fraud"},
                 db_host="mysql.internal",
                 db_port=3306,
                 db_username="kfp_admin",
@@ -84,14 +81,52 @@ def test_storage_database_and_identities_are_wired_without_keys() -> None:
 
 
 def test_argo_archives_step_logs_to_s3_with_the_runners_identity() -> None:
-    """Upstream's workflow-controller-configmap sends logs to SeaweedFS with a static-key
-    Secret that does not exist here; the namespace's default repository wins over it."""
-    repo = by_name(kfp(), CONFIG_MAP)["artifact-repositories"]
-    key = repo["metadata"]["annotations"]["workflows.argoproj.io/default-artifact-repository"]
-    s3 = yaml.safe_load(repo["data"][key])["s3"]
-    assert s3["useSDKCreds"] is True and "accessKeySecret" not in s3
-    assert s3["bucket"] == "b" and s3["endpoint"] == "s3.us-east-1.amazonaws.com"
-    assert s3["keyFormat"].startswith("pipelines/")  # where every runner role may write
+    """Upstream's workflow-controller-configmap sends logs to SeaweedFS with the static-key
+    Secret `mlpipeline-minio-artifact`, which does not exist here: every step that archives
+    its log would fail. The component writes that ConfigMap with the stack's bucket."""
+    data = by_name(kfp(), CONFIG_MAP)["workflow-controller-configmap"]["data"]
+    repo = yaml.safe_load(data["artifactRepository"])
+    assert repo["archiveLogs"] is True
+    s3 = repo["s3"]
+    assert s3 == {
+        "endpoint": "s3.us-east-1.amazonaws.com",
+        "bucket": "b",
+        "region": "us-east-1",
+        "insecure": False,
+        "useSDKCreds": True,  # IRSA: no accessKeySecret/secretKeySecret
+        "keyFormat": "pipelines/logs/{{workflow.name}}/{{pod.name}}",  # every runner writes
+    }
+    assert "minio" not in str(data).lower() and "seaweedfs" not in str(data).lower()
+    # upstream's other keys survive the replacement
+    executor = yaml.safe_load(data["executor"])["securityContext"]
+    assert executor["runAsNonRoot"] is True and executor["seccompProfile"]["type"]
+    assert yaml.safe_load(data["workflowDefaults"])["spec"]["ttlStrategy"]
+
+
+def test_each_team_runner_has_a_role_and_binding_of_its_own() -> None:
+    """Argo's executor writes WorkflowTaskResults as the run's service account; without a
+    binding, `pipeline-runner-<team>` cannot, and every step fails."""
+    built = kfp(team_runner_role_arns={"fraud": "arn:fraud", "recsys": "arn:recsys"})
+    roles = by_name(built, "kubernetes:rbac.authorization.k8s.io/v1:Role")
+    bindings = by_name(built, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert set(roles) == set(bindings) == {"pipeline-runner-fraud", "pipeline-runner-recsys"}
+    for runner, binding in bindings.items():
+        assert binding["metadata"]["namespace"] == "kubeflow"
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": runner,  # its own Role, none shared
+        }
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": runner, "namespace": "kubeflow"}
+        ]
+        rules = roles[runner]["rules"]
+        assert {
+            "apiGroups": ["argoproj.io"],
+            "resources": ["workflowtaskresults"],
+            "verbs": ["create", "patch"],
+        } in rules
+        assert not [r for r in rules if "*" in r["verbs"] or "*" in r["resources"]]
 
 
 def test_the_ui_signs_tensorboard_links_with_a_secret_of_its_own() -> None:
@@ -121,14 +156,3 @@ def test_the_upstream_manifests_come_after_the_native_objects_they_read() -> Non
     # without credentials there is no Secret for them, and without OIDC no UI Ingress
     assert PLATFORM_ENV not in by_name(built, "kubernetes:core/v1:Secret")
     assert not built.of_type("kubernetes:networking.k8s.io/v1:Ingress")
-
-
-def test_the_sdk_the_pipelines_compile_with_is_the_backends_release() -> None:
-    """The SDK (image, dev venv) and the deployed backend move together: one minor."""
-    root = Path(__file__).resolve().parents[4]
-    backend = KfpConfig().version
-    minor = ".".join(backend.split(".")[:2])
-    image_pin = re.search(r"^kfp==(\S+)$", (root / "pipelines/requirements.txt").read_text(), re.M)
-    assert image_pin and image_pin.group(1).startswith(f"{minor}.")
-    assert f'"kfp>={minor},' in (root / "pyproject.toml").read_text()
-    assert overlay_version() == backend

@@ -81,6 +81,7 @@ def test_what_the_component_writes_natively_is_deleted_from_upstream() -> None:
     keys = built().keys
     for kind, name in (
         ("ConfigMap", "kfp-launcher"),
+        ("ConfigMap", "workflow-controller-configmap"),
         ("Secret", "mysql-secret"),
         ("ServiceAccount", "ml-pipeline"),
         ("ServiceAccount", "ml-pipeline-ui"),

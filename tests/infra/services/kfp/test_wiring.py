@@ -45,6 +45,21 @@ def test_kfp_stores_artifacts_in_the_bucket_through_irsa(env: str) -> None:
         assert role_trusting(p, sa_role(p, "kubeflow", sa))["sub"] == (
             f"system:serviceaccount:kubeflow:{sa}"
         )
+    # Argo archives step logs to this stack's bucket as the run's role, not to SeaweedFS
+    controller = find(p, "ConfigMap", "workflow-controller-configmap", "kubeflow")["data"]
+    s3 = yaml.safe_load(controller["artifactRepository"])["s3"]
+    assert (s3["bucket"], s3["region"], s3["useSDKCreds"]) == (bucket, "us-east-1", True)
+    assert s3["keyFormat"].startswith("pipelines/")
+    assert "minio" not in str(controller).lower() and "seaweedfs" not in str(controller)
+    for team in ("fraud", "recsys"):
+        runner = f"pipeline-runner-{team}"
+        binding = find(p, "RoleBinding", runner, "kubeflow")
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": runner, "namespace": "kubeflow"}
+        ]
+        rules = find(p, "Role", binding["roleRef"]["name"], "kubeflow")["rules"]
+        assert any("workflowtaskresults" in r["resources"] and "create" in r["verbs"]
+                   for r in rules)
     # no MinIO and no static keys anywhere in what the platform declares for KFP
     kfp_text = json.dumps([o for o in objects(p) if o["metadata"].get("namespace") == "kubeflow"])
     assert "minio" not in kfp_text.lower() and "accesskey" not in kfp_text.lower()

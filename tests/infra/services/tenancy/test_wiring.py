@@ -33,3 +33,28 @@ def test_team_namespaces_are_isolated_and_bound_to_their_role(env: str) -> None:
         assert any("workflows" in r["resources"] and "create" in r["verbs"] for r in rules)
     kinds = {o["kind"] for o in objects(p)}
     assert not kinds & {"ClusterRole", "ClusterRoleBinding"}
+
+
+def test_team_model_servers_read_where_the_pipelines_publish() -> None:
+    """The training pipeline copies the champion to `teams.model_prefix` and renders the
+    InferenceService with the team's account: the team's serving account declares reading
+    there (workload-aws-access evaluates it against the team's role) and the team's runner
+    declares writing there, both under the team's own prefix, not MLflow's."""
+    import json
+
+    from mlops_runtime import teams
+
+    p = plan("dev")
+    for team in ("fraud", "recsys"):
+        published = teams.model_prefix(team, "m", "1")
+        assert published.startswith(f"teams/{team}/")
+        serving = find(p, "ServiceAccount", teams.SERVICE_ACCOUNT, teams.namespace(team))
+        calls = json.loads(serving["metadata"]["annotations"]["mlops.platform/aws-calls"])
+        reads = [c["resource"] for c in calls if c["action"] == "s3:GetObject"]
+        assert reads and all(r.endswith(f"/{published}/MLmodel") for r in reads)
+        runner = find(p, "ServiceAccount", f"pipeline-runner-{team}", "kubeflow")
+        calls = json.loads(runner["metadata"]["annotations"]["mlops.platform/aws-calls"])
+        assert any(
+            c["action"] == "s3:PutObject" and c["resource"].endswith(f"/{published}/MLmodel")
+            for c in calls
+        )

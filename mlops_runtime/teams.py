@@ -1,0 +1,26 @@
+"""A team's names on the platform, declared once.
+
+The stack config (`infra.services.tenancy.config.TeamConfig`) creates them: the namespace
+``team-<team>``, the service account its services run as (the subject of the team's IRSA
+role) and the team's prefix of the artifact store, the only one that role may read. The
+pipelines that deploy a team's model use the same names, so the InferenceService they render
+runs as that account and reads from that prefix.
+"""
+
+from __future__ import annotations
+
+SERVICE_ACCOUNT = "pipeline-runner"
+
+
+def namespace(team: str) -> str:
+    return f"team-{team}"
+
+
+def prefix(team: str) -> str:
+    """The team's prefix of the artifact store (no bucket, no slashes at the ends)."""
+    return f"teams/{team}"
+
+
+def model_prefix(team: str, model_name: str, version: str) -> str:
+    """Where a registered model version is published for the team's model servers."""
+    return f"{prefix(team)}/models/{model_name}/{version}"
