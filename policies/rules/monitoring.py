@@ -26,6 +26,10 @@ declared, behind which something answers Prometheus.
   (``MLFLOW_BASIC_AUTH_FAIL_CLOSED``, on by default from 3.16) no user but an admin may
   read /metrics, which no permission grants: a non-admin gets 403.
 
+The scrape must also get there: Prometheus runs in the monitor's namespace (where
+kube-prometheus-stack installs it and its monitors), and the NetworkPolicies that select
+the target's pods must admit that namespace on the target's port, or the scrape times out.
+
 Anything the pack cannot read where the answer depends on it (a hidden selector, a
 Service whose pods are not in the plan, a username in a secret) is a violation.
 """
@@ -46,6 +50,7 @@ from .k8s import KSERVE_GROUP, Object, hidden, pod_labels, pod_specs
 from .network import (
     DEFAULT_AUTH_APPS,
     Placed,
+    ingress_policies_for,
     mlflow_auth_app,
     mlflow_server,
     namespace_of,
@@ -64,6 +69,9 @@ MLFLOW_ADMIN = "admin"  # basic_auth.ini admin_username, MLflow's default and th
 SAMPLE_POD_IPS = ("10.0.1.23", "172.16.1.23", "192.168.1.23")
 POD_IP = "<pod IP>"
 VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+# labels of the Prometheus pods kube-prometheus-stack runs (what a podSelector may ask for)
+PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 # MLflow's paths outside the host check and the auth app
 MLFLOW_OPEN_PATHS = ("/health", "/version")
 
@@ -172,9 +180,12 @@ def port_ref(value: Any) -> Any:
     return number if number is not None else value
 
 
-def declaring(template: Template, ref: Any) -> list[tuple[Mapping[str, Any], int | None]]:
-    """(container, port number) of the containers that declare port ``ref`` (a name, or a
-    number)."""
+Target = tuple[Mapping[str, Any], "int | None", Any]  # container, port number, port name
+
+
+def declaring(template: Template, ref: Any) -> list[Target]:
+    """(container, port number, port name) of the containers that declare port ``ref`` (a
+    name, or a number)."""
     ref = port_ref(ref)
     out = []
     for c in template.containers:
@@ -182,8 +193,76 @@ def declaring(template: Template, ref: Any) -> list[tuple[Mapping[str, Any], int
             number = as_int(port.get("containerPort"))
             if (isinstance(ref, int) and number == ref) or (
                     not isinstance(ref, int) and port.get("name") == ref):
-                out.append((c, number))
+                out.append((c, number, port.get("name")))
     return out
+
+
+# ------------------------------------------------------------------ getting there
+
+
+def _namespace_labels(placed: list[Placed], name: str) -> dict[str, Any]:
+    labels: dict[str, Any] = {NAMESPACE_NAME_LABEL: name}
+    for p in placed:
+        if p.obj.kind == "Namespace" and p.obj.group in ("", "core") and p.obj.name == name:
+            labels = {**as_dict(get(p.obj.props, "metadata", "labels")), **labels}
+    return labels
+
+
+def _admits_port(rule: Mapping[str, Any], number: int | None, name: Any) -> bool:
+    ports = as_list(rule.get("ports"))
+    if not ports:
+        return True
+    for entry in ports:
+        entry = as_dict(entry)
+        if str(entry.get("protocol", "TCP")) != "TCP":
+            continue
+        port = port_ref(entry.get("port"))
+        if port is None:
+            return True
+        if isinstance(port, int) and number is not None:
+            end = as_int(entry.get("endPort")) or port
+            if port <= number <= end:
+                return True
+        elif port == name:
+            return True
+    return False
+
+
+def _admits_peer(peer: Any, policy_ns: str, monitor_ns: str, ns_labels: Mapping[str, Any]) -> bool:
+    if not isinstance(peer, Mapping) or "ipBlock" in peer:
+        return False
+    ns_selector, pod_selector = peer.get("namespaceSelector"), peer.get("podSelector")
+    if ns_selector is None:
+        if monitor_ns != policy_ns:
+            return False
+    elif _selects(ns_selector, ns_labels) is not True:
+        return False
+    return pod_selector is None or _selects(pod_selector, PROMETHEUS_POD_LABELS) is True
+
+
+def unreachable(placed: list[Placed], template: Template, number: int | None, name: Any,
+                monitor_ns: str) -> str | None:
+    """Why the NetworkPolicies of the target's namespace drop Prometheus' connection."""
+    if template.namespace is ANY:
+        return None  # pods of namespaces the plan does not name: their policies are unknown
+    policies, unseen = ingress_policies_for(placed, str(template.namespace),
+                                            dict(template.labels))
+    if not policies and not unseen:
+        return None
+    ns_labels = _namespace_labels(placed, monitor_ns)
+    for policy in policies:
+        for rule in as_list(get(policy.obj.props, "spec", "ingress")):
+            rule = as_dict(rule)
+            peers = as_list(rule.get("from"))
+            if _admits_port(rule, number, name) and (not peers or any(
+                    _admits_peer(peer, str(template.namespace), monitor_ns, ns_labels)
+                    for peer in peers)):
+                return None
+    if unseen:
+        return f"the pack cannot read {', '.join(unseen)}, which may admit Prometheus"
+    shown = ", ".join(f"'{p.obj.name}'" for p in policies)
+    return (f"no NetworkPolicy selecting its pods ({shown}) admits namespace '{monitor_ns}', "
+            f"where Prometheus runs, on port {name or number}: the scrape times out")
 
 
 # ------------------------------------------------------------------ MLflow's checks
@@ -380,10 +459,12 @@ def _check_service_monitor(mon: Placed, label: str, placed: list[Placed], pods: 
                     number = as_int(ref)
                     if not targets and number is not None:
                         # a Service may forward to a number no container declares
-                        targets = [(c, number) for c in t.containers
+                        targets = [(c, number, None) for c in t.containers
                                    if mlflow_server(c) and mlflow_port(c) == number]
-                    for c, number in targets:
-                        for why in refusals(t, c, number, endpoint, placed, monitor_ns):
+                    for c, number, name in targets:
+                        why_not = [unreachable(placed, t, number, name, monitor_ns),
+                                   *refusals(t, c, number, endpoint, placed, monitor_ns)]
+                        for why in filter(None, why_not):
                             report(f"{label} endpoint '{port or target_port}' scrapes "
                                    f"{t.what} through {svc_name}, but {why}.", mon.resource.urn)
         if not found:
@@ -423,9 +504,11 @@ def _check_pod_monitor(mon: Placed, label: str, placed: list[Placed], pods: list
             continue
         found = False
         for t in selected:
-            for c, number in declaring(t, ref):
+            for c, number, name in declaring(t, ref):
                 found = True
-                for why in refusals(t, c, number, endpoint, placed, monitor_ns):
+                why_not = [unreachable(placed, t, number, name, monitor_ns),
+                           *refusals(t, c, number, endpoint, placed, monitor_ns)]
+                for why in filter(None, why_not):
                     report(f"{label} endpoint '{ref}' scrapes {t.what}, but {why}.",
                            mon.resource.urn)
         if not found:
@@ -459,14 +542,16 @@ POLICIES: list[Policy] = [
     stack_policy(
         "k8s-scrape-target-answers",
         "Every ServiceMonitor and PodMonitor selects a Service or pod template of the plan "
-        "that declares the port it names, and the target would answer: an MLflow server "
-        "admits the Host header Prometheus sends and is scraped without its admin account.",
+        "that declares the port it names, and the target would answer: its NetworkPolicies "
+        "admit Prometheus on that port, and an MLflow server admits the Host header "
+        "Prometheus sends and is scraped without its admin account.",
         _check_scrape_targets,
         types=(
             "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
             "kubernetes:monitoring.coreos.com/v1:PodMonitor",
             "kubernetes:core/v1:Service",
             "kubernetes:core/v1:Secret",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
         ),
         remediation="Name a port the selected Service or container declares; scrape MLflow "
         "through a port without its host check and login (a metrics sidecar), or list the "

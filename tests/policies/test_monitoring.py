@@ -207,3 +207,47 @@ def test_an_inference_service_of_the_plan_is_a_pod_template() -> None:
         "of the pods it selects (InferenceService 'team-fraud/fraud' predictor: []): "
         "Prometheus has no target."]
     assert messages(POLICY, [*stack(), isvc]) == []
+
+
+def netpol(name: str, ingress: list[dict[str, Any]], selector: Any = None) -> dict[str, Any]:
+    return res("kubernetes:networking.k8s.io/v1:NetworkPolicy", name, {
+        "metadata": {"name": name, "namespace": "mlflow"},
+        "spec": {"podSelector": {} if selector is None else selector,
+                 "policyTypes": ["Ingress"], "ingress": ingress}})
+
+
+MONITORING = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+TEAM = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-a"}}}
+
+
+@pytest.mark.parametrize("allow", [
+    [netpol("scrape", [{"from": [MONITORING], "ports": [{"protocol": "TCP", "port": 9102}]}],
+            {"matchLabels": APP})],
+    [netpol("scrape", [{"from": [MONITORING], "ports": [{"port": "metrics"}]}])],
+    [netpol("scrape", [{"from": [MONITORING]}])],  # every port
+    [netpol("scrape", [{"from": [{**MONITORING, "podSelector": {
+        "matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]}])],
+])
+def test_network_policies_that_let_prometheus_in(allow: list[dict[str, Any]]) -> None:
+    assert messages(POLICY, [*stack(), netpol("deny", []), *allow]) == []
+    # and nothing isolating the pods lets everyone in
+    assert messages(POLICY, stack()) == []
+
+
+@pytest.mark.parametrize("policies", [
+    # isolated, Prometheus admitted to the tracking API only
+    [netpol("deny", [], {}), netpol("mlflow", [
+        {"from": [TEAM, MONITORING], "ports": [{"protocol": "TCP", "port": 5000}]}])],
+    # the scrape port, but for another namespace
+    [netpol("deny", [], {}), netpol("scrape", [{"from": [TEAM], "ports": [{"port": 9102}]}])],
+    # the namespace, but pods Prometheus is not
+    [netpol("deny", [], {}), netpol("scrape", [{"from": [{**MONITORING, "podSelector": {
+        "matchLabels": {"app.kubernetes.io/name": "grafana"}}}]}])],
+])
+def test_network_policies_that_keep_prometheus_out(policies: list[dict[str, Any]]) -> None:
+    names = ", ".join(f"'{p['name']}'" for p in policies)
+    assert messages(POLICY, [*stack(), *policies]) == [
+        "ServiceMonitor 'monitoring/mlflow' endpoint 'metrics' scrapes Deployment 'mlflow/mlflow' "
+        f"through Service 'mlflow/mlflow', but no NetworkPolicy selecting its pods ({names}) "
+        "admits namespace 'monitoring', where Prometheus runs, on port metrics: the scrape "
+        "times out."]
