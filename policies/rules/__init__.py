@@ -25,6 +25,7 @@ AREA_MODULES = {
     "reachability": "reachability",
     "workloads": "workloads",
     "serving": "serving",
+    "monitoring": "monitoring",
     "ml-governance": "ml_governance",
     "tagging": "tagging",
     "coverage": "coverage",

@@ -83,10 +83,7 @@ REVIEWED: dict[str, str] = {
     "kubernetes:core/v1:ConfigMap": "configuration data",
     "kubernetes:core/v1:LimitRange": "limits (it only constrains pods)",
     "kubernetes:core/v1:ResourceQuota": "quotas (it only constrains a namespace)",
-    "kubernetes:core/v1:Secret": "secret data",
-    "kubernetes:monitoring.coreos.com/v1:PodMonitor": "what Prometheus scrapes",
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": "alerting rules",
-    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": "what Prometheus scrapes",
 }
 
 # Known and not yet governed: what each sets that should be checked.

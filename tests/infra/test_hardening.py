@@ -61,9 +61,15 @@ def test_mlflow_admits_only_its_client_namespaces(env: str) -> None:
         for peer in rule["from"]
         if "namespaceSelector" in peer
     }
-    assert namespaces == {"team-fraud", "team-recsys", "kubeflow", "monitoring"}
+    assert namespaces == {"team-fraud", "team-recsys", "kubeflow"}
     assert not any("ipBlock" in peer for peer in rule["from"])  # no domain: no public path
     assert rule["ports"] == [{"protocol": "TCP", "port": 5000}]
+    # Prometheus reaches the metrics sidecar only, not the tracking API
+    (scrape,) = find(p, "NetworkPolicy", "mlflow-metrics-ingress", "mlflow")["spec"]["ingress"]
+    assert scrape["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+    assert scrape["ports"] == [{"protocol": "TCP", "port": 9102}]
 
 
 def check_exposure(p: dict[str, Any]) -> list[dict[str, Any]]:

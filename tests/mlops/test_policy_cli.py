@@ -524,3 +524,37 @@ def test_check_program_refuses_a_model_pod_admission_would_reject() -> None:
 @needs_pack_venv
 def test_check_program_admits_the_same_model_pod_with_a_seccomp_profile() -> None:
     assert _admission("gate_admission_ok") == []
+
+
+# issue 18's scrape targets: monitors whose targets never answer, and their corrected twin
+# (tests/fixtures/programs/gate_scrape/shapes.py builds both)
+GATE_SCRAPE_MISSES = [
+    ("model-servers", "endpoint port '8082' is declared by none of the pods it selects"),
+    ("mlflow", "MLflow's host check answers 403 to the Host header Prometheus sends"),
+    ("mlflow", "Prometheus would hold the account that manages every user and permission"),
+]
+
+
+def _gate_scrape(program: str) -> list[dict[str, Any]]:
+    path = ROOT / "tests" / "fixtures" / "programs" / program
+    result = invoke("policy", "check", "--program", str(path), "--json")
+    assert result.exit_code in (0, 1), result.output
+    return [v for v in json.loads(result.stdout)["violations"] if v["enforcement"] == "mandatory"]
+
+
+@needs_pack_venv
+def test_check_program_refuses_monitors_whose_targets_never_answer() -> None:
+    found = [
+        (v["urn"].rsplit("::", 1)[-1], v["message"])
+        for v in _gate_scrape("gate_scrape")
+        if v["policy"] == "k8s-scrape-target-answers"
+    ]
+    for name, fragment in GATE_SCRAPE_MISSES:
+        assert any(n == name and fragment in m for n, m in found), (name, fragment, found)
+
+
+@needs_pack_venv
+def test_check_program_passes_the_same_monitors_on_targets_that_answer() -> None:
+    # the objects are written into a cluster the program does not create: that alone remains
+    policies = {v["policy"] for v in _gate_scrape("gate_scrape_ok")}
+    assert policies == {"eks-deployer-reaches-api"}, policies

@@ -45,6 +45,7 @@ def test_one_module_per_area() -> None:
         "cluster",
         "workloads",
         "serving",
+        "monitoring",
         "ml-governance",
         "tagging",
     }

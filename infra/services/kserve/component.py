@@ -37,7 +37,11 @@ RUNTIME_NAMES: dict[str, str] = {
 }
 # the controller manager's webhook server (kserve-webhook-server-service's target port)
 WEBHOOK_PORT = 9443
-_PROMETHEUS = {"prometheus.kserve.io/port": "8080", "prometheus.kserve.io/path": "/metrics"}
+HTTP_PORT = 8080
+# MLServer serves /metrics on a server of its own (settings.metrics_port, default 8082, read
+# from MLSERVER_METRICS_PORT in 1.7); the kserve python servers on their HTTP port
+MLSERVER_METRICS_PORT = 8082
+METRICS_PORT_NAME = "metrics"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,9 +92,19 @@ def runtime_manifest(runtime: RuntimeName, image: str, resources: Resources) -> 
     # volume KServe mounts at /mnt/models; what the server writes at run time (caches,
     # temporary files, MLServer's multiprocess metrics) goes to a size-limited /tmp.
     tmp, tmp_mount = tmp_volume("1Gi")
+    # KServe's raw-mode Service forwards port 80 to the first declared port and exposes the
+    # others under their own numbers; a PodMonitor can only name a declared port
+    ports = [{"name": "http1", "containerPort": HTTP_PORT, "protocol": "TCP"}]
+    metrics_port = HTTP_PORT
+    if runtime == "mlserver":
+        metrics_port = MLSERVER_METRICS_PORT
+        ports.append(
+            {"name": METRICS_PORT_NAME, "containerPort": MLSERVER_METRICS_PORT, "protocol": "TCP"}
+        )
     container: dict[str, Any] = {
         "name": "kserve-container",
         "image": image,
+        "ports": ports,
         "resources": resources.render(),
         "securityContext": container_security_context(),
         "env": [{"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"}],
@@ -99,8 +113,9 @@ def runtime_manifest(runtime: RuntimeName, image: str, resources: Resources) -> 
     if runtime == "mlserver":
         container["env"] += [
             {"name": "MLSERVER_MODEL_IMPLEMENTATION", "value": "{{.Labels.modelClass}}"},
-            {"name": "MLSERVER_HTTP_PORT", "value": "8080"},
+            {"name": "MLSERVER_HTTP_PORT", "value": str(HTTP_PORT)},
             {"name": "MLSERVER_GRPC_PORT", "value": "9000"},
+            {"name": "MLSERVER_METRICS_PORT", "value": str(MLSERVER_METRICS_PORT)},
             {"name": "MODELS_DIR", "value": "/mnt/models"},
             # default: ./.metrics under the image's working directory, on the root filesystem
             {"name": "MLSERVER_METRICS_DIR", "value": "/tmp/.metrics"},
@@ -117,13 +132,18 @@ def runtime_manifest(runtime: RuntimeName, image: str, resources: Resources) -> 
         container["args"] = [
             "--model_name={{.Name}}",
             "--model_dir=/mnt/models",
-            "--http_port=8080",
+            f"--http_port={HTTP_PORT}",
             *(["--nthread=1"] if runtime == "xgboost" else []),
         ]
         formats = [{"name": fmt, "version": "1", "autoSelect": True, "priority": 1}]
         protocols = ["v1", "v2"]
     return {
-        "annotations": dict(_PROMETHEUS),
+        # read by KServe's metrics aggregation (upstream's mlserver runtime says 8080, which
+        # MLServer >= 1.1 does not serve metrics on)
+        "annotations": {
+            "prometheus.kserve.io/port": str(metrics_port),
+            "prometheus.kserve.io/path": "/metrics",
+        },
         "supportedModelFormats": formats,
         "protocolVersions": protocols,
         "containers": [container],

@@ -9,6 +9,12 @@
   password (pulumi_random, secret) in a Secret; ``oidc`` puts oauth2-proxy in front.
 * Non-root, read-only root filesystem (``/tmp`` is an emptyDir), limits, probes on
   ``/health``; background job execution off (it forks ~2 GiB of workers).
+* Metrics on a port of their own (``metrics``, ``METRICS_PORT``): a sidecar in the MLflow
+  image serves what the server's Prometheus exporter writes to its multiprocess directory.
+  MLflow's own ``/metrics`` cannot be scraped: its host check (``--allowed-hosts``) refuses
+  the pod-IP Host header Prometheus sends (403), and its auth app answers ``/metrics`` to
+  admins only (3.16+ authorizes fail-closed: no permission covers the route, so any other
+  user gets 403), while Prometheus must never hold the admin password.
 * Service users (``users``; e.g. ``pipelines`` for Kubeflow runs): with basic-auth each
   gets a generated password and a Job (``USER_BOOTSTRAP``) creates or updates the account
   through MLflow's auth API once the server is up, so clients never hold the admin
@@ -77,6 +83,30 @@ for path in sorted(pathlib.Path(os.environ["MLOPS_USERS_DIR"]).iterdir()):
         print(f"updated MLflow user {user}")
 """
 PROMETHEUS_DIR = "/tmp/prometheus"
+METRICS_PORT = 9102
+METRICS_APP = "metrics"
+# Run by the metrics sidecar (``python -c``) in the MLflow image: prometheus_client's
+# multiprocess collector reads the files every server worker writes to MLOPS_METRICS_DIR
+# (``--expose-prometheus``), the same aggregation MLflow's own /metrics does, on a port
+# with no host check and no login. Tests run this text against a real server.
+METRICS_EXPORTER = """\
+import os
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client.multiprocess import MultiProcessCollector
+
+registry = CollectorRegistry()
+MultiProcessCollector(registry, path=os.environ["MLOPS_METRICS_DIR"])
+
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args):  # every scrape would be a log line
+        pass
+
+
+port = int(os.environ["MLOPS_METRICS_PORT"])
+make_server("0.0.0.0", port, make_wsgi_app(registry), handler_class=Quiet).serve_forever()
+"""
 
 
 # ------------------------------------------------------------------ renderers
@@ -190,6 +220,44 @@ def render_server_settings(
     return ServerSettings(args=args, env=env, secret_env=tuple(secrets))
 
 
+def service_hosts(app: str, namespace: str, domain: str | None) -> list[str]:
+    """Host headers the server accepts: its Service's names and the public domain.
+
+    Pod IPs are not among them: nothing calls a pod by address but Prometheus, which
+    scrapes the metrics sidecar instead (the host check has no exemption for /metrics).
+    """
+    return [
+        f"{app}.{namespace}.svc.cluster.local",
+        f"{app}.{namespace}.svc",
+        f"{app}.{namespace}",
+        app,
+        *([domain] if domain else []),
+    ]
+
+
+def metrics_sidecar(image: str) -> dict[str, Any]:
+    """The container serving the server's metrics on ``METRICS_PORT`` (``METRICS_EXPORTER``)."""
+    probe: dict[str, Any] = {"httpGet": {"path": "/metrics", "port": METRICS_APP}}
+    return {
+        "name": METRICS_APP,
+        "image": image,
+        "command": ["python", "-c", METRICS_EXPORTER],
+        "env": [
+            {"name": "MLOPS_METRICS_DIR", "value": PROMETHEUS_DIR},
+            {"name": "MLOPS_METRICS_PORT", "value": str(METRICS_PORT)},
+            {"name": "HOME", "value": "/tmp"},
+        ],
+        "ports": [{"name": METRICS_APP, "containerPort": METRICS_PORT}],
+        "resources": Resources(
+            cpu_request="10m", memory_request="48Mi", cpu_limit="200m", memory_limit="128Mi"
+        ).render(),
+        "securityContext": container_security_context(),
+        "volumeMounts": [{"name": "prometheus", "mountPath": PROMETHEUS_DIR, "readOnly": True}],
+        "readinessProbe": probe,
+        "livenessProbe": {**probe, "failureThreshold": 6},
+    }
+
+
 # ------------------------------------------------------------------ component
 
 
@@ -210,6 +278,7 @@ class MlflowServerArgs:
         domain: Host name of the Ingress; ``None``: no Ingress.
         ingress_class / cluster_issuer: Ingress class and cert-manager ClusterIssuer.
         client_namespaces: Namespaces whose pods may call the server.
+        metrics_namespaces: Namespaces whose pods (Prometheus) may scrape the metrics port.
         ingress_source_cidrs: Where the load balancer's traffic comes from (the VPC).
         users: Non-admin service users to create (basic-auth only; ignored with OIDC,
             where in-cluster clients need no credentials).
@@ -233,6 +302,7 @@ class MlflowServerArgs:
     cluster_issuer: str = "letsencrypt"
     extra_labels: Mapping[str, str] = field(default_factory=dict)
     client_namespaces: Sequence[str] = ()
+    metrics_namespaces: Sequence[str] = ()
     ingress_source_cidrs: Sequence[str] = ()
     users: Sequence[str] = ()
     aws_calls: Sequence[AwsCall] = ()
@@ -297,13 +367,7 @@ class MlflowServer(pulumi.ComponentResource):
             basic_auth=basic_auth,
             auth_config_path=f"{AUTH_CONFIG_DIR}/basic_auth.ini" if basic_auth else None,
             kms_key_arn="$(MLFLOW_KMS_KEY_ARN)" if args.kms_key_arn is not None else None,
-            allowed_hosts=[
-                f"{app}.{ns_name}.svc.cluster.local",
-                f"{app}.{ns_name}.svc",
-                f"{app}.{ns_name}",
-                app,
-                *([args.domain] if args.domain else []),
-            ],
+            allowed_hosts=service_hosts(app, ns_name, args.domain),
         )
         uri = pulumi.Output.all(
             args.db_host, args.db_port, args.db_username, args.db_password
@@ -343,8 +407,10 @@ class MlflowServer(pulumi.ComponentResource):
         )
 
         tmp, tmp_mount = tmp_volume("1Gi")
-        volumes = [tmp]
-        mounts = [tmp_mount]
+        # the exporter's multiprocess files, shared with the metrics sidecar
+        metrics_volume = {"name": "prometheus", "emptyDir": {"sizeLimit": "64Mi"}}
+        volumes = [tmp, metrics_volume]
+        mounts = [tmp_mount, {"name": "prometheus", "mountPath": PROMETHEUS_DIR}]
         if basic_auth:
             volumes.append(
                 {
@@ -397,7 +463,8 @@ class MlflowServer(pulumi.ComponentResource):
                                 "startupProbe": startup_probe,
                                 "readinessProbe": probe,
                                 "livenessProbe": liveness_probe,
-                            }
+                            },
+                            metrics_sidecar(args.config.image),
                         ],
                         "volumes": volumes,
                     },
@@ -413,7 +480,10 @@ class MlflowServer(pulumi.ComponentResource):
             spec={
                 "type": "ClusterIP",
                 "selector": selector,
-                "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+                "ports": [
+                    {"name": "http", "port": 80, "targetPort": "http"},
+                    {"name": METRICS_APP, "port": METRICS_PORT, "targetPort": METRICS_APP},
+                ],
             },
             opts=in_ns,
         )
@@ -588,6 +658,12 @@ class MlflowServer(pulumi.ComponentResource):
         policies: list[tuple[str, str, list[dict[str, Any]], int]] = [
             ("mlflow", "mlflow", sources, PORT)
         ]
+        if args.metrics_namespaces:
+            scrapers = [
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}}
+                for n in args.metrics_namespaces
+            ]
+            policies.append(("mlflow-metrics", "mlflow", scrapers, METRICS_PORT))
         if oidc and args.domain:
             policies.append(
                 (

@@ -59,8 +59,8 @@ def deploy(p: Platform) -> None:
             client_namespaces=[
                 *(t.namespace for t in p.config.teams),
                 *([comp.kfp.namespace] if comp.kfp.enabled else []),
-                *([comp.monitoring.namespace] if comp.monitoring.enabled else []),
             ],
+            metrics_namespaces=[comp.monitoring.namespace] if comp.monitoring.enabled else [],
             # the load balancer reaches pods from the VPC (ALB target type ip)
             ingress_source_cidrs=[p.config.network.cidr],
             users=[PIPELINES_USER] if comp.kfp.enabled else [],

@@ -1,10 +1,11 @@
 """Monitoring: kube-prometheus-stack (pinned), scrape targets for the platform's
 services, serving and drift dashboards, and alert rules.
 
-* ServiceMonitors for MLflow (``/metrics`` of ``--expose-prometheus``) and the Feast
-  feature server (``feast serve --metrics``); a PodMonitor for KServe predictors,
-  because MLServer serves metrics on its own port (8082), which is not part of the
-  predictor Service.
+* ServiceMonitors for MLflow (its metrics sidecar's port) and the Feast feature server
+  (``feast serve --metrics``); a PodMonitor for KServe predictors, whose MLServer
+  serves metrics on a port of its own that the runtime declares as ``metrics``
+  (`infra.services.kserve.component.METRICS_PORT_NAME`): a monitor names a declared
+  port, or Prometheus has no target.
 * A Pushgateway (native objects) that the drift pipeline pushes
   ``mlops_drift_share{model=...}`` to, so drift is a metric like any other.
 * Grafana dashboards as ConfigMaps the Grafana sidecar loads (label
@@ -40,7 +41,9 @@ DRIFT_SHARE = "mlops_drift_share"
 PUSHGATEWAY_PORT = 9091
 # the Prometheus Operator's admission webhook (kube-prometheus-stack's TLS internal port)
 OPERATOR_WEBHOOK_PORT = 10250
-MLSERVER_METRICS_PORT = 8082
+# the container port KServe's runtimes declare for their metrics (the Prometheus Operator
+# keeps only targets whose declared port has this name)
+PREDICTOR_METRICS_PORT = "metrics"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -353,7 +356,7 @@ class Monitoring(pulumi.ComponentResource):
                     ]
                 },
                 "podMetricsEndpoints": [
-                    {"targetPort": MLSERVER_METRICS_PORT, "path": "/metrics", "interval": "30s"}
+                    {"port": PREDICTOR_METRICS_PORT, "path": "/metrics", "interval": "30s"}
                 ],
             },
             opts=after_chart,

@@ -7,7 +7,7 @@ import pulumi
 
 from infra.platform import Platform
 from infra.services.feast.component import FeastStore
-from infra.services.mlflow.component import MlflowServer
+from infra.services.mlflow.component import METRICS_APP, MlflowServer
 from infra.services.monitoring.component import Monitoring, MonitoringArgs, ScrapeTarget
 
 
@@ -16,18 +16,10 @@ def deploy(p: Platform) -> None:
     if not comp.monitoring.enabled:
         return
     targets: list[ScrapeTarget] = []
-    mlflow = p.service("mlflow", MlflowServer)
-    if mlflow is not None:
+    if p.service("mlflow", MlflowServer) is not None:
+        # the server's metrics sidecar: no host check, no login (see MlflowServer)
         targets.append(
-            ScrapeTarget(
-                namespace=comp.mlflow.namespace,
-                app="mlflow",
-                port="http",
-                # basic-auth guards /metrics too; no API creates a read-only user at
-                # deploy time, so Prometheus uses the admin account
-                username="admin" if mlflow.admin_password is not None else None,
-                password=mlflow.admin_password,
-            )
+            ScrapeTarget(namespace=comp.mlflow.namespace, app="mlflow", port=METRICS_APP)
         )
     if p.service("feast", FeastStore) is not None:
         targets.append(ScrapeTarget(namespace=comp.feast.namespace, app="feast", port="metrics"))

@@ -61,6 +61,34 @@ def test_runtimes_are_hardened_and_use_the_pinned_images() -> None:
     assert {"name": "MLSERVER_METRICS_DIR", "value": "/tmp/.metrics"} in mlserver["env"]
 
 
+def test_runtimes_declare_the_ports_their_servers_listen_on() -> None:
+    """KServe's Service forwards port 80 to the first declared port; a PodMonitor can scrape
+    only a declared port. MLServer 1.7 serves metrics on its own server (metrics_port,
+    8082 by default); the kserve python servers on their HTTP port."""
+    built = kserve(KServeConfig(runtimes=["mlserver", "sklearn"]))
+    runtimes = {
+        r["inputs"]["metadata"]["name"]: r["inputs"]["spec"] for r in built.of_type(RUNTIME)
+    }
+    (mlserver,) = runtimes["kserve-mlserver"]["containers"]
+    assert mlserver["ports"] == [
+        {"name": "http1", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 8082, "protocol": "TCP"},
+    ]
+    env = {e["name"]: e["value"] for e in mlserver["env"]}
+    assert (env["MLSERVER_HTTP_PORT"], env["MLSERVER_METRICS_PORT"]) == ("8080", "8082")
+    assert runtimes["kserve-mlserver"]["annotations"]["prometheus.kserve.io/port"] == "8082"
+    (sklearn,) = runtimes["kserve-sklearnserver"]["containers"]
+    assert sklearn["ports"] == [{"name": "http1", "containerPort": 8080, "protocol": "TCP"}]
+    assert runtimes["kserve-sklearnserver"]["annotations"]["prometheus.kserve.io/port"] == "8080"
+
+
+def test_the_predictor_monitor_names_the_port_the_runtime_declares() -> None:
+    from infra.services.kserve.component import METRICS_PORT_NAME
+    from infra.services.monitoring.component import PREDICTOR_METRICS_PORT
+
+    assert PREDICTOR_METRICS_PORT == METRICS_PORT_NAME
+
+
 def test_each_model_is_served_in_its_team_namespace_after_the_controller() -> None:
     spec = InferenceServiceSpec(
         name="fraud",

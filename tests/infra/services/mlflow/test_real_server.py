@@ -89,7 +89,8 @@ def test_mlflow_server_runs_with_the_rendered_settings(
                 pass
             assert time.monotonic() < deadline, "MLflow did not become healthy"
             time.sleep(0.5)
-        # /metrics sits behind the auth app too: the ServiceMonitor sends credentials
+        # MLflow's own /metrics sits behind the auth app (admins only): Prometheus scrapes
+        # the metrics sidecar instead (test_metrics_port.py)
         assert requests.get(f"{base}/metrics", timeout=10).status_code == 401
         metrics = requests.get(f"{base}/metrics", auth=("admin", password), timeout=10)
         assert metrics.status_code == 200 and "mlflow_exporter_info" in metrics.text

@@ -10,12 +10,16 @@ import pytest
 from plans import ENVIRONMENTS, artifact_bucket, find, objects, plan, role_trusting, sa_role, state
 
 
+def server_container(p: dict[str, Any]) -> dict[str, Any]:
+    containers = find(p, "Deployment", "mlflow", "mlflow")["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["mlflow", "metrics"]
+    return dict(containers[0])
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_mlflow_artifacts_go_to_the_artifact_store_with_sse_kms(env: str) -> None:
     p = plan(env)
-    (container,) = find(p, "Deployment", "mlflow", "mlflow")["spec"]["template"]["spec"][
-        "containers"
-    ]
+    container = server_container(p)
     args = container["args"]
     assert "--serve-artifacts" in args
     dest = args[args.index("--artifacts-destination") + 1]
@@ -42,9 +46,7 @@ def test_mlflow_role_trusts_exactly_its_service_account(env: str) -> None:
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_mlflow_backend_uri_and_credentials_come_from_a_secret(env: str) -> None:
     p = plan(env)
-    (container,) = find(p, "Deployment", "mlflow", "mlflow")["spec"]["template"]["spec"][
-        "containers"
-    ]
+    container = server_container(p)
     text = json.dumps(container)
     assert "postgresql" not in text and "--backend-store-uri" not in text
     env_vars = {e["name"]: e for e in container["env"]}

@@ -12,12 +12,21 @@ def test_monitoring_scrapes_the_platform_and_alerts() -> None:
     monitors = {o["metadata"]["name"]: o for o in objects(p) if o["kind"] == "ServiceMonitor"}
     assert monitors["mlflow"]["spec"]["namespaceSelector"] == {"matchNames": ["mlflow"]}
     assert monitors["feast"]["spec"]["endpoints"][0]["port"] == "metrics"
-    # MLflow's auth app guards /metrics: Prometheus authenticates from its own namespace
-    auth = monitors["mlflow"]["spec"]["endpoints"][0]["basicAuth"]
-    assert auth["password"] == {"name": "scrape-mlflow", "key": "password"}
-    assert find(p, "Secret", "scrape-mlflow", "monitoring")["stringData"] == "[secret]"
+    # MLflow: its metrics sidecar, with no credentials (never the admin's)
+    (endpoint,) = monitors["mlflow"]["spec"]["endpoints"]
+    assert endpoint["port"] == "metrics" and "basicAuth" not in endpoint
+    assert not [o for o in objects(p) if o["metadata"].get("name") == "scrape-mlflow"]
+    ports = find(p, "Service", "mlflow", "mlflow")["spec"]["ports"]
+    assert {"name": "metrics", "port": 9102, "targetPort": "metrics"} in ports
     podmon = find(p, "PodMonitor", "kserve-predictors", "monitoring")["spec"]
     assert podmon["selector"]["matchExpressions"][0]["key"] == "serving.kserve.io/inferenceservice"
+    # a port the MLServer runtime declares, by name (8082 was declared nowhere)
+    assert podmon["podMetricsEndpoints"][0]["port"] == "metrics"
+    assert "targetPort" not in podmon["podMetricsEndpoints"][0]
+    runtime = find(p, "ClusterServingRuntime", "kserve-mlserver")["spec"]["containers"][0]
+    assert {"name": "metrics", "containerPort": 8082, "protocol": "TCP"} in runtime["ports"]
+    env = {e["name"]: e.get("value") for e in runtime["env"]}
+    assert env["MLSERVER_METRICS_PORT"] == "8082"
     rules = find(p, "PrometheusRule", "mlops-alerts", "monitoring")["spec"]["groups"]
     alerts = {r["alert"]: r["expr"] for g in rules for r in g["rules"]}
     assert alerts["ModelServingHighP99Latency"].endswith("> 0.5")
