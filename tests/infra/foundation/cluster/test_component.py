@@ -69,7 +69,31 @@ def test_a_created_cluster_is_private_encrypted_logged_and_administered_by_ci() 
     entry = built.inputs("aws:eks/accessEntry:AccessEntry")
     assert entry["principalArn"] == CI_ROLE
     addons = {r["inputs"]["addonName"] for r in built.of_type("aws:eks/addon:Addon")}
-    assert addons == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"}
+    assert addons == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver", "metrics-server"}
+
+
+def test_network_policies_are_enforced_by_the_vpc_cni() -> None:
+    # issue 18 defect 3: without the agent, NetworkPolicies are accepted and ignored
+    built = created(ClusterConfig())
+    cni = next(
+        r["inputs"]
+        for r in built.of_type("aws:eks/addon:Addon")
+        if r["inputs"]["addonName"] == "vpc-cni"
+    )
+    # the add-on's schema takes the string "true", not a JSON boolean
+    assert json.loads(cni["configurationValues"]) == {"enableNetworkPolicy": "true"}
+
+
+def test_a_default_encrypted_gp3_storage_class_comes_from_the_ebs_csi_driver() -> None:
+    # issue 18 defect 4: EKS >= 1.30 has no default StorageClass; Prometheus stayed Pending
+    built = created(ClusterConfig())
+    sc = built.inputs("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert sc["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert sc["provisioner"] == "ebs.csi.aws.com"
+    assert sc["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert sc["volumeBindingMode"] == "WaitForFirstConsumer"
+    ebs = built.one("aws:eks/addon:Addon", "cluster-aws-ebs-csi-driver")
+    assert ebs["urn"] in built.one("kubernetes:storage.k8s.io/v1:StorageClass")["dependencies"]
 
 
 def test_node_groups_follow_the_section_and_nodes_cannot_borrow_the_node_role() -> None:
