@@ -7,7 +7,8 @@ IRSA, managed node groups (system on-demand, workloads, optional GPU) whose laun
 template enforces IMDSv2 with a hop limit of 1 (pods cannot borrow the node role)
 and encrypted root volumes, the core add-ons (VPC CNI with NetworkPolicy enforcement
 and EBS CSI with IRSA roles of their own, CoreDNS, kube-proxy, metrics-server) and the
-default StorageClass (encrypted gp3; EKS >= 1.30 has none).
+default StorageClass (encrypted gp3; EKS >= 1.30 has none), and the controllers of
+``addons.py`` (load balancers, node autoscaling, the NVIDIA device plugin).
 
 ``mode="existing"``: bring your own cluster. Nothing in AWS is created; the
 Kubernetes provider is built from the given kubeconfig and IRSA uses the given
@@ -28,6 +29,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.base.aws import rotating_key
+from infra.foundation.cluster.addons import ClusterControllers, ClusterControllersArgs
 from infra.foundation.cluster.config import ClusterConfig
 from infra.foundation.identity.component import (
     WorkloadIdentity,
@@ -237,6 +239,22 @@ class Cluster(pulumi.ComponentResource):
         )
         if args.config.mode == "create":
             self._storage_class(name)
+            ClusterControllers(
+                f"{name}-controllers",
+                ClusterControllersArgs(
+                    cluster_name=args.name,
+                    account_id=args.account_id,
+                    region=args.region,
+                    partition=args.partition,
+                    vpc_id=self.cluster.vpc_config.vpc_id,
+                    oidc_provider_arn=self.oidc_provider_arn,
+                    oidc_issuer=self.oidc_issuer,
+                    gpu_node_group="gpu" if args.config.node_groups.gpu.enabled else None,
+                    depends_on=(*self._node_groups_created, self._ebs_csi),
+                    tags=args.tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+            )
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
@@ -402,6 +420,7 @@ class Cluster(pulumi.ComponentResource):
         )
 
         node_groups = self._node_groups(name, args, tags, depends_on=[vpc_cni])
+        self._node_groups_created = tuple(node_groups)
 
         ebs_identity = WorkloadIdentity(
             f"{name}-ebs-csi",
