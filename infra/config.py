@@ -208,7 +208,9 @@ class PlatformConfig(Strict):
             add("eks-cluster", base)
             add("log-group", f"/aws/eks/{base}/cluster")
             add("kms-alias", f"alias/{base}-eks")
-            for role in ("cluster", "node", "vpc-cni", "ebs-csi"):
+            for role in (
+                "cluster", "node", "vpc-cni", "ebs-csi", "lb-controller", "cluster-autoscaler"
+            ):
                 add("iam-role", f"{base}-{role}")
             for group, _ in cc.node_groups.enabled_groups():
                 add("launch-template", f"{base}-{group}")

@@ -508,6 +508,114 @@ def _ingresses(resources: list[Json], p: Prices) -> dict[str, Priced]:
     return priced
 
 
+_STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+_PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+_STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+_RELEASE = "kubernetes:helm.sh/v3:Release"
+# EBS provisioners and the volume type each creates without a `type` parameter
+_EBS_PROVISIONERS = {"ebs.csi.aws.com": "gp3", "kubernetes.io/aws-ebs": "gp2"}
+_DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+
+
+def _gib(quantity: Any) -> float | None:
+    """A Kubernetes storage quantity in GiB (None when it is not one)."""
+    text = str(quantity).strip()
+    for suffixes in (_BINARY, _DECIMAL):
+        for suffix, factor in suffixes.items():
+            if text.endswith(suffix):
+                try:
+                    return float(text[: -len(suffix)]) * factor / 2**30
+                except ValueError:
+                    return None
+    try:
+        return float(text) / 2**30
+    except ValueError:
+        return None
+
+
+def _ebs_classes(resources: list[Json]) -> tuple[dict[str, str], str | None]:
+    """EBS StorageClasses of the plan -> their volume type; and the default class."""
+    classes: dict[str, str] = {}
+    default = None
+    for r in resources:
+        if r["type"] != _STORAGE_CLASS:
+            continue
+        name = _dig(r["inputs"], "metadata", "name")
+        provisioner = r["inputs"].get("provisioner")
+        if not isinstance(name, str):
+            continue
+        if provisioner in _EBS_PROVISIONERS:
+            volume = _dig(r["inputs"], "parameters", "type") or _EBS_PROVISIONERS[provisioner]
+            classes[name] = str(volume)
+        annotations = _dig(r["inputs"], "metadata", "annotations") or {}
+        if isinstance(annotations, dict) and str(annotations.get(_DEFAULT_CLASS)) == "true":
+            default = name
+    return classes, default
+
+
+def _templates(value: Any, replicas: int = 1) -> list[tuple[Any, int]]:
+    """(claim spec, copies) of every ``volumeClaimTemplate`` below ``value``; a sibling
+    ``replicas`` multiplies it (Prometheus and Alertmanager specs, charts' values)."""
+    found: list[tuple[Any, int]] = []
+    if isinstance(value, dict):
+        here = value.get("replicas")
+        copies = here if isinstance(here, int) and not isinstance(here, bool) else replicas
+        for key, v in value.items():
+            if key == "volumeClaimTemplate" and isinstance(v, dict):
+                found.append((v.get("spec"), copies))
+            else:
+                found += _templates(v, copies)
+    elif isinstance(value, list):
+        for v in value:
+            found += _templates(v, replicas)
+    return found
+
+
+def _claims(resources: list[Json], p: Prices) -> dict[str, Priced]:
+    """EBS volumes the plan's claims provision: PVCs, StatefulSets' claim templates and
+    the claim templates in charts' values (Prometheus), through the plan's StorageClasses.
+    A claim on a class the plan does not hold, or not backed by EBS, is not priced here."""
+    classes, default = _ebs_classes(resources)
+    rates: Mapping[str, Any] = p["ebs_per_gb_month"]
+    priced: dict[str, Priced] = {}
+    for r in sorted(resources, key=lambda r: r["urn"]):
+        inputs = r["inputs"]
+        claims: list[tuple[Any, int]] = []
+        if r["type"] == _PVC:
+            claims = [(inputs.get("spec"), 1)]
+        elif r["type"] == _STATEFUL_SET:
+            copies = _count(_dig(inputs, "spec", "replicas"), 1)
+            claims = [
+                (t.get("spec") if isinstance(t, dict) else None, copies)
+                for t in _dig(inputs, "spec", "volumeClaimTemplates") or []
+            ]
+        elif r["type"] == _RELEASE:
+            claims = _templates(inputs.get("values"))
+        total, parts = 0.0, []
+        for spec, copies in claims:
+            spec = spec if isinstance(spec, dict) else {}
+            klass = spec.get("storageClassName", default)
+            volume = classes.get(klass) if isinstance(klass, str) else None
+            size = _gib(_dig(spec, "resources", "requests", "storage"))
+            if volume is None or size is None:
+                continue
+            if volume not in rates:
+                raise PlanError(
+                    f"{r['type']} '{r['name']}': cannot price it: EBS volume type {volume!r} "
+                    f"is not in {TABLE_NAME}"
+                )
+            total += copies * size * float(rates[volume])
+            parts.append(
+                f"{copies} x {_num(size)} GiB {volume} (StorageClass {klass}) "
+                f"x {per_unit(float(rates[volume]))}/GB-month"
+            )
+        if parts:
+            priced[r["urn"]] = Priced(total, "EBS volumes: " + " + ".join(parts))
+    return priced
+
+
 def _stack_region(resources: list[Json]) -> str | None:
     for r in resources:
         if r["type"] == "pulumi:providers:aws":
@@ -528,7 +636,7 @@ def estimate(plan: Mapping[str, Any], prices: Prices | None = None) -> dict[str,
         else ""
     )
     by_urn = {r["urn"]: r for r in resources}
-    found: dict[str, Priced] = _ingresses(resources, p)
+    found: dict[str, Priced] = {**_ingresses(resources, p), **_claims(resources, p)}
     usage_only: Mapping[str, str] = p["usage_only"]
     for r in resources:
         pricer = PRICERS.get(r["type"])

@@ -22,6 +22,7 @@ AREA_MODULES = {
     "database": "database",
     "network": "network",
     "cluster": "cluster",
+    "capabilities": "capabilities",
     "reachability": "reachability",
     "workloads": "workloads",
     "serving": "serving",

@@ -65,8 +65,6 @@ REVIEWED: dict[str, str] = {
     "aws:ec2/subnet:Subnet": "placement; a public IP on launch admits nothing the security "
     "groups do not",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "how long images are kept",
-    "aws:eks/addon:Addon": "an AWS-managed add-on; its IAM role's trust and policies are "
-    "checked as roles",
     "aws:elasticache/subnetGroup:SubnetGroup": "placement",
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "a trust anchor; the trust "
     "policies that name it are checked (iam-irsa-trust-pinned, iam-github-oidc-trust-pinned)",
@@ -78,11 +76,9 @@ REVIEWED: dict[str, str] = {
     "grants are checked (s3-no-public-acl)",
     "aws:secretsmanager/secretVersion:SecretVersion": "a secret's value",
     "random:index/randomPassword:RandomPassword": "generates a secret",
-    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": "scaling of a checked workload",
     "kubernetes:cert-manager.io/v1:ClusterIssuer": "issues TLS certificates",
     "kubernetes:core/v1:ConfigMap": "configuration data",
     "kubernetes:core/v1:LimitRange": "limits (it only constrains pods)",
-    "kubernetes:core/v1:ResourceQuota": "quotas (it only constrains a namespace)",
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": "alerting rules",
 }
 

@@ -558,3 +558,42 @@ def test_check_program_passes_the_same_monitors_on_targets_that_answer() -> None
     # the objects are written into a cluster the program does not create: that alone remains
     policies = {v["policy"] for v in _gate_scrape("gate_scrape_ok")}
     assert policies == {"eks-deployer-reaches-api"}, policies
+
+
+# issue 18's cluster capabilities: one consumer of each class with nothing that provides it,
+# and its corrected twin (tests/fixtures/programs/gate_capabilities/shapes.py builds both)
+GATE_CAPABILITIES = {
+    ("web-hpa", "needs the Metrics API"),
+    ("data", "names no StorageClass and the plan has no default one"),
+    ("web-ingress", "needs the AWS Load Balancer Controller"),
+    ("gpu-quota", "needs an NVIDIA device plugin"),
+    ("default-deny", "needs NetworkPolicy enforcement in the CNI"),
+    ("workers", "needs a node autoscaler"),
+}
+
+
+def _capability_misses(program: str) -> set[tuple[str, str]]:
+    path = ROOT / "tests" / "fixtures" / "programs" / program
+    result = invoke("policy", "check", "--program", str(path), "--json")
+    assert result.exit_code in (0, 1), result.output
+    found = [
+        v for v in json.loads(result.stdout)["violations"]
+        if v["policy"] == "cluster-capabilities" and v["enforcement"] == "mandatory"
+    ]
+    return {
+        (name, fragment)
+        for name, fragment in GATE_CAPABILITIES
+        for v in found
+        if v["urn"].rsplit("::", 1)[-1] == name and fragment in v["message"]
+    } | {("unexpected", v["message"]) for v in found if program.endswith("_ok")}
+
+
+@needs_pack_venv
+def test_check_program_refuses_objects_whose_capability_nothing_provides() -> None:
+    assert _capability_misses("gate_capabilities") == GATE_CAPABILITIES
+
+
+@needs_pack_venv
+def test_check_program_passes_them_with_providers_of_every_kind() -> None:
+    # EKS add-ons, native objects and a Helm release (inventoried) provide each one
+    assert _capability_misses("gate_capabilities_ok") == set()

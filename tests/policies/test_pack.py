@@ -43,6 +43,7 @@ def test_one_module_per_area() -> None:
         "database",
         "network",
         "cluster",
+        "capabilities",
         "workloads",
         "serving",
         "monitoring",

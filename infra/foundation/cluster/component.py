@@ -5,8 +5,10 @@ allowed CIDRs), control-plane logs in a KMS-encrypted log group, secrets envelop
 encryption with a customer key, API-mode access entries, an IAM OIDC provider for
 IRSA, managed node groups (system on-demand, workloads, optional GPU) whose launch
 template enforces IMDSv2 with a hop limit of 1 (pods cannot borrow the node role)
-and encrypted root volumes, and the core add-ons (VPC CNI and EBS CSI with IRSA
-roles of their own, CoreDNS, kube-proxy).
+and encrypted root volumes, the core add-ons (VPC CNI with NetworkPolicy enforcement
+and EBS CSI with IRSA roles of their own, CoreDNS, kube-proxy, metrics-server) and the
+default StorageClass (encrypted gp3; EKS >= 1.30 has none), and the controllers of
+``addons.py`` (load balancers, node autoscaling, the NVIDIA device plugin).
 
 ``mode="existing"``: bring your own cluster. Nothing in AWS is created; the
 Kubernetes provider is built from the given kubeconfig and IRSA uses the given
@@ -27,6 +29,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.base.aws import rotating_key
+from infra.foundation.cluster.addons import ClusterControllers, ClusterControllersArgs
 from infra.foundation.cluster.config import ClusterConfig
 from infra.foundation.identity.component import (
     WorkloadIdentity,
@@ -35,6 +38,11 @@ from infra.foundation.identity.component import (
 )
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+# the vpc-cni add-on's configuration schema (aws eks describe-addon-configuration) takes
+# this flag as the string "true"; docs.aws.amazon.com/eks/latest/userguide/cni-network-policy.html
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
+# EKS >= 1.30 creates no default StorageClass: PVCs without a class stay Pending
+DEFAULT_STORAGE_CLASS = "gp3"
 _GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
 
 
@@ -229,6 +237,24 @@ class Cluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if args.config.mode == "create":
+            self._storage_class(name)
+            ClusterControllers(
+                f"{name}-controllers",
+                ClusterControllersArgs(
+                    cluster_name=args.name,
+                    account_id=args.account_id,
+                    region=args.region,
+                    partition=args.partition,
+                    vpc_id=self.cluster.vpc_config.vpc_id,
+                    oidc_provider_arn=self.oidc_provider_arn,
+                    oidc_issuer=self.oidc_issuer,
+                    gpu_node_group="gpu" if args.config.node_groups.gpu.enabled else None,
+                    depends_on=(*self._node_groups_created, self._ebs_csi),
+                    tags=args.tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+            )
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
@@ -387,10 +413,14 @@ class Cluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # the CNI must be in place before nodes join, or they never become Ready
-        vpc_cni = self._addon(name, "vpc-cni", cni_identity.role_arn, [])
+        # the CNI must be in place before nodes join, or they never become Ready; without
+        # its network policy agent, NetworkPolicies are accepted and never enforced
+        vpc_cni = self._addon(
+            name, "vpc-cni", cni_identity.role_arn, [], configuration=VPC_CNI_CONFIGURATION
+        )
 
         node_groups = self._node_groups(name, args, tags, depends_on=[vpc_cni])
+        self._node_groups_created = tuple(node_groups)
 
         ebs_identity = WorkloadIdentity(
             f"{name}-ebs-csi",
@@ -410,7 +440,9 @@ class Cluster(pulumi.ComponentResource):
         # these run as pods: they need nodes, or the add-on stays DEGRADED
         self._addon(name, "kube-proxy", None, [])
         self._addon(name, "coredns", None, node_groups)
-        self._addon(name, "aws-ebs-csi-driver", ebs_identity.role_arn, node_groups)
+        self._ebs_csi = self._addon(name, "aws-ebs-csi-driver", ebs_identity.role_arn, node_groups)
+        # the Metrics API every HorizontalPodAutoscaler reads (an EKS community add-on)
+        self._addon(name, "metrics-server", None, node_groups)
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(
@@ -423,18 +455,41 @@ class Cluster(pulumi.ComponentResource):
         )
         return self.cluster.endpoint
 
+    def _storage_class(self, name: str) -> None:
+        """The default StorageClass: encrypted gp3 through the EBS CSI driver, bound where
+        the pod lands (an EBS volume lives in one zone)."""
+        k8s.storage.v1.StorageClass(
+            f"{name}-{DEFAULT_STORAGE_CLASS}",
+            metadata={
+                "name": DEFAULT_STORAGE_CLASS,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            volume_binding_mode="WaitForFirstConsumer",
+            reclaim_policy="Delete",
+            allow_volume_expansion=True,
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self.provider, depends_on=[self._ebs_csi]
+            ),
+        )
+
     def _addon(
         self,
         name: str,
         addon: str,
         role_arn: pulumi.Input[str] | None,
         depends_on: Sequence[pulumi.Resource],
+        configuration: Mapping[str, str] | None = None,
     ) -> aws.eks.Addon:
         return aws.eks.Addon(
             f"{name}-{addon}",
             cluster_name=self.cluster.name,
             addon_name=addon,
             service_account_role_arn=role_arn,
+            configuration_values=json.dumps(dict(configuration), sort_keys=True)
+            if configuration
+            else None,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="PRESERVE",
             tags=dict(self._args.tags),

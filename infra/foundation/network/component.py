@@ -123,7 +123,9 @@ class Network(pulumi.ComponentResource):
             cidr_block=args.config.cidr,
             enable_dns_hostnames=True,  # required for private EKS endpoints and interface endpoints
             enable_dns_support=True,
-            tags={**tags, "Name": args.name},
+            # the load balancer controller may create security groups only in a VPC
+            # tagged as this cluster's (infra/foundation/cluster/addons.py)
+            tags={**tags, **cluster_tag, "Name": args.name},
             opts=child,
         )
         # The default security group allows all traffic between its members: empty it.

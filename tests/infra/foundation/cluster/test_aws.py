@@ -135,7 +135,9 @@ def test_node_role_has_no_cni_policy_and_pulls_only(env: Planned) -> None:
 
 def test_core_addons_with_irsa_for_cni_and_ebs_csi_after_nodes(env: Planned) -> None:
     addons = {a["inputs"]["addonName"]: a for a in env.of_type(ADDON)}
-    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"}
+    assert set(addons) == {
+        "vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "metrics-server"
+    }
     roles = {r["urn"]: r for r in env.of_type("aws:iam/role:Role")}
     arn_of = {env.state(r)["arn"]: r for r in roles.values()}
     ebs_role = arn_of[addons["aws-ebs-csi-driver"]["inputs"]["serviceAccountRoleArn"]]
@@ -151,7 +153,7 @@ def test_core_addons_with_irsa_for_cni_and_ebs_csi_after_nodes(env: Planned) -> 
         "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
     ]
     node_groups = {ng["urn"] for ng in env.of_type(NODE_GROUP)}
-    for name in ("coredns", "aws-ebs-csi-driver"):
+    for name in ("coredns", "aws-ebs-csi-driver", "metrics-server"):
         assert node_groups <= set(addons[name]["dependencies"])
     # the CNI comes first: nodes never become Ready without it
     for ng in env.of_type(NODE_GROUP):
