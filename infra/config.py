@@ -148,6 +148,9 @@ class DerivedName:
 class PlatformConfig(Strict):
     """Everything a stack may set. Secure defaults; environments only change values."""
 
+    # the AWS account the stack deploys to: the provider refuses any other
+    # (allowed_account_ids), and it tells stacks of one account apart (ci.create_oidc_provider)
+    account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
     region: str
     name_prefix: str
     tags: Annotated[dict[str, str], AfterValidator(_tags)]
@@ -299,6 +302,23 @@ class PlatformConfig(Strict):
                     derived.field,
                     f"with the stack {stack!r}, it makes the {naming.describe(derived.kind)} "
                     f"{derived.shown!r}, which {problem}",
+                )
+        if self.ci.create_oidc_provider and self.account_id is None:
+            raise FieldProblem(
+                "ci.create_oidc_provider",
+                "needs account_id: GitHub's OIDC provider exists once per account, and without "
+                "the account no check can tell whether another stack creates it too",
+            )
+        runner = self.deployer.resolved_runner(self.cluster.mode)
+        if self.ci.github_repository and runner == "codebuild":
+            # the deploy job holds its session while the build queues and runs
+            wait = (self.deployer.queued_timeout_minutes + self.deployer.timeout_minutes) * 60
+            if self.ci.max_session_duration < wait:
+                raise FieldProblem(
+                    "ci.max_session_duration",
+                    f"{self.ci.max_session_duration} s is shorter than the runner's build may "
+                    f"queue and run ({wait} s: deployer.queued_timeout_minutes + "
+                    "timeout_minutes): the deploy job's credentials would expire first",
                 )
         if self.deployer.runner == "codebuild" and self.cluster.mode != "create":
             raise FieldProblem(

@@ -73,7 +73,12 @@ class Platform:
         """The running stack's platform: its config, AWS provider and account."""
         cfg = load_stack_config()
         env = pulumi.get_stack()
-        provider = aws.Provider("aws", region=cfg.region)
+        provider = aws.Provider(
+            "aws",
+            region=cfg.region,
+            # a stack file names its account: credentials of another account are refused
+            allowed_account_ids=[cfg.account_id] if cfg.account_id else None,
+        )
         invoke = pulumi.InvokeOptions(provider=provider)
         identity = aws.get_caller_identity(opts=invoke)
         partition = aws.get_partition(opts=invoke).partition

@@ -164,7 +164,7 @@ class CiIdentity(pulumi.ComponentResource):
                 provider_arn=args.provider_arn, subject=args.subject
             ),
             description=f"GitHub Actions of {args.github_repository} ({args.subject})",
-            max_session_duration=3600,
+            max_session_duration=args.config.max_session_duration,
             permissions_boundary=args.permissions_boundary,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),

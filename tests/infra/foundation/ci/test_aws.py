@@ -108,8 +108,12 @@ def test_each_stack_admits_its_deploy_job_and_no_other(env: Planned) -> None:
 
 
 def test_the_github_provider_is_created_where_configured(env: Planned, byo: Planned) -> None:
-    (provider,) = [p for p in env.aws["oidc_providers"] if ISSUER in p["Url"]]
-    assert provider["ClientIDList"] == ["sts.amazonaws.com"]
+    made = [p for p in env.aws["oidc_providers"] if ISSUER in p["Url"]]
+    # one stack per account creates it (staging shares dev's account and dev's provider)
+    assert len(made) == (1 if env.config.ci.create_oidc_provider else 0)
+    assert env.config.ci.create_oidc_provider == (env.env != "staging")
+    for provider in made:
+        assert provider["ClientIDList"] == ["sts.amazonaws.com"]
     assert not [p for p in byo.aws["oidc_providers"] if ISSUER in p["Url"]]
 
 
