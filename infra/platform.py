@@ -52,6 +52,7 @@ class Platform:
     partition: str
     # the foundation
     ci_role_arn: str | None = None
+    ci_role: pulumi.Resource | None = None
     # roles given cluster-admin by the cluster slice: the CI role when it runs `pulumi up`
     # itself (the in-VPC runner gets its own access entry, infra/foundation/deployer/)
     cluster_admin_role_arns: list[str] = field(default_factory=list)

@@ -138,6 +138,7 @@ class CiIdentity(pulumi.ComponentResource):
         subject: The ``sub`` the trust policy admits.
     """
 
+    role: aws.iam.Role
     role_arn: pulumi.Output[str]
 
     def __init__(
@@ -181,5 +182,6 @@ class CiIdentity(pulumi.ComponentResource):
                 opts=child,
             )
         attach_managed_policies(name, role, args.managed_policies, tags=tags, parent=self)
+        self.role = role
         self.role_arn = role.arn
         self.register_outputs({"role_arn": self.role_arn, "subject": args.subject})
