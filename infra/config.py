@@ -74,6 +74,15 @@ class Components(Strict):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     ingress: IngressConfig = Field(default_factory=IngressConfig)
 
+    @property
+    def cluster_issuer(self) -> str:
+        """The ClusterIssuer's name: ``components.ingress.cluster_issuer``, or, unset, what
+        it is: ``acme`` with an ACME account (``cert_manager.acme_email``), else
+        ``self-signed`` (certificates no browser trusts: in-cluster TLS only)."""
+        if self.ingress.cluster_issuer:
+            return self.ingress.cluster_issuer
+        return "acme" if self.cert_manager.acme_email else "self-signed"
+
     @model_validator(mode="after")
     def _check(self) -> Components:
         if self.kserve.enabled and not self.cert_manager.enabled:

@@ -35,6 +35,7 @@ def deploy(p: Platform) -> None:
             bucket_uri=artifacts.uri,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
+            cluster_name=cluster.cluster_name,
             tags=p.tags,
         ),
         opts=p.aws,
@@ -54,7 +55,7 @@ def deploy(p: Platform) -> None:
                 role_arn=teams.teams.apply(functools.partial(_role_arn, t.name)),
                 peers=peers,
                 monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
-                group=f"team-{t.name}",
+                group=t.group,
                 # KServe's storage initializer downloads the team's models as this account
                 aws_calls=[
                     artifacts.calls.list_under(f"{t.prefix}/models", "list a model's files"),
