@@ -74,6 +74,15 @@ class Components(Strict):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     ingress: IngressConfig = Field(default_factory=IngressConfig)
 
+    @property
+    def cluster_issuer(self) -> str:
+        """The ClusterIssuer's name: ``components.ingress.cluster_issuer``, or, unset, what
+        it is: ``acme`` with an ACME account (``cert_manager.acme_email``), else
+        ``self-signed`` (certificates no browser trusts: in-cluster TLS only)."""
+        if self.ingress.cluster_issuer:
+            return self.ingress.cluster_issuer
+        return "acme" if self.cert_manager.acme_email else "self-signed"
+
     @model_validator(mode="after")
     def _check(self) -> Components:
         if self.kserve.enabled and not self.cert_manager.enabled:
@@ -148,6 +157,9 @@ class DerivedName:
 class PlatformConfig(Strict):
     """Everything a stack may set. Secure defaults; environments only change values."""
 
+    # the AWS account the stack deploys to: the provider refuses any other
+    # (allowed_account_ids), and it tells stacks of one account apart (ci.create_oidc_provider)
+    account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
     region: str
     name_prefix: str
     tags: Annotated[dict[str, str], AfterValidator(_tags)]
@@ -301,6 +313,23 @@ class PlatformConfig(Strict):
                     derived.field,
                     f"with the stack {stack!r}, it makes the {naming.describe(derived.kind)} "
                     f"{derived.shown!r}, which {problem}",
+                )
+        if self.ci.create_oidc_provider and self.account_id is None:
+            raise FieldProblem(
+                "ci.create_oidc_provider",
+                "needs account_id: GitHub's OIDC provider exists once per account, and without "
+                "the account no check can tell whether another stack creates it too",
+            )
+        runner = self.deployer.resolved_runner(self.cluster.mode)
+        if self.ci.github_repository and runner == "codebuild":
+            # the deploy job holds its session while the build queues and runs
+            wait = (self.deployer.queued_timeout_minutes + self.deployer.timeout_minutes) * 60
+            if self.ci.max_session_duration < wait:
+                raise FieldProblem(
+                    "ci.max_session_duration",
+                    f"{self.ci.max_session_duration} s is shorter than the runner's build may "
+                    f"queue and run ({wait} s: deployer.queued_timeout_minutes + "
+                    "timeout_minutes): the deploy job's credentials would expire first",
                 )
         if self.deployer.runner == "codebuild" and self.cluster.mode != "create":
             raise FieldProblem(

@@ -52,6 +52,7 @@ class Platform:
     partition: str
     # the foundation
     ci_role_arn: str | None = None
+    ci_role: pulumi.Resource | None = None
     # roles given cluster-admin by the cluster slice: the CI role when it runs `pulumi up`
     # itself (the in-VPC runner gets its own access entry, infra/foundation/deployer/)
     cluster_admin_role_arns: list[str] = field(default_factory=list)
@@ -73,7 +74,12 @@ class Platform:
         """The running stack's platform: its config, AWS provider and account."""
         cfg = load_stack_config()
         env = pulumi.get_stack()
-        provider = aws.Provider("aws", region=cfg.region)
+        provider = aws.Provider(
+            "aws",
+            region=cfg.region,
+            # a stack file names its account: credentials of another account are refused
+            allowed_account_ids=[cfg.account_id] if cfg.account_id else None,
+        )
         invoke = pulumi.InvokeOptions(provider=provider)
         identity = aws.get_caller_identity(opts=invoke)
         partition = aws.get_partition(opts=invoke).partition

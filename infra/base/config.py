@@ -197,4 +197,5 @@ class IngressConfig(Strict):
 
     domain: str | None = Field(default=None, pattern=HOSTNAME_PATTERN, max_length=253)
     class_name: str = Field(default="alb", pattern=CLASS_NAME_PATTERN)
-    cluster_issuer: str = Field(default="letsencrypt", pattern=CLASS_NAME_PATTERN)
+    # unset: named for what cert-manager's issuer is (Components.cluster_issuer)
+    cluster_issuer: str | None = Field(default=None, pattern=CLASS_NAME_PATTERN)

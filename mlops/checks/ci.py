@@ -51,6 +51,17 @@ GROUP_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"  # roles, users, 
 EXCLUSIVE = "aws:iam/roleManagedPolicyAttachmentsExclusive:RoleManagedPolicyAttachmentsExclusive"
 POLICY = "aws:iam/policy:Policy"
 PULL_REQUEST_REF = "refs/pull/1/merge"
+CODEBUILD_PROJECT = "aws:codebuild/project:Project"
+# configure-aws-credentials asks for one hour unless role-duration-seconds says otherwise;
+# GitHub cancels a job after 360 minutes unless timeout-minutes says otherwise
+DEFAULT_SESSION_SECONDS = 3600
+DEFAULT_JOB_TIMEOUT_MINUTES = 360
+# the script a deploy job runs to start the stack's runner build and wait for it
+DEPLOY_SCRIPT = "start-deploy.sh"
+# CodeBuild's defaults when a project leaves them unset (minutes)
+CODEBUILD_DEFAULT_TIMEOUT = 60
+CODEBUILD_DEFAULT_QUEUED_TIMEOUT = 480
+IAM_DEFAULT_MAX_SESSION = 3600
 ADMIN_POLICY = "AdministratorAccess"
 
 # The repository variables a job may take its role from, and whose role each one is.
@@ -72,6 +83,12 @@ class RoleUse:
     environment: str | None
     runs: tuple[tuple[str, str | None], ...]  # (event, ref) the job can run on
     audience: str
+    # the session it asks for (role-duration-seconds; the action's default is one hour),
+    # the job's timeout-minutes (GitHub's default is 360), and whether it waits for the
+    # stack's deploy build (runs DEPLOY_SCRIPT): None when not resolvable offline
+    duration_seconds: int | None = DEFAULT_SESSION_SECONDS
+    timeout_minutes: int | None = DEFAULT_JOB_TIMEOUT_MINUTES
+    waits_for_build: bool = False
 
 
 def _iam_eval() -> ModuleType:
@@ -290,9 +307,37 @@ def role_uses(workflows: Path, default_branch: str = DEFAULT_BRANCH) -> list[Rol
                             environment=environment,
                             runs=job_runs,
                             audience=audience,
+                            duration_seconds=_whole(
+                                (step.get("with") or {}).get("role-duration-seconds"),
+                                matrix,
+                                DEFAULT_SESSION_SECONDS,
+                            ),
+                            timeout_minutes=_whole(
+                                job.get("timeout-minutes"), matrix, DEFAULT_JOB_TIMEOUT_MINUTES
+                            ),
+                            waits_for_build=any(
+                                DEPLOY_SCRIPT in str(s.get("run", ""))
+                                for s in job.get("steps") or []
+                                if isinstance(s, dict)
+                            ),
                         )
                     )
     return uses
+
+
+def _whole(value: Any, matrix: Mapping[str, Any], default: int) -> int | None:
+    """A whole number a job sets (resolved through its matrix), ``default`` when unset,
+    None when it cannot be known offline (an expression)."""
+    if value is None:
+        return default
+    value = _resolve(value, matrix)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def _stack_of(variable: str | None) -> str | bool | None:
@@ -422,6 +467,67 @@ def check_trust(plan: Mapping[str, Any], uses: list[RoleUse]) -> None:
         aud = f"https://github.com/{repository.split('/', 1)[0]}"  # GitHub's default audience
         if _admits(trust, provider, role_arn, sub, aud, who):
             raise PlanError(f"{who} admits audience {aud!r}: pin sts.amazonaws.com")
+
+
+def check_session(plan: Mapping[str, Any], uses: list[RoleUse]) -> None:
+    """Every job of the stack asks for a session its CI role grants (AWS refuses a
+    ``DurationSeconds`` above the role's ``MaxSessionDuration``), and a job that waits for the
+    stack's deploy build keeps its credentials and its run for as long as the build may
+    queue and run (CodeBuild's ``queuedTimeout`` + ``buildTimeout``)."""
+    env = str(plan["environment"])
+    mine = [u for u in uses if u.stack == env]
+    ci = (plan.get("outputs") or {}).get("ci")
+    if not mine or not ci:
+        return  # check_trust refuses a job of a stack without a CI role
+    name = ci["role_name"]
+    (role,) = [
+        r for r in plan["resources"] if r["type"] == ROLE and r["inputs"].get("name") == name
+    ]
+    granted = role["inputs"].get("maxSessionDuration", IAM_DEFAULT_MAX_SESSION)
+    who = f"{ROLE} {name}"
+    if not isinstance(granted, int):
+        raise PlanError(f"{who}: its maxSessionDuration cannot be read")
+    deployer = (plan.get("outputs") or {}).get("deployer") or {}
+    projects = [
+        r
+        for r in plan["resources"]
+        if r["type"] == CODEBUILD_PROJECT and r["inputs"].get("name") == deployer.get("project")
+    ]
+    for use in mine:
+        if use.duration_seconds is None:
+            raise PlanError(
+                f"{use.where}: its role-duration-seconds cannot be resolved offline, so whether "
+                f"{who} grants it cannot be known"
+            )
+        if use.duration_seconds > granted:
+            raise PlanError(
+                f"{use.where}: asks for a {use.duration_seconds} s session, and {who} grants at "
+                f"most {granted} s (maxSessionDuration): AWS refuses the AssumeRole"
+            )
+        if not use.waits_for_build:
+            continue
+        if len(projects) != 1:
+            continue  # no runner build to outlast (the reachability rule judges the path)
+        inputs = projects[0]["inputs"]
+        run = inputs.get("buildTimeout", CODEBUILD_DEFAULT_TIMEOUT)
+        queued = inputs.get("queuedTimeout", CODEBUILD_DEFAULT_QUEUED_TIMEOUT)
+        if not isinstance(run, int) or not isinstance(queued, int):
+            raise PlanError(
+                f"{CODEBUILD_PROJECT} {deployer['project']}: its timeouts cannot be read"
+            )
+        wait = run + queued
+        if use.duration_seconds < wait * 60:
+            raise PlanError(
+                f"{use.where}: its {use.duration_seconds} s session ends before the deploy build "
+                f"it waits for may (queued {queued} + run {run} minutes): its credentials expire "
+                "mid-deploy; raise role-duration-seconds (and ci.max_session_duration)"
+            )
+        if use.timeout_minutes is None or use.timeout_minutes < wait:
+            raise PlanError(
+                f"{use.where}: timeout-minutes {use.timeout_minutes} is shorter than the deploy "
+                f"build it waits for may take (queued {queued} + run {run} minutes): GitHub "
+                "cancels the job and leaves the build unwatched"
+            )
 
 
 # ------------------------------------------------------------------ escalation
@@ -645,4 +751,29 @@ def check_ci_identity(plan: Mapping[str, Any], root: Path, stack_config_dir: Pat
                 f"does not have ({stack_config_dir.name}/Pulumi.{use.stack}.yaml)"
             )
     check_trust(plan, uses)
+    check_session(plan, uses)
     check_escalation(plan)
+
+
+def check_oidc_provider_owners(accounts: Mapping[str, tuple[str | None, bool]]) -> None:
+    """At most one stack per account creates GitHub's OIDC provider: IAM holds one per URL
+    per account, so a second stack's create fails with ``EntityAlreadyExists`` (and deleting
+    either stack would take the other's trust anchor with it). ``accounts`` maps each stack
+    to its (``account_id``, ``ci.create_oidc_provider``)."""
+    creators: dict[str, list[str]] = {}
+    for stack, (account, creates) in sorted(accounts.items()):
+        if not creates:
+            continue
+        if account is None:
+            raise PlanError(
+                f"stack {stack!r}: ci.create_oidc_provider without account_id: whether another "
+                "stack of its account creates the provider too cannot be known"
+            )
+        creators.setdefault(account, []).append(stack)
+    for account, stacks in creators.items():
+        if len(stacks) > 1:
+            raise PlanError(
+                f"stacks {', '.join(repr(s) for s in stacks)} of account {account} each set "
+                "ci.create_oidc_provider: IAM holds one GitHub OIDC provider per account; let "
+                "one stack create it and set it false in the others"
+            )

@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 from mlops.engine import aws_worker, lazy_providers
 from mlops.engine.fakes import Ctx
 from mlops.engine.run_semantics import missing_paths, program_dir
-from mlops.engine.stack_config import Project, StackConfig, load_project, load_stack_config
+from mlops.engine.stack_config import (
+    Project,
+    StackConfig,
+    available_stacks,
+    load_project,
+    load_stack_config,
+)
 from mlops.errors import PlanError, UsageError
 from mlops.paths import PACKAGE_DIR, project_root
 
@@ -338,16 +344,35 @@ def plan_environment(
         result = finish(plan, policy_env=env, runner=runner)
     finally:
         _settle(waiting)  # moto's refusal comes first: the plan itself failed
-    _check_ci_identity(result, project)
+    _check_ci_identity(result, project, config)
     return result
 
 
-def _check_ci_identity(plan: dict[str, Any], project: Project) -> None:
+def _check_ci_identity(plan: dict[str, Any], project: Project, config: StackConfig) -> None:
     """The workflows' OIDC subjects against the CI role's trust, and what the deployer may
-    do (mlops/checks/ci.py): an environment's plan only, the workflows are the project's."""
-    from mlops.checks.ci import check_ci_identity
+    do (mlops/checks/ci.py): an environment's plan only, the workflows are the project's.
+    And which stacks of one account create GitHub's OIDC provider: this one (as planned)
+    and the project's others (their stack files)."""
+    from mlops.checks.ci import check_ci_identity, check_oidc_provider_owners
 
     check_ci_identity(plan, project.root, project.stack_config_dir)
+    key = f"{project.name}:platform"
+    configs = {
+        stack: load_stack_config(project, stack).values.get(key)
+        for stack in available_stacks(project)
+        if stack != config.stack
+    }
+    configs[config.stack] = config.values.get(key)
+    owners: dict[str, tuple[str | None, bool]] = {}
+    for stack, found in configs.items():
+        raw: dict[str, Any] = found if isinstance(found, dict) else {}
+        ci: dict[str, Any] = raw["ci"] if isinstance(raw.get("ci"), dict) else {}
+        account = raw.get("account_id")
+        owners[stack] = (
+            str(account) if account is not None else None,
+            ci.get("create_oidc_provider") is True,
+        )
+    check_oidc_provider_owners(owners)
 
 
 def _settle(waiting: list[Verdict]) -> None:
@@ -401,8 +426,8 @@ def plan_environments(envs: Sequence[str], root: Path | None = None) -> dict[str
             raise
         _settle(waiting)
         plans = {env: future.result() for env, future in finished.items()}
-    for plan in plans.values():
-        _check_ci_identity(plan, project)
+    for env, plan in plans.items():
+        _check_ci_identity(plan, project, load_stack_config(project, env))
     return plans
 
 

@@ -26,14 +26,15 @@ class CertManagerArgs:
     Attributes:
         config: The stack's ``components.cert_manager`` section (chart, ACME account).
         namespace: Namespace the release runs in.
-        issuer_name: Name of the ClusterIssuer created for Ingress TLS.
+        issuer_name: Name of the ClusterIssuer created for Ingress TLS; say what it is
+            (an ACME issuer when ``config.acme_email`` is set, else self-signed).
         ingress_class: Ingress class that answers HTTP-01 challenges.
         monitoring_namespace: Where Prometheus runs (it scrapes the metrics port); None: off.
     """
 
     config: CertManagerConfig
     namespace: str = "cert-manager"
-    issuer_name: str = "letsencrypt"
+    issuer_name: str = "self-signed"
     ingress_class: str = "alb"
     monitoring_namespace: str | None = None
 

@@ -14,7 +14,7 @@ def deploy(p: Platform) -> None:
         "cert-manager",
         CertManagerArgs(
             config=comp.cert_manager,
-            issuer_name=comp.ingress.cluster_issuer,
+            issuer_name=comp.cluster_issuer,
             ingress_class=comp.ingress.class_name,
             monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
         ),

@@ -138,6 +138,7 @@ class CiIdentity(pulumi.ComponentResource):
         subject: The ``sub`` the trust policy admits.
     """
 
+    role: aws.iam.Role
     role_arn: pulumi.Output[str]
 
     def __init__(
@@ -164,7 +165,7 @@ class CiIdentity(pulumi.ComponentResource):
                 provider_arn=args.provider_arn, subject=args.subject
             ),
             description=f"GitHub Actions of {args.github_repository} ({args.subject})",
-            max_session_duration=3600,
+            max_session_duration=args.config.max_session_duration,
             permissions_boundary=args.permissions_boundary,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
@@ -181,5 +182,6 @@ class CiIdentity(pulumi.ComponentResource):
                 opts=child,
             )
         attach_managed_policies(name, role, args.managed_policies, tags=tags, parent=self)
+        self.role = role
         self.role_arn = role.arn
         self.register_outputs({"role_arn": self.role_arn, "subject": args.subject})

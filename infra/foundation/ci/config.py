@@ -38,7 +38,17 @@ class CiConfig(Strict):
         subject_template: The repository's OIDC subject template (GitHub's
             ``include_claim_keys``); the default is GitHub's own format. A repository
             with a custom template must declare it here, or no job can assume the role.
-        create_oidc_provider: Create GitHub's OIDC provider (it exists once per account).
+        create_oidc_provider: Create GitHub's OIDC provider
+            (``token.actions.githubusercontent.com``). IAM holds one per URL per account:
+            exactly one stack of an account may create it (the others reference it by ARN),
+            and a second create fails with ``EntityAlreadyExists``. Off by default; on, the
+            stack must name its ``account_id`` so ``mlops plan`` can refuse two stacks of one
+            account both creating it.
+        max_session_duration: Longest session of the CI role, in seconds (IAM: 3600 to
+            43200). A deploy job holds its session while it waits for the deploy, so with the
+            runner it must outlast the build's queue and run timeouts
+            (``deployer.queued_timeout_minutes`` + ``deployer.timeout_minutes``); the jobs
+            request it with ``role-duration-seconds``.
     """
 
     github_repository: str | None = Field(
@@ -47,7 +57,8 @@ class CiConfig(Strict):
     environment: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
     branch: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_./-]+$")
     subject_template: list[ClaimKey] = Field(default_factory=_default_template)
-    create_oidc_provider: bool = True
+    create_oidc_provider: bool = False
+    max_session_duration: int = Field(default=7200, ge=3600, le=43200)
 
     @model_validator(mode="after")
     def _check(self) -> CiConfig:

@@ -167,6 +167,12 @@ class DeployScope:
         return f"{self.base}-artifacts-{self.account_id}"
 
     @property
+    def state_bucket(self) -> str:
+        """The bucket of the stack's Pulumi state with an S3 backend (docs/deploy.md); a
+        person creates it before the first ``pulumi up``, the stack never does."""
+        return f"{self.base}-pulumi-state-{self.account_id}"
+
+    @property
     def source_prefix(self) -> str:
         return f"{DEPLOY_PREFIX}/{self.environment}"
 
@@ -641,6 +647,7 @@ def deploy_statements(s: DeployScope) -> list[dict[str, Any]]:
                 "kms:DeleteAlias",
                 "kms:DisableKeyRotation",
                 "kms:EnableKeyRotation",
+                "kms:Encrypt",
                 "kms:GenerateDataKey",
                 "kms:PutKeyPolicy",
                 "kms:ScheduleKeyDeletion",
@@ -751,6 +758,17 @@ def deploy_statements(s: DeployScope) -> list[dict[str, Any]]:
                 "Resource": sorted(s.arn("dynamodb", f"table/{t}") for t in s.tables),
             }
         )
+    # Pulumi's own state, when the backend is S3 (docs/deploy.md): the stack's state bucket
+    # `<base>-pulumi-state-<account>` (its bucket calls are in Buckets, on `<base>-*`); the
+    # awskms secrets provider's key carries the stack's environment tag (StackKeys)
+    statements.append(
+        {
+            "Sid": "PulumiState",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Resource": f"arn:{s.partition}:s3:::{s.state_bucket}/*",
+        }
+    )
     return statements + guard_statements(s)
 
 
@@ -765,6 +783,7 @@ DEPLOY_PARTS = {
         "Cluster",
         "Logs",
         "Builds",
+        "PulumiState",
     ),
     "data": (
         "Databases",

@@ -54,6 +54,7 @@ def deploy(p: Platform) -> None:
         )
         ci = CiIdentity("ci", args, opts=p.aws)
         p.ci_role_arn = args.role_arn
+        p.ci_role = ci.role
         if not via_runner:
             p.cluster_admin_role_arns.append(args.role_arn)
 

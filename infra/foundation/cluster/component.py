@@ -208,6 +208,9 @@ class Cluster(pulumi.ComponentResource):
     node_security_group_id: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
+    # the node role the stack creates (None for a brought-in cluster): policies that name it
+    # by ARN depend on it (IAM and ECR refuse a principal that does not exist yet)
+    node_role: aws.iam.Role | None = None
 
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -512,6 +515,7 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        self.node_role = node_role
         # no CNI policy here: the VPC CNI has its own IRSA role
         attachments = [
             aws.iam.RolePolicyAttachment(

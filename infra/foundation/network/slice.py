@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from infra.base.config import ConfigError
+from infra.base.config import ConfigError, FieldProblem
 from infra.foundation.network.component import Network, NetworkArgs
 from infra.platform import Platform
 
@@ -13,9 +13,12 @@ from infra.platform import Platform
 def deploy(p: Platform) -> None:
     cfg, cc = p.config, p.config.cluster
     if cc.mode == "create":
-        zones = aws.get_availability_zones(state="available", opts=p.invoke).names[
-            : cfg.network.az_count
-        ]
+        # zone ids, not the first N names: EKS refuses a control plane in some zones
+        available = aws.get_availability_zones(state="available", opts=p.invoke)
+        try:
+            zones = cfg.network.pick_zones(available.names, available.zone_ids)
+        except FieldProblem as problem:
+            raise ConfigError(f"platform.network.{problem.field}: {problem.reason}") from None
         network = Network(
             "network",
             NetworkArgs(

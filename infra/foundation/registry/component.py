@@ -99,6 +99,9 @@ class ContainerRegistryArgs:
         prefix: Repository name prefix (``<prefix>-<env>``); repositories are ``<prefix>/<name>``.
         puller_arns: Roles allowed to pull (the node role).
         pusher_arn: The only role allowed to push (the CI role); ``None``: nobody pushes.
+        principals: The roles behind those ARNs that this stack creates: ECR refuses a
+            repository policy naming a principal that does not exist yet, and the ARNs are
+            strings (known at preview), so the policies depend on the roles explicitly.
         account_id: AWS account.
         region: AWS region.
         partition: AWS partition.
@@ -110,6 +113,7 @@ class ContainerRegistryArgs:
     puller_arns: Sequence[str]
     pusher_arn: str | None
     account_id: str
+    principals: Sequence[pulumi.Resource] = ()
     region: str
     partition: str = "aws"
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -177,7 +181,10 @@ class ContainerRegistry(pulumi.ComponentResource):
                 opts=child,
             )
             aws.ecr.RepositoryPolicy(
-                f"{res}-policy", repository=repo.name, policy=policy, opts=child
+                f"{res}-policy",
+                repository=repo.name,
+                policy=policy,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.principals)),
             )
             urls[short] = repo.repository_url
         self.repository_urls = pulumi.Output.all(**urls)

@@ -17,6 +17,7 @@ def deploy(p: Platform) -> None:
             prefix=p.base,
             puller_arns=[node_role_arn] if node_role_arn else [],
             pusher_arn=p.ci_role_arn,
+            principals=[r for r in (p.the_cluster.node_role, p.ci_role) if r is not None],
             account_id=p.account_id,
             region=p.region,
             partition=p.partition,

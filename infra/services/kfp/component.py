@@ -126,7 +126,8 @@ def overlay_version() -> str:
     return refs.pop()
 
 
-def pipeline_root(bucket: str, prefix: str = "kfp") -> str:
+def pipeline_root(bucket: str, prefix: str) -> str:
+    """``s3://<bucket>/<prefix>``: no default prefix, the slice's layout names it."""
     return f"s3://{bucket}/{prefix}"
 
 
@@ -195,7 +196,7 @@ class KubeflowPipelinesArgs:
     oidc: OidcProxyArgs | None = None
     domain: str | None = None
     ingress_class: str = "alb"
-    cluster_issuer: str = "letsencrypt"
+    cluster_issuer: str = "acme"
     pipelines_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     pipelines_credentials: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     aws_calls: Mapping[str, Sequence[AwsCall]] = field(default_factory=dict)

@@ -166,7 +166,7 @@ def deploy(p: Platform) -> None:
             oidc=p.oidc,
             domain=f"pipelines.{domain}" if domain and comp.auth.mode == "oidc" else None,
             ingress_class=comp.ingress.class_name,
-            cluster_issuer=comp.ingress.cluster_issuer,
+            cluster_issuer=comp.cluster_issuer,
             pipelines_env=pipelines_env,
             pipelines_credentials=pipelines_credentials,
             aws_calls=calls,

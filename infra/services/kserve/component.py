@@ -71,6 +71,9 @@ class KServeArgs:
         cert_manager: cert-manager release (or component) the controller must follow.
         isvc_depends_on: What InferenceServices wait for too (their team namespaces).
         monitoring_namespace: Where Prometheus runs (it scrapes the controller); None: off.
+        domain: The platform's public domain (``components.ingress.domain``): models are
+            exposed at ``<name>-<namespace>.<domain>`` over HTTPS. None: KServe creates no
+            Ingress, and a model's URL is its predictor Service's in-cluster name.
     """
 
     config: KServeConfig
@@ -84,6 +87,15 @@ class KServeArgs:
     cert_manager: pulumi.Resource | None = None
     isvc_depends_on: Sequence[pulumi.Resource] = ()
     monitoring_namespace: str | None = None
+    domain: str | None = None
+
+
+# Without a public domain, KServe's URL of a model is its predictor Service's cluster DNS
+# name (Standard mode creates ``<name>-predictor`` in the model's namespace); the chart's
+# own default domain is ``example.com``, which names nothing of the platform's.
+IN_CLUSTER_DOMAIN = "svc.cluster.local"
+IN_CLUSTER_TEMPLATE = "{{ .Name }}-predictor.{{ .Namespace }}.{{ .IngressDomain }}"
+PUBLIC_TEMPLATE = "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"
 
 
 def runtime_manifest(runtime: RuntimeName, image: str, resources: Resources) -> dict[str, Any]:
@@ -175,6 +187,10 @@ def controller_values(args: KServeArgs) -> dict[str, Any]:
             "controller": {
                 "deploymentMode": args.config.deployment_mode,
                 "gateway": {
+                    "domain": args.domain or IN_CLUSTER_DOMAIN,
+                    "domainTemplate": PUBLIC_TEMPLATE if args.domain else IN_CLUSTER_TEMPLATE,
+                    "urlScheme": "https" if args.domain else "http",
+                    "disableIngressCreation": args.domain is None,
                     "disableIstioVirtualHost": args.config.deployment_mode == "Standard",
                     "ingressGateway": {
                         "className": args.config.ingress_class,

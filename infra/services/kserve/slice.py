@@ -19,6 +19,7 @@ def deploy(p: Platform) -> None:
         "kserve",
         KServeArgs(
             config=cfg,
+            domain=p.config.components.ingress.domain,
             inference_services=[
                 InferenceServiceSpec(
                     name=m.name,

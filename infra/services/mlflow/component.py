@@ -299,7 +299,7 @@ class MlflowServerArgs:
     oidc: OidcProxyArgs | None = None
     domain: str | None = None
     ingress_class: str = "alb"
-    cluster_issuer: str = "letsencrypt"
+    cluster_issuer: str = "acme"
     extra_labels: Mapping[str, str] = field(default_factory=dict)
     client_namespaces: Sequence[str] = ()
     metrics_namespaces: Sequence[str] = ()

@@ -55,7 +55,7 @@ def deploy(p: Platform) -> None:
             oidc=p.oidc,
             domain=f"mlflow.{domain}" if domain else None,
             ingress_class=comp.ingress.class_name,
-            cluster_issuer=comp.ingress.cluster_issuer,
+            cluster_issuer=comp.cluster_issuer,
             client_namespaces=[
                 *(t.namespace for t in p.config.teams),
                 *([comp.kfp.namespace] if comp.kfp.enabled else []),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field, model_validator
 
 from infra.base.config import DNS_LABEL, K8S_NAME_PATTERN, FieldProblem, Strict
 from infra.base.units import INT64_MAX, cpu_millis, memory_bytes
 from mlops_runtime import teams
+
+_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
 
 # The team namespace's LimitRange gives a container without limits these (the
 # component's `TeamTenancyArgs.default_limits`); Kubernetes refuses a LimitRange whose
@@ -47,15 +51,25 @@ class TeamConfig(Strict):
         quota: Its namespace's quota.
         service_account: The service account its pipelines and services run as (the
             subject of its IRSA role).
+        members: IAM roles of the team's people (e.g. their IAM Identity Center role). Each
+            gets an EKS access entry in the team's Kubernetes group (``team-<name>``), which
+            the team's RoleBinding grants ``team-member`` in its namespace only; no EKS
+            access policy, so nothing outside RBAC. Empty: nobody signs in as the team.
     """
 
     name: str
     quota: TeamQuota = Field(default_factory=TeamQuota)
     service_account: str = Field(default=teams.SERVICE_ACCOUNT, pattern=K8S_NAME_PATTERN)
+    members: list[str] = Field(default_factory=list)
 
     @property
     def namespace(self) -> str:
         return teams.namespace(self.name)
+
+    @property
+    def group(self) -> str:
+        """The Kubernetes group of the team's people (their access entries, its RoleBinding)."""
+        return f"team-{self.name}"
 
     @property
     def prefix(self) -> str:
@@ -66,4 +80,13 @@ class TeamConfig(Strict):
     def _check(self) -> TeamConfig:
         if not DNS_LABEL.match(self.name):
             raise FieldProblem("name", f"{self.name!r} is not a DNS label (a-z, 0-9, '-')")
+        for i, member in enumerate(self.members):
+            if not _ROLE_ARN.match(member):
+                raise FieldProblem(
+                    f"members.{i}",
+                    f"{member!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>): "
+                    "EKS access entries take roles for people (users carry long-lived keys)",
+                )
+        if len(set(self.members)) != len(self.members):
+            raise FieldProblem("members", "names a role twice (EKS holds one entry per role)")
         return self

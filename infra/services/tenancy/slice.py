@@ -36,6 +36,7 @@ def deploy(p: Platform) -> None:
             bucket_uri=artifacts.uri,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
+            cluster_name=cluster.cluster_name,
             tags=p.tags,
         ),
         opts=p.aws,
@@ -55,7 +56,7 @@ def deploy(p: Platform) -> None:
                 role_arn=teams.teams.apply(functools.partial(_role_arn, t.name)),
                 peers=peers,
                 monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
-                group=f"team-{t.name}",
+                group=t.group,
                 # KServe's storage initializer downloads the team's models as this account,
                 # from where the training pipeline publishes them
                 aws_calls=[

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_aws as aws
 
 from infra.foundation.identity.component import WorkloadIdentity, WorkloadIdentityArgs
 from infra.services.tenancy.config import TeamConfig
@@ -30,6 +31,7 @@ class TeamsArgs:
         bucket_uri: Builds ``s3://bucket/prefix`` for a prefix (``ArtifactStore.uri``).
         oidc_provider_arn: The cluster's OIDC provider.
         oidc_issuer: The cluster's issuer host/path.
+        cluster_name: The cluster the teams' people sign in to (their access entries).
         tags: Tags for every taggable child.
     """
 
@@ -39,6 +41,7 @@ class TeamsArgs:
     bucket_uri: Callable[[str], str]
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
+    cluster_name: pulumi.Input[str] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -83,6 +86,19 @@ class Teams(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.role_arns[team.name] = identity.role_arn
+            for i, member in enumerate(team.members):
+                if args.cluster_name is None:
+                    raise ValueError(f"team {team.name!r} has members but no cluster_name")
+                # the group only: the team's RoleBinding grants it, in its namespace only
+                aws.eks.AccessEntry(
+                    f"{name}-{team.name}-member-{i}",
+                    cluster_name=args.cluster_name,
+                    principal_arn=member,
+                    kubernetes_groups=[team.group],
+                    type="STANDARD",
+                    tags={**args.tags, "team": team.name},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
             out[team.name] = identity.role_arn.apply(
                 functools.partial(_team_output, team, args.bucket_uri(team.prefix))
             )

@@ -108,8 +108,12 @@ def test_each_stack_admits_its_deploy_job_and_no_other(env: Planned) -> None:
 
 
 def test_the_github_provider_is_created_where_configured(env: Planned, byo: Planned) -> None:
-    (provider,) = [p for p in env.aws["oidc_providers"] if ISSUER in p["Url"]]
-    assert provider["ClientIDList"] == ["sts.amazonaws.com"]
+    made = [p for p in env.aws["oidc_providers"] if ISSUER in p["Url"]]
+    # one stack per account creates it (staging shares dev's account and dev's provider)
+    assert len(made) == (1 if env.config.ci.create_oidc_provider else 0)
+    assert env.config.ci.create_oidc_provider == (env.env != "staging")
+    for provider in made:
+        assert provider["ClientIDList"] == ["sts.amazonaws.com"]
     assert not [p for p in byo.aws["oidc_providers"] if ISSUER in p["Url"]]
 
 
@@ -237,3 +241,24 @@ def test_the_deploy_services_are_the_plans_aws_modules() -> None:
 def test_every_stack_role_is_within_the_deployers_scope(env: Planned) -> None:
     names = [r["inputs"]["name"] for r in env.of_type(ROLE)]
     assert names and all(n.startswith(f"mlops-{env.env}-") for n in names)
+
+
+@pytest.mark.parametrize("name", [*ENVS, "byo"])
+def test_the_deployer_reads_and_writes_its_own_pulumi_state_only(name: str) -> None:
+    """docs/deploy.md's S3 backend and awskms secrets provider: the role that runs
+    `pulumi up` may use its stack's state bucket and an environment-tagged key, and
+    nothing of another stack's state."""
+    p = planned(name)
+    base = p.plan["outputs"]["deploy_identity"]["base"]
+    (deployer,) = p.plan["outputs"]["deploy_identity"]["deployers"]
+    state = f"arn:aws:s3:::{base}-pulumi-state-{ACCOUNT}"
+    for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+        assert allowed(p, deployer, action, f"{state}/.pulumi/stacks/x.json"), action
+    assert allowed(p, deployer, "s3:ListBucket", state)
+    other = f"arn:aws:s3:::mlops-other-pulumi-state-{ACCOUNT}/.pulumi/stacks/x.json"
+    assert not allowed(p, deployer, "s3:GetObject", other)
+    key = f"arn:aws:kms:{p.config.region}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    env = p.plan["environment"]
+    for action in ("kms:Encrypt", "kms:Decrypt"):
+        assert allowed(p, deployer, action, key, **{"aws:ResourceTag/environment": env})
+        assert not allowed(p, deployer, action, key, **{"aws:ResourceTag/environment": "other"})

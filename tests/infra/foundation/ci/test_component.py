@@ -59,10 +59,13 @@ def test_trust_pins_one_subject_and_the_audience_with_string_equals() -> None:
             environment="prod",
             branch="main",
             subject_template=["repo", "context", "ref"],
+            create_oidc_provider=True,
+            max_session_duration=14400,
         ),
         permissions_boundary=BOUNDARY,
     )
     built.assert_parented("mlops:ci:CiIdentity")
+    assert built.aws["role"]["MaxSessionDuration"] == 14400
     (statement,) = built.aws["role"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"]["Federated"] == f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GITHUB}"
     assert statement["Condition"] == {
