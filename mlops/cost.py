@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from infra.base import instances
+from infra.base import instances, yamlio
 from mlops.errors import MlopsError, PlanError
 
 PRICE_FILE = instances.TABLE
@@ -87,7 +87,7 @@ def _load_cached(path: Path) -> Prices:
     try:
         # the shipped table is parsed once per process, shared with config validation
         doc = (
-            instances.table() if path == PRICE_FILE.resolve() else yaml.safe_load(path.read_text())
+            instances.table() if path == PRICE_FILE.resolve() else yamlio.load(path.read_text())
         )
     except (OSError, yaml.YAMLError) as exc:
         raise MlopsError(f"{path}: cannot read the price table ({type(exc).__name__})") from None

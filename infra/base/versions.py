@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+from infra.base import yamlio
 
 TABLE = Path(__file__).with_name("versions.yaml")
 DATE_ENV = "MLOPS_PLAN_DATE"
@@ -26,7 +26,7 @@ Support = Literal["standard", "extended"]
 
 @functools.cache
 def table() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(TABLE.read_text())
+    data: dict[str, Any] = yamlio.load(TABLE.read_text())
     return data
 
 

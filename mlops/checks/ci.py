@@ -38,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from infra.base import yamlio
 from infra.foundation.ci.subject import AUDIENCE, ISSUER, JobClaims, SubjectError, subject
 from mlops.errors import PlanError
 from mlops.paths import PACKAGE_DIR
@@ -110,7 +111,7 @@ def _iam_eval() -> ModuleType:
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yamlio.load(path.read_text())
     except yaml.YAMLError as exc:
         raise PlanError(f"{path.name}: not YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):

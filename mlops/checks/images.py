@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from infra.base import yamlio
 from mlops.checks.upstream import Inventories, walk
 from policies.rules.images import OWN_REPOSITORIES, image_problem
 
@@ -25,7 +26,7 @@ def workflow_problems(root: Path) -> list[str]:
     if not path.is_file():
         return [f"{WORKFLOW} is missing: nothing pushes the platform's own images"]
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yamlio.load(path.read_text())
     except yaml.YAMLError as exc:
         return [f"{WORKFLOW}: not YAML ({str(exc).splitlines()[0]})"]
     pushes: list[tuple[str, str]] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from infra.base import yamlio
 from infra.services.kfp.release import KFP_RELEASE, major_minor
 
 RELEASE_FILE = "infra/services/kfp/release.py"
@@ -66,7 +67,7 @@ def _differs(version: str) -> bool:
 def _backend(root: Path) -> list[str]:
     problems = []
     try:
-        resources = yaml.safe_load((root / OVERLAY).read_text()).get("resources") or []
+        resources = yamlio.load((root / OVERLAY).read_text()).get("resources") or []
     except (OSError, yaml.YAMLError, AttributeError) as exc:
         return [f"{OVERLAY} cannot be read: {exc}"]
     refs = [(r, REF.search(r)) for r in resources if UPSTREAM in str(r)]
@@ -78,7 +79,7 @@ def _backend(root: Path) -> list[str]:
                 f"{OVERLAY}: {url} is not at the release {KFP_RELEASE} ({RELEASE_FILE})"
             )
     try:
-        sources = (yaml.safe_load((root / INVENTORY).read_text()) or {}).get("kustomize") or {}
+        sources = (yamlio.load((root / INVENTORY).read_text()) or {}).get("kustomize") or {}
     except (OSError, yaml.YAMLError, AttributeError) as exc:
         return [*problems, f"{INVENTORY} cannot be read: {exc}"]
     for url, entry in sources.items():

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from infra.base import yamlio
 from mlops.errors import UsageError
 
 INVENTORY_GLOB = "inventory*.yaml"
@@ -126,7 +127,7 @@ class Inventories:
                     continue
                 seen.add(path)
                 try:
-                    doc = yaml.safe_load(path.read_text())
+                    doc = yamlio.load(path.read_text())
                 except yaml.YAMLError as exc:
                     raise UsageError(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
                 if not isinstance(doc, dict) or not ({"kustomize", "helm"} & set(doc)):
@@ -187,7 +188,7 @@ def _doc_images(doc: dict[str, Any]) -> list[Image]:
 
 def _load_docs(path: Path) -> list[dict[str, Any]]:
     try:
-        return [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+        return [d for d in yamlio.load_all(path.read_text()) if isinstance(d, dict)]
     except (OSError, yaml.YAMLError) as exc:
         raise UsageError(f"{path}: cannot read ({str(exc).splitlines()[0]})") from None
 
@@ -311,7 +312,7 @@ def _apply_patch(
             return
         text = (directory / patch["path"]).read_text()
     try:
-        docs = list(yaml.safe_load_all(text or ""))
+        docs = list(yamlio.load_all(text or ""))
     except yaml.YAMLError:
         found.problems.append(f"{where}: a patch is not YAML")
         return
@@ -419,7 +420,7 @@ def expand_yaml(
     texts = inputs.get("yaml")
     for text in [texts] if isinstance(texts, str) else texts or []:
         try:
-            docs = [d for d in yaml.safe_load_all(str(text)) if isinstance(d, dict)]
+            docs = [d for d in yamlio.load_all(str(text)) if isinstance(d, dict)]
         except yaml.YAMLError:
             found.problems.append(f"{this}: its yaml is not YAML")
             continue
