@@ -1,4 +1,6 @@
-"""YAML parsing with libyaml's parser when PyYAML was built with it.
+"""YAML parsing with libyaml's parser when PyYAML was built with it, for the data the
+project ships (inventories, manifests, tables, workflows); files people edit (stack config)
+keep PyYAML's own parser, whose error marks point at the line that opened the problem.
 
 The same safe constructors as ``yaml.safe_load`` (PyYAML's ``CSafeLoader`` swaps only the
 scanner and parser for libyaml's), about ten times faster on the inventories and manifests

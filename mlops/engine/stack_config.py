@@ -17,7 +17,6 @@ from typing import Any
 
 import yaml
 
-from infra.base import yamlio
 from mlops.errors import UsageError
 
 SECRET_PLACEHOLDER = "[secret]"
@@ -54,7 +53,7 @@ def _read_yaml(path: Path) -> Any:
     except FileNotFoundError:
         raise UsageError(f"{path}: file not found") from None
     try:
-        return yamlio.load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
