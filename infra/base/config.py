@@ -83,7 +83,7 @@ LOG_RETENTION_DAYS = (
 def _log_retention(value: int) -> int:
     if value not in LOG_RETENTION_DAYS:
         raise ValueError(
-            f"{value} is not a retention CloudWatch Logs accepts: one of "
+            f"{value} is not a CloudWatch Logs retention: CloudWatch Logs accepts one of "
             + ", ".join(map(str, LOG_RETENTION_DAYS))
         )
     return value

@@ -9,35 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from infra.base.config import Strict
-
-# the values CloudWatch Logs accepts for a retention
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+from infra.base.config import LogRetentionDays, Strict
 
 
 class DeployerConfig(Strict):
@@ -69,14 +43,7 @@ class DeployerConfig(Strict):
     )
     timeout_minutes: int = Field(default=60, ge=5, le=2160)
     queued_timeout_minutes: int = Field(default=30, ge=5, le=480)
-    log_retention_days: int = 90
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"{value} is not a CloudWatch Logs retention ({LOG_RETENTION_DAYS})")
-        return value
+    log_retention_days: LogRetentionDays = 90
 
     def resolved_runner(self, cluster_mode: str) -> Literal["codebuild", "none"]:
         """The runner in effect for a stack whose cluster ``mode`` is ``cluster_mode``."""
