@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import pulumi
@@ -36,3 +37,37 @@ def rotating_key(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return key
+
+
+def log_key_policy(
+    *, account_id: str, region: str, partition: str, log_group_arn: str, sid: str
+) -> str:
+    """Key policy of a log group's key: the account administers it; CloudWatch Logs may
+    use it for that one log group only (statement ``sid``)."""
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": [
+                    "kms:Decrypt*",
+                    "kms:Describe*",
+                    "kms:Encrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:ReEncrypt*",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+            },
+        ],
+    }
+    return json.dumps(document, sort_keys=True)

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.base.aws import rotating_key
+from infra.base.aws import log_key_policy, rotating_key
 from infra.foundation.cluster.addons import ClusterControllers, ClusterControllersArgs
 from infra.foundation.cluster.config import ClusterConfig
 from infra.foundation.identity.component import (
@@ -111,38 +111,15 @@ def _trust_service(service: str) -> str:
 def cluster_key_policy(args: ClusterArgs) -> str:
     """Key policy: the account administers; CloudWatch Logs may use it for this
     cluster's log group only (EKS itself uses it through the cluster role)."""
-    group_arn = (
-        f"arn:{args.partition}:logs:{args.region}:{args.account_id}:"
-        f"log-group:/aws/eks/{args.name}/cluster"
-    )
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{args.partition}:iam::{args.account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "ControlPlaneLogs",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{args.region}.amazonaws.com"},
-                    "Action": [
-                        "kms:Decrypt*",
-                        "kms:Describe*",
-                        "kms:Encrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:ReEncrypt*",
-                    ],
-                    "Resource": "*",
-                    "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}},
-                },
-            ],
-        },
-        sort_keys=True,
+    return log_key_policy(
+        account_id=args.account_id,
+        region=args.region,
+        partition=args.partition,
+        log_group_arn=(
+            f"arn:{args.partition}:logs:{args.region}:{args.account_id}:"
+            f"log-group:/aws/eks/{args.name}/cluster"
+        ),
+        sid="ControlPlaneLogs",
     )
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from infra.base.aws import rotating_key
+from infra.base.aws import log_key_policy, rotating_key
 from infra.foundation.ci.component import attach_managed_policies
 from infra.foundation.deployer.config import DeployerConfig
 
@@ -123,38 +123,14 @@ def codebuild_trust_policy(args: DeployRunnerArgs) -> str:
     )
 
 
-def log_key_policy(args: DeployRunnerArgs) -> str:
+def deployer_log_key_policy(args: DeployRunnerArgs) -> str:
     """The account administers the key; CloudWatch Logs uses it for this group only."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{args.partition}:iam::{args.account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "BuildLogs",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{args.region}.amazonaws.com"},
-                    "Action": [
-                        "kms:Decrypt*",
-                        "kms:Describe*",
-                        "kms:Encrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:ReEncrypt*",
-                    ],
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": args.log_group_arn}
-                    },
-                },
-            ],
-        },
-        sort_keys=True,
+    return log_key_policy(
+        account_id=args.account_id,
+        region=args.region,
+        partition=args.partition,
+        log_group_arn=args.log_group_arn,
+        sid="BuildLogs",
     )
 
 
@@ -243,7 +219,7 @@ class DeployRunner(pulumi.ComponentResource):
             name,
             alias=f"alias/{args.name}",
             description=f"Encrypts the build logs of {args.name}",
-            policy=log_key_policy(args),
+            policy=deployer_log_key_policy(args),
             tags=tags,
             parent=self,
         )

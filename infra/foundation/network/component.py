@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from infra.base.aws import log_key_policy
 from infra.foundation.network.config import NetworkConfig
 
 
@@ -61,37 +62,6 @@ class NetworkArgs:
         last_quarter = list(vpc.subnets(prefixlen_diff=2))[3]
         public = list(last_quarter.subnets(prefixlen_diff=4))[: len(self.zones)]
         return [str(n) for n in public], [str(n) for n in private]
-
-
-def log_key_policy(*, account_id: str, region: str, partition: str, log_group_arn: str) -> str:
-    """Key policy letting CloudWatch Logs encrypt this one log group (and the account admin)."""
-    document = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministers",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchLogsEncrypts",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": [
-                    "kms:Decrypt*",
-                    "kms:Describe*",
-                    "kms:Encrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:ReEncrypt*",
-                ],
-                "Resource": "*",
-                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-            },
-        ],
-    }
-    return json.dumps(document, sort_keys=True)
 
 
 class Network(pulumi.ComponentResource):
@@ -298,6 +268,7 @@ class Network(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=log_key_policy(
+                sid="CloudWatchLogsEncrypts",
                 account_id=args.account_id,
                 region=args.region,
                 partition=args.partition,
