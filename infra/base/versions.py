@@ -78,7 +78,19 @@ def eks_problem(version: str, on: dt.date) -> str | None:
             f"EKS {version} left standard support on {entry['standard_until']} (extended "
             f"support is billed at 6x the control-plane rate); use one of {offered}"
         )
+    if version not in table()["cluster_autoscaler"]:
+        return (
+            f"the version table has no Cluster Autoscaler release for Kubernetes {version} "
+            f"(it supports only its own minor; releases for: "
+            f"{', '.join(sorted(table()['cluster_autoscaler'], key=_key))})"
+        )
     return None
+
+
+def cluster_autoscaler_tag(version: str) -> str:
+    """The Cluster Autoscaler image tag released for Kubernetes ``version``."""
+    tag: str = table()["cluster_autoscaler"][version]
+    return tag
 
 
 def engine_problem(

@@ -75,7 +75,21 @@ def test_a_version_aws_does_not_create_is_refused_with_its_field(
         parse_config(raw)
 
 
+def test_a_minor_without_an_autoscaler_release_is_refused() -> None:
+    # EKS 1.34 is still in standard support on 2026-11-30, but the autoscaler the platform
+    # installs is released per minor and the table has none for 1.34
+    raw = dev()
+    raw["cluster"]["version"] = "1.34"
+    with pytest.raises(
+        ConfigError,
+        match=r"platform\.cluster\.version: the version table has no Cluster Autoscaler release "
+        r"for Kubernetes 1\.34",
+    ):
+        parse_config(raw)
+
+
 def test_a_version_leaves_standard_support_on_its_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(versions.table()["cluster_autoscaler"], "1.34", "v1.34.0")
     raw = dev()
     raw["cluster"]["version"] = "1.34"
     monkeypatch.setenv(versions.DATE_ENV, "2026-12-01")

@@ -28,6 +28,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.base import versions
 from infra.foundation.identity.component import WorkloadIdentity, WorkloadIdentityArgs
 
 NAMESPACE = "kube-system"
@@ -37,7 +38,8 @@ LB_IMAGE = ("public.ecr.aws/eks/aws-load-balancer-controller", "v3.5.0")
 LB_REPOSITORY = "https://aws.github.io/eks-charts"
 AUTOSCALER = "cluster-autoscaler"
 AUTOSCALER_CHART_VERSION = "9.59.0"
-AUTOSCALER_IMAGE = ("registry.k8s.io/autoscaling/cluster-autoscaler", "v1.35.0")
+# the tag follows the cluster's minor (the version table)
+AUTOSCALER_REPOSITORY_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
 AUTOSCALER_REPOSITORY = "https://kubernetes.github.io/autoscaler"
 DEVICE_PLUGIN = "nvidia-device-plugin"
 DEVICE_PLUGIN_CHART_VERSION = "0.20.0"
@@ -54,6 +56,7 @@ class ClusterControllersArgs:
 
     Attributes:
         cluster_name: EKS cluster name (known before deployment).
+        kubernetes_version: The cluster's minor (``1.35``): the autoscaler's release.
         account_id / region / partition: Where the cluster is.
         vpc_id: The cluster's VPC (the load balancer controller's ``vpcId``).
         oidc_provider_arn / oidc_issuer: The cluster's IRSA issuer.
@@ -63,6 +66,7 @@ class ClusterControllersArgs:
     """
 
     cluster_name: str
+    kubernetes_version: str
     account_id: str
     region: str
     partition: str = "aws"
@@ -294,7 +298,12 @@ class ClusterControllers(pulumi.ComponentResource):
                     "fullnameOverride": AUTOSCALER,
                     "autoDiscovery": {"clusterName": args.cluster_name},
                     "awsRegion": args.region,
-                    "image": _image(AUTOSCALER_IMAGE),
+                    "image": _image(
+                        (
+                            AUTOSCALER_REPOSITORY_IMAGE,
+                            versions.cluster_autoscaler_tag(args.kubernetes_version),
+                        )
+                    ),
                     "rbac": {
                         "serviceAccount": {
                             "create": True,

@@ -223,6 +223,7 @@ class Cluster(pulumi.ComponentResource):
                 f"{name}-controllers",
                 ClusterControllersArgs(
                     cluster_name=args.name,
+                    kubernetes_version=args.config.version,
                     account_id=args.account_id,
                     region=args.region,
                     partition=args.partition,

@@ -9,6 +9,7 @@ import pulumi
 import pytest
 from alone import ACCOUNT, REGION, Built, build
 
+from infra.base import versions
 from infra.foundation.cluster.addons import (
     ClusterControllersArgs,
     autoscaler_policy,
@@ -175,7 +176,8 @@ def test_a_created_cluster_needs_subnets() -> None:
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ARGS = ClusterControllersArgs(
-    cluster_name="t", account_id=ACCOUNT, region=REGION, vpc_id="vpc-0123456789abcdef0",
+    cluster_name="t", kubernetes_version="1.35", account_id=ACCOUNT, region=REGION,
+    vpc_id="vpc-0123456789abcdef0",
     oidc_provider_arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com/id/X",
     oidc_issuer=f"oidc.eks.{REGION}.amazonaws.com/id/X",
 )
@@ -184,6 +186,17 @@ ARGS = ClusterControllersArgs(
 def releases(config: ClusterConfig) -> dict[str, dict[str, Any]]:
     built = created(config)
     return {r["inputs"]["name"]: r for r in built.of_type(RELEASE)}
+
+
+def test_the_autoscaler_is_the_release_of_the_clusters_minor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # it supports only its own minor: the tag comes from the version table's row for it
+    monkeypatch.setitem(versions.table()["cluster_autoscaler"], "1.35", "v1.35.9")
+    image = releases(ClusterConfig(version="1.35"))["cluster-autoscaler"]["inputs"]["values"][
+        "image"]
+    assert image == {"repository": "registry.k8s.io/autoscaling/cluster-autoscaler",
+                     "tag": "v1.35.9"}
 
 
 def test_controllers_are_pinned_releases_and_the_device_plugin_follows_gpu_nodes() -> None:
