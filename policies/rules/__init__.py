@@ -24,6 +24,7 @@ AREA_MODULES = {
     "cluster": "cluster",
     "capabilities": "capabilities",
     "reachability": "reachability",
+    "webhooks": "webhooks",
     "workloads": "workloads",
     "serving": "serving",
     "monitoring": "monitoring",

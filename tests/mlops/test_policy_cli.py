@@ -599,3 +599,25 @@ def test_check_program_refuses_objects_whose_capability_nothing_provides() -> No
 def test_check_program_passes_them_with_providers_of_every_kind() -> None:
     # EKS add-ons, native objects and a Helm release (inventoried) provide each one
     assert _capability_misses("gate_capabilities_ok") == set()
+
+
+# issue 18's webhook ordering: a Service and an Ingress racing the load balancer
+# controller's fail-closed webhooks, and their twin on a provider that waits for it
+# (tests/fixtures/programs/gate_webhooks/shapes.py builds both)
+def _webhook_refusals(program: str) -> list[str]:
+    path = ROOT / "tests" / "fixtures" / "programs" / program
+    result = invoke("policy", "check", "--program", str(path), "--json")
+    assert result.exit_code in (0, 1), result.output
+    return sorted(v["message"].split(" is admitted")[0]
+                  for v in json.loads(result.stdout)["violations"]
+                  if v["policy"] == "k8s-admitted-after-webhook")
+
+
+@needs_pack_venv
+def test_check_program_refuses_objects_racing_a_fail_closed_webhook() -> None:
+    assert _webhook_refusals("gate_webhooks") == ["Ingress 'web'", "Service 'web'"]
+
+
+@needs_pack_venv
+def test_check_program_passes_them_written_after_the_webhook_answers() -> None:
+    assert _webhook_refusals("gate_webhooks_ok") == []

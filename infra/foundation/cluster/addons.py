@@ -235,40 +235,45 @@ class ClusterControllers(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        releases.append(
-            k8s.helm.v3.Release(
-                f"{name}-{LB_CONTROLLER}",
-                name=LB_CONTROLLER,
-                chart=LB_CONTROLLER,
-                version=LB_CHART_VERSION,
-                namespace=NAMESPACE,
-                repository_opts={"repo": LB_REPOSITORY},
-                values={
-                    "clusterName": args.cluster_name,
-                    # IMDS is out of the pods' reach (hop limit 1): no discovery
-                    "region": args.region,
-                    "vpcId": args.vpc_id,
-                    "image": _image(LB_IMAGE),
-                    "serviceAccount": {
-                        "create": True,
-                        "name": LB_CONTROLLER,
-                        "annotations": {
-                            "eks.amazonaws.com/role-arn": f"arn:{args.partition}:iam::"
-                            f"{args.account_id}:role/{lb_role}"
-                        },
+        # its webhook mutates every new Service and validates every Ingress, failing closed:
+        # whatever writes one waits for it (the cluster's workload provider does)
+        self.lb_controller = k8s.helm.v3.Release(
+            f"{name}-{LB_CONTROLLER}",
+            name=LB_CONTROLLER,
+            chart=LB_CONTROLLER,
+            version=LB_CHART_VERSION,
+            namespace=NAMESPACE,
+            repository_opts={"repo": LB_REPOSITORY},
+            values={
+                "clusterName": args.cluster_name,
+                # IMDS is out of the pods' reach (hop limit 1): no discovery
+                "region": args.region,
+                "vpcId": args.vpc_id,
+                "image": _image(LB_IMAGE),
+                "serviceAccount": {
+                    "create": True,
+                    "name": LB_CONTROLLER,
+                    "annotations": {
+                        "eks.amazonaws.com/role-arn": f"arn:{args.partition}:iam::"
+                        f"{args.account_id}:role/{lb_role}"
                     },
-                    "enableShield": False,
-                    "enableWaf": False,
-                    "enableWafv2": False,
-                    "nodeSelector": SYSTEM_NODES,
                 },
-                # its webhooks must answer before Services and Ingresses are admitted
-                skip_await=False,
-                timeout=600,
-                opts=pulumi.ResourceOptions.merge(
-                    after, pulumi.ResourceOptions(depends_on=[lb_identity])
-                ),
-            )
+                "enableShield": False,
+                "enableWaf": False,
+                "enableWafv2": False,
+                "nodeSelector": SYSTEM_NODES,
+            },
+            # its webhooks must answer before Services and Ingresses are admitted
+            skip_await=False,
+            timeout=600,
+            opts=pulumi.ResourceOptions.merge(
+                after, pulumi.ResourceOptions(depends_on=[lb_identity])
+            ),
+        )
+        releases.append(self.lb_controller)
+        # the other charts run Services of their own
+        after = pulumi.ResourceOptions.merge(
+            after, pulumi.ResourceOptions(depends_on=[self.lb_controller])
         )
 
         ca_role = f"{args.cluster_name}-cluster-autoscaler"

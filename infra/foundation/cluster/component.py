@@ -210,16 +210,12 @@ class Cluster(pulumi.ComponentResource):
             endpoint = None
         else:
             endpoint = self._create(name, args)
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            # server-side apply: field ownership instead of last-applied annotations
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        # server-side apply: field ownership instead of last-applied annotations
         if args.config.mode == "create":
-            self._storage_class(name)
-            ClusterControllers(
+            # the controllers go first, on a provider of their own: the load balancer
+            # controller's webhooks refuse Services and Ingresses until its pods answer, so
+            # the provider everything else is written with waits for it
+            controllers = ClusterControllers(
                 f"{name}-controllers",
                 ClusterControllersArgs(
                     cluster_name=args.name,
@@ -234,8 +230,27 @@ class Cluster(pulumi.ComponentResource):
                     depends_on=(*self._node_groups_created, self._ebs_csi),
                     tags=args.tags,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    provider=k8s.Provider(
+                        f"{name}-k8s-controllers",
+                        kubeconfig=self.kubeconfig,
+                        enable_server_side_apply=True,
+                        opts=pulumi.ResourceOptions(parent=self),
+                    ),
+                ),
             )
+            ready: list[pulumi.Resource] = [controllers.lb_controller]
+        else:
+            ready = []
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
+        )
+        if args.config.mode == "create":
+            self._storage_class(name)
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,

@@ -11,6 +11,7 @@ from alone import ACCOUNT, REGION, Built, build
 
 from infra.base import versions
 from infra.foundation.cluster.addons import (
+    LB_CONTROLLER,
     ClusterControllersArgs,
     autoscaler_policy,
     lb_controller_policy,
@@ -282,3 +283,17 @@ def test_the_autoscaler_resizes_only_this_clusters_groups() -> None:
                    f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/t/gpu/uuid")
     assert not allowed(policy, "eks:DescribeNodegroup",
                        f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/other/gpu/uuid")
+
+
+def test_what_the_platform_writes_waits_for_the_load_balancer_controller() -> None:
+    # its webhooks refuse every new Service and Ingress until its pods answer: the provider
+    # the services write with waits for it; the controllers have a provider of their own
+    built = created(ClusterConfig())
+    lb = next(r for r in built.of_type(RELEASE) if r["name"].endswith(LB_CONTROLLER))
+    workloads = built.one("pulumi:providers:kubernetes", "cluster-k8s")
+    assert lb["urn"] in workloads["dependencies"]
+    providers = built.plan["_providers"]
+    assert providers[lb["urn"]].split("::")[3] == "cluster-k8s-controllers"
+    for r in built.of_type(RELEASE):
+        if r is not lb:
+            assert lb["urn"] in r["dependencies"], r["name"]  # their charts run Services
