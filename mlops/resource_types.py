@@ -104,7 +104,9 @@ class Registry(_Strict):
 
 
 def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
+    # of a union's failed branches, the deepest error is the one that says what is wrong
+    errors = exc.errors()
+    err = max(errors, key=lambda e: (len(e["loc"]), -errors.index(e)))
     where = ".".join(str(p) for p in err["loc"])
     return f"{where}: {err['msg']}"
 

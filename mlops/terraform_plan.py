@@ -97,11 +97,16 @@ class _Converter:
             return UNKNOWN, []
         if not isinstance(value, str) or not deps:
             return value, []
-        for dep in deps:
-            for attr, out, known in dep.outputs():
-                if value == out:
-                    return (value if known else UNKNOWN), [f"{dep.address}.{snake(attr)}",
-                                                           dep.address]
+        # a dependency's own ID or ARN first: another dependency may merely echo it (a
+        # security group's vpcId is the VPC's ID)
+        hits = sorted(
+            ((rank, attr, known, dep) for dep in deps
+             for rank, (attr, out, known) in enumerate(dep.outputs()) if value == out),
+            key=lambda h: (h[1] not in ("id", "arn"), h[3].address, h[0]),
+        )
+        if hits:
+            _rank, attr, known, dep = hits[0]
+            return (value if known else UNKNOWN), [f"{dep.address}.{snake(attr)}", dep.address]
         refs: list[str] = []
         for dep in deps:
             for attr, out, _known in dep.outputs():
