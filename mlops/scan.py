@@ -126,6 +126,7 @@ class ScanResult:
     unused: list[tuple[Framework, Suppression]]
     # resources checkov parsed per framework, all environments together (its summary)
     read: dict[str, int] = field(default_factory=dict)
+    reports: list[Json] = field(default_factory=list, repr=False)  # checkov's own output
 
     @property
     def failed(self) -> int:
@@ -275,7 +276,7 @@ def scan_plans(
             write_objects(plan, work / env / MANIFESTS)
         reports, seconds = run_checkov(work)
     results, unused, version, read = judge(reports, list(plans), rules)
-    return ScanResult(version, seconds, results, exported, unused, read)
+    return ScanResult(version, seconds, results, exported, unused, read, reports)
 
 
 def render_text(result: ScanResult) -> str:
@@ -291,22 +292,24 @@ def render_text(result: ScanResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(result: ScanResult) -> list[str]:
-    """The scanner's section of the PR comment."""
+def render_markdown(result: ScanResult, only: str | None = None) -> list[str]:
+    """The scanner's part of the PR comment (one environment's, with ``only``)."""
+    envs = [e for e in result.environments if only is None or e == only]
     lines = [
-        f"### Scanner (checkov {result.checkov_version})",
+        f"**Scanner** (checkov {result.checkov_version}, suppressions: "
+        f"`scan/suppressions.yaml`)",
         "",
-        "| environment | framework | failed | passed | suppressed |",
-        "|---|---|---|---|---|",
+        "| framework | failed | passed | suppressed |",
+        "|---|---:|---:|---:|",
     ]
-    for env, by_fw in result.environments.items():
-        for fw, res in by_fw.items():
-            lines.append(f"| {env} | {fw} | {len(res.failed)} | {res.passed} | "
-                         f"{len(res.suppressed)} |")
-    failed = [(env, fw, f) for env, by_fw in result.environments.items()
-              for fw, res in by_fw.items() for f in res.failed]
+    for env in envs:
+        for fw, res in result.environments[env].items():
+            name = fw if only else f"{env} {fw}"
+            lines.append(f"| {name} | {len(res.failed)} | {res.passed} | {len(res.suppressed)} |")
+    failed = [(fw, f) for env in envs for fw, res in result.environments[env].items()
+              for f in res.failed]
     if failed:
-        lines += ["", "| environment | check | resource | |", "|---|---|---|---|"]
-        lines += [f"| {env} | `{f.check}` | `{f.resource}` | {f.name} |" for env, _fw, f in failed]
+        lines += ["", "| framework | check | resource | |", "|---|---|---|---|"]
+        lines += [f"| {fw} | `{f.check}` | `{f.resource}` | {f.name} |" for fw, f in failed]
     lines.append("")
     return lines
