@@ -276,7 +276,24 @@ def scan_plans(
             write_objects(plan, work / env / MANIFESTS)
         reports, seconds = run_checkov(work)
     results, unused, version, read = judge(reports, list(plans), rules)
+    if problem := unread(reports, sum(exported.values())):
+        raise MlopsError(f"checkov did not read the whole plan: {problem}")
     return ScanResult(version, seconds, results, exported, unused, read, reports)
+
+
+def unread(reports: Sequence[Json], exported: int) -> str | None:
+    """Why checkov's reports do not cover what was written for it, or None.
+
+    A file checkov cannot parse, or a plan it reads fewer resources of than were written,
+    would otherwise pass with nothing failed: the scan fails closed instead."""
+    errors = sum(int((r.get("summary") or {}).get("parsing_errors", 0) or 0) for r in reports)
+    if errors:
+        return f"{errors} file(s) it could not parse"
+    read = sum(int((r.get("summary") or {}).get("resource_count", 0) or 0)
+               for r in reports if r.get("check_type") == "terraform_plan")
+    if read < exported:
+        return f"{read} of the {exported} resources exported as Terraform plan JSON"
+    return None
 
 
 def render_text(result: ScanResult) -> str:

@@ -11,7 +11,14 @@ from plans import ENVS, planned
 
 from mlops.engine.plan import plan_function
 from mlops.errors import UsageError
-from mlops.scan import Suppression, Suppressions, judge, load_suppressions, scan_plans
+from mlops.scan import (
+    Suppression,
+    Suppressions,
+    judge,
+    load_suppressions,
+    scan_plans,
+    unread,
+)
 
 REASON = "accepted in this test only, to show how suppression is judged here"
 
@@ -49,6 +56,16 @@ def test_the_graph_check_sees_the_bucket_and_its_public_access_block(scratch: ob
     assert _outcome(scratch, "alone", "CKV2_AWS_6", "aws_s3_bucket.data") == "failed_checks"
     assert scratch.exported == {"linked": 2, "alone": 1}  # type: ignore[attr-defined]
     assert scratch.read["terraform_plan"] == 3  # type: ignore[attr-defined]
+
+
+def test_a_scan_that_did_not_read_everything_fails_closed(scratch: object) -> None:
+    reports = scratch.reports  # type: ignore[attr-defined]
+    assert unread(reports, 3) is None
+    # a resource written but never read, or a file checkov could not parse
+    assert unread(reports, 4) == "3 of the 4 resources exported as Terraform plan JSON"
+    broken = [{**r, "summary": {**(r.get("summary") or {}), "parsing_errors": 1}}
+              for r in reports[:1]] + list(reports[1:])
+    assert unread(broken, 3) == "1 file(s) it could not parse"
 
 
 def test_one_unsuppressed_finding_fails_the_scan_and_its_suppression_passes_it(
