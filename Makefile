@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ENV ?= dev
 
-.PHONY: demo test test-all lint plan docs venv venv-policy venv-serving clean
+.PHONY: demo test test-all lint plan docs venv venv-policy venv-serving venv-scan scan clean
 
 # The venv is rebuilt only when pyproject.toml changes; later runs reuse it.
 $(STAMP): pyproject.toml
@@ -40,6 +40,19 @@ $(SERVING_STAMP): mlops/local/serving-requirements.txt $(STAMP)
 
 venv-serving: $(SERVING_STAMP)
 
+# The scanner's own venv: checkov pins old boto3 and much else (scan/requirements.txt).
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
+
+$(SCAN_STAMP): scan/requirements.txt
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install --quiet -r scan/requirements.txt
+	$(SCAN_VENV)/bin/python -m pip check
+	@touch $(SCAN_STAMP)
+
+venv-scan: $(SCAN_STAMP)
+
 # Plans carry the policy results, so everything that plans needs the pack's venv.
 demo: $(STAMP) $(POLICY_STAMP)
 	$(BIN)/mlops demo
@@ -50,11 +63,11 @@ demo: $(STAMP) $(POLICY_STAMP)
 # workers; the tests that need real servers share one (tests/conftest.py).
 PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
-test: $(STAMP) $(POLICY_STAMP) $(SERVING_STAMP)
+test: $(STAMP) $(POLICY_STAMP) $(SERVING_STAMP) $(SCAN_STAMP)
 	$(PYTEST) -m "not long"
 	$(POLICY_VENV)/bin/python -m pytest -q tests/policies
 
-test-all: $(STAMP) $(POLICY_STAMP) $(SERVING_STAMP)
+test-all: $(STAMP) $(POLICY_STAMP) $(SERVING_STAMP) $(SCAN_STAMP)
 	$(PYTEST)
 	$(POLICY_VENV)/bin/python -m pytest -q tests/policies
 
@@ -65,6 +78,10 @@ lint: $(STAMP)
 
 plan: $(STAMP) $(POLICY_STAMP)
 	$(BIN)/mlops plan $(ENV)
+
+# checkov on every environment's plan (as Terraform plan JSON) and manifests (docs/scan.md)
+scan: $(STAMP) $(POLICY_STAMP) $(SCAN_STAMP)
+	$(BIN)/mlops scan dev staging prod
 
 docs: $(STAMP) $(POLICY_STAMP)
 	$(BIN)/python -m mlops.readme

@@ -21,6 +21,7 @@ from mlops.model_cli import app as model_app
 from mlops.pipeline_cli import app as pipeline_app
 from mlops.policy_cli import app as policy_app
 from mlops.review import review_command
+from mlops.scan_cli import scan_command
 
 app = typer.Typer(
     name="mlops",
@@ -37,6 +38,7 @@ app.add_typer(model_app, name="model", help="Promote, roll back and show models.
 app.add_typer(policy_app, name="policy", help="Check the governance policy pack offline.")
 app.command("cost")(cost_command)
 app.command("review")(review_command)
+app.command("scan")(scan_command)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -56,6 +58,10 @@ def plan(
         Path | None,
         typer.Option("--manifests", help="Write every Kubernetes object and Helm release here."),
     ] = None,
+    terraform_plan: Annotated[
+        Path | None,
+        typer.Option("--terraform-plan", help="Write the plan as Terraform plan JSON (scanners)."),
+    ] = None,
 ) -> None:
     """Plan ENV offline under Pulumi mocks (and moto) and show what it would create."""
     shortlived.mark()
@@ -74,6 +80,15 @@ def plan(
         written = write_manifests(result, manifests)
         if not (as_json or markdown):
             typer.echo(f"wrote {len(written)} manifest file(s) to {manifests}", err=True)
+    if terraform_plan is not None:
+        from mlops.scan import write_terraform_plan
+
+        try:
+            count = write_terraform_plan(result, terraform_plan)
+        except MlopsError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+        if not (as_json or markdown):
+            typer.echo(f"wrote {count} Terraform resource(s) to {terraform_plan}", err=True)
     if as_json:
         sys.stdout.write(to_json(result))
     elif markdown:
@@ -97,7 +112,7 @@ def demo() -> None:
 # than a prod plan's own work before it needs it, and parsing the command line (typer,
 # pydantic) takes ~0.3 s: these start it first. A helper started for nothing (a usage
 # error) ends with this process.
-_PLANNING = (("plan",), ("policy", "check"), ("cost",), ("review",), ("demo",))
+_PLANNING = (("plan",), ("policy", "check"), ("cost",), ("review",), ("demo",), ("scan",))
 
 
 def _starts_planning(argv: list[str]) -> bool:

@@ -616,6 +616,11 @@ def _claims(resources: list[Json], p: Prices) -> dict[str, Priced]:
     return priced
 
 
+# Every type this model reads to price something (mlops/data/resource-types.yaml says
+# `price: priced` for exactly these; its test holds the two together).
+PRICED_TYPES: frozenset[str] = frozenset(PRICERS) | {_INGRESS, _PVC, _STATEFUL_SET, _RELEASE}
+
+
 def _stack_region(resources: list[Json]) -> str | None:
     for r in resources:
         if r["type"] == "pulumi:providers:aws":

@@ -27,12 +27,15 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 import mlops
 from mlops.errors import MlopsError, PlanError, UsageError
+
+if TYPE_CHECKING:
+    from mlops.scan import ScanResult
 
 # the tree's own packages: imported from the planned tree, never from elsewhere
 # (``components`` held the Pulumi components of trees older than infra/foundation and
@@ -131,7 +134,9 @@ def worker_main(args: Sequence[str]) -> int:
     results: dict[str, Json] = {}
     for env in envs:
         try:
-            results[env] = {"plan": public(plan_environment(env, root=root))}
+            planned = plan_environment(env, root=root)
+            # the outputs the mocks gave each resource: the scanner's export needs them
+            results[env] = {"plan": public(planned), "states": planned["_states"]}
         except MlopsError as exc:
             results[env] = {"error": str(exc), "exit_code": exc.exit_code}
     imported: dict[str, str] = {}
@@ -508,7 +513,18 @@ def _cost_section(er: EnvReview) -> list[str]:
     return lines
 
 
-def render_review(base: BaseRef, reviews: Sequence[EnvReview], prices_as_of: str) -> str:
+def _scan_section(scan: ScanResult, env: str) -> list[str]:
+    from mlops.scan import render_markdown
+
+    return render_markdown(scan, only=env)
+
+
+def render_review(
+    base: BaseRef,
+    reviews: Sequence[EnvReview],
+    prices_as_of: str,
+    scan: ScanResult | None = None,
+) -> str:
     lines = [
         f"## Infrastructure review: {_code(base.ref)} ({base.short}) → working tree",
         "",
@@ -524,6 +540,8 @@ def render_review(base: BaseRef, reviews: Sequence[EnvReview], prices_as_of: str
             lines += ["New environment: not in the base.", ""]
         lines += _resources_section(er)
         lines += _policy_section(er)
+        if scan is not None:
+            lines += _scan_section(scan, er.env)
         lines += _cost_section(er)
     lines += [
         f"<sub>Planned offline under Pulumi mocks by `mlops review`. Costs: us-east-1 list "
@@ -551,8 +569,15 @@ def environments(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in files)
 
 
-def review(base_ref: str, envs: Sequence[str] | None = None, root: Path | None = None) -> str:
-    """Plan the working tree and BASE_REF for ENVS and return the markdown comment."""
+def review(
+    base_ref: str,
+    envs: Sequence[str] | None = None,
+    root: Path | None = None,
+    *,
+    scan: bool = False,
+) -> str:
+    """Plan the working tree and BASE_REF for ENVS and return the markdown comment; with
+    ``scan``, checkov's findings on the working tree's plans too (`mlops scan`)."""
     from mlops.cost import load_prices
     from mlops.paths import project_root
 
@@ -590,7 +615,14 @@ def review(base_ref: str, envs: Sequence[str] | None = None, root: Path | None =
         reviews.append(
             EnvReview(env, head["plan"], base_plan, note, diff_plans(env, base_plan, head["plan"]))
         )
-    return render_review(base, reviews, load_prices().as_of)
+    scanned = None
+    if scan:
+        from mlops.scan import scan_plans
+
+        scanned = scan_plans({env: {**head_plans.results[env]["plan"],
+                                    "_states": head_plans.results[env]["states"]}
+                              for env in selected})
+    return render_review(base, reviews, load_prices().as_of, scanned)
 
 
 def review_command(
@@ -602,10 +634,14 @@ def review_command(
         list[str] | None,
         typer.Option("--env", metavar="ENV", help="Environment to review (repeat; default: all)."),
     ] = None,
+    scan: Annotated[
+        bool, typer.Option("--scan", help="Also run checkov on the working tree's plans.")
+    ] = False,
 ) -> None:
-    """Plan the working tree and BASE; print the PR comment: diff, policies, cost delta."""
+    """Plan the working tree and BASE; print the PR comment: diff, policies, cost delta
+    (and, with --scan, the scanner's findings)."""
     try:
-        text = review(base, env)
+        text = review(base, env, scan=scan)
     except MlopsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None

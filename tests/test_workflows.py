@@ -100,7 +100,11 @@ def test_pr_lints_tests_reviews_and_previews_with_the_policy_pack() -> None:
     checkout = steps(review)[0]
     assert checkout["with"]["fetch-depth"] == 0  # the base ref must be in the clone
     script = runs(review)
-    assert 'mlops review --base "origin/${BASE_REF}"' in script
+    assert 'mlops review --base "origin/${BASE_REF}" --scan' in script
+    assert "make venv-scan" in script
+
+    scan = runs(jobs["scan"])
+    assert "make venv-scan" in scan and "mlops scan dev staging prod" in scan
     (env_step,) = [s for s in steps(review) if "mlops review" in str(s.get("run", ""))]
     assert env_step["env"]["BASE_REF"] == "${{ github.base_ref }}"
     assert "gh pr comment" in script and "--body-file review.md" in script

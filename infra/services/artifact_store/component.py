@@ -394,6 +394,11 @@ class ArtifactStore(pulumi.ComponentResource):
                     noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                         noncurrent_days=1
                     ),
+                    # S3 delivers logs in single PUTs, but anything else with write access
+                    # could leave parts behind, billed until aborted
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=a.config.abort_incomplete_multipart_days
+                    ),
                 )
             ],
             opts=pulumi.ResourceOptions(parent=self),

@@ -41,6 +41,11 @@ def store(config: ArtifactStoreConfig, bucket: str = BUCKET) -> Built:
             "policy": json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]),
             "lifecycle": s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"],
             "logging": s3.get_bucket_logging(Bucket=bucket).get("LoggingEnabled"),
+            "log_lifecycle": (
+                s3.get_bucket_lifecycle_configuration(Bucket=f"{bucket}-logs")["Rules"]
+                if f"{bucket}-logs" in names
+                else None
+            ),
         }
 
     return build(make, inspect=held)
@@ -87,6 +92,13 @@ def test_access_logs_go_to_a_log_bucket_of_their_own_and_protection_reaches_both
     assert held["logging"]["TargetBucket"] == f"{BUCKET}-logs"
     protected = {r["name"] for r in built.resources if r["protect"]}
     assert {"artifacts", "artifacts-logs", "artifacts-key"} <= protected
+
+
+def test_the_log_bucket_aborts_unfinished_uploads_as_the_bucket_does() -> None:
+    held = store(ArtifactStoreConfig(access_logging=True, abort_incomplete_multipart_days=3)).aws
+    (rule,) = held["log_lifecycle"]
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 3}
+    assert rule["Expiration"]["Days"] == ArtifactStoreConfig().access_log_retention_days
 
 
 def test_a_bucket_name_whose_log_bucket_would_be_too_long_is_refused() -> None:
