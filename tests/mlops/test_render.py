@@ -10,7 +10,8 @@ import yaml
 from plans import planned
 
 from mlops.engine.plan import plan_program
-from mlops.manifests import api_version, kubernetes_objects, write_manifests
+from mlops.engine.values import SECRET_SIG, SIG_KEY
+from mlops.manifests import _keep_keys, api_version, kubernetes_objects, write_manifests
 from mlops.readme import current_block, expected_block
 from mlops.render import component_graph, render_markdown
 
@@ -51,9 +52,9 @@ def test_api_version_from_type_tokens() -> None:
 def test_manifests_hold_objects_and_helm_releases(tmp_path: Path) -> None:
     plan = plan_program(ROOT / "tests" / "fixtures" / "programs" / "k8s")
     written = write_manifests(plan, tmp_path)
-    names = sorted(p.name for p in written)
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in written)
     assert names == [
-        "helm-cert-manager.yaml",
+        "helm/cert-manager.yaml",
         "namespace--team-a.yaml",
         "secret--team-a--token-8a2c97f3.yaml",
     ]
@@ -66,7 +67,7 @@ def test_manifests_hold_objects_and_helm_releases(tmp_path: Path) -> None:
             "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
         },
     }
-    release = yaml.safe_load((tmp_path / "helm-cert-manager.yaml").read_text())
+    release = yaml.safe_load((tmp_path / "helm" / "cert-manager.yaml").read_text())
     assert release["chart"] == "cert-manager" and release["version"] == "v1.19.1"
     assert release["repository"] == "https://charts.jetstack.io"
     assert release["namespace"] == "cert-manager"
@@ -75,7 +76,27 @@ def test_manifests_hold_objects_and_helm_releases(tmp_path: Path) -> None:
         "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
     }
     secret = yaml.safe_load((tmp_path / "secret--team-a--token-8a2c97f3.yaml").read_text())
-    assert secret["stringData"] == "[secret]"  # manifests never carry secret values
+    # a valid Secret: its keys kept, never their values
+    assert secret["stringData"] == {"token": "[secret]"}
+
+
+def test_a_secret_map_keeps_its_shape_never_its_values() -> None:
+    held = {"password": "hunter2", "tls": {"key": "k3y"}, "hosts": ["a", "b"]}
+    wrapped = {SIG_KEY: SECRET_SIG, "value": held}
+    shown = {"type": "Opaque", "stringData": "[secret]", "metadata": {"name": "s"}}
+    state = {"type": "Opaque", "stringData": wrapped, "metadata": {"name": "s"}}
+    assert _keep_keys(shown, state) == {
+        "type": "Opaque",
+        "stringData": {
+            "password": "[secret]",
+            "tls": {"key": "[secret]"},
+            "hosts": ["[secret]", "[secret]"],
+        },
+        "metadata": {"name": "s"},
+    }
+    # a secret string stays a string; a value shown as is stays as shown
+    assert _keep_keys("[secret]", {SIG_KEY: SECRET_SIG, "value": "hunter2"}) == "[secret]"
+    assert _keep_keys({"a": "x"}, {"a": wrapped}) == {"a": "x"}
 
 
 def test_cli_writes_manifests_for_an_environment(tmp_path: Path) -> None:
@@ -87,4 +108,6 @@ def test_cli_writes_manifests_for_an_environment(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     expected = {name for name, _ in kubernetes_objects(planned("prod").plan)}
-    assert {p.name for p in tmp_path.iterdir()} == expected
+    found = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.yaml")}
+    assert found == expected
+    assert {p.name for p in tmp_path.iterdir() if p.is_dir()} == {"helm"}
