@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from mlops.engine.plan import plan_program
 from mlops.engine.values import SECRET_SIG, SIG_KEY
 from mlops.manifests import _keep_keys, api_version, kubernetes_objects, write_manifests
 from mlops.readme import current_block, expected_block
-from mlops.render import component_graph, render_markdown
+from mlops.render import component_graph, mermaid_ids, render_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +39,38 @@ def test_markdown_has_a_table_and_a_mermaid_graph_of_components() -> None:
         assert components[urn]["name"] in text
     for src, dst in edges:
         assert src != dst
+
+
+def mermaid_graph(text: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """(node ids in declaration order, edges) of the Mermaid block in ``text``."""
+    block = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    nodes = re.findall(r"^  (\w+)\[", block, re.M)
+    edges = re.findall(r"^  (\w+) --> (\w+)$", block, re.M)
+    return nodes, edges
+
+
+def test_the_readme_diagram_has_unique_ids_and_no_self_loops() -> None:
+    for text in (render_markdown(planned("prod").plan), (ROOT / "README.md").read_text()):
+        nodes, edges = mermaid_graph(text)
+        assert len(nodes) > 10 and edges
+        assert len(nodes) == len(set(nodes)), sorted(n for n in nodes if nodes.count(n) > 1)
+        assert [(a, b) for a, b in edges if a == b] == []
+        assert {n for edge in edges for n in edge} <= set(nodes)
+
+
+def test_components_sharing_a_name_get_distinct_ids() -> None:
+    components = {
+        "urn:a": {"name": "feast", "type": "mlops:identity:WorkloadIdentity"},
+        "urn:b": {"name": "feast", "type": "mlops:feast:FeastStore"},
+        "urn:c": {"name": "feast", "type": "mlops:feast:FeastStore"},
+        "urn:d": {"name": "cert-manager", "type": "mlops:cert:CertManager"},
+    }
+    assert mermaid_ids(components) == {
+        "urn:a": "WorkloadIdentity_feast",
+        "urn:b": "FeastStore_feast",
+        "urn:c": "FeastStore_feast_2",
+        "urn:d": "cert_manager",
+    }
 
 
 def test_api_version_from_type_tokens() -> None:
