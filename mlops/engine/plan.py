@@ -1,7 +1,7 @@
 """The offline plan: run a Pulumi program under mocks (and moto) and record its graph.
 
-`plan_environment("prod")` returns the `mlops plan --json` contract of
-DESIGN.md as a dict. The same engine plans any Pulumi Python program
+`plan_environment("prod")` returns the `mlops plan --json` contract (README.md,
+docs/architecture.md's contracts) as a dict. The same engine plans any Pulumi Python program
 (`plan_program`), which is what `mlops policy check --program` uses.
 """
 
