@@ -150,7 +150,10 @@ _LOCK = threading.Lock()
 
 
 def start(region: str) -> None:
-    """Start the helper now (it warms up for ``region``) unless one is running."""
+    """Start the helper now (it warms up for ``region``) unless one is running, or the
+    speed-ups are off (moto then runs in the plan's own process)."""
+    if not internals.speedups_on():
+        return
     with _LOCK:
         if _WORKER and not _WORKER[0].alive():
             _WORKER.pop().close()

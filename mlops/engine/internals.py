@@ -20,7 +20,9 @@ libraries to the ranges tested (`pulumi`, `pulumi-aws`, `pulumi-kubernetes`, `mo
   - botocore's and moto's parsed JSON kept in the venv (`venv_cache`), moto's second
     parse of each service model shared with botocore's, moto's per-request method
     listing cached, one boto3 session for moto and our clients, unsigned requests;
-  - one stand-in key for symmetric KMS keys instead of an RSA key each.
+  - one stand-in key for symmetric KMS keys instead of an RSA key each;
+  - moto in a helper process on the other core (`aws_worker`), started before the
+    command line is parsed: off, moto runs in the plan's own process.
 """
 
 from __future__ import annotations

@@ -134,9 +134,10 @@ def _execute(
 
     sync_await = internals.sync_await()
     ctx = Ctx(stack=config.stack, region=_region_of(config.values))
-    # moto runs in the helper process (aws_worker), beside the plan; only a test that
-    # inspects what AWS would hold gets it in this process
-    local = Backend(ctx) if use_moto and inspect is not None else None
+    # moto runs in the helper process (aws_worker), beside the plan (a speed-up); a test
+    # that inspects what AWS would hold, or a plan with the speed-ups off, gets it here
+    here = inspect is not None or not internals.speedups_on()
+    local = Backend(ctx) if use_moto and here else None
     remote = aws_worker.session(ctx) if use_moto and local is None else None
     mocks = PlanMocks(ctx, local or remote)
     monitor = RecordingMonitor(mocks)

@@ -133,3 +133,18 @@ def test_a_required_internal_reshaped_cannot_be_switched_off(
     with pytest.raises(internals.InternalsChanged, match=r"outputs is no longer a set") as caught:
         internals.reset_stack_state()
     assert "MLOPS_PLAN_SPEEDUPS" not in str(caught.value)  # the plan needs it either way
+
+
+def test_moto_refuses_the_same_with_the_speedups_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off, moto runs in the plan's process instead of its helper: same refusal, same words."""
+    from mlops.engine.plan import plan_program
+    from mlops.errors import PlanError
+
+    refusals = []
+    for speedups in ("1", "0"):
+        monkeypatch.setenv(internals.SWITCH, speedups)
+        with pytest.raises(PlanError) as caught:
+            plan_program(ROOT / "tests" / "fixtures" / "programs" / "bad_iam")
+        refusals.append(str(caught.value))
+    assert refusals[0] == refusals[1]
+    assert refusals[0].startswith("aws:iam/policy:Policy 'broken-policy': MalformedPolicyDocument")
