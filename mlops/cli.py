@@ -122,6 +122,13 @@ def _starts_planning(argv: list[str]) -> bool:
 
 def main() -> None:
     shortlived.own_process = True
+    from mlops.engine import internals
+
+    try:
+        internals.speedups_on()  # a bad switch is a usage error before anything runs
+    except MlopsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(exc.exit_code) from None
     if _starts_planning(sys.argv[1:]):
         from mlops.engine import aws_worker
 

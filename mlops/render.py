@@ -64,8 +64,29 @@ def _component_of(resource: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -
     return found
 
 
-def _mermaid_id(urn: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", urn.rsplit("::", 1)[-1])
+def _slug_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
+
+
+def mermaid_ids(components: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """One Mermaid node id per component: its name, or its kind and name where names are
+    shared (a WorkloadIdentity `feast` beside the FeastStore `feast`: Mermaid would merge
+    them into one node, and their edge into a loop), numbered if even that is shared."""
+    names = Counter(c["name"] for c in components.values())
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for urn in sorted(components):
+        c = components[urn]
+        base = _slug_id(c["name"])
+        if names[c["name"]] > 1:
+            base = f"{_slug_id(c['type'].rsplit(':', 1)[-1])}_{base}"
+        found, n = base, 1
+        while found in taken:
+            n += 1
+            found = f"{base}_{n}"
+        taken.add(found)
+        ids[urn] = found
+    return ids
 
 
 def component_graph(plan: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], set[tuple[str, str]]]:
@@ -119,11 +140,12 @@ def render_markdown(plan: dict[str, Any]) -> str:
             "violation(s).",
         ]
     lines += ["", "```mermaid", "flowchart LR"]
+    ids = mermaid_ids(components)
     for urn in sorted(components):
         c = components[urn]
         kind = c["type"].rsplit(":", 1)[-1]
-        lines.append(f'  {_mermaid_id(urn)}["{kind}<br/>{c["name"]}"]')
+        lines.append(f'  {ids[urn]}["{kind}<br/>{c["name"]}"]')
     for src, dst in sorted(edges):
-        lines.append(f"  {_mermaid_id(src)} --> {_mermaid_id(dst)}")
+        lines.append(f"  {ids[src]} --> {ids[dst]}")
     lines += ["```", ""]
     return "\n".join(lines)

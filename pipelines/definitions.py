@@ -4,7 +4,7 @@ from kfp import dsl, kubernetes
 
 from mlops_runtime import teams
 from mlops_runtime.pipelines_env import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
-from pipelines import components as c
+from pipelines import kfp_components as c
 from pipelines import settings
 from pipelines.training import DEFAULT_SWEEP
 

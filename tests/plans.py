@@ -25,7 +25,7 @@ import yaml
 from infra.config import CONFIG_KEY, PlatformConfig, parse_config
 from mlops.engine.aws_backend import Backend
 from mlops.engine.plan import plan_environment, public
-from mlops.manifests import kubernetes_objects
+from mlops.manifests import HELM_DIR, kubernetes_objects
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ("dev", "staging", "prod")
@@ -268,11 +268,13 @@ def variant_plan(name: str) -> dict[str, Any]:
 
 def objects(p: dict[str, Any]) -> list[dict[str, Any]]:
     """Kubernetes objects (not Helm releases) the plan declares, as manifests."""
-    return [obj for name, obj in kubernetes_objects(p) if not name.startswith("helm-")]
+    return [obj for name, obj in kubernetes_objects(p) if not name.startswith(f"{HELM_DIR}/")]
 
 
 def releases(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {obj["name"]: obj for name, obj in kubernetes_objects(p) if name.startswith("helm-")}
+    return {
+        obj["name"]: obj for name, obj in kubernetes_objects(p) if name.startswith(f"{HELM_DIR}/")
+    }
 
 
 def find(p: dict[str, Any], kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:

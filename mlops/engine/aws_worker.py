@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import gc
 import os
 import pickle
 import queue
@@ -26,6 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import IO, Any
 
+from mlops.engine import internals
 from mlops.engine.aws_backend import HANDLERS
 from mlops.engine.fakes import Ctx
 from mlops.errors import PlanError
@@ -150,7 +150,10 @@ _LOCK = threading.Lock()
 
 
 def start(region: str) -> None:
-    """Start the helper now (it warms up for ``region``) unless one is running."""
+    """Start the helper now (it warms up for ``region``) unless one is running, or the
+    speed-ups are off (moto then runs in the plan's own process)."""
+    if not internals.speedups_on():
+        return
     with _LOCK:
         if _WORKER and not _WORKER[0].alive():
             _WORKER.pop().close()
@@ -183,9 +186,9 @@ def _serve(region: str, requests: IO[bytes], replies: IO[bytes]) -> None:
     # the helper's time. The warm-up is frozen out of collection, automatic collection
     # is off, and what earlier plans left is collected when a plan begins (the helper
     # waits for the plan's first resource then).
-    gc.disable()
+    internals.helper_gc_off()
     warm_up(region)
-    gc.freeze()
+    internals.helper_warmed_up()
     backend: Backend | None = None
     errors: list[str] = []
     while True:
@@ -197,7 +200,7 @@ def _serve(region: str, requests: IO[bytes], replies: IO[bytes]) -> None:
         if kind == "begin":
             if backend is not None:  # a plan that never finished (interrupted)
                 backend.__exit__(None, None, None)
-            gc.collect()
+            internals.helper_plan_begins()
             backend = Backend(message[1]).__enter__()
             errors = []
         elif backend is None:

@@ -118,13 +118,20 @@ class _LeafLoader(importlib.abc.Loader):
             return
         stars, plain = members
         package = module.__name__
+        top = package.split(".", 1)[0]
+        try:
+            utilities = importlib.import_module(f"{top}._utilities")
+        except ImportError:
+            from mlops.engine.internals import changed
+
+            raise changed(top.replace("_", "-"), f"{top}._utilities", "is gone") from None
         module.__class__ = _Leaf
         vars(module).update(
             _lazy_stars=frozenset(stars),
             # what the generated preamble binds
             _builtins=builtins,
             typing=typing,
-            _utilities=importlib.import_module(package.split(".", 1)[0] + "._utilities"),
+            _utilities=utilities,
         )
 
         def load_all() -> None:

@@ -28,8 +28,9 @@ class DuplicateUrn(Exception):
 class UnmodelledInvoke(Exception):
     """An invoke the offline plan cannot answer truthfully.
 
-    Answering unknown invokes with `{}` gives false passes (DESIGN.md), so the
-    plan fails instead and names the invoke to implement in fakes.INVOKES.
+    Answering unknown invokes with `{}` gives false passes (`iam.get_policy_document_output`
+    would register a Role with no trust policy at all), so the plan fails instead and
+    names the invoke to implement in fakes.INVOKES.
     """
 
 

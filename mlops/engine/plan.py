@@ -1,7 +1,7 @@
 """The offline plan: run a Pulumi program under mocks (and moto) and record its graph.
 
-`plan_environment("prod")` returns the `mlops plan --json` contract of
-DESIGN.md as a dict. The same engine plans any Pulumi Python program
+`plan_environment("prod")` returns the `mlops plan --json` contract (README.md,
+docs/architecture.md's contracts) as a dict. The same engine plans any Pulumi Python program
 (`plan_program`), which is what `mlops policy check --program` uses.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import gc
 import logging
 import os
 import runpy
@@ -22,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops.engine import aws_worker, lazy_providers
+from mlops.engine import aws_worker, internals
 from mlops.engine.fakes import Ctx
 from mlops.engine.run_semantics import missing_paths, program_dir
 from mlops.engine.stack_config import (
@@ -108,37 +107,6 @@ def _program_env(cwd: Path) -> Iterator[None]:
                 os.environ[k] = v
 
 
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """No cyclic garbage collection while planning: measured at half the CPU of a prod
-    plan (moto's and botocore's large, long-lived data are rescanned again and again).
-    A plan is short and its garbage is collected normally afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@contextlib.contextmanager
-def _no_source_positions() -> Iterator[None]:
-    """Pulumi sends the engine, with each resource, the Python stack that created it
-    (for source positions in the CLI); `traceback.extract_stack` reads and stats every
-    frame's file each time, ~1/8 of a prod plan. The mock monitor drops it, so the plan
-    sends an empty stack instead: the recorded plan is the same."""
-    from pulumi.runtime import resource
-    from pulumi.runtime.proto import source_pb2
-
-    original = resource._get_stack_trace
-    resource._get_stack_trace = source_pb2.StackTrace
-    try:
-        yield
-    finally:
-        resource._get_stack_trace = original
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
@@ -157,18 +125,19 @@ def _execute(
 ) -> dict[str, Any]:
     # Pulumi's runtime is imported here, after `plan_environment` has started the helper
     # processes, so that they load while this one does.
-    from pulumi.runtime import set_all_config, set_mocks, settings
+    from pulumi.runtime import set_all_config, set_mocks
     from pulumi.runtime.stack import run_in_stack
-    from pulumi.runtime.sync_await import _sync_await
 
     from infra.config import ConfigError  # the blueprint's own config errors are usage errors
     from mlops.engine.aws_backend import Backend
     from mlops.engine.mocks import PlanMocks, RecordingMonitor
 
+    sync_await = internals.sync_await()
     ctx = Ctx(stack=config.stack, region=_region_of(config.values))
-    # moto runs in the helper process (aws_worker), beside the plan; only a test that
-    # inspects what AWS would hold gets it in this process
-    local = Backend(ctx) if use_moto and inspect is not None else None
+    # moto runs in the helper process (aws_worker), beside the plan (a speed-up); a test
+    # that inspects what AWS would hold, or a plan with the speed-ups off, gets it here
+    here = inspect is not None or not internals.speedups_on()
+    local = Backend(ctx) if use_moto and here else None
     remote = aws_worker.session(ctx) if use_moto and local is None else None
     mocks = PlanMocks(ctx, local or remote)
     monitor = RecordingMonitor(mocks)
@@ -186,14 +155,9 @@ def _execute(
             monitor=monitor,
         )
         set_all_config(config.as_pulumi_config(), list(config.secret_keys))
-        # set_mocks registers a stack of its own; run_in_stack (what the language
-        # host uses) must own the root so that exports reach the stack outputs.
-        settings.ROOT.set(None)
-        # MockSettings leaves `outputs` at the process-wide default set, where a
-        # failed plan would leave tasks behind for the next one: give each plan its own.
-        settings.SETTINGS.outputs = set()
+        internals.reset_stack_state()
         try:
-            _sync_await(run_in_stack(program))
+            sync_await(run_in_stack(program))
         finally:
             pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
             for task in pending:
@@ -212,9 +176,7 @@ def _execute(
     cwd = program_dir(config.project.root, config.project.main)
     with (
         _program_env(cwd),
-        _no_gc(),
-        lazy_providers.installed(),
-        _no_source_positions(),
+        internals.planning(),
         local or contextlib.nullcontext(),
     ):
         try:

@@ -3,7 +3,7 @@
 A plan process spends much of its start deriving the same things from files that do
 not change between runs: provider modules compiled with postponed annotations
 (`lazy_providers`), and the JSON documents botocore and moto parse (service models,
-instance types; `aws_backend`). Each entry here is a pure function of one file, keyed
+instance types; `internals`). Each entry here is a pure function of one file, keyed
 by that file's size and mtime and by the Python that wrote it, and rebuilt when any
 of them changes. The cache lives in the venv (`make venv` made it, `make clean`
 removes it); outside a venv, or where the venv is read-only, nothing is cached and

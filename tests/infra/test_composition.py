@@ -9,6 +9,7 @@ else of it changes.
 from __future__ import annotations
 
 import filecmp
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -146,12 +147,21 @@ def changed_files(before: Path, after: Path) -> set[str]:
     return changed
 
 
+def documented_places() -> set[str]:
+    """The files docs/architecture.md says a new service `foo` touches (its numbered list
+    under "Adding a service"; its tests aside), for the toy."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    section = text.split("### Adding a service", 1)[1].split("\n## ", 1)[0]
+    places = re.findall(r"^\d+\. `([^`]+)`", section, re.M)
+    return {p.replace("/foo/", "/toy/").rstrip("/") for p in places}
+
+
 def test_a_new_service_slice_touches_three_places_and_adds_only_itself(tmp_path: Path) -> None:
     base, toy = tmp_path / "base", tmp_path / "toy"
     copy_program(base)
     copy_program(toy)
     add_toy(toy)
-    assert changed_files(base, toy) == {
+    assert changed_files(base, toy) == documented_places() == {
         "infra/config.py",
         "infra/__main__.py",
         "infra/services/toy",

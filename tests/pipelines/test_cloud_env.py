@@ -25,8 +25,8 @@ import yaml
 from kfp.dsl import HTML, Dataset, Metrics
 from servers import free_port
 
-from pipelines import components as c
 from pipelines import feast_repo, settings, storage
+from pipelines import kfp_components as c
 from pipelines.data import feature_columns, load_dataset
 
 

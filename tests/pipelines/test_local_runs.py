@@ -107,7 +107,7 @@ def corrupt_features(data: dsl.Output[dsl.Dataset]) -> None:
 
 @dsl.pipeline(name="bad-data")
 def bad_data_pipeline() -> None:
-    from pipelines import components as c
+    from pipelines import kfp_components as c
 
     bad = corrupt_features()
     c.validate_data(data=bad.outputs["data"], require_label=True)

@@ -7,7 +7,7 @@ An IAM role for service accounts (IRSA) whose trust policy pins
 * ``<issuer>:aud`` = ``sts.amazonaws.com``,
 
 both with ``StringEquals`` (never ``StringLike``), so no other service account,
-namespace or audience can assume it — the runtime-only gap DESIGN.md warns of.
+namespace or audience can assume it: a gap that otherwise shows only at run time.
 Permissions are inline, least-privilege documents the caller builds from explicit
 names (artifact-store prefix, named secrets, named table); AWS-managed policies are
 only for AWS's own add-ons (EBS CSI, VPC CNI) whose needs AWS defines.

@@ -91,10 +91,10 @@ def test_botocore_and_moto_documents_from_the_cache_equal_a_fresh_parse() -> Non
     import botocore.loaders
     from moto.utilities import utils
 
-    from mlops.engine import aws_backend
+    from mlops.engine import internals
 
-    aws_backend._speed_up_moto()  # botocore's shared loader and moto read through the cache
-    loader = aws_backend._session()._session.get_component("data_loader")
+    internals.speed_up_moto()  # botocore's shared loader and moto read through the cache
+    loader = internals.moto_session()._session.get_component("data_loader")
     fresh = botocore.loaders.create_loader()
     for _ in range(2):  # parsed, then from the cache
         loader._cache.clear()  # botocore's own per-loader memo

@@ -14,7 +14,7 @@ from plans import ENVS, Planned, planned
 
 from infra.foundation.ci.permissions import SERVICE_OF_MODULE, WORKLOAD_SERVICES
 from infra.foundation.ci.subject import JobClaims, subject
-from mlops.engine.aws_backend import _aws_managed_policies
+from mlops.engine.aws_backend.iam import aws_managed_policies
 from policies.rules.iam_eval import Request, decide
 
 ISSUER = "token.actions.githubusercontent.com"
@@ -204,7 +204,7 @@ def _actions(doc: dict[str, Any]) -> Iterable[str]:
 def test_the_workload_boundary_lets_every_workload_role_do_its_job(env: Planned) -> None:
     """The boundary caps, it must not break: every action a workload role is granted
     (inline, and in the AWS-managed policies of EKS, nodes, CNI, EBS CSI) stays allowed."""
-    managed = _aws_managed_policies()
+    managed = aws_managed_policies()
     workload = env.plan["outputs"]["deploy_identity"]["workload_boundary_arn"]
     boundary = documents(env)[workload]
     checked = 0

@@ -143,7 +143,7 @@ def test_pipeline_runs_get_the_real_endpoints_and_may_use_them(env: str) -> None
 
     # MLflow credentials: the service user the MLflow component creates, never admin
     secret = find(p, "Secret", PLATFORM_ENV, "kubeflow")
-    assert secret["stringData"] == "[secret]"
+    assert secret["stringData"] == dict.fromkeys(PLATFORM_SECRET_KEYS, "[secret]")
     (record,) = [
         r
         for r in resources_of(p, "kubernetes:core/v1:Secret")

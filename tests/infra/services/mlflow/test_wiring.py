@@ -56,7 +56,14 @@ def test_mlflow_backend_uri_and_credentials_come_from_a_secret(env: str) -> None
         "MLFLOW_FLASK_SERVER_SECRET_KEY",
     ):
         assert env_vars[key]["valueFrom"]["secretKeyRef"]["name"] == "mlflow-backend"
-    assert find(p, "Secret", "mlflow-backend", "mlflow")["stringData"] == "[secret]"
+    # the manifest keeps the Secret's keys (what the env references), never a value
+    held = find(p, "Secret", "mlflow-backend", "mlflow")["stringData"]
+    assert set(held.values()) == {"[secret]"}
+    assert {
+        e["valueFrom"]["secretKeyRef"]["key"]
+        for e in env_vars.values()
+        if e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == "mlflow-backend"
+    } <= set(held)
     # never anonymous: the basic-auth app reads its config from the mounted Secret
     assert container["args"][container["args"].index("--app-name") + 1] == "basic-auth"
     assert env_vars["MLFLOW_AUTH_CONFIG_PATH"]["value"] == "/etc/mlflow-auth/basic_auth.ini"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from kfp.dsl import HTML, Artifact, Dataset, Metrics
 
-from pipelines import components as c
+from pipelines import kfp_components as c
 from pipelines import settings, storage
 from pipelines.data import feature_columns, load_dataset, model_frame, split_holdout
 from pipelines.quality import DataValidationError
