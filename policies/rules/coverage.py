@@ -77,7 +77,6 @@ REVIEWED: dict[str, str] = {
     "aws:secretsmanager/secretVersion:SecretVersion": "a secret's value",
     "random:index/randomPassword:RandomPassword": "generates a secret",
     "kubernetes:cert-manager.io/v1:ClusterIssuer": "issues TLS certificates",
-    "kubernetes:core/v1:ConfigMap": "configuration data",
     "kubernetes:core/v1:LimitRange": "limits (it only constrains pods)",
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": "alerting rules",
 }

@@ -36,6 +36,7 @@ def test_one_module_per_area() -> None:
         "storage",
         "identity",
         "access",
+        "teams",
         "reachability",
         "keys",
         "logs",
