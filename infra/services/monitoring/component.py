@@ -155,8 +155,10 @@ def _panel(title: str, expr: str, unit: str, pid: int, y: int) -> dict[str, Any]
 def serving_dashboard(namespace: str | None = None) -> dict[str, Any]:
     """The model-serving dashboard: every namespace, or one team's (each series selected
     by ``namespace``, so the board shows nothing of another team)."""
-    sel = f'namespace="{namespace}"' if namespace else ""
-    errors = f'status_code=~"5..",{sel}' if sel else 'status_code=~"5.."'
+    sel = f'{{namespace="{namespace}"}}' if namespace else ""
+    errors = (
+        f'{{status_code=~"5..",namespace="{namespace}"}}' if namespace else '{status_code=~"5.."}'
+    )
     suffix = f"-{namespace}" if namespace else ""
     return {
         "uid": f"mlops-serving{suffix}",
@@ -167,7 +169,7 @@ def serving_dashboard(namespace: str | None = None) -> dict[str, Any]:
         "panels": [
             _panel(
                 "Throughput (req/s)",
-                f"sum by (namespace, pod) (rate({REQUESTS_TOTAL}{{{sel}}}[5m]))",
+                f"sum by (namespace, pod) (rate({REQUESTS_TOTAL}{sel}[5m]))",
                 "reqps",
                 1,
                 0,
@@ -175,15 +177,15 @@ def serving_dashboard(namespace: str | None = None) -> dict[str, Any]:
             _panel(
                 "Latency p50 / p99",
                 f"histogram_quantile(0.99, sum by (le, namespace, pod) "
-                f"(rate({LATENCY_BUCKET}{{{sel}}}[5m])))",
+                f"(rate({LATENCY_BUCKET}{sel}[5m])))",
                 "s",
                 2,
                 0,
             ),
             _panel(
                 "Error rate (5xx share)",
-                f"sum by (namespace, pod) (rate({REQUESTS_TOTAL}{{{errors}}}[5m])) "
-                f"/ sum by (namespace, pod) (rate({REQUESTS_TOTAL}{{{sel}}}[5m]))",
+                f"sum by (namespace, pod) (rate({REQUESTS_TOTAL}{errors}[5m])) "
+                f"/ sum by (namespace, pod) (rate({REQUESTS_TOTAL}{sel}[5m]))",
                 "percentunit",
                 3,
                 8,
