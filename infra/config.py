@@ -173,6 +173,11 @@ class PlatformConfig(Strict):
     ci: CiConfig = Field(default_factory=CiConfig)
     deployer: DeployerConfig = Field(default_factory=DeployerConfig)
     teams: list[TeamConfig] = Field(default_factory=list)
+    # Teams removed from ``teams`` whose MLflow workspace (experiments, runs, models) is
+    # deleted as well. Removing a team alone removes its access and workloads and keeps
+    # its data: its workspace, and its prefix of the artifact store, which is never purged
+    # by the platform (docs/data-scientists.md).
+    purged_teams: list[str] = Field(default_factory=list)
 
     @property
     def zone_count(self) -> int:
@@ -221,7 +226,12 @@ class PlatformConfig(Strict):
             add("log-group", f"/aws/eks/{base}/cluster")
             add("kms-alias", f"alias/{base}-eks")
             for role in (
-                "cluster", "node", "vpc-cni", "ebs-csi", "lb-controller", "cluster-autoscaler"
+                "cluster",
+                "node",
+                "vpc-cni",
+                "ebs-csi",
+                "lb-controller",
+                "cluster-autoscaler",
             ):
                 add("iam-role", f"{base}-{role}")
             for group, _ in cc.node_groups.enabled_groups():
@@ -275,6 +285,21 @@ class PlatformConfig(Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise FieldProblem("teams", f"team name(s) used twice: {', '.join(dupes)}")
+        for i, purged in enumerate(self.purged_teams):
+            if purged in names:
+                raise FieldProblem(
+                    f"purged_teams.{i}", f"{purged!r} is still a team: remove it from teams first"
+                )
+        accounts: dict[str, str] = {}
+        for i, team in enumerate(self.teams):
+            for user in team.mlflow_accounts:
+                if user in accounts:
+                    raise FieldProblem(
+                        f"teams.{i}.mlflow_users",
+                        f"{user!r} is already an account of team {accounts[user]!r}: "
+                        "an MLflow account belongs to one team",
+                    )
+                accounts[user] = team.name
         for i, model in enumerate(self.components.kserve.models):
             if model.team not in names:
                 raise FieldProblem(

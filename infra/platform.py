@@ -21,6 +21,7 @@ from infra.config import PlatformConfig, load_stack_config
 from infra.foundation.ci.boundary import has_deployer_identity
 from infra.foundation.ci.permissions import DeployScope
 from infra.foundation.identity.component import KeyScope, WorkloadIdentity, WorkloadIdentityArgs
+from mlops_runtime import teams
 
 if TYPE_CHECKING:
     from infra.foundation.cert_manager.component import CertManager
@@ -152,9 +153,16 @@ class Platform:
         return OidcProxyArgs(config=auth.oidc, client_secret=secret)
 
     def irsa(
-        self, name: str, namespace: str, service_account: str, policies: dict[str, str]
+        self,
+        name: str,
+        namespace: str,
+        service_account: str,
+        policies: dict[str, str],
+        *,
+        team: str | None = None,
     ) -> WorkloadIdentity:
-        """The IRSA role ``<base>-<name>`` of one service account of the cluster."""
+        """The IRSA role ``<base>-<name>`` of one service account of the cluster; a team's
+        carries the tag ``team`` (its cost line, `mlops cost ENV --by team`)."""
         cluster = self.the_cluster
         return WorkloadIdentity(
             name,
@@ -170,7 +178,7 @@ class Platform:
                     if has_deployer_identity(self.config)
                     else None
                 ),
-                tags=self.tags,
+                tags={**self.tags, teams.TAG: team} if team else self.tags,
             ),
             opts=self.aws,
         )

@@ -431,11 +431,43 @@ def _resources_section(er: EnvReview) -> list[str]:
             if len(change.paths) > MAX_PATHS:
                 lines.append(f"  - … and {len(change.paths) - MAX_PATHS} more")
         lines.append("")
+    lines += _teams_removed(er)
     if d.removed:
         lines += [f"**Removed ({len(d.removed)})**", ""]
         lines += [f"- {_label(r)}" for r in d.removed]
         lines.append("")
     return lines
+
+
+TEAM_LABEL = "mlops.platform/team"
+
+
+def _teams_removed(er: EnvReview) -> list[str]:
+    """A team whose namespace goes: what goes with it and what stays (its data), said once
+    above the removed resources."""
+    teams = sorted(
+        str(r["inputs"]["metadata"]["labels"][TEAM_LABEL])
+        for r in er.diff.removed
+        if r["type"] == "kubernetes:core/v1:Namespace"
+        and TEAM_LABEL in ((r.get("inputs") or {}).get("metadata") or {}).get("labels", {})
+    )
+    purged: set[str] = set()
+    for r in er.head.get("resources", []):
+        spec = ((r.get("inputs") or {}).get("data") or {}).get("spec.json")
+        if r["name"] == "mlflow-teams" and isinstance(spec, str):
+            purged = set(json.loads(spec).get("purge", []))
+    lines = []
+    for team in teams:
+        workspace = (
+            "its MLflow workspace is **deleted** with its experiments and models (`purged_teams`)"
+            if team in purged
+            else "its MLflow workspace stays (`purged_teams` would delete it)"
+        )
+        lines.append(
+            f"> **Team `{team}` removed**: its namespace, roles, runner and MLflow accounts go; "
+            f"{workspace}; its prefix `teams/{team}/` of the artifact store stays."
+        )
+    return [*lines, ""] if lines else []
 
 
 def _policy_section(er: EnvReview) -> list[str]:

@@ -9,6 +9,8 @@ come from the process environment (the local platform's ``env()``).
 from __future__ import annotations
 
 PLATFORM_ENV = "mlops-pipelines-env"
+# The MLflow workspace a run logs to (MLflow's client reads it); set for a team's runs only.
+WORKSPACE_ENV = "MLFLOW_WORKSPACE"
 
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 BUCKET_ENV = "MLOPS_ARTIFACT_BUCKET"
@@ -52,3 +54,13 @@ PLATFORM_ENV_KEYS = (
 USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
 PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
 PLATFORM_SECRET_KEYS = (USERNAME_ENV, PASSWORD_ENV)
+
+# A team's runs read the same keys from a ConfigMap and a Secret of the team's own
+# (`platform_env(team)`), which also name its MLflow workspace and hold its pipeline user's
+# credentials, never another team's.
+TEAM_ENV_KEYS = (*PLATFORM_ENV_KEYS, WORKSPACE_ENV)
+
+
+def platform_env(team: str | None = None) -> str:
+    """The ConfigMap and Secret a run reads: the shared ones, or a team's."""
+    return f"{PLATFORM_ENV}-{team}" if team else PLATFORM_ENV

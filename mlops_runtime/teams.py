@@ -10,6 +10,9 @@ runs as that account and reads from that prefix.
 from __future__ import annotations
 
 SERVICE_ACCOUNT = "pipeline-runner"
+# the Kubernetes label on every object of one team (its AWS resources carry the tag `team`)
+LABEL = "mlops.platform/team"
+TAG = "team"
 
 
 def namespace(team: str) -> str:
@@ -19,6 +22,16 @@ def namespace(team: str) -> str:
 def prefix(team: str) -> str:
     """The team's prefix of the artifact store (no bucket, no slashes at the ends)."""
     return f"teams/{team}"
+
+
+def mlflow_prefix(team: str) -> str:
+    """Where the team's MLflow workspace keeps its runs' artifacts (its artifact root)."""
+    return f"{prefix(team)}/mlflow"
+
+
+def pipelines_user(team: str) -> str:
+    """The MLflow account the team's pipeline runs log as (in its workspace only)."""
+    return f"{team}-pipelines"
 
 
 def model_prefix(team: str, model_name: str, version: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from servers import Server, postgres_platform, sqlite_platform
+from servers import MlflowServer, Server, mlflow_server, postgres_platform, sqlite_platform
 
 if TYPE_CHECKING:
     from mlops.local.platform import LocalPlatform
@@ -45,6 +45,7 @@ SERVER_FIXTURES = {
     "server",
     "platform",
     "services_platform",
+    "mlflow_teams_server",
 }
 
 
@@ -93,6 +94,15 @@ def platform_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loca
     afterwards) and Feast online on this machine's Redis."""
     with postgres_platform(tmp_path_factory.mktemp("platform-postgres")) as platform:
         yield platform
+
+
+@pytest.fixture(scope="session")
+def mlflow_teams_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A tracking server as the MLflow component renders it (basic-auth, workspaces,
+    nothing granted by default) on SQLite; tests work under workspace and user names of
+    their own."""
+    with mlflow_server(tmp_path_factory.mktemp("mlflow-teams")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,11 @@ tests did; `down()` signals only the process groups this platform started (by pi
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,10 +31,12 @@ if TYPE_CHECKING:
     from mlops.local.platform import LocalPlatform
 
 __all__ = [
+    "MlflowServer",
     "Server",
     "component_env",
     "free_port",
     "make_platform",
+    "mlflow_server",
     "postgres_database",
     "postgres_platform",
     "require_service",
@@ -99,3 +106,90 @@ def component_env(platform: Any, work: Path) -> dict[str, str]:
     env["MLOPS_FEAST_REPO"] = str(work / "feast")
     env["MLOPS_FEAST_REGISTRY"] = f"s3://{bucket}/feast/{work.name}/registry.db"
     return env
+
+
+@dataclass(frozen=True)
+class MlflowServer:
+    """A tracking server started as the MLflow component renders it (basic-auth,
+    workspaces, ``default_permission`` from the component) on SQLite."""
+
+    url: str
+    admin: tuple[str, str]
+    backend_store_uri: str
+    artifacts: Path
+
+    def admin_env(self) -> dict[str, str]:
+        """What the provisioning Job runs with: the admin's credentials."""
+        return {
+            "MLFLOW_TRACKING_URI": self.url,
+            "MLFLOW_TRACKING_USERNAME": self.admin[0],
+            "MLFLOW_TRACKING_PASSWORD": self.admin[1],
+        }
+
+
+@contextmanager
+def mlflow_server(work: Path, timeout: float = 120) -> Iterator[MlflowServer]:
+    """`mlflow server` with the component's rendered settings, on a free port, stopped
+    (its process group) on exit."""
+    import requests
+
+    from infra.services.mlflow.component import render_auth_ini, render_server_settings
+    from mlops.local import tether
+
+    work.mkdir(parents=True, exist_ok=True)
+    backend = f"sqlite:///{work / 'mlflow.db'}"
+    ini = work / "basic_auth.ini"
+    ini.write_text(render_auth_ini(database_uri=f"sqlite:///{work / 'auth.db'}"))
+    port = free_port()
+    settings = render_server_settings(
+        artifacts_destination=str(work / "artifacts"),
+        basic_auth=True,
+        auth_config_path=str(ini),
+        host="127.0.0.1",
+        port=port,
+        prometheus_dir=str(work / "prometheus"),
+    )
+    password = uuid.uuid4().hex
+    env = {
+        **os.environ,
+        **settings.env,
+        "MLFLOW_BACKEND_STORE_URI": backend,
+        "MLFLOW_AUTH_ADMIN_PASSWORD": password,
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex,
+    }
+    args = [str(Path(sys.executable).parent / "mlflow"), *settings.args[1:]]
+    url = f"http://127.0.0.1:{port}"
+    with (work / "server.log").open("w") as log:
+        proc = subprocess.Popen(
+            args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        # stopped with the test run however it ends (a SIGKILL included)
+        tether.watch(proc.pid)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError((work / "server.log").read_text()[-3000:])
+                try:
+                    if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"MLflow did not become healthy in {timeout:.0f} s")
+                time.sleep(0.2)
+            yield MlflowServer(
+                url=url,
+                admin=("admin", password),
+                backend_store_uri=backend,
+                artifacts=work / "artifacts",
+            )
+        finally:
+            try:
+                os.killpg(proc.pid, 15)
+                proc.wait(timeout=20)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()

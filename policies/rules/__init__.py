@@ -17,6 +17,7 @@ AREA_MODULES = {
     "storage": "storage",
     "identity": "identity",
     "access": "access",
+    "teams": "teams",
     "keys": "keys",
     "logs": "logs",
     "database": "database",

@@ -76,7 +76,6 @@ REVIEWED: dict[str, str] = {
     "grants are checked (s3-no-public-acl)",
     "aws:secretsmanager/secretVersion:SecretVersion": "a secret's value",
     "random:index/randomPassword:RandomPassword": "generates a secret",
-    "kubernetes:core/v1:ConfigMap": "configuration data",
     "kubernetes:core/v1:LimitRange": "limits (it only constrains pods)",
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": "alerting rules",
 }

@@ -670,3 +670,42 @@ def test_a_dynamodb_table_listed_twice_is_refused() -> None:
         lambda p: p.update(online_store={"kind": "dynamodb", "dynamodb": {"tables": tables}})
     )
     assert message == "platform.online_store.dynamodb.tables: lists a table twice"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda p: p["teams"][0].update(mlflow_users=["Ana Smith"]),
+            "platform.teams.0.mlflow_users.0: 'Ana Smith': use 2-64 of a-z, 0-9, '.', '-'",
+        ),
+        (
+            lambda p: p["teams"][0].update(mlflow_users=["admin"]),
+            "platform.teams.0.mlflow_users.0: 'admin'",
+        ),
+        (
+            # the team's pipeline user is made for it; a member cannot take its name
+            lambda p: p["teams"][0].update(mlflow_users=["fraud-pipelines"]),
+            "platform.teams.0.mlflow_users.0: 'fraud-pipelines'",
+        ),
+        (
+            lambda p: p["teams"][0].update(mlflow_users=["ana", "ana"]),
+            "platform.teams.0.mlflow_users: names a user twice",
+        ),
+        (
+            lambda p: (
+                p["teams"][0].update(mlflow_users=["ana"]),
+                p["teams"][1].update(mlflow_users=["ana"]),
+            ),
+            "platform.teams.1.mlflow_users: 'ana' is already an account of team 'fraud'",
+        ),
+        (
+            lambda p: p.update(purged_teams=["fraud"]),
+            "platform.purged_teams.0: 'fraud' is still a team: remove it from teams first",
+        ),
+    ],
+)
+def test_mlflow_accounts_belong_to_one_team_and_a_purge_names_a_removed_one(
+    change: Change, expected: str
+) -> None:
+    assert refusal(change).startswith(expected)

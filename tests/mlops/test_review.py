@@ -318,3 +318,38 @@ def test_the_scanners_findings_sit_beside_the_packs() -> None:
     assert "**Scanner**" not in render_review(
         ref, [EnvReview("dev", head, head, None, diff_plans("dev", head, head))], "2025-06-01"
     )
+
+
+def test_a_removed_team_is_said_once_with_what_stays() -> None:
+    import json
+
+    from mlops.review import EnvReview, _resources_section
+
+    ns = res(
+        "tenant-fraud-ns",
+        metadata={"name": "team-fraud", "labels": {"mlops.platform/team": "fraud"}},
+    )
+    ns["type"] = "kubernetes:core/v1:Namespace"
+
+    def teams_config(purge: list[str]) -> dict[str, Any]:
+        return res(
+            "mlflow-teams", data={"spec.json": json.dumps({"workspaces": [], "purge": purge})}
+        )
+
+    base = plan_of(ns, teams_config([]), res("role-fraud"))
+    for purge, workspace in (([], "its MLflow workspace stays"), (["fraud"], "is **deleted**")):
+        head = plan_of(teams_config(purge))
+        text = "\n".join(
+            _resources_section(EnvReview("dev", head, base, None, diff_plans("dev", base, head)))
+        )
+        assert (
+            "> **Team `fraud` removed**: its namespace, roles, runner and MLflow accounts go"
+            in text
+        )
+        assert workspace in text and "its prefix `teams/fraud/` of the artifact store stays" in text
+    # nothing said when no team namespace goes
+    head = plan_of(ns, teams_config([]))
+    text = "\n".join(
+        _resources_section(EnvReview("dev", head, base, None, diff_plans("dev", base, head)))
+    )
+    assert "removed**" not in text

@@ -52,7 +52,8 @@ from infra.base.isolation import (
 )
 from infra.base.k8s import MANAGED_BY, labels, service_account_metadata
 from infra.services.kfp.config import KfpConfig
-from mlops_runtime.pipelines_env import PLATFORM_ENV
+from mlops_runtime.pipelines_env import platform_env
+from mlops_runtime.teams import LABEL as TEAM_LABEL
 
 # Relative to infra/, the working directory Pulumi runs the program in (Pulumi.yaml's
 # `main` is a directory), so the plan does not depend on where the checkout lives.
@@ -172,6 +173,9 @@ class KubeflowPipelinesArgs:
         pipelines_env: Endpoints the pipeline runs read (ConfigMap ``mlops-pipelines-env``).
         pipelines_credentials: Their credentials (Secret ``mlops-pipelines-env``); empty:
             no Secret (the pipelines treat it as optional).
+        team_pipelines_env / team_pipelines_credentials: Team name -> the same for the
+            team's runs (``mlops-pipelines-env-<team>``: its data prefix and MLflow
+            workspace; its pipeline user, never admin nor another team's).
         aws_calls: Service account name -> the AWS calls its pods make as its role.
         cert_manager: cert-manager's release: the cache webhook's certificate is its
             Certificate (upstream's cert-manager variant).
@@ -199,6 +203,10 @@ class KubeflowPipelinesArgs:
     cluster_issuer: str = "acme"
     pipelines_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     pipelines_credentials: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    team_pipelines_env: Mapping[str, Mapping[str, pulumi.Input[str]]] = field(default_factory=dict)
+    team_pipelines_credentials: Mapping[str, Mapping[str, pulumi.Input[str]]] = field(
+        default_factory=dict
+    )
     aws_calls: Mapping[str, Sequence[AwsCall]] = field(default_factory=dict)
     cert_manager: pulumi.Resource | None = None
     client_namespaces: Sequence[str] = ()
@@ -362,39 +370,48 @@ class KubeflowPipelines(pulumi.ComponentResource):
                 opts=in_ns,
             )
         )
-        if args.pipelines_env:
-            k8s.core.v1.ConfigMap(
-                f"{name}-pipelines-env",
-                metadata={"name": PLATFORM_ENV, "namespace": ns, "labels": kfp_labels},
-                data=dict(args.pipelines_env),
-                opts=in_ns,
-            )
-        if args.pipelines_credentials:
-            k8s.core.v1.Secret(
-                f"{name}-pipelines-credentials",
-                metadata={"name": PLATFORM_ENV, "namespace": ns, "labels": kfp_labels},
-                type="Opaque",
-                string_data={
-                    k: pulumi.Output.secret(v) for k, v in args.pipelines_credentials.items()
-                },
-                opts=in_ns,
-            )
-        accounts: dict[str, pulumi.Input[str]] = {
-            "ml-pipeline": args.api_role_arn,
-            "ml-pipeline-ui": args.ui_role_arn,
-            "pipeline-runner": args.runner_role_arn,
-        }
-        for team, role in sorted(args.team_runner_role_arns.items()):
-            accounts[f"pipeline-runner-{team}"] = role
-        for sa_name, role in accounts.items():
-            owned.append(
-                k8s.core.v1.ServiceAccount(
-                    f"{name}-sa-{sa_name}",
-                    metadata=service_account_metadata(
-                        sa_name, ns, role, args.aws_calls.get(sa_name, ())
-                    ),
+        envs: list[tuple[str | None, Mapping[str, Any], Mapping[str, Any]]] = [
+            (None, args.pipelines_env, args.pipelines_credentials),
+            *(
+                (
+                    team,
+                    args.team_pipelines_env[team],
+                    args.team_pipelines_credentials.get(team, {}),
+                )
+                for team in sorted(args.team_pipelines_env)
+            ),
+        ]
+        for team, data, credentials in envs:
+            suffix = f"-{team}" if team else ""
+            team_labels = {**kfp_labels, TEAM_LABEL: team} if team else kfp_labels
+            if data:
+                k8s.core.v1.ConfigMap(
+                    f"{name}-pipelines-env{suffix}",
+                    metadata={"name": platform_env(team), "namespace": ns, "labels": team_labels},
+                    data=dict(data),
                     opts=in_ns,
                 )
+            if credentials:
+                k8s.core.v1.Secret(
+                    f"{name}-pipelines-credentials{suffix}",
+                    metadata={"name": platform_env(team), "namespace": ns, "labels": team_labels},
+                    type="Opaque",
+                    string_data={k: pulumi.Output.secret(v) for k, v in credentials.items()},
+                    opts=in_ns,
+                )
+        accounts: dict[str, tuple[pulumi.Input[str], str | None]] = {
+            "ml-pipeline": (args.api_role_arn, None),
+            "ml-pipeline-ui": (args.ui_role_arn, None),
+            "pipeline-runner": (args.runner_role_arn, None),
+        }
+        for team, role in sorted(args.team_runner_role_arns.items()):
+            accounts[f"pipeline-runner-{team}"] = (role, team)
+        for sa_name, (role, team) in accounts.items():
+            metadata = service_account_metadata(sa_name, ns, role, args.aws_calls.get(sa_name, ()))
+            if team:  # a team's identity: the pack holds it to the team's prefix
+                metadata["labels"] = {**metadata["labels"], TEAM_LABEL: team}
+            owned.append(
+                k8s.core.v1.ServiceAccount(f"{name}-sa-{sa_name}", metadata=metadata, opts=in_ns)
             )
         # upstream binds its Role `pipeline-runner` to `pipeline-runner` only: each team's
         # runner gets a Role and a binding of its own, nothing shared between teams

@@ -69,6 +69,7 @@ def deploy(p: Platform) -> None:
             ns,
             f"pipeline-runner-{t.name}",
             {"team-prefix": artifacts.policy_document(t.prefix, "read-write"), **runner_policies},
+            team=t.name,
         )
         for t in p.config.teams
     }
@@ -101,6 +102,19 @@ def deploy(p: Platform) -> None:
         if mlflow is not None and PIPELINES_USER in mlflow.user_passwords
         else {}
     )
+    # each team's runs: its data prefix and MLflow workspace, its pipeline user
+    team_env: dict[str, dict[str, pulumi.Input[str]]] = {
+        t.name: {**pipelines_env, env.DATA_PREFIX_ENV: t.prefix, env.WORKSPACE_ENV: t.name}
+        for t in p.config.teams
+    }
+    team_credentials: dict[str, dict[str, pulumi.Input[str]]] = {
+        t.name: {
+            env.USERNAME_ENV: teams.pipelines_user(t.name),
+            env.PASSWORD_ENV: mlflow.user_passwords[teams.pipelines_user(t.name)],
+        }
+        for t in p.config.teams
+        if mlflow is not None and teams.pipelines_user(t.name) in mlflow.user_passwords
+    }
     # what each account's pods call first: the API server checks the bucket and keeps
     # pipeline packages; the UI shows artifacts; a run's launcher and Argo's executor move
     # artifacts under the pipeline root, and its steps use the feature store
@@ -169,6 +183,8 @@ def deploy(p: Platform) -> None:
             cluster_issuer=comp.cluster_issuer,
             pipelines_env=pipelines_env,
             pipelines_credentials=pipelines_credentials,
+            team_pipelines_env=team_env,
+            team_pipelines_credentials=team_credentials,
             aws_calls=calls,
             cert_manager=p.cert_manager.release if p.cert_manager else None,
             client_namespaces=[t.namespace for t in p.config.teams],

@@ -15,10 +15,13 @@
   the pod-IP Host header Prometheus sends (403), and its auth app answers ``/metrics`` to
   admins only (3.16+ authorizes fail-closed: no permission covers the route, so any other
   user gets 403), while Prometheus must never hold the admin password.
-* Service users (``users``; e.g. ``pipelines`` for Kubeflow runs): with basic-auth each
-  gets a generated password and a Job (``USER_BOOTSTRAP``) creates or updates the account
-  through MLflow's auth API once the server is up, so clients never hold the admin
-  password.
+* Workspaces and their users (``workspaces``): MLflow runs with ``--enable-workspaces``
+  and an auth app that grants nothing by default; with basic-auth every user (a team's
+  pipeline user and people, ``pipelines`` in ``default`` for the shared runner) gets a
+  generated password, and a Job runs ``mlops_runtime/mlflow_teams.py reconcile`` once the
+  server is up: a workspace per team at the team's prefix, one role in it for its users,
+  removed teams' access withdrawn (their workspace kept unless ``purge`` names it). Clients
+  never hold the admin password.
 
 ``backend_store_uri``, ``render_auth_ini`` and ``render_server_settings`` are plain
 functions: tests render them for a local PostgreSQL and run a real server.
@@ -29,6 +32,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -52,36 +56,18 @@ from infra.base.k8s import (
     tmp_volume,
 )
 from infra.services.mlflow.config import MlflowConfig
+from mlops_runtime import mlflow_teams
 
 PORT = 5000
 AUTH_CONFIG_DIR = "/etc/mlflow-auth"
 USERS_DIR = "/etc/mlflow-users"
 USERS_APP = "mlflow-users"
+TEAMS_CONFIG = "mlflow-teams"
 
-# Run by the users Job (``python -c``) in the MLflow image, as admin (the MLFLOW_TRACKING_*
-# variables): one file per user in MLOPS_USERS_DIR, named after the user, holding its
-# password. Idempotent: existing users get their password set again. Tests run this text.
-USER_BOOTSTRAP = """\
-import os, pathlib
-from mlflow.exceptions import RestException
-from mlflow.server.auth.client import AuthServiceClient
-
-client = AuthServiceClient(os.environ["MLFLOW_TRACKING_URI"])
-for path in sorted(pathlib.Path(os.environ["MLOPS_USERS_DIR"]).iterdir()):
-    if path.name.startswith("."):  # a Secret volume's ..data links
-        continue
-    user, password = path.name, path.read_text().strip()
-    try:
-        client.get_user(user)
-    except RestException as exc:
-        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
-        client.create_user(user, password)
-        print(f"created MLflow user {user}")
-    else:
-        client.update_user_password(user, password)
-        print(f"updated MLflow user {user}")
-"""
+TEAMS_DIR = "/etc/mlflow-teams"
+# the teams Job runs this file of the runtime library in the MLflow image (it imports only
+# MLflow), mounted from a ConfigMap next to the spec it reconciles
+TEAMS_SCRIPT = Path(mlflow_teams.__file__)
 PROMETHEUS_DIR = "/tmp/prometheus"
 METRICS_PORT = 9102
 METRICS_APP = "metrics"
@@ -130,7 +116,9 @@ def backend_store_uri(
     return f"{uri}?sslmode={sslmode}" if sslmode else uri
 
 
-def render_auth_ini(*, database_uri: str, default_permission: str = "READ") -> str:
+def render_auth_ini(
+    *, database_uri: str, default_permission: str = mlflow_teams.DEFAULT_PERMISSION
+) -> str:
     """``basic_auth.ini`` of MLflow's auth app (users live in the backend database).
 
     The admin password is not in the file: it comes from ``MLFLOW_AUTH_ADMIN_PASSWORD``.
@@ -172,6 +160,7 @@ def render_server_settings(
     host: str = "0.0.0.0",
     port: int = PORT,
     prometheus_dir: str | None = PROMETHEUS_DIR,
+    workspaces: bool = True,
 ) -> ServerSettings:
     """Render how the tracking server starts.
 
@@ -186,6 +175,9 @@ def render_server_settings(
         host: Bind address.
         port: Port.
         prometheus_dir: Directory for the Prometheus exporter (``/metrics``); None: off.
+        workspaces: MLflow workspaces (``--enable-workspaces``): one per team
+            (``mlops_runtime.mlflow_teams``), experiments and models of one invisible to
+            another's users; what existed before lives in ``default``.
     """
     if basic_auth and not auth_config_path:
         raise ValueError("basic_auth needs auth_config_path")
@@ -208,6 +200,8 @@ def render_server_settings(
         args += ["--expose-prometheus", prometheus_dir]
     if basic_auth:
         args += ["--app-name", "basic-auth"]
+    if workspaces:
+        args += ["--enable-workspaces"]
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "true" if job_execution else "false"}
     if kms_key_arn:
         env["MLFLOW_S3_UPLOAD_EXTRA_ARGS"] = json.dumps(
@@ -280,8 +274,10 @@ class MlflowServerArgs:
         client_namespaces: Namespaces whose pods may call the server.
         metrics_namespaces: Namespaces whose pods (Prometheus) may scrape the metrics port.
         ingress_source_cidrs: Where the load balancer's traffic comes from (the VPC).
-        users: Non-admin service users to create (basic-auth only; ignored with OIDC,
-            where in-cluster clients need no credentials).
+        workspaces: MLflow workspaces with their users (`mlflow_teams.Workspace`;
+            basic-auth only: with OIDC the proxy authenticates and MLflow grants nothing
+            per workspace, docs/threat-model.md).
+        purge: Removed teams' workspaces to delete with their content.
         aws_calls: The AWS calls the server makes as its role (the artifact proxy).
     """
 
@@ -304,15 +300,26 @@ class MlflowServerArgs:
     client_namespaces: Sequence[str] = ()
     metrics_namespaces: Sequence[str] = ()
     ingress_source_cidrs: Sequence[str] = ()
-    users: Sequence[str] = ()
+    workspaces: Sequence[mlflow_teams.Workspace] = ()
+    purge: Sequence[str] = ()
     aws_calls: Sequence[AwsCall] = ()
 
     def __post_init__(self) -> None:
         if self.auth == "oidc" and self.oidc is None:
             raise ValueError("auth 'oidc' needs oidc settings")
         for user in self.users:
-            if user == "admin" or not user.replace("-", "").isalnum():
-                raise ValueError(f"user {user!r}: use letters, digits and '-', not 'admin'")
+            if user == "admin" or not user.replace("-", "").replace(".", "").isalnum():
+                raise ValueError(f"user {user!r}: use letters, digits, '.' and '-', not 'admin'")
+        self.teams_spec.check()
+
+    @property
+    def users(self) -> list[str]:
+        """Every account the Job keeps, in the order of the workspaces."""
+        return [u for w in self.workspaces for u in w.users]
+
+    @property
+    def teams_spec(self) -> mlflow_teams.Spec:
+        return mlflow_teams.Spec(workspaces=tuple(self.workspaces), purge=tuple(self.purge))
 
     @property
     def namespace(self) -> str:
@@ -527,8 +534,8 @@ class MlflowServer(pulumi.ComponentResource):
                 opts=in_ns,
             )
         self.user_passwords: dict[str, pulumi.Output[str]] = {}
-        if basic_auth and args.users:
-            self._users(name, args, backend_secret, in_ns)
+        if basic_auth and (args.workspaces or args.purge):
+            self._teams(name, args, backend_secret, in_ns)
         self._network_policies(name, args, ns_name, in_ns)
         self.url: str | None = None
         if args.domain:
@@ -555,13 +562,14 @@ class MlflowServer(pulumi.ComponentResource):
             }
         )
 
-    def _users(
+    def _teams(
         self, name: str, args: MlflowServerArgs, backend_secret: str, opts: pulumi.ResourceOptions
     ) -> None:
-        """Service users: passwords in the ``mlflow-users`` Secret, created by a Job.
+        """Workspaces and users: the spec and the script in a ConfigMap, passwords in the
+        ``mlflow-users`` Secret, applied by a Job as admin.
 
-        The Job's name carries a hash of the user list and the image, so adding a user
-        runs it again; Pulumi waits for the Deployment (ready) and then for the Job.
+        The Job's name carries a hash of the spec, the script and the image, so a change of
+        teams runs it again; Pulumi waits for the Deployment (ready) and then for the Job.
         """
         ns = args.namespace
         child = pulumi.ResourceOptions(parent=self)
@@ -577,8 +585,15 @@ class MlflowServer(pulumi.ComponentResource):
             string_data=dict(self.user_passwords),
             opts=opts,
         )
+        spec, script = args.teams_spec.to_json(), TEAMS_SCRIPT.read_text()
+        teams_config = k8s.core.v1.ConfigMap(
+            f"{name}-teams",
+            metadata={"name": TEAMS_CONFIG, "namespace": ns, "labels": labels(USERS_APP)},
+            data={"spec.json": spec, TEAMS_SCRIPT.name: script},
+            opts=opts,
+        )
         tmp, tmp_mount = tmp_volume("64Mi")
-        job_name = f"{USERS_APP}-{config_hash(sorted(args.users), args.config.image)}"
+        job_name = f"{USERS_APP}-{config_hash(spec, script, args.config.image)}"
         k8s.batch.v1.Job(
             f"{name}-users-job",
             metadata={"name": job_name, "namespace": ns, "labels": labels(USERS_APP)},
@@ -594,7 +609,15 @@ class MlflowServer(pulumi.ComponentResource):
                             {
                                 "name": "bootstrap",
                                 "image": args.config.image,
-                                "command": ["python", "-c", USER_BOOTSTRAP],
+                                "command": [
+                                    "python",
+                                    f"{TEAMS_DIR}/{TEAMS_SCRIPT.name}",
+                                    "reconcile",
+                                    "--spec",
+                                    f"{TEAMS_DIR}/spec.json",
+                                    "--passwords",
+                                    USERS_DIR,
+                                ],
                                 "env": [
                                     {
                                         "name": "MLFLOW_TRACKING_URI",
@@ -606,7 +629,6 @@ class MlflowServer(pulumi.ComponentResource):
                                         backend_secret,
                                         "MLFLOW_AUTH_ADMIN_PASSWORD",
                                     ),
-                                    {"name": "MLOPS_USERS_DIR", "value": USERS_DIR},
                                     {"name": "HOME", "value": "/tmp"},
                                 ],
                                 "resources": Resources(
@@ -616,6 +638,7 @@ class MlflowServer(pulumi.ComponentResource):
                                 "volumeMounts": [
                                     tmp_mount,
                                     {"name": "users", "mountPath": USERS_DIR, "readOnly": True},
+                                    {"name": "teams", "mountPath": TEAMS_DIR, "readOnly": True},
                                 ],
                             }
                         ],
@@ -625,12 +648,20 @@ class MlflowServer(pulumi.ComponentResource):
                                 "name": "users",
                                 "secret": {"secretName": USERS_APP, "defaultMode": 0o440},
                             },
+                            {
+                                "name": "teams",
+                                "configMap": {
+                                    "name": TEAMS_CONFIG,
+                                    "defaultMode": 0o444,
+                                },
+                            },
                         ],
                     },
                 },
             },
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.deployment, self.service, users_secret]
+                parent=self,
+                depends_on=[self.deployment, self.service, users_secret, teams_config],
             ),
         )
 

@@ -10,6 +10,7 @@ from infra.platform import Platform
 from infra.services.artifact_store import layout
 from infra.services.artifact_store.component import ArtifactStore
 from infra.services.mlflow.component import MlflowServer, MlflowServerArgs
+from mlops_runtime import mlflow_teams, teams
 
 SERVICE_ACCOUNT = "mlflow"
 # the basic-auth user Kubeflow runs log as, never as admin
@@ -25,6 +26,11 @@ def deploy(p: Platform) -> None:
         return
     artifacts = p.require("artifacts", ArtifactStore)
     database = databases.provision(p, "mlflow", db_name=cfg.database_name)
+    # a team's workspace keeps its runs' artifacts under the team's prefix, written there by
+    # the team's own identities; the server reads them back for its UI and API
+    team_artifacts = [
+        artifacts.policy_document(teams.mlflow_prefix(t.name)) for t in p.config.teams
+    ]
     identity = p.irsa(
         "mlflow",
         cfg.namespace,
@@ -33,6 +39,7 @@ def deploy(p: Platform) -> None:
             "access": merge_policies(
                 artifacts.policy_document(layout.MLFLOW, "read-write"),
                 databases.credentials_policy(p, "mlflow"),
+                *team_artifacts,
             )
         },
     )
@@ -63,12 +70,38 @@ def deploy(p: Platform) -> None:
             metrics_namespaces=[comp.monitoring.namespace] if comp.monitoring.enabled else [],
             # the load balancer reaches pods from the VPC (ALB target type ip)
             ingress_source_cidrs=[p.config.network.cidr],
-            users=[PIPELINES_USER] if comp.kfp.enabled else [],
+            workspaces=[
+                # the shared runner's user, in the workspace of what predates teams
+                *(
+                    [
+                        mlflow_teams.Workspace(
+                            mlflow_teams.DEFAULT_WORKSPACE, None, (PIPELINES_USER,)
+                        )
+                    ]
+                    if comp.kfp.enabled
+                    else []
+                ),
+                *(
+                    mlflow_teams.Workspace(
+                        t.name, artifacts.uri(teams.mlflow_prefix(t.name)), tuple(t.mlflow_accounts)
+                    )
+                    for t in p.config.teams
+                ),
+            ],
+            purge=p.config.purged_teams,
             # the artifact proxy (--serve-artifacts) with boto3 under the IRSA role
             aws_calls=[
                 artifacts.calls.list_under(layout.MLFLOW, "list a run's artifacts"),
                 *artifacts.calls.write(f"{ARTIFACT}", "upload an artifact"),
                 *artifacts.calls.read(f"{ARTIFACT}", "download an artifact"),
+                *(
+                    call
+                    for t in p.config.teams
+                    for call in artifacts.calls.read(
+                        f"{teams.mlflow_prefix(t.name)}/1/0123/artifacts/model/MLmodel",
+                        "show a team's artifact",
+                    )
+                ),
             ],
         ),
         opts=pulumi.ResourceOptions(
@@ -79,3 +112,12 @@ def deploy(p: Platform) -> None:
     p.add("mlflow", server)
     pulumi.export("mlflow_tracking_uri", server.tracking_uri)
     pulumi.export("mlflow_admin_password", server.admin_password)  # a secret
+    # what the platform team hands each team's people: their MLflow passwords (secrets)
+    pulumi.export(
+        "mlflow_team_passwords",
+        {
+            t.name: {u: server.user_passwords[u] for u in t.mlflow_users}
+            for t in p.config.teams
+            if all(u in server.user_passwords for u in t.mlflow_users)
+        },
+    )

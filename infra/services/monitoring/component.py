@@ -9,14 +9,18 @@ services, serving and drift dashboards, and alert rules.
 * A Pushgateway (native objects) that the drift pipeline pushes
   ``mlops_drift_share{model=...}`` to, so drift is a metric like any other.
 * Grafana dashboards as ConfigMaps the Grafana sidecar loads (label
-  ``grafana_dashboard: "1"``); PrometheusRules for p99 latency, error rate and drift.
+  ``grafana_dashboard: "1"``); per team, its serving dashboard in a folder of its own
+  (annotation ``grafana_folder``), each query selecting the team's namespace. Grafana's
+  Prometheus datasource still answers any query for any namespace: the folder is a view,
+  not a boundary (docs/threat-model.md). PrometheusRules for p99 latency, error rate and
+  drift.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -32,8 +36,10 @@ from infra.base.k8s import (
     pod_security_context,
 )
 from infra.services.monitoring.config import MonitoringConfig
+from mlops_runtime import teams
 
 DASHBOARD_LABEL = "grafana_dashboard"
+FOLDER_ANNOTATION = "grafana_folder"
 # Metric contract of the serving runtime (MLServer) and the drift pipeline.
 LATENCY_BUCKET = "rest_server_request_duration_seconds_bucket"
 REQUESTS_TOTAL = "rest_server_requests_total"
@@ -68,11 +74,14 @@ class MonitoringArgs:
             retention, storage, Pushgateway image, alert thresholds).
         targets: Platform services to scrape.
         push_namespaces: Namespaces whose pods push to the Pushgateway (pipeline runs).
+        teams: Team name -> its namespace: each gets a Grafana folder with its serving
+            dashboard, every query filtered to that namespace.
     """
 
     config: MonitoringConfig
     targets: Sequence[ScrapeTarget] = ()
     push_namespaces: Sequence[str] = ()
+    teams: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def namespace(self) -> str:
@@ -143,18 +152,24 @@ def _panel(title: str, expr: str, unit: str, pid: int, y: int) -> dict[str, Any]
     }
 
 
-def dashboards() -> dict[str, dict[str, Any]]:
-    """Grafana dashboards (JSON model) keyed by file name."""
-    serving = {
-        "uid": "mlops-serving",
-        "title": "Model serving",
+def serving_dashboard(namespace: str | None = None) -> dict[str, Any]:
+    """The model-serving dashboard: every namespace, or one team's (each series selected
+    by ``namespace``, so the board shows nothing of another team)."""
+    sel = f'{{namespace="{namespace}"}}' if namespace else ""
+    errors = (
+        f'{{status_code=~"5..",namespace="{namespace}"}}' if namespace else '{status_code=~"5.."}'
+    )
+    suffix = f"-{namespace}" if namespace else ""
+    return {
+        "uid": f"mlops-serving{suffix}",
+        "title": f"Model serving ({namespace})" if namespace else "Model serving",
         "schemaVersion": 39,
-        "tags": ["mlops", "kserve"],
+        "tags": ["mlops", "kserve", *([namespace] if namespace else [])],
         "time": {"from": "now-6h", "to": "now"},
         "panels": [
             _panel(
                 "Throughput (req/s)",
-                f"sum by (namespace, pod) (rate({REQUESTS_TOTAL}[5m]))",
+                f"sum by (namespace, pod) (rate({REQUESTS_TOTAL}{sel}[5m]))",
                 "reqps",
                 1,
                 0,
@@ -162,21 +177,26 @@ def dashboards() -> dict[str, dict[str, Any]]:
             _panel(
                 "Latency p50 / p99",
                 f"histogram_quantile(0.99, sum by (le, namespace, pod) "
-                f"(rate({LATENCY_BUCKET}[5m])))",
+                f"(rate({LATENCY_BUCKET}{sel}[5m])))",
                 "s",
                 2,
                 0,
             ),
             _panel(
                 "Error rate (5xx share)",
-                f'sum by (namespace, pod) (rate({REQUESTS_TOTAL}{{status_code=~"5.."}}[5m])) '
-                f"/ sum by (namespace, pod) (rate({REQUESTS_TOTAL}[5m]))",
+                f"sum by (namespace, pod) (rate({REQUESTS_TOTAL}{errors}[5m])) "
+                f"/ sum by (namespace, pod) (rate({REQUESTS_TOTAL}{sel}[5m]))",
                 "percentunit",
                 3,
                 8,
             ),
         ],
     }
+
+
+def dashboards() -> dict[str, dict[str, Any]]:
+    """Grafana dashboards (JSON model) keyed by file name."""
+    serving = serving_dashboard()
     drift = {
         "uid": "mlops-drift",
         "title": "Model drift",
@@ -225,6 +245,9 @@ def chart_values(args: MonitoringArgs, grafana_secret: str) -> dict[str, Any]:
                     "label": DASHBOARD_LABEL,
                     "labelValue": "1",
                     "searchNamespace": "ALL",
+                    # a team's dashboards land in a folder of its own (FOLDER_ANNOTATION)
+                    "folderAnnotation": FOLDER_ANNOTATION,
+                    "provider": {"foldersFromFilesStructure": True},
                 }
             },
         },
@@ -431,6 +454,19 @@ class Monitoring(pulumi.ComponentResource):
                     "labels": {**MANAGED_BY, DASHBOARD_LABEL: "1"},
                 },
                 data={filename: json.dumps(board, indent=2, sort_keys=True)},
+                opts=in_ns,
+            )
+        for team, team_ns in sorted(args.teams.items()):
+            board = serving_dashboard(team_ns)
+            k8s.core.v1.ConfigMap(
+                f"{name}-dashboard-{team}",
+                metadata={
+                    "name": f"mlops-serving-{team}",
+                    "namespace": ns,
+                    "labels": {**MANAGED_BY, DASHBOARD_LABEL: "1", teams.LABEL: team},
+                    "annotations": {FOLDER_ANNOTATION: f"team {team}"},
+                },
+                data={f"mlops-serving-{team}.json": json.dumps(board, indent=2, sort_keys=True)},
                 opts=in_ns,
             )
         k8s.apiextensions.CustomResource(

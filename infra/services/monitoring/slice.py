@@ -33,6 +33,7 @@ def deploy(p: Platform) -> None:
                 *([comp.kfp.namespace] if comp.kfp.enabled else []),
                 *(t.namespace for t in p.config.teams),
             ],
+            teams={t.name: t.namespace for t in p.config.teams},
         ),
         opts=p.k8s,
     )

@@ -29,8 +29,9 @@ from infra.base.k8s import (
     service_account_metadata,
 )
 from infra.services.tenancy.config import TeamConfig
+from mlops_runtime import teams
 
-TEAM_LABEL = "mlops.platform/team"
+TEAM_LABEL = teams.LABEL
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 IMDS = "169.254.169.254/32"
 

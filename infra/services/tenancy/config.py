@@ -10,6 +10,7 @@ from infra.base.config import DNS_LABEL, K8S_NAME_PATTERN, FieldProblem, Strict
 from infra.base.units import INT64_MAX, cpu_millis, memory_bytes
 from mlops_runtime import teams
 
+MLFLOW_USER = re.compile(r"^(?!admin$)[a-z0-9][a-z0-9.-]{1,63}$")
 _ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
 
 # The team namespace's LimitRange gives a container without limits these (the
@@ -55,12 +56,17 @@ class TeamConfig(Strict):
             gets an EKS access entry in the team's Kubernetes group (``team-<name>``), which
             the team's RoleBinding grants ``team-member`` in its namespace only; no EKS
             access policy, so nothing outside RBAC. Empty: nobody signs in as the team.
+        mlflow_users: MLflow accounts of the team's people (basic-auth): each gets a
+            generated password (stack output ``mlflow_team_passwords``, a secret) and the
+            team's role in its MLflow workspace, nothing else. The team's pipelines log as
+            ``<name>-pipelines``, made for every team.
     """
 
     name: str
     quota: TeamQuota = Field(default_factory=TeamQuota)
     service_account: str = Field(default=teams.SERVICE_ACCOUNT, pattern=K8S_NAME_PATTERN)
     members: list[str] = Field(default_factory=list)
+    mlflow_users: list[str] = Field(default_factory=list)
 
     @property
     def namespace(self) -> str:
@@ -89,4 +95,18 @@ class TeamConfig(Strict):
                 )
         if len(set(self.members)) != len(self.members):
             raise FieldProblem("members", "names a role twice (EKS holds one entry per role)")
+        for i, user in enumerate(self.mlflow_users):
+            if not MLFLOW_USER.match(user) or user == teams.pipelines_user(self.name):
+                raise FieldProblem(
+                    f"mlflow_users.{i}",
+                    f"{user!r}: use 2-64 of a-z, 0-9, '.', '-', not 'admin' nor the team's "
+                    "pipeline user",
+                )
+        if len(set(self.mlflow_users)) != len(self.mlflow_users):
+            raise FieldProblem("mlflow_users", "names a user twice")
         return self
+
+    @property
+    def mlflow_accounts(self) -> list[str]:
+        """Every MLflow account in the team's workspace: its pipelines, then its people."""
+        return [teams.pipelines_user(self.name), *self.mlflow_users]

@@ -3,8 +3,6 @@ isolation, identity and RBAC."""
 
 from __future__ import annotations
 
-import functools
-
 import pulumi
 
 from infra.platform import Platform
@@ -17,10 +15,6 @@ from mlops_runtime import teams as teams_names
 MLFLOW_PORTS = [5000]
 FEAST_PORTS = [6566]
 KFP_PORTS = [8888, 8887]
-
-
-def _role_arn(team: str, roles: dict[str, dict[str, str]]) -> str:
-    return roles[team]["role_arn"]
 
 
 def deploy(p: Platform) -> None:
@@ -53,7 +47,8 @@ def deploy(p: Platform) -> None:
             f"tenant-{t.name}",
             TeamTenancyArgs(
                 config=t,
-                role_arn=teams.teams.apply(functools.partial(_role_arn, t.name)),
+                # its own role only: another team's joining changes nothing of this one
+                role_arn=teams.role_arns[t.name],
                 peers=peers,
                 monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
                 group=t.group,

@@ -189,3 +189,26 @@ def test_kfp_upstream_manifests_are_pinned_and_without_minio() -> None:
     overlay = OVERLAY_FILE.read_text()
     resources = yaml.safe_load(overlay)["resources"]
     assert not any("minio" in r or "third-party/mysql" in r for r in resources)
+
+
+def test_each_teams_runs_get_its_workspace_prefix_and_pipeline_user_only() -> None:
+    p = plan("dev")
+    for team, other in (("fraud", "recsys"), ("recsys", "fraud")):
+        data = find(p, "ConfigMap", f"mlops-pipelines-env-{team}", "kubeflow")["data"]
+        assert data["MLFLOW_WORKSPACE"] == team
+        assert data["MLOPS_DATA_PREFIX"] == f"teams/{team}"
+        assert find(p, "Secret", f"mlops-pipelines-env-{team}", "kubeflow")["stringData"] == (
+            "[secret]"
+        )
+        (record,) = [
+            r
+            for r in resources_of(p, "kubernetes:core/v1:Secret")
+            if r["name"] == f"kfp-pipelines-credentials-{team}"
+        ]
+        # the password is its own pipeline user's: never admin's, never the other team's
+        assert [u.rsplit("::", 1)[1] for u in record["propertyDependencies"]["stringData"]] == [
+            f"mlflow-user-{team}-pipelines-password"
+        ]
+        runner = find(p, "ServiceAccount", f"pipeline-runner-{team}", "kubeflow")
+        assert runner["metadata"]["labels"]["mlops.platform/team"] == team
+        assert other not in json.dumps(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -12,6 +13,8 @@ from infra.base.config import OidcConfig
 from infra.base.exposure import OidcProxyArgs
 from infra.services.mlflow.component import MlflowServer, MlflowServerArgs
 from infra.services.mlflow.config import MlflowConfig
+from mlops_runtime import mlflow_teams
+from mlops_runtime.mlflow_teams import Spec, Workspace
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SECRET = "kubernetes:core/v1:Secret"
@@ -45,7 +48,11 @@ def container(built: Any, name: str = "mlflow") -> dict[str, Any]:
 
 
 def test_basic_auth_by_default_and_secrets_only_through_a_secret() -> None:
-    built = server(MlflowConfig(), users=["pipelines"], client_namespaces=["team-a"])
+    built = server(
+        MlflowConfig(),
+        workspaces=[Workspace("default", None, ("pipelines",))],
+        client_namespaces=["team-a"],
+    )
     built.assert_parented(TYPE)
     main = container(built)
     assert main["image"] == "ghcr.io/mlflow/mlflow:v3.17.2-full"
@@ -122,5 +129,49 @@ def test_users_must_not_impersonate_admin() -> None:
             db_port=1,
             db_username="u",
             db_password="p",
-            users=["admin"],
+            workspaces=[Workspace("default", None, ("admin",))],
         )
+
+
+def test_a_user_in_two_workspaces_is_refused() -> None:
+    with pytest.raises(ValueError, match="an account belongs to one team"):
+        MlflowServerArgs(
+            config=MlflowConfig(),
+            artifact_bucket="b",
+            kms_key_arn=None,
+            role_arn="r",
+            db_host="h",
+            db_port=1,
+            db_username="u",
+            db_password="p",
+            workspaces=[Workspace("a", "s3://b/teams/a", ("u",)), Workspace("b", None, ("u",))],
+        )
+
+
+def test_workspaces_and_their_users_are_made_by_the_runtime_librarys_script() -> None:
+    workspaces = [
+        Workspace("default", None, ("pipelines",)),
+        Workspace("fraud", "s3://b/teams/fraud/mlflow", ("fraud-pipelines", "ana")),
+    ]
+    built = server(MlflowConfig(), workspaces=workspaces, purge=["gone"])
+    assert "--enable-workspaces" in container(built)["args"]
+    config = built.inputs("kubernetes:core/v1:ConfigMap", "mlflow-teams")["data"]
+    # the Job runs the very file the isolation tests run, on the declared spec
+    assert config["mlflow_teams.py"] == Path(mlflow_teams.__file__).read_text()
+    assert Spec.from_json(config["spec.json"]) == Spec(tuple(workspaces), ("gone",))
+    job = built.inputs("kubernetes:batch/v1:Job")
+    (pod,) = job["spec"]["template"]["spec"]["containers"]
+    assert pod["command"][:3] == ["python", "/etc/mlflow-teams/mlflow_teams.py", "reconcile"]
+    passwords = {r["name"] for r in built.of_type("random:index/randomPassword:RandomPassword")}
+    assert {f"mlflow-user-{u}-password" for u in ("pipelines", "fraud-pipelines", "ana")} <= (
+        passwords
+    )
+    # a change of teams names a new Job, so it runs again
+    other = server(MlflowConfig(), workspaces=workspaces[:1])
+    assert other.inputs("kubernetes:batch/v1:Job")["metadata"]["name"] != job["metadata"]["name"]
+
+
+def test_nothing_is_granted_by_default() -> None:
+    from infra.services.mlflow.component import render_auth_ini
+
+    assert "default_permission = NO_PERMISSIONS\n" in render_auth_ini(database_uri="sqlite://")

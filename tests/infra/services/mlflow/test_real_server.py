@@ -20,11 +20,12 @@ import requests
 from service_helpers import free_port, postgres_database
 
 from infra.services.mlflow.component import (
-    USER_BOOTSTRAP,
+    TEAMS_SCRIPT,
     backend_store_uri,
     render_auth_ini,
     render_server_settings,
 )
+from mlops_runtime import mlflow_teams
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -127,25 +128,32 @@ def test_mlflow_server_runs_with_the_rendered_settings(
         assert (
             artifacts / experiment_id / run["run_id"] / "artifacts" / "model.txt"
         ).read_bytes() == b"weights"
-        # the users Job's script, as the Job runs it: admin credentials, one file per user
+        # the teams Job's script, as the Job runs it: admin credentials, one file per user
         users_dir = tmp_path / "users"
         users_dir.mkdir()
         (users_dir / "..data").mkdir()  # what a mounted Secret volume also holds
         pipelines_password = uuid.uuid4().hex
         (users_dir / "pipelines").write_text(pipelines_password)
+        spec = tmp_path / "spec.json"
+        spec.write_text(
+            mlflow_teams.Spec(
+                workspaces=(mlflow_teams.Workspace("default", None, ("pipelines",)),)
+            ).to_json()
+        )
         job_env = {
             **os.environ,
             "MLFLOW_TRACKING_URI": base,
             "MLFLOW_TRACKING_USERNAME": "admin",
             "MLFLOW_TRACKING_PASSWORD": password,
-            "MLOPS_USERS_DIR": str(users_dir),
         }
+        argv = ["reconcile", "--spec", str(spec), "--passwords", str(users_dir)]
 
         def bootstrap(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-            """The Job's command: ``python -c USER_BOOTSTRAP`` in the MLflow image."""
+            """The Job's command: the runtime library's file alone, in the MLflow image."""
             return subprocess.run(
-                [str(BIN / "python"), "-c", USER_BOOTSTRAP],
-                env=env,
+                [str(BIN / "python"), str(TEAMS_SCRIPT), *argv],
+                env={**env, "PYTHONPATH": ""},
+                cwd=tmp_path,
                 capture_output=True,
                 text=True,
                 timeout=120,
@@ -155,13 +163,13 @@ def test_mlflow_server_runs_with_the_rendered_settings(
             """The same script in this process (a fresh Python pays seconds of imports)."""
             out = io.StringIO()
             with mock.patch.dict(os.environ, env, clear=True), redirect_stdout(out):
-                exec(compile(USER_BOOTSTRAP, "<users-job>", "exec"), {"__name__": "__main__"})
+                assert mlflow_teams.main(argv) == 0
             return out.getvalue()
 
         first = bootstrap(job_env)
         assert first.returncode == 0, first.stderr
-        assert first.stdout.strip() == "created MLflow user pipelines"
-        # the pipelines' identity works, and is not an admin
+        assert "created user pipelines" in first.stdout.splitlines()
+        # the pipelines' identity works in its workspace, and is not an admin
         as_pipelines = ("pipelines", pipelines_password)
         mine = create_experiment("from-a-pipeline", as_pipelines)
         assert mine.status_code == 200, mine.text
@@ -172,10 +180,10 @@ def test_mlflow_server_runs_with_the_rendered_settings(
             timeout=10,
         )
         assert denied.status_code == 403
-        # idempotent: a re-run (or a rotated password) updates the account
+        # idempotent: a re-run (or a rotated password) updates the account, nothing else
         pipelines_password = uuid.uuid4().hex
         (users_dir / "pipelines").write_text(pipelines_password)
-        assert bootstrap_here(job_env).strip() == "updated MLflow user pipelines"
+        assert bootstrap_here(job_env) == ""
         search_as = requests.get(
             search, params={"max_results": 1}, auth=("pipelines", pipelines_password), timeout=10
         )

@@ -40,5 +40,22 @@ def test_monitoring_scrapes_the_platform_and_alerts() -> None:
         and o["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
     ]
     titles = {json.loads(next(iter(b["data"].values())))["title"] for b in boards}
-    assert titles == {"Model serving", "Model drift"}
+    teams = ["fraud", "recsys"]
+    assert titles == {
+        "Model serving",
+        "Model drift",
+        *(f"Model serving (team-{t})" for t in teams),
+    }
+    # each team's board sits in a folder of its own and selects its namespace in every query
+    sidecar = releases(p)["kube-prometheus-stack"]["values"]["grafana"]["sidecar"]["dashboards"]
+    assert sidecar["folderAnnotation"] == "grafana_folder"
+    for team in teams:
+        (board,) = [b for b in boards if b["metadata"]["name"] == f"mlops-serving-{team}"]
+        assert board["metadata"]["annotations"] == {"grafana_folder": f"team {team}"}
+        assert board["metadata"]["labels"]["mlops.platform/team"] == team
+        model = json.loads(next(iter(board["data"].values())))
+        exprs = [t["expr"] for panel in model["panels"] for t in panel["targets"]]
+        assert exprs and all(
+            e.count(f'namespace="team-{team}"') == e.count("rest_server_") for e in exprs
+        ), exprs
     assert releases(p)["kube-prometheus-stack"]["values"]["grafana"]["admin"]["existingSecret"]
