@@ -411,9 +411,11 @@ def _task_hooks(log: _Tee, progress: Progress | None,
 
     def process(full_command: list[str], env_vars: dict[str, str] | None = None) -> int:
         request = _task_request(full_command)
-        if tasks is None or request is None or not tasks.ready():
-            return int(run_process(full_command, env_vars))
-        return tasks.run(*request, env={**os.environ, **(env_vars or {})})
+        if tasks is not None and request is not None and tasks.ready():
+            code = tasks.run(*request, env={**os.environ, **(env_vars or {})})
+            if code is not None:
+                return code
+        return int(run_process(full_command, env_vars))
 
     task_dispatcher.run_single_task_implementation = observed
     subprocess_task_handler.run_local_subprocess = process
@@ -457,7 +459,7 @@ class WarmTasks:
         """True once the server has imported what the tasks need (waits up to `wait` s).
         Until then tasks run as cold processes, on the other core."""
         if self._ready:
-            return True
+            return self.process.poll() is None
         if self.process.poll() is not None or self.process.stdout is None:
             return False
         if select.select([self.process.stdout], [], [], wait)[0]:
@@ -465,12 +467,19 @@ class WarmTasks:
             self._ready = line.startswith(b'{"ready": true')
         return self._ready
 
-    def run(self, source: str, args: list[str], env: Mapping[str, str]) -> int:
-        """Run one task; its output is printed line by line as KFP prints a task's."""
+    def run(self, source: str, args: list[str], env: Mapping[str, str]) -> int | None:
+        """Run one task; its output is printed line by line as KFP prints a task's. None
+        when the server is gone before the task started (it then runs as a cold process);
+        a server lost during the task fails the task (exit code 1)."""
         request = {"source": source, "args": args, "env": dict(env), "cwd": os.getcwd()}
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect(str(self.socket_path))
-            conn.sendall(json.dumps(request).encode() + b"\n")
+            try:
+                conn.connect(str(self.socket_path))
+                conn.sendall(json.dumps(request).encode() + b"\n")
+            except OSError:
+                self._ready = False
+                self.process.poll()
+                return None
             code = 1
             with conn.makefile("rb") as reader:
                 for raw in reader:

@@ -202,6 +202,12 @@ def test_warm_tasks_are_processes_of_their_own(
                               tasks=tasks)
         assert tasks.served == 2
         server = tasks.process.pid
+        # a server that is gone: the next task runs as a cold process, as KFP would run it
+        tasks.process.kill()
+        tasks.process.wait()
+        run_pipeline_func("alone", leave_traces, {}, env={}, pipeline_root=tmp_path,
+                          echo=True, tasks=tasks)
+        assert tasks.served == 2
     assert tasks.process.returncode is not None  # the server ends with the block
     # the failed task's own error, through the warm server's output
     assert "ValueError: boom from a warm task" in str(failure.value)
@@ -211,4 +217,4 @@ def test_warm_tasks_are_processes_of_their_own(
     ]
     assert events[-1].error == "ValueError: boom from a warm task"
     pids = [int(p) for p in re.findall(r"task pid (\d+)", capsys.readouterr().out)]
-    assert len(set(pids)) == 2 and server not in pids
+    assert len(set(pids)) == 3 and server not in pids
