@@ -264,9 +264,10 @@ def run_pipeline_func(
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
                raise_on_error=True)
     started = time.perf_counter()
-    log = _Tee(sys.stdout if echo else None)
+    out = sys.stdout
+    log = _Tee(out if echo else None)
     with _environment(env or {}), warnings.catch_warnings(), redirect_stdout(log), \
-            _task_hooks(log, progress, tasks):
+            _task_hooks(log, _unredirected(progress, out), tasks):
         # The runner warns when the image name lacks "python"; locally the image is not
         # used at all (components run in this venv), so the warning is noise.
         warnings.filterwarnings("ignore", message=".*non-Python base image.*")
@@ -370,6 +371,19 @@ class ConsoleProgress:
         else:
             self.console.print(f"{self.indent}[red]✗ {name} failed[/] after "
                                f"{event.seconds:.1f} s: {escape(event.error or '')}")
+
+
+def _unredirected(progress: Progress | None, out: TextIO) -> Progress | None:
+    """Progress reaches the caller's stdout even though the run redirects it into the log
+    (where it would be swallowed when the logs are not echoed)."""
+    if progress is None:
+        return None
+
+    def say(event: TaskEvent) -> None:
+        with redirect_stdout(out):
+            progress(event)
+
+    return say
 
 
 @contextmanager

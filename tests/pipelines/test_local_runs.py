@@ -8,7 +8,6 @@ test then asks it for predictions over the Open Inference Protocol.
 
 # No `from __future__ import annotations`: KFP reads the component annotations.
 import contextlib
-import io
 import re
 import uuid
 from pathlib import Path
@@ -136,9 +135,11 @@ def bad_data_pipeline() -> None:
     c.validate_data(data=bad.outputs["data"], require_label=True)
 
 
-def test_bad_data_stops_the_run_naming_failed_expectations(tmp_path: Path) -> None:
-    out = io.StringIO()
-    progress = ConsoleProgress(Console(file=out, width=400), live=False)
+def test_bad_data_stops_the_run_naming_failed_expectations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a console on stdout, as the demo's: the run's own redirection of stdout must not eat it
+    progress = ConsoleProgress(Console(width=400), live=False)
     with pytest.raises(PipelineRunError) as failure:
         run_pipeline_func("bad-data", bad_data_pipeline, {}, env={}, pipeline_root=tmp_path,
                           echo=False, progress=progress)
@@ -148,7 +149,7 @@ def test_bad_data_stops_the_run_naming_failed_expectations(tmp_path: Path) -> No
     assert "expect_column_values_to_be_between(column=worst_area" in message
     assert "validate-data" in message
     # each task as it starts and ends; the failed one with its failed expectations
-    lines = out.getvalue().splitlines()
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "  > corrupt-features started"
     assert re.fullmatch(r"  ✓ corrupt-features  \d+\.\d s", lines[1])
     assert lines[2] == "  > validate-data started"
