@@ -285,6 +285,9 @@ def run_pipeline_func(
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ERROR_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception)): (.+)$")
+TRACEBACK = re.compile(r"^\s*Traceback \(most recent call last\):")
+# KFP's local runner indents a task's output; a traceback's frames are indented further.
+RAISED_LINE = re.compile(r"^\s{0,4}([A-Za-z_][\w.]*): (.+)$")
 
 
 class _Tee(io.TextIOBase):
@@ -293,11 +296,14 @@ class _Tee(io.TextIOBase):
     def __init__(self, echo: TextIO | None) -> None:
         self.echo = echo
         self.lines: list[str] = []
+        self._partial = ""
 
     def write(self, text: str) -> int:
         if self.echo is not None:
             self.echo.write(text)
-        self.lines.extend(text.splitlines())
+        # whole lines: KFP writes a task line's indent and the line in two calls
+        *done, self._partial = (self._partial + text).split("\n")
+        self.lines.extend(done)
         return len(text)
 
     def flush(self) -> None:
@@ -305,8 +311,16 @@ class _Tee(io.TextIOBase):
             self.echo.flush()
 
     def last_error(self, since: int = 0) -> str | None:
-        for line in reversed(self.lines[since:]):
-            match = ERROR_LINE.match(ANSI.sub("", line))
+        lines = [ANSI.sub("", line) for line in [*self.lines[since:], self._partial]]
+        # The exception a traceback ends with, whatever its name (botocore's NoSuchKey)...
+        for start in reversed([i for i, line in enumerate(lines) if TRACEBACK.match(line)]):
+            for line in lines[start + 1:]:
+                match = RAISED_LINE.match(line)
+                if match:
+                    return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2).strip()}"
+        # ...else the last line that names an error.
+        for line in reversed(lines):
+            match = ERROR_LINE.match(line)
             if match:
                 return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2).strip()}"
         return None
