@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -352,39 +353,52 @@ Progress = Callable[[TaskEvent], None]
 
 class ConsoleProgress:
     """Shows a local run's tasks on a rich console: a line when each ends (name, duration,
-    outcome, a failed task's error); while one runs, a spinner with its elapsed time on a
-    terminal, else (logs, CI) a line when it starts."""
+    outcome, a failed task's error); while tasks run (a parallel-for's run side by side), a
+    spinner with the elapsed time of each on a terminal, else (logs, CI) a line when each
+    starts."""
 
     def __init__(self, console: Console, indent: str = "  ", live: bool | None = None) -> None:
         self.console = console
         self.indent = indent
         self.live = console.is_terminal if live is None else live
+        self._lock = threading.Lock()
         self._spinner: Any = None
+        self._running: dict[str, Any] = {}
 
     def __call__(self, event: TaskEvent) -> None:
         from rich.markup import escape
 
         name = escape(event.task)
-        if not event.ended:
-            if self.live:
-                from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        with self._lock:
+            if not event.ended:
+                if not self.live:
+                    self.console.print(f"{self.indent}[cyan]>[/] {name} started")
+                    return
+                if self._spinner is None:
+                    from rich.progress import (
+                        Progress,
+                        SpinnerColumn,
+                        TextColumn,
+                        TimeElapsedColumn,
+                    )
 
-                self._spinner = Progress(SpinnerColumn(), TextColumn(f"{self.indent}{name}"),
-                                         TimeElapsedColumn(), console=self.console,
-                                         transient=True)
-                self._spinner.add_task(event.task)
-                self._spinner.start()
+                    self._spinner = Progress(
+                        SpinnerColumn(), TextColumn(self.indent + "{task.description}"),
+                        TimeElapsedColumn(), console=self.console, transient=True)
+                    self._spinner.start()
+                self._running[event.task] = self._spinner.add_task(name)
+                return
+            if event.task in self._running:
+                self._spinner.remove_task(self._running.pop(event.task))
+            if event.ok:
+                line = f"{self.indent}[green]✓[/] {name}  {event.seconds:.1f} s"
             else:
-                self.console.print(f"{self.indent}[cyan]>[/] {name} started")
-            return
-        if self._spinner is not None:
-            self._spinner.stop()
-            self._spinner = None
-        if event.ok:
-            self.console.print(f"{self.indent}[green]✓[/] {name}  {event.seconds:.1f} s")
-        else:
-            self.console.print(f"{self.indent}[red]✗ {name} failed[/] after "
-                               f"{event.seconds:.1f} s: {escape(event.error or '')}")
+                line = (f"{self.indent}[red]✗ {name} failed[/] after {event.seconds:.1f} s: "
+                        f"{escape(event.error or '')}")
+            self.console.print(line)
+            if self._spinner is not None and not self._running:
+                self._spinner.stop()
+                self._spinner = None
 
 
 def _unredirected(progress: Progress | None, out: TextIO) -> Progress | None:
