@@ -2,7 +2,8 @@
 
 Local platform up -> features -> validation, training sweep, evaluation and promotion,
 deployment (the training pipeline) -> predictions from the served champion -> drift
-report -> offline plans of every environment -> one summary.
+report -> offline plans of every environment -> one summary. Each pipeline task is shown as
+it starts and ends. The platform's state dir is MLOPS_LOCAL_STATE_DIR (default .mlops/).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -19,6 +21,9 @@ from mlops.engine.plan import plan_environment
 from mlops.engine.stack_config import available_stacks, load_project
 from mlops.errors import MlopsError
 from mlops.paths import project_root
+
+if TYPE_CHECKING:
+    from mlops.pipeline_runner import WarmTasks
 
 ENV_ORDER = {"dev": 0, "staging": 1, "prod": 2}
 
@@ -74,25 +79,38 @@ def _latest_drift(tracking_uri: str) -> dict[str, float]:
 
 def run_ml_flow(console: Console) -> dict[str, Any]:
     """The data scientist's loop on the local platform; returns the figures it measured."""
-    from mlops.local.platform import LocalPlatform
-    from mlops.pipeline_runner import platform_env, run_local
+    from mlops.pipeline_runner import warm_tasks
+
+    # The pipelines' libraries load in the warm task server while the servers start.
+    with warm_tasks() as tasks:
+        return _ml_flow(console, tasks)
+
+
+def _ml_flow(console: Console, tasks: WarmTasks) -> dict[str, Any]:
+    from mlops.local.platform import LocalPlatform, LocalSettings
+    from mlops.pipeline_runner import ConsoleProgress, platform_env, run_local
     from mlops_runtime.model_ops import alias_version, client_from_env
     from pipelines import settings
     from pipelines.data import default_holdout, feature_columns
     from pipelines.serving import infer, record_inference_inputs
 
     figures: dict[str, Any] = {}
-    platform = LocalPlatform()
+    state_dir = os.environ.get(settings.LOCAL_STATE_ENV)
+    platform = LocalPlatform(LocalSettings(state_dir=Path(state_dir)) if state_dir else None)
     started = time.perf_counter()
     platform.up(progress=lambda message: console.print(f"  {message}"))
     figures["local up"] = time.perf_counter() - started
     env = platform_env()
     # this process reads and writes the local S3 and MLflow too (predictions, drift inputs)
     os.environ.update(env)
+    progress = ConsoleProgress(console)
+
+    def pipeline(name: str) -> float:
+        console.print(f"[bold]pipeline {name}[/]")
+        return run_local(name, env=env, echo=False, progress=progress, tasks=tasks).seconds
+
     for name in ("features", "training"):
-        console.print(f"[bold]pipeline {name}[/] …")
-        run = run_local(name, env=env, echo=False)
-        figures[f"pipeline {name}"] = run.seconds
+        figures[f"pipeline {name}"] = pipeline(name)
 
     model = settings.MODEL_NAME
     client = client_from_env(platform.mlflow_uri)
@@ -102,8 +120,7 @@ def run_ml_flow(console: Console) -> dict[str, Any]:
     predictions = infer(platform.model_server_url, model, inputs.head(5))
     # the holdout rows stand in for the "recent inference inputs" drift compares
     record_inference_inputs(model, inputs)
-    console.print("[bold]pipeline drift[/] …")
-    figures["pipeline drift"] = run_local("drift", env=env, echo=False).seconds
+    figures["pipeline drift"] = pipeline("drift")
     drift = _latest_drift(platform.mlflow_uri)
     return {
         "mlflow": platform.mlflow_uri,

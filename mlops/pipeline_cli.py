@@ -72,14 +72,32 @@ def run(
     param: Params = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide task logs.")] = False,
 ) -> None:
-    """Run a pipeline locally (KFP SubprocessRunner) against the local platform."""
-    from mlops.pipeline_runner import parse_params, platform_env, run_local
+    """Run a pipeline locally (KFP SubprocessRunner) against the local platform.
+
+    Each task is reported on stderr as it starts and ends (name, duration, outcome, a failed
+    task's error); the task logs go to stdout unless --quiet.
+    """
+    from rich.console import Console
+
+    from mlops.pipeline_runner import (
+        ConsoleProgress,
+        parse_params,
+        platform_env,
+        run_local,
+        warm_tasks,
+    )
 
     try:
         params = parse_params(name, param or [])
         if not local:
             raise MlopsError("only --local runs here; use `mlops pipeline submit` for Kubeflow")
-        result = run_local(name, params, env=platform_env(), echo=not quiet)
+        env = platform_env()
+        console = Console(stderr=True)
+        # a spinner would be torn by the task logs streaming on stdout
+        progress = ConsoleProgress(console, live=console.is_terminal and quiet)
+        with warm_tasks() as tasks:
+            result = run_local(name, params, env=env, echo=not quiet, progress=progress,
+                               tasks=tasks)
     except MlopsError as exc:
         raise _fail(exc) from None
     typer.echo(f"pipeline {name} succeeded in {result.seconds:.1f} s "

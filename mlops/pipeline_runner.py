@@ -6,20 +6,29 @@ import io
 import json
 import os
 import re
+import select
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
 
 from mlops.errors import MlopsError, UsageError
+from mlops.task_server import TRAILER
 from pipelines import settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 COMPILED_DIR = Path(settings.__file__).resolve().parent / "compiled"
 
@@ -158,9 +167,11 @@ def platform_env() -> dict[str, str]:
     Raises:
         PipelineRunError: The local platform is not running.
     """
-    from mlops.local.platform import LocalPlatform
+    from mlops.local.platform import LocalPlatform, LocalSettings
 
-    env = LocalPlatform().env()
+    # the platform `mlops local up --state-dir` (or MLOPS_LOCAL_STATE_DIR) started
+    state_dir = os.environ.get(settings.LOCAL_STATE_ENV)
+    env = LocalPlatform(LocalSettings(state_dir=Path(state_dir)) if state_dir else None).env()
     exported = {k: os.environ[k] for k in (*env, *ENV_KEYS) if os.environ.get(k)}
     endpoint = exported.get(settings.S3_ENDPOINT_ENV)
     if endpoint:
@@ -221,6 +232,7 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
 def run_local(
     name: str, params: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
     pipeline_root: Path | None = None, echo: bool = True,
+    progress: Progress | None = None, tasks: WarmTasks | None = None,
 ) -> LocalRun:
     """Run pipeline `name` with KFP's local SubprocessRunner in this Python environment.
 
@@ -230,16 +242,21 @@ def run_local(
         env: Platform environment for the components (`LocalPlatform.env()`).
         pipeline_root: Where task outputs go; default a temporary directory.
         echo: Print the task logs as they come (they are kept either way).
+        progress: Told when each task starts and ends (`TaskEvent`).
+        tasks: A warm task server (`warm_tasks()`) that runs the tasks as forks of a
+            process that has imported their libraries already; None: cold processes.
 
     Raises:
         PipelineRunError: A task failed; the message names it and its error.
     """
-    return run_pipeline_func(name, get_pipeline(name), params, env, pipeline_root, echo)
+    return run_pipeline_func(name, get_pipeline(name), params, env, pipeline_root, echo,
+                             progress, tasks)
 
 
 def run_pipeline_func(
     name: str, func: Callable[..., Any], params: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None, pipeline_root: Path | None = None, echo: bool = True,
+    progress: Progress | None = None, tasks: WarmTasks | None = None,
 ) -> LocalRun:
     """`run_local` for any pipeline function (tests run pipelines of their own)."""
     from kfp import local
@@ -248,8 +265,10 @@ def run_pipeline_func(
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
                raise_on_error=True)
     started = time.perf_counter()
-    log = _Tee(sys.stdout if echo else None)
-    with _environment(env or {}), warnings.catch_warnings(), redirect_stdout(log):
+    out = sys.stdout
+    log = _Tee(out if echo else None)
+    with _environment(env or {}), warnings.catch_warnings(), redirect_stdout(log), \
+            _task_hooks(log, _unredirected(progress, out), tasks):
         # The runner warns when the image name lacks "python"; locally the image is not
         # used at all (components run in this venv), so the warning is noise.
         warnings.filterwarnings("ignore", message=".*non-Python base image.*")
@@ -267,6 +286,9 @@ def run_pipeline_func(
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ERROR_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception)): (.+)$")
+TRACEBACK = re.compile(r"^\s*Traceback \(most recent call last\):")
+# KFP's local runner indents a task's output; a traceback's frames are indented further.
+RAISED_LINE = re.compile(r"^\s{0,4}([A-Za-z_][\w.]*): (.+)$")
 
 
 class _Tee(io.TextIOBase):
@@ -275,20 +297,31 @@ class _Tee(io.TextIOBase):
     def __init__(self, echo: TextIO | None) -> None:
         self.echo = echo
         self.lines: list[str] = []
+        self._partial = ""
 
     def write(self, text: str) -> int:
         if self.echo is not None:
             self.echo.write(text)
-        self.lines.extend(text.splitlines())
+        # whole lines: KFP writes a task line's indent and the line in two calls
+        *done, self._partial = (self._partial + text).split("\n")
+        self.lines.extend(done)
         return len(text)
 
     def flush(self) -> None:
         if self.echo is not None:
             self.echo.flush()
 
-    def last_error(self) -> str | None:
-        for line in reversed(self.lines):
-            match = ERROR_LINE.match(ANSI.sub("", line))
+    def last_error(self, since: int = 0) -> str | None:
+        lines = [ANSI.sub("", line) for line in [*self.lines[since:], self._partial]]
+        # The exception a traceback ends with, whatever its name (botocore's NoSuchKey)...
+        for start in reversed([i for i, line in enumerate(lines) if TRACEBACK.match(line)]):
+            for line in lines[start + 1:]:
+                match = RAISED_LINE.match(line)
+                if match:
+                    return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2).strip()}"
+        # ...else the last line that names an error.
+        for line in reversed(lines):
+            match = ERROR_LINE.match(line)
             if match:
                 return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2).strip()}"
         return None
@@ -297,6 +330,237 @@ class _Tee(io.TextIOBase):
 def _failure(exc: BaseException) -> str:
     lines = [ANSI.sub("", line) for line in str(exc).strip().splitlines() if line.strip()]
     return lines[-1] if lines else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """A task of a local run started (`seconds` 0) or ended.
+
+    `task` is KFP's task name (`train-model`), numbered from the second run of the same
+    task on (`train-model #2`, the iterations of a parallel-for); `error` is the failed
+    task's own error line (`DataValidationError: ...`).
+    """
+
+    task: str
+    ended: bool = False
+    seconds: float = 0.0
+    ok: bool = True
+    error: str | None = None
+
+
+Progress = Callable[[TaskEvent], None]
+
+
+class ConsoleProgress:
+    """Shows a local run's tasks on a rich console: a line when each ends (name, duration,
+    outcome, a failed task's error); while tasks run (a parallel-for's run side by side), a
+    spinner with the elapsed time of each on a terminal, else (logs, CI) a line when each
+    starts."""
+
+    def __init__(self, console: Console, indent: str = "  ", live: bool | None = None) -> None:
+        self.console = console
+        self.indent = indent
+        self.live = console.is_terminal if live is None else live
+        self._lock = threading.Lock()
+        self._spinner: Any = None
+        self._running: dict[str, Any] = {}
+
+    def __call__(self, event: TaskEvent) -> None:
+        from rich.markup import escape
+
+        name = escape(event.task)
+        with self._lock:
+            if not event.ended:
+                if not self.live:
+                    self.console.print(f"{self.indent}[cyan]>[/] {name} started")
+                    return
+                if self._spinner is None:
+                    from rich.progress import (
+                        Progress,
+                        SpinnerColumn,
+                        TextColumn,
+                        TimeElapsedColumn,
+                    )
+
+                    self._spinner = Progress(
+                        SpinnerColumn(), TextColumn(self.indent + "{task.description}"),
+                        TimeElapsedColumn(), console=self.console, transient=True)
+                    self._spinner.start()
+                self._running[event.task] = self._spinner.add_task(name)
+                return
+            if event.task in self._running:
+                self._spinner.remove_task(self._running.pop(event.task))
+            if event.ok:
+                line = f"{self.indent}[green]✓[/] {name}  {event.seconds:.1f} s"
+            else:
+                line = (f"{self.indent}[red]✗ {name} failed[/] after {event.seconds:.1f} s: "
+                        f"{escape(event.error or '')}")
+            self.console.print(line)
+            if self._spinner is not None and not self._running:
+                self._spinner.stop()
+                self._spinner = None
+
+
+def _unredirected(progress: Progress | None, out: TextIO) -> Progress | None:
+    """Progress reaches the caller's stdout even though the run redirects it into the log
+    (where it would be swallowed when the logs are not echoed)."""
+    if progress is None:
+        return None
+
+    def say(event: TaskEvent) -> None:
+        with redirect_stdout(out):
+            progress(event)
+
+    return say
+
+
+@contextmanager
+def _task_hooks(log: _Tee, progress: Progress | None,
+                tasks: WarmTasks | None) -> Iterator[None]:
+    """Hook into KFP's local runner for the length of one run.
+
+    KFP 2.17 has no callback for task progress and no way to plug in how a task process
+    starts, so the two module functions it calls for that are wrapped here:
+    `task_dispatcher.run_single_task_implementation` (one call per task, with its name and
+    outcome) and `subprocess_task_handler.run_local_subprocess` (the task's command). The
+    tests fail if a KFP upgrade renames either (tests/pipelines/test_local_runs.py).
+    """
+    from kfp.local import executor_input_utils, subprocess_task_handler, task_dispatcher
+
+    run_task = task_dispatcher.run_single_task_implementation
+    run_process = subprocess_task_handler.run_local_subprocess
+    seen: dict[str, int] = {}
+
+    def observed(*args: Any, **kwargs: Any) -> Any:
+        component = kwargs["component_name"] if "component_name" in kwargs else args[1]
+        base = executor_input_utils.get_local_task_resource_name(component)
+        seen[base] = seen.get(base, 0) + 1
+        label = base if seen[base] == 1 else f"{base} #{seen[base]}"
+        say = progress or (lambda _event: None)
+        say(TaskEvent(label))
+        mark = len(log.lines)
+        started = time.perf_counter()
+        try:
+            outputs, status = run_task(*args, **kwargs)
+        except BaseException:
+            say(TaskEvent(label, True, time.perf_counter() - started, False,
+                          log.last_error(since=mark) or "failed"))
+            raise
+        ok = status.name == "SUCCESS"
+        say(TaskEvent(label, True, time.perf_counter() - started, ok,
+                      None if ok else log.last_error(since=mark) or "failed"))
+        return outputs, status
+
+    def process(full_command: list[str], env_vars: dict[str, str] | None = None) -> int:
+        request = _task_request(full_command)
+        if tasks is not None and request is not None and tasks.ready():
+            code = tasks.run(*request, env={**os.environ, **(env_vars or {})})
+            if code is not None:
+                return code
+        return int(run_process(full_command, env_vars))
+
+    task_dispatcher.run_single_task_implementation = observed
+    subprocess_task_handler.run_local_subprocess = process
+    try:
+        yield
+    finally:
+        task_dispatcher.run_single_task_implementation = run_task
+        subprocess_task_handler.run_local_subprocess = run_process
+
+
+# The command KFP 2.17 gives a lightweight component without packages to install, once
+# the local runner has put this interpreter in place of `python3`; `$0` is the
+# component's source and `$@` the executor's arguments.
+TASK_SCRIPT = (
+    'program_path=$(mktemp -d) printf "%s" "$0" > "$program_path/ephemeral_component.py" '
+    "_KFP_RUNTIME=true {python} -m kfp.dsl.executor_main --component_module_path "
+    '"$program_path/ephemeral_component.py" "$@"'
+)
+
+
+def _task_request(full_command: Sequence[str]) -> tuple[str, list[str]] | None:
+    """(source, arguments) of a task the warm server can run; None for any other command
+    (e.g. one that installs packages first), which then runs as KFP would run it."""
+    if len(full_command) < 4 or list(full_command[:2]) != ["sh", "-ec"]:
+        return None
+    if " ".join(full_command[2].split()) != TASK_SCRIPT.format(python=sys.executable):
+        return None
+    return full_command[3], list(full_command[4:])
+
+
+class WarmTasks:
+    """Client of a warm task server (`mlops.task_server`); see `warm_tasks()`."""
+
+    def __init__(self, process: subprocess.Popen[bytes], socket_path: Path) -> None:
+        self.process = process
+        self.socket_path = socket_path
+        self.served = 0
+        self._ready = False
+
+    def ready(self, wait: float = 0.0) -> bool:
+        """True once the server has imported what the tasks need (waits up to `wait` s).
+        Until then tasks run as cold processes, on the other core."""
+        if self._ready:
+            return self.process.poll() is None
+        if self.process.poll() is not None or self.process.stdout is None:
+            return False
+        if select.select([self.process.stdout], [], [], wait)[0]:
+            line = self.process.stdout.readline()
+            self._ready = line.startswith(b'{"ready": true')
+        return self._ready
+
+    def run(self, source: str, args: list[str], env: Mapping[str, str]) -> int | None:
+        """Run one task; its output is printed line by line as KFP prints a task's. None
+        when the server is gone before the task started (it then runs as a cold process);
+        a server lost during the task fails the task (exit code 1)."""
+        request = {"source": source, "args": args, "env": dict(env), "cwd": os.getcwd()}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            try:
+                conn.connect(str(self.socket_path))
+                conn.sendall(json.dumps(request).encode() + b"\n")
+            except OSError:
+                self._ready = False
+                self.process.poll()
+                return None
+            code = 1
+            with conn.makefile("rb") as reader:
+                for raw in reader:
+                    if raw.startswith(TRAILER):
+                        code = int(raw[len(TRAILER):])
+                        break
+                    print(raw.decode(errors="replace"), end="")
+            print("\n")
+        self.served += 1
+        return code
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        shutil.rmtree(self.socket_path.parent, ignore_errors=True)
+
+
+@contextmanager
+def warm_tasks(preload: Sequence[str] = ()) -> Iterator[WarmTasks]:
+    """Start a warm task server for the runs inside the block; it ends with the block
+    (or with this process). `preload`: modules to import (default: the pipelines')."""
+    folder = Path(tempfile.mkdtemp(prefix="mlops-tasks-"))  # mode 0700: ours alone
+    socket_path = folder / "socket"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlops.task_server", str(socket_path), *preload],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    tasks = WarmTasks(process, socket_path)
+    try:
+        yield tasks
+    finally:
+        tasks.close()
 
 
 def submit(

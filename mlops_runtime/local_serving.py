@@ -95,14 +95,15 @@ def serve_champion(
             only the repository is prepared (the server loads it when it starts).
         env: Variables the download needs (object store endpoint and credentials).
     """
-    import mlflow.artifacts
-
     version = champion_version(mlflow_uri, name)
     if version is None:
         return None
     model_dir = repository.models / name
     target = model_dir / f"v{version}"
     if not (target / "MLmodel").exists():
+        # only a download needs MLflow's client (seconds to import, e.g. in `local up`)
+        import mlflow.artifacts
+
         staging = model_dir / f".v{version}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)

@@ -455,6 +455,9 @@ class LocalPlatform:
             "AWS_ENDPOINT_URL": self.s3_endpoint,
             # Lean: no background job runner (13 processes, ~2.7 GiB otherwise).
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            # Nothing of the local platform leaves the machine: no usage events to mlflow.org
+            # (its telemetry would fetch a config and post events from every server start).
+            "MLFLOW_DISABLE_TELEMETRY": "true",
         }
         # A client's tracking variables must not leak into the server.
         for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):

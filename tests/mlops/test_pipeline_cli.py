@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from servers import Server, free_port
+from servers import Server, component_env, free_port
 
 from mlops_runtime.pipelines_env import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
+
+if TYPE_CHECKING:
+    from mlops.local.platform import LocalPlatform
 
 ROOT = Path(__file__).resolve().parents[2]
 MLOPS = str(Path(sys.executable).parent / "mlops")
@@ -147,3 +151,21 @@ def test_missing_model(mlflow_sqlite: Server) -> None:
 def test_unreachable_mlflow() -> None:
     done = mlops("model", "show", "m", "--tracking-uri", f"http://127.0.0.1:{free_port()}")
     assert_one_line_error(done)
+
+
+@pytest.mark.long
+@pytest.mark.slow
+def test_run_shows_each_task_and_the_failed_ones_error(
+    platform_sqlite: LocalPlatform, tmp_path: Path
+) -> None:
+    # No inference inputs were ever recorded for this model: the drift task fails reading them.
+    env = component_env(platform_sqlite, tmp_path)
+    done = mlops("pipeline", "run", "drift", "--local", "--quiet",
+                 "--param", "model_name=never-served", env=env)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].strip() == "> detect-drift started"
+    # the task's own exception, even one not named ...Error (botocore's NoSuchKey)
+    assert re.match(r"✗ detect-drift failed after \d+\.\d s: NoSuchKey: ", lines[1].strip())
+    assert lines[-1].startswith("error: pipeline 'drift' failed: NoSuchKey: ")
+    assert "Traceback" not in done.stderr + done.stdout

@@ -128,3 +128,8 @@ def check_feast_online_store(p: LocalPlatform, monkeypatch: pytest.MonkeyPatch) 
     got = feast_repo.online_features(p.feast_repo_path, ids)
     assert got["patient_id"] == ids
     assert got["mean_radius"] == list(frame["mean_radius"])
+    # apply runs in this process: a second one reads the definitions afresh
+    moved = uri.replace(".parquet", "-moved.parquet")
+    feast_repo.apply(p.feast_repo_path, moved)
+    registry = feast_repo.store(p.feast_repo_path)
+    assert registry.get_data_source("breast_cancer_source").path == moved
