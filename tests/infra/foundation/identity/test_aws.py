@@ -83,8 +83,11 @@ def test_service_roles_are_least_privilege(env: Planned) -> None:
     bucket = f"arn:aws:s3:::mlops-{env.env}-artifacts-123456789012"
     # service -> {prefix: may write}; Feast reads the parquet the pipelines publish and
     # keeps its registry in a bucket of its own
+    teams = [t.name for t in env.config.teams]
     allowed = {
-        "mlflow": {"mlflow": True},
+        # MLflow reads the artifacts of every team's workspace (its artifact root); the
+        # team writes them with its own role
+        "mlflow": {"mlflow": True, **{f"teams/{t}/mlflow": False for t in teams}},
         "kfp": {"pipelines": True},
         "feast": {"pipelines": False},
     }

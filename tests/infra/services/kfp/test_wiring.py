@@ -197,9 +197,9 @@ def test_each_teams_runs_get_its_workspace_prefix_and_pipeline_user_only() -> No
         data = find(p, "ConfigMap", f"mlops-pipelines-env-{team}", "kubeflow")["data"]
         assert data["MLFLOW_WORKSPACE"] == team
         assert data["MLOPS_DATA_PREFIX"] == f"teams/{team}"
-        assert find(p, "Secret", f"mlops-pipelines-env-{team}", "kubeflow")["stringData"] == (
-            "[secret]"
-        )
+        # the team's own pipeline account, and nothing else, never shown in the clear
+        assert find(p, "Secret", f"mlops-pipelines-env-{team}", "kubeflow")["stringData"] == {
+            "MLFLOW_TRACKING_USERNAME": "[secret]", "MLFLOW_TRACKING_PASSWORD": "[secret]"}
         (record,) = [
             r
             for r in resources_of(p, "kubernetes:core/v1:Secret")
