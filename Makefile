@@ -73,6 +73,7 @@ test-all: $(STAMP) $(POLICY_STAMP) $(SERVING_STAMP) $(SCAN_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy infra mlops mlops_runtime pipelines
 

@@ -40,8 +40,9 @@ def timed_command(*args: str, env: dict[str, str]) -> float:
     done = subprocess.run([MLOPS, *args], cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"mlops {' '.join(args)} failed:\n{done.stdout[-3000:]}"
-                         f"\n{done.stderr[-3000:]}")
+        raise SystemExit(
+            f"mlops {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return seconds
 
 
@@ -56,21 +57,31 @@ def run_pipelines(tasks_mode: str, peer: float) -> dict[str, float]:
         if tasks_mode == "warm":
             started = time.perf_counter()
             tasks.ready(wait=600)
-            print(f"  warm task server ready in {time.perf_counter() - started:.1f}s "
-                  "(once per `mlops pipeline run` or demo, beside the first tasks)")
+            print(
+                f"  warm task server ready in {time.perf_counter() - started:.1f}s "
+                "(once per `mlops pipeline run` or demo, beside the first tasks)"
+            )
         for name in ("features", "training", "drift"):
             if name == "drift":
                 recent = load_dataset()[feature_columns()].sample(150, random_state=0) * 1.3
                 storage.write_parquet(recent, settings.inference_uri(model))
             events: list[TaskEvent] = []
             root = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
-            run = run_local(name, params.get(name, {}), env=env, pipeline_root=root,
-                            echo=False, progress=events.append,
-                            tasks=tasks if tasks_mode == "warm" else None)
+            run = run_local(
+                name,
+                params.get(name, {}),
+                env=env,
+                pipeline_root=root,
+                echo=False,
+                progress=events.append,
+                tasks=tasks if tasks_mode == "warm" else None,
+            )
             shutil.rmtree(root, ignore_errors=True)
             totals[name] = run.seconds
-            print(f"  pipeline {name} ({tasks_mode} tasks): {run.seconds:.1f}s "
-                  f"x{run.seconds / peer:.0f}")
+            print(
+                f"  pipeline {name} ({tasks_mode} tasks): {run.seconds:.1f}s "
+                f"x{run.seconds / peer:.0f}"
+            )
             for event in events:
                 if event.ended:
                     print(f"    {event.task:24} {event.seconds:6.1f}s")
@@ -79,22 +90,31 @@ def run_pipelines(tasks_mode: str, peer: float) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cold-tasks", action="store_true",
-                        help="Also run every pipeline with cold task processes.")
+    parser.add_argument(
+        "--cold-tasks",
+        action="store_true",
+        help="Also run every pipeline with cold task processes.",
+    )
     parser.add_argument("--skip-demo", action="store_true")
     args = parser.parse_args()
     peer = median_seconds(peer_workload, 3)
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-          f"peer workload {peer:.3f}s (the unit of x)")
+    print(
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"peer workload {peer:.3f}s (the unit of x)"
+    )
     state = Path(tempfile.mkdtemp(prefix="bench-local-"))
-    ports = [f"--s3-port={free_port()}", f"--mlflow-port={free_port()}",
-             f"--model-port={free_port()}"]
+    ports = [
+        f"--s3-port={free_port()}",
+        f"--mlflow-port={free_port()}",
+        f"--model-port={free_port()}",
+    ]
     env = {**os.environ, settings.LOCAL_STATE_ENV: str(state)}
     os.environ[settings.LOCAL_STATE_ENV] = str(state)
     rows: list[tuple[str, float]] = []
     try:
-        rows.append(("local up, cold (fresh state dir)", timed_command("local", "up", *ports,
-                                                                       env=env)))
+        rows.append(
+            ("local up, cold (fresh state dir)", timed_command("local", "up", *ports, env=env))
+        )
         timed_command("local", "down", env=env)
         rows.append(("local up, warm (state present)", timed_command("local", "up", env=env)))
         for mode in ("warm", "cold") if args.cold_tasks else ("warm",):

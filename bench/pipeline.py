@@ -46,8 +46,10 @@ def main() -> None:
     print(f"{'pipeline':10} {'runs':>4} {'median':>8} {'min':>8} {'max':>8}")
     for name in ORDER:
         values = seconds[name]
-        print(f"{name:10} {len(values):4d} {statistics.median(values):7.1f}s "
-              f"{min(values):7.1f}s {max(values):7.1f}s")
+        print(
+            f"{name:10} {len(values):4d} {statistics.median(values):7.1f}s "
+            f"{min(values):7.1f}s {max(values):7.1f}s"
+        )
 
 
 if __name__ == "__main__":

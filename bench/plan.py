@@ -50,8 +50,10 @@ def main() -> None:
     plan_environment("dev")  # warm imports so the in-process figure is the plan itself
     peer = median_seconds(peer_workload, args.runs)
     print(f"peer workload: {peer:.3f}s (the unit of the x columns)")
-    print(f"{'env':8} {'resources':>9} {'in-process':>11} {'x':>5} {'process':>9} {'x':>5} "
-          f"{'res/s (in-proc)':>16}")
+    print(
+        f"{'env':8} {'resources':>9} {'in-process':>11} {'x':>5} {'process':>9} {'x':>5} "
+        f"{'res/s (in-proc)':>16}"
+    )
     for env in ENVS:
         count = sum(1 for r in plan_environment(env)["resources"] if r["custom"])
         inproc = median_seconds(lambda env=env: plan_environment(env), args.runs)
@@ -61,8 +63,10 @@ def main() -> None:
             ),
             args.runs,
         )
-        print(f"{env:8} {count:9d} {inproc:10.3f}s {inproc / peer:5.1f} {proc:8.3f}s "
-              f"{proc / peer:5.1f} {count / inproc:16.0f}")
+        print(
+            f"{env:8} {count:9d} {inproc:10.3f}s {inproc / peer:5.1f} {proc:8.3f}s "
+            f"{proc / peer:5.1f} {count / inproc:16.0f}"
+        )
 
 
 if __name__ == "__main__":

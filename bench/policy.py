@@ -17,8 +17,12 @@ from plan import ENVS, ROOT, median_seconds, peer_workload  # bench/plan.py
 
 def check(*envs: str) -> None:
     # exit 1 would mean a mandatory violation: the blueprint's plans must have none
-    subprocess.run([sys.executable, "-m", "mlops.cli", "policy", "check", *envs], cwd=ROOT,
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "mlops.cli", "policy", "check", *envs],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def main() -> None:

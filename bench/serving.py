@@ -61,8 +61,13 @@ class Figures:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def _client_loop(target: Target, stop_at: float, budget: Callable[[], bool],
-                 latencies: list[float], errors: list[str]) -> None:
+def _client_loop(
+    target: Target,
+    stop_at: float,
+    budget: Callable[[], bool],
+    latencies: list[float],
+    errors: list[str],
+) -> None:
     """One client with one keep-alive connection, as a real caller would hold."""
     conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
     headers = {"Content-Type": "application/json"}
@@ -96,9 +101,10 @@ def measure(target: Target, clients: int, max_requests: int, max_seconds: float)
 
     started = time.monotonic()
     stop_at = started + max_seconds
-    threads = [threading.Thread(target=_client_loop,
-                                args=(target, stop_at, budget, latencies, errors))
-               for _ in range(clients)]
+    threads = [
+        threading.Thread(target=_client_loop, args=(target, stop_at, budget, latencies, errors))
+        for _ in range(clients)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -127,8 +133,11 @@ def _train(platform: LocalPlatform) -> tuple[str, Any]:
         # The integer class labels make MLflow hint about missing values; irrelevant here.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         info = mlflow.sklearn.log_model(
-            model, name="model", pip_requirements=["scikit-learn", "pandas"],
-            input_example=x.head(2), registered_model_name=MODEL,
+            model,
+            name="model",
+            pip_requirements=["scikit-learn", "pandas"],
+            input_example=x.head(2),
+            registered_model_name=MODEL,
             skops_trusted_types=[
                 "sklearn.ensemble._forest.RandomForestClassifier",
                 "sklearn.tree._classes.DecisionTreeClassifier",
@@ -148,24 +157,36 @@ def _wait(url: str, server: Managed, timeout: float = 120.0) -> None:
         if not server.alive():
             raise SystemExit(f"error: {server.name} exited; see {server.log_file}")
         time.sleep(0.25)
-    raise SystemExit(f"error: {server.name} not healthy after {timeout:.0f}s; "
-                     f"see {server.log_file}")
+    raise SystemExit(
+        f"error: {server.name} not healthy after {timeout:.0f}s; see {server.log_file}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=500, help="max requests per phase")
     parser.add_argument("--seconds", type=float, default=15.0, help="max seconds per phase")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     args = parser.parse_args()
 
     state = Path(tempfile.mkdtemp(prefix="mlops-bench-serving-"))
-    platform = LocalPlatform(LocalSettings(
-        state_dir=state, s3_port=free_port(), mlflow_port=free_port(),
-        model_port=free_port(), model_name=MODEL))
-    scorer = Managed("mlflow-models-serve", state / "run" / "scorer.pid",
-                     state / "logs" / "scorer.log", state / "scorer")
+    platform = LocalPlatform(
+        LocalSettings(
+            state_dir=state,
+            s3_port=free_port(),
+            mlflow_port=free_port(),
+            model_port=free_port(),
+            model_name=MODEL,
+        )
+    )
+    scorer = Managed(
+        "mlflow-models-serve",
+        state / "run" / "scorer.pid",
+        state / "logs" / "scorer.log",
+        state / "scorer",
+    )
     try:
         started = time.monotonic()
         platform.up(progress=lambda m: print(f"  {m}", file=sys.stderr))
@@ -177,27 +198,56 @@ def main() -> None:
         port = free_port()
         bindir = str(Path(sys.executable).parent)
         # `mlflow models serve` execs `uvicorn` from PATH: the venv's, as if activated.
-        env = {**os.environ, **platform.env(),
-               "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
-        scorer.start([str(Path(bindir) / "mlflow"), "models", "serve",
-                      "-m", f"models:/{MODEL}/{version}", "--env-manager", "local",
-                      "--host", "127.0.0.1", "-p", str(port), "-w", "1"], env)
+        env = {
+            **os.environ,
+            **platform.env(),
+            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        scorer.start(
+            [
+                str(Path(bindir) / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                f"models:/{MODEL}/{version}",
+                "--env-manager",
+                "local",
+                "--host",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-w",
+                "1",
+            ],
+            env,
+        )
         _wait(f"http://127.0.0.1:{port}/ping", scorer)
 
-        v2 = {"inputs": [{"name": c, "shape": [1], "datatype": "FP64",
-                          "data": [float(row[c].iloc[0])]} for c in row.columns]}
-        split = {"dataframe_split": {"columns": list(row.columns),
-                                     "data": row.astype(float).values.tolist()}}
+        v2 = {
+            "inputs": [
+                {"name": c, "shape": [1], "datatype": "FP64", "data": [float(row[c].iloc[0])]}
+                for c in row.columns
+            ]
+        }
+        split = {
+            "dataframe_split": {
+                "columns": list(row.columns),
+                "data": row.astype(float).values.tolist(),
+            }
+        }
         targets = [
-            Target("mlserver (ours, OIP v2)", platform.config.model_port,
-                   f"/v2/models/{MODEL}/infer", json.dumps(v2).encode()),
+            Target(
+                "mlserver (ours, OIP v2)",
+                platform.config.model_port,
+                f"/v2/models/{MODEL}/infer",
+                json.dumps(v2).encode(),
+            ),
             Target("mlflow models serve", port, "/invocations", json.dumps(split).encode()),
         ]
         answers = []
         for target in targets:
             conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
-            conn.request("POST", target.path, target.body,
-                         {"Content-Type": "application/json"})
+            conn.request("POST", target.path, target.body, {"Content-Type": "application/json"})
             answers.append(target.parse(conn.getresponse().read()))
             conn.close()
             measure(target, 1, 20, 5.0)  # warm-up
@@ -208,21 +258,28 @@ def main() -> None:
         for target in targets:
             results[target.name] = {
                 "sequential": measure(target, 1, args.requests, args.seconds),
-                f"{args.clients} clients": measure(target, args.clients, args.requests,
-                                                   args.seconds),
+                f"{args.clients} clients": measure(
+                    target, args.clients, args.requests, args.seconds
+                ),
             }
-        print(f"model {MODEL} v{version} (RandomForest, 30 features, 1 row per request); "
-              f"loopback; {os.cpu_count()} CPUs; each phase ≤ {args.requests} requests, "
-              f"≤ {args.seconds:.0f}s")
+        print(
+            f"model {MODEL} v{version} (RandomForest, 30 features, 1 row per request); "
+            f"loopback; {os.cpu_count()} CPUs; each phase ≤ {args.requests} requests, "
+            f"≤ {args.seconds:.0f}s"
+        )
         print(f"{'server':<26} {'mode':<11} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
         for name, modes in results.items():
             for mode, fig in modes.items():
-                print(f"{name:<26} {mode:<11} {fig.requests:>5} {fig.p50_ms:>8.2f} "
-                      f"{fig.p99_ms:>8.2f} {fig.rps:>8.1f}")
+                print(
+                    f"{name:<26} {mode:<11} {fig.requests:>5} {fig.p50_ms:>8.2f} "
+                    f"{fig.p99_ms:>8.2f} {fig.rps:>8.1f}"
+                )
         ours, theirs = (results[t.name] for t in targets)
         for mode in ours:
-            print(f"ratio ours/mlflow ({mode}): p50 {ours[mode].p50_ms / theirs[mode].p50_ms:.2f}x,"
-                  f" throughput {ours[mode].rps / theirs[mode].rps:.2f}x")
+            print(
+                f"ratio ours/mlflow ({mode}): p50 {ours[mode].p50_ms / theirs[mode].p50_ms:.2f}x,"
+                f" throughput {ours[mode].rps / theirs[mode].rps:.2f}x"
+            )
     finally:
         scorer.stop()
         platform.down()

@@ -30,12 +30,16 @@ def main() -> None:
         seconds.append(time.perf_counter() - started)
         if done.returncode != 0:
             failures = done.stdout.find("= FAILURES =")
-            raise SystemExit(f"make {args.target} failed (run {run}):\n"
-                             f"{done.stdout[failures:] if failures >= 0 else done.stdout[-4000:]}")
+            raise SystemExit(
+                f"make {args.target} failed (run {run}):\n"
+                f"{done.stdout[failures:] if failures >= 0 else done.stdout[-4000:]}"
+            )
         print(f"run {run}: {seconds[-1]:7.1f}s  (peer {peers[-1]:.3f}s)", flush=True)
     median, peer = statistics.median(seconds), statistics.median(peers)
-    print(f"make {args.target}: median {median:.1f}s = {median / 60:.2f} min "
-          f"over {args.runs} runs; peer {peer:.3f}s; x {median / peer:.0f}")
+    print(
+        f"make {args.target}: median {median:.1f}s = {median / 60:.2f} min "
+        f"over {args.runs} runs; peer {peer:.3f}s; x {median / peer:.0f}"
+    )
 
 
 if __name__ == "__main__":

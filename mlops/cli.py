@@ -117,7 +117,8 @@ _PLANNING = (("plan",), ("policy", "check"), ("cost",), ("review",), ("demo",), 
 
 def _starts_planning(argv: list[str]) -> bool:
     return not {"--help", "-h"} & set(argv) and any(
-        tuple(argv[:len(prefix)]) == prefix for prefix in _PLANNING)
+        tuple(argv[: len(prefix)]) == prefix for prefix in _PLANNING
+    )
 
 
 def main() -> None:

@@ -86,9 +86,7 @@ def load_prices(path: Path = PRICE_FILE) -> Prices:
 def _load_cached(path: Path) -> Prices:
     try:
         # the shipped table is parsed once per process, shared with config validation
-        doc = (
-            instances.table() if path == PRICE_FILE.resolve() else yamlio.load(path.read_text())
-        )
+        doc = instances.table() if path == PRICE_FILE.resolve() else yamlio.load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise MlopsError(f"{path}: cannot read the price table ({type(exc).__name__})") from None
     if not isinstance(doc, dict):

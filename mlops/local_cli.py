@@ -13,13 +13,18 @@ from mlops.errors import MlopsError
 if TYPE_CHECKING:
     from mlops.local.platform import LocalPlatform
 
-app = typer.Typer(help="Start, stop and inspect the local platform (S3, MLflow, Feast, "
-                  "model server).", no_args_is_help=True)
+app = typer.Typer(
+    help="Start, stop and inspect the local platform (S3, MLflow, Feast, model server).",
+    no_args_is_help=True,
+)
 
 StateDir = Annotated[
     Path | None,
-    typer.Option("--state-dir", envvar="MLOPS_LOCAL_STATE_DIR",
-                 help="Where server data, pid files and logs live (default .mlops/)."),
+    typer.Option(
+        "--state-dir",
+        envvar="MLOPS_LOCAL_STATE_DIR",
+        help="Where server data, pid files and logs live (default .mlops/).",
+    ),
 ]
 
 
@@ -42,22 +47,39 @@ def _progress(message: str) -> None:
 
 @app.command()
 def up(
-    db: Annotated[str | None, typer.Option(
-        "--db", help="MLflow backend: postgresql://... (default: SQLite in the state dir; "
-        "`sqlite` switches back).")] = None,
-    redis: Annotated[str | None, typer.Option(
-        "--redis", help="Feast online store redis://host:port[/db] (default SQLite; "
-        "`sqlite` switches back).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="MLflow backend: postgresql://... (default: SQLite in the state dir; "
+            "`sqlite` switches back).",
+        ),
+    ] = None,
+    redis: Annotated[
+        str | None,
+        typer.Option(
+            "--redis",
+            help="Feast online store redis://host:port[/db] (default SQLite; "
+            "`sqlite` switches back).",
+        ),
+    ] = None,
     s3_port: Annotated[int | None, typer.Option(help="S3 port (default 8333).")] = None,
     mlflow_port: Annotated[int | None, typer.Option(help="MLflow port (default 5000).")] = None,
-    model_port: Annotated[int | None, typer.Option(
-        help="Model server port (default 8080).")] = None,
+    model_port: Annotated[
+        int | None, typer.Option(help="Model server port (default 8080).")
+    ] = None,
     state_dir: StateDir = None,
 ) -> None:
     """Start the servers that are not running (idempotent) and wait until healthy."""
     try:
-        platform = _platform(state_dir, db_url=db, redis_url=redis, s3_port=s3_port,
-                             mlflow_port=mlflow_port, model_port=model_port)
+        platform = _platform(
+            state_dir,
+            db_url=db,
+            redis_url=redis,
+            s3_port=s3_port,
+            mlflow_port=mlflow_port,
+            model_port=model_port,
+        )
         status = platform.up(progress=_progress)
     except MlopsError as exc:
         raise _fail(exc) from None
@@ -107,19 +129,26 @@ def env_command(state_dir: StateDir = None) -> None:
 
 def _print_summary(status: dict[str, Any]) -> None:
     for name, server in status["servers"].items():
-        health = "healthy" if server["healthy"] else (
-            "running, unhealthy" if server["running"] else "stopped")
+        health = (
+            "healthy"
+            if server["healthy"]
+            else ("running, unhealthy" if server["running"] else "stopped")
+        )
         extra = ""
         if name == "mlflow":
             extra = f"  backend {server['backend']}"
         elif name == "model":
             version = server["version"]
-            extra = (f"  {server['model']} v{version}" if version
-                     else f"  {server['state']} ({server['model']})")
+            extra = (
+                f"  {server['model']} v{version}"
+                if version
+                else f"  {server['state']} ({server['model']})"
+            )
         memory = f"  {server['rss_mb']:.0f} MB" if server["rss_mb"] else ""
         typer.echo(f"{name:<7} {server['endpoint']:<24} {health}{memory}{extra}")
     feast = status["feast"]
     registry = "applied" if feast["registry_exists"] else "not applied yet"
-    typer.echo(f"{'feast':<7} {feast['registry']}  {registry}  online store "
-               f"{feast['online_store']}")
+    typer.echo(
+        f"{'feast':<7} {feast['registry']}  {registry}  online store {feast['online_store']}"
+    )
     typer.echo(f"state   {status['state_dir']}")

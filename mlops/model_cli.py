@@ -15,9 +15,11 @@ app = typer.Typer(help="Promote, roll back and inspect registered models.", no_a
 
 TrackingUri = Annotated[
     str | None,
-    typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI",
-                 help="MLflow server (default $MLFLOW_TRACKING_URI, else the local "
-                      "platform's)."),
+    typer.Option(
+        "--tracking-uri",
+        envvar="MLFLOW_TRACKING_URI",
+        help="MLflow server (default $MLFLOW_TRACKING_URI, else the local platform's).",
+    ),
 ]
 
 
@@ -65,15 +67,19 @@ def _holdout(path: Path | None, label: str) -> Any:
 @app.command()
 def promote(
     name: Annotated[str, typer.Argument(help="Registered model name.")],
-    version: Annotated[str | None, typer.Option(help="Version to promote (default: alias "
-                                                "'challenger').")] = None,
+    version: Annotated[
+        str | None, typer.Option(help="Version to promote (default: alias 'challenger').")
+    ] = None,
     metric: Annotated[str, typer.Option(help="Metric compared on the holdout set.")] = "roc_auc",
-    min_improvement: Annotated[float, typer.Option(help="Required improvement over the "
-                                                   "champion.")] = 0.0,
+    min_improvement: Annotated[
+        float, typer.Option(help="Required improvement over the champion.")
+    ] = 0.0,
     approver: Annotated[str, typer.Option(help="Who approves (recorded).")] = "",
     reason: Annotated[str, typer.Option(help="Why (recorded).")] = "",
-    holdout: Annotated[Path | None, typer.Option(help="Holdout set (parquet or CSV); default "
-                                                 "the sample pipeline's holdout.")] = None,
+    holdout: Annotated[
+        Path | None,
+        typer.Option(help="Holdout set (parquet or CSV); default the sample pipeline's holdout."),
+    ] = None,
     label: Annotated[str, typer.Option(help="Label column of the holdout set.")] = "target",
     tracking_uri: TrackingUri = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
@@ -83,11 +89,17 @@ def promote(
 
     try:
         client = _client(tracking_uri)
-        evaluate = model_ops.holdout_evaluator(client, name, _holdout(holdout, label), label,
-                                               metric)
+        evaluate = model_ops.holdout_evaluator(
+            client, name, _holdout(holdout, label), label, metric
+        )
         decision = model_ops.promote(
-            client, name, evaluate, version=version, metric=metric,
-            min_improvement=min_improvement, approver=approver or os.environ.get("USER", ""),
+            client,
+            name,
+            evaluate,
+            version=version,
+            metric=metric,
+            min_improvement=min_improvement,
+            approver=approver or os.environ.get("USER", ""),
             reason=reason,
         )
     except MlopsError as exc:
@@ -114,15 +126,19 @@ def rollback(
     from mlops_runtime import model_ops
 
     try:
-        decision = model_ops.rollback(_client(tracking_uri), name,
-                                      approver=approver or os.environ.get("USER", ""),
-                                      reason=reason)
+        decision = model_ops.rollback(
+            _client(tracking_uri),
+            name,
+            approver=approver or os.environ.get("USER", ""),
+            reason=reason,
+        )
     except MlopsError as exc:
         raise _fail(exc) from None
     except Exception as exc:
         raise _unexpected(exc) from None
-    typer.echo(f"rolled back {name}: champion is v{decision.version} "
-               f"(was v{decision.previous_champion})")
+    typer.echo(
+        f"rolled back {name}: champion is v{decision.version} (was v{decision.previous_champion})"
+    )
 
 
 @app.command()
@@ -146,5 +162,7 @@ def show(
     aliases = ", ".join(f"{k}=v{v}" for k, v in info["aliases"].items()) or "none"
     typer.echo(f"{name}: {len(info['versions'])} version(s); aliases: {aliases}")
     for entry in info["audit"]:
-        typer.echo(f"  {entry['at']}  {entry['action']:<8} v{entry['version']} "
-                   f"(from v{entry['previous_champion']})  {entry['reason']}")
+        typer.echo(
+            f"  {entry['at']}  {entry['action']:<8} v{entry['version']} "
+            f"(from v{entry['previous_champion']})  {entry['reason']}"
+        )

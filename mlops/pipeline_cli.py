@@ -10,8 +10,9 @@ import typer
 
 from mlops.errors import MlopsError
 
-app = typer.Typer(help="List, compile, run locally and submit the KFP pipelines.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="List, compile, run locally and submit the KFP pipelines.", no_args_is_help=True
+)
 
 Params = Annotated[
     list[str] | None,
@@ -45,11 +46,15 @@ def list_pipelines(
 @app.command("compile")
 def compile_(
     names: Annotated[list[str] | None, typer.Argument(help="Pipelines (default: all).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output directory (default "
-                                             "pipelines/compiled).")] = None,
-    image: Annotated[str | None, typer.Option(envvar="MLOPS_PIPELINE_IMAGE",
-                                              help="Component image (the ECR repo in the "
-                                              "cloud).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default pipelines/compiled).")
+    ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MLOPS_PIPELINE_IMAGE", help="Component image (the ECR repo in the cloud)."
+        ),
+    ] = None,
 ) -> None:
     """Compile pipelines to KFP IR YAML."""
     from mlops.pipeline_runner import COMPILED_DIR, compile_pipeline, get_pipeline, pipelines
@@ -67,8 +72,9 @@ def compile_(
 @app.command()
 def run(
     name: Annotated[str, typer.Argument(help="Pipeline name.")],
-    local: Annotated[bool, typer.Option("--local", help="Run on this machine against the "
-                                        "local platform.")] = False,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run on this machine against the local platform.")
+    ] = False,
     param: Params = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide task logs.")] = False,
 ) -> None:
@@ -96,12 +102,12 @@ def run(
         # a spinner would be torn by the task logs streaming on stdout
         progress = ConsoleProgress(console, live=console.is_terminal and quiet)
         with warm_tasks() as tasks:
-            result = run_local(name, params, env=env, echo=not quiet, progress=progress,
-                               tasks=tasks)
+            result = run_local(
+                name, params, env=env, echo=not quiet, progress=progress, tasks=tasks
+            )
     except MlopsError as exc:
         raise _fail(exc) from None
-    typer.echo(f"pipeline {name} succeeded in {result.seconds:.1f} s "
-               f"(outputs under {result.root})")
+    typer.echo(f"pipeline {name} succeeded in {result.seconds:.1f} s (outputs under {result.root})")
 
 
 @app.command()
@@ -111,8 +117,9 @@ def submit(
     namespace: Annotated[str | None, typer.Option(help="Kubeflow namespace.")] = None,
     experiment: Annotated[str | None, typer.Option(help="Kubeflow experiment.")] = None,
     param: Params = None,
-    image: Annotated[str | None, typer.Option(envvar="MLOPS_PIPELINE_IMAGE",
-                                              help="Component image.")] = None,
+    image: Annotated[
+        str | None, typer.Option(envvar="MLOPS_PIPELINE_IMAGE", help="Component image.")
+    ] = None,
 ) -> None:
     """Compile and submit a pipeline run to Kubeflow."""
     from mlops.pipeline_runner import parse_params
@@ -120,8 +127,9 @@ def submit(
 
     try:
         params = parse_params(name, param or [])
-        run_id = submit_run(name, host, namespace=namespace, experiment=experiment,
-                            params=params, image=image)
+        run_id = submit_run(
+            name, host, namespace=namespace, experiment=experiment, params=params, image=image
+        )
     except MlopsError as exc:
         raise _fail(exc) from None
     typer.echo(f"submitted {name}: run {run_id}")

@@ -58,19 +58,22 @@ def describe() -> list[dict[str, Any]]:
     rows = []
     for name, func in sorted(pipelines().items()):
         spec = func.component_spec
-        rows.append({
-            "name": name,
-            "description": spec.description or "",
-            "parameters": {k: {"type": v.type, "default": v.default}
-                           for k, v in (spec.inputs or {}).items()},
-        })
+        rows.append(
+            {
+                "name": name,
+                "description": spec.description or "",
+                "parameters": {
+                    k: {"type": v.type, "default": v.default}
+                    for k, v in (spec.inputs or {}).items()
+                },
+            }
+        )
     return rows
 
 
 def _coerce(pipeline: str, key: str, kind: str, raw: str) -> Any:
     def bad() -> UsageError:
-        return UsageError(f"parameter {key!r} of pipeline {pipeline!r} expects {kind}, "
-                          f"got {raw!r}")
+        return UsageError(f"parameter {key!r} of pipeline {pipeline!r} expects {kind}, got {raw!r}")
 
     if kind == "String":
         return raw
@@ -151,10 +154,17 @@ def _set_image(path: Path, image: str) -> None:
 
 
 ENV_KEYS = (
-    settings.TRACKING_URI_ENV, settings.S3_ENDPOINT_ENV, settings.BUCKET_ENV,
-    settings.ARTIFACTS_DESTINATION_ENV, settings.FEAST_REPO_ENV, settings.FEAST_REGISTRY_ENV,
-    settings.FEAST_ONLINE_STORE_ENV, settings.LOCAL_STATE_ENV,
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+    settings.TRACKING_URI_ENV,
+    settings.S3_ENDPOINT_ENV,
+    settings.BUCKET_ENV,
+    settings.ARTIFACTS_DESTINATION_ENV,
+    settings.FEAST_REPO_ENV,
+    settings.FEAST_REGISTRY_ENV,
+    settings.FEAST_ONLINE_STORE_ENV,
+    settings.LOCAL_STATE_ENV,
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
 )
 
 
@@ -180,8 +190,9 @@ def platform_env() -> dict[str, str]:
             exported.setdefault(key, endpoint)
     env.update(exported)
     if not _healthy(env[settings.TRACKING_URI_ENV]):
-        raise PipelineRunError(f"MLflow is not reachable at {env[settings.TRACKING_URI_ENV]}: "
-                               "run `mlops local up`")
+        raise PipelineRunError(
+            f"MLflow is not reachable at {env[settings.TRACKING_URI_ENV]}: run `mlops local up`"
+        )
     return env
 
 
@@ -230,9 +241,13 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
 
 
 def run_local(
-    name: str, params: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
-    pipeline_root: Path | None = None, echo: bool = True,
-    progress: Progress | None = None, tasks: WarmTasks | None = None,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    pipeline_root: Path | None = None,
+    echo: bool = True,
+    progress: Progress | None = None,
+    tasks: WarmTasks | None = None,
 ) -> LocalRun:
     """Run pipeline `name` with KFP's local SubprocessRunner in this Python environment.
 
@@ -249,26 +264,37 @@ def run_local(
     Raises:
         PipelineRunError: A task failed; the message names it and its error.
     """
-    return run_pipeline_func(name, get_pipeline(name), params, env, pipeline_root, echo,
-                             progress, tasks)
+    return run_pipeline_func(
+        name, get_pipeline(name), params, env, pipeline_root, echo, progress, tasks
+    )
 
 
 def run_pipeline_func(
-    name: str, func: Callable[..., Any], params: Mapping[str, Any] | None = None,
-    env: Mapping[str, str] | None = None, pipeline_root: Path | None = None, echo: bool = True,
-    progress: Progress | None = None, tasks: WarmTasks | None = None,
+    name: str,
+    func: Callable[..., Any],
+    params: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    pipeline_root: Path | None = None,
+    echo: bool = True,
+    progress: Progress | None = None,
+    tasks: WarmTasks | None = None,
 ) -> LocalRun:
     """`run_local` for any pipeline function (tests run pipelines of their own)."""
     from kfp import local
 
     root = pipeline_root or Path(tempfile.mkdtemp(prefix=f"kfp-{name}-"))
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
-               raise_on_error=True)
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True
+    )
     started = time.perf_counter()
     out = sys.stdout
     log = _Tee(out if echo else None)
-    with _environment(env or {}), warnings.catch_warnings(), redirect_stdout(log), \
-            _task_hooks(log, _unredirected(progress, out), tasks):
+    with (
+        _environment(env or {}),
+        warnings.catch_warnings(),
+        redirect_stdout(log),
+        _task_hooks(log, _unredirected(progress, out), tasks),
+    ):
         # The runner warns when the image name lacks "python"; locally the image is not
         # used at all (components run in this venv), so the warning is noise.
         warnings.filterwarnings("ignore", message=".*non-Python base image.*")
@@ -315,7 +341,7 @@ class _Tee(io.TextIOBase):
         lines = [ANSI.sub("", line) for line in [*self.lines[since:], self._partial]]
         # The exception a traceback ends with, whatever its name (botocore's NoSuchKey)...
         for start in reversed([i for i, line in enumerate(lines) if TRACEBACK.match(line)]):
-            for line in lines[start + 1:]:
+            for line in lines[start + 1 :]:
                 match = RAISED_LINE.match(line)
                 if match:
                     return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2).strip()}"
@@ -383,8 +409,12 @@ class ConsoleProgress:
                     )
 
                     self._spinner = Progress(
-                        SpinnerColumn(), TextColumn(self.indent + "{task.description}"),
-                        TimeElapsedColumn(), console=self.console, transient=True)
+                        SpinnerColumn(),
+                        TextColumn(self.indent + "{task.description}"),
+                        TimeElapsedColumn(),
+                        console=self.console,
+                        transient=True,
+                    )
                     self._spinner.start()
                 self._running[event.task] = self._spinner.add_task(name)
                 return
@@ -393,8 +423,10 @@ class ConsoleProgress:
             if event.ok:
                 line = f"{self.indent}[green]✓[/] {name}  {event.seconds:.1f} s"
             else:
-                line = (f"{self.indent}[red]✗ {name} failed[/] after {event.seconds:.1f} s: "
-                        f"{escape(event.error or '')}")
+                line = (
+                    f"{self.indent}[red]✗ {name} failed[/] after {event.seconds:.1f} s: "
+                    f"{escape(event.error or '')}"
+                )
             self.console.print(line)
             if self._spinner is not None and not self._running:
                 self._spinner.stop()
@@ -415,8 +447,7 @@ def _unredirected(progress: Progress | None, out: TextIO) -> Progress | None:
 
 
 @contextmanager
-def _task_hooks(log: _Tee, progress: Progress | None,
-                tasks: WarmTasks | None) -> Iterator[None]:
+def _task_hooks(log: _Tee, progress: Progress | None, tasks: WarmTasks | None) -> Iterator[None]:
     """Hook into KFP's local runner for the length of one run.
 
     KFP 2.17 has no callback for task progress and no way to plug in how a task process
@@ -443,12 +474,26 @@ def _task_hooks(log: _Tee, progress: Progress | None,
         try:
             outputs, status = run_task(*args, **kwargs)
         except BaseException:
-            say(TaskEvent(label, True, time.perf_counter() - started, False,
-                          log.last_error(since=mark) or "failed"))
+            say(
+                TaskEvent(
+                    label,
+                    True,
+                    time.perf_counter() - started,
+                    False,
+                    log.last_error(since=mark) or "failed",
+                )
+            )
             raise
         ok = status.name == "SUCCESS"
-        say(TaskEvent(label, True, time.perf_counter() - started, ok,
-                      None if ok else log.last_error(since=mark) or "failed"))
+        say(
+            TaskEvent(
+                label,
+                True,
+                time.perf_counter() - started,
+                ok,
+                None if ok else log.last_error(since=mark) or "failed",
+            )
+        )
         return outputs, status
 
     def process(full_command: list[str], env_vars: dict[str, str] | None = None) -> int:
@@ -526,7 +571,7 @@ class WarmTasks:
             with conn.makefile("rb") as reader:
                 for raw in reader:
                     if raw.startswith(TRAILER):
-                        code = int(raw[len(TRAILER):])
+                        code = int(raw[len(TRAILER) :])
                         break
                     print(raw.decode(errors="replace"), end="")
             print("\n")
@@ -554,7 +599,9 @@ def warm_tasks(preload: Sequence[str] = ()) -> Iterator[WarmTasks]:
     socket_path = folder / "socket"
     process = subprocess.Popen(
         [sys.executable, "-m", "mlops.task_server", str(socket_path), *preload],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     tasks = WarmTasks(process, socket_path)
     try:
@@ -564,8 +611,13 @@ def warm_tasks(preload: Sequence[str] = ()) -> Iterator[WarmTasks]:
 
 
 def submit(
-    name: str, host: str, *, namespace: str | None = None, experiment: str | None = None,
-    params: Mapping[str, Any] | None = None, image: str | None = None,
+    name: str,
+    host: str,
+    *,
+    namespace: str | None = None,
+    experiment: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    image: str | None = None,
     timeout: float = 10.0,
 ) -> str:
     """Compile and submit pipeline `name` to the Kubeflow Pipelines API at `host`.
@@ -586,8 +638,10 @@ def submit(
         try:
             client = kfp.Client(host=host, namespace=namespace)
             run = client.create_run_from_pipeline_package(
-                str(package), arguments=dict(params or {}),
-                experiment_name=experiment or "Default", namespace=namespace,
+                str(package),
+                arguments=dict(params or {}),
+                experiment_name=experiment or "Default",
+                namespace=namespace,
             )
         except (requests.RequestException, OSError) as exc:
             raise PipelineRunError(f"cannot submit to {host}: {_failure(exc)}") from None
@@ -603,5 +657,6 @@ def _check_reachable(host: str, timeout: float) -> None:
     try:
         requests.get(host.rstrip("/") + "/apis/v2beta1/healthz", timeout=timeout)
     except requests.RequestException as exc:
-        raise PipelineRunError(f"Kubeflow Pipelines at {host} is unreachable: "
-                               f"{type(exc).__name__}") from None
+        raise PipelineRunError(
+            f"Kubeflow Pipelines at {host} is unreachable: {type(exc).__name__}"
+        ) from None

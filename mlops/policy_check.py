@@ -28,15 +28,20 @@ def policy_python(root: Path) -> Path:
     """The pack venv's interpreter; UsageError telling how to create it when missing."""
     python = root / POLICY_VENV / "bin" / "python"
     if not python.is_file():
-        raise UsageError(f"{POLICY_VENV} is missing: run `make {VENV_TARGET}` to create the "
-                         "policy pack's environment")
+        raise UsageError(
+            f"{POLICY_VENV} is missing: run `make {VENV_TARGET}` to create the "
+            "policy pack's environment"
+        )
     return python
 
 
 def pack_config(env: str | None, root: Path, config_file: Path | None = None) -> dict[str, Any]:
     """The pack config for ``env`` (or from ``config_file``); {} when there is none."""
-    path = config_file if config_file is not None else (
-        root / CONFIG_DIR / f"{env}.json" if env else None)
+    path = (
+        config_file
+        if config_file is not None
+        else (root / CONFIG_DIR / f"{env}.json" if env else None)
+    )
     if path is None or (config_file is None and not path.is_file()):
         return {}
     try:
@@ -80,14 +85,18 @@ def pack_resources(plan: dict[str, Any]) -> list[dict[str, Any]]:
         urn = r.get("urn")
         if urn in pack_inputs or urn in providers:
             # the explicit provider too, as the engine hands it to the analyzer
-            r = {**r, "inputs": pack_inputs.get(urn, r.get("inputs")),
-                 "provider": providers.get(urn)}
+            r = {
+                **r,
+                "inputs": pack_inputs.get(urn, r.get("inputs")),
+                "provider": providers.get(urn),
+            }
         out.append(r)
     return out
 
 
-def payload(resources: list[dict[str, Any]], environment: str,
-            config: dict[str, Any]) -> dict[str, Any]:
+def payload(
+    resources: list[dict[str, Any]], environment: str, config: dict[str, Any]
+) -> dict[str, Any]:
     """The runner's input (policies/offline.py): the format CI hands the base ref's pack."""
     return {"environment": environment, "config": config, "resources": resources}
 
@@ -124,7 +133,7 @@ def _first_line(text: str) -> str:
         return ""
     # a traceback's last line names the error; an `error: ...` line is already one line
     line = lines[-1]
-    return line[len("error: "):] if line.startswith("error: ") else line
+    return line[len("error: ") :] if line.startswith("error: ") else line
 
 
 def evaluate(
@@ -154,8 +163,11 @@ def check_environments(
     results = {}
     for env, plan in plan_environments(envs, base).items():
         # the plan engine attaches the results; a plan from elsewhere is evaluated here
-        results[env] = (dict(plan["policies"]) if isinstance(plan.get("policies"), dict)
-                        else evaluate(plan, env, base))
+        results[env] = (
+            dict(plan["policies"])
+            if isinstance(plan.get("policies"), dict)
+            else evaluate(plan, env, base)
+        )
         if payloads is not None:
             payloads[env] = payload(pack_resources(plan), env, pack_config(env, base))
     return results
@@ -185,9 +197,12 @@ def check_program(
     if config_file is not None and not config_file.is_file():
         raise UsageError(f"{config_file}: no such config file")
     stack = "dev"
-    if config_file is not None and config_file.name.startswith("Pulumi.") \
-            and config_file.suffix in (".yaml", ".yml"):
-        stack = config_file.name[len("Pulumi."):-len(config_file.suffix)] or "dev"
+    if (
+        config_file is not None
+        and config_file.name.startswith("Pulumi.")
+        and config_file.suffix in (".yaml", ".yml")
+    ):
+        stack = config_file.name[len("Pulumi.") : -len(config_file.suffix)] or "dev"
     base = root or project_root()
     config = pack_config(None, base, policy_config)
     # the runner loads the rules while the program is planned

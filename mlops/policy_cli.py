@@ -33,13 +33,19 @@ def _render(result: dict[str, Any], title: str) -> None:
         urn = v.get("urn") or "(stack)"
         resource = urn.rsplit("::", 1)[-1] if "::" in urn else urn
         style = "red" if v.get("enforcement") == "mandatory" else "yellow"
-        table.add_row(f"[{style}]{v.get('enforcement')}[/{style}]", v.get("policy", ""),
-                      resource, v.get("message", ""))
+        table.add_row(
+            f"[{style}]{v.get('enforcement')}[/{style}]",
+            v.get("policy", ""),
+            resource,
+            v.get("message", ""),
+        )
     if violations:
         console.print(table)
     mandatory = sum(1 for v in violations if v.get("enforcement") == "mandatory")
-    console.print(f"{result.get('pack')}: {result.get('evaluated')} evaluations, "
-                  f"{mandatory} mandatory and {len(violations) - mandatory} advisory violation(s)")
+    console.print(
+        f"{result.get('pack')}: {result.get('evaluated')} evaluations, "
+        f"{mandatory} mandatory and {len(violations) - mandatory} advisory violation(s)"
+    )
 
 
 @app.command()
@@ -57,15 +63,20 @@ def check(
     ] = None,
     policy_config: Annotated[
         Path | None,
-        typer.Option("--policy-config", help="Pack config JSON for --program "
-                     "(default: every rule at its default level)."),
+        typer.Option(
+            "--policy-config",
+            help="Pack config JSON for --program (default: every rule at its default level).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     payload_out: Annotated[
         Path | None,
-        typer.Option("--payload-out", help="Also write the pack's input (one ENV or --program; "
-                     "resources as the pack sees them, secret values included) to this file, "
-                     "to evaluate it with another pack (CI: the base branch's)."),
+        typer.Option(
+            "--payload-out",
+            help="Also write the pack's input (one ENV or --program; "
+            "resources as the pack sees them, secret values included) to this file, "
+            "to evaluate it with another pack (CI: the base branch's).",
+        ),
     ] = None,
 ) -> None:
     """Evaluate the pack on ENV's offline plan, or on --program; exit 1 on a mandatory violation."""

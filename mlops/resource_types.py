@@ -93,8 +93,9 @@ class Registry(_Strict):
     @classmethod
     def _tokens(cls, types: dict[str, ResourceType]) -> dict[str, ResourceType]:
         for token in types:
-            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9./-]+:[A-Za-z0-9]+|pulumi:providers:\w+",
-                                token):
+            if not re.fullmatch(
+                r"[a-z0-9-]+:[A-Za-z0-9./-]+:[A-Za-z0-9]+|pulumi:providers:\w+", token
+            ):
                 raise ValueError(f"{token!r} is not a Pulumi type token")
         return types
 
@@ -121,8 +122,9 @@ def parse(data: Mapping[str, Any], shown: str = SHOWN) -> Registry:
 
 @functools.cache
 def load(path: Path = REGISTRY_FILE) -> Registry:
-    return parse(yaml.safe_load(path.read_text()) or {}, SHOWN if path == REGISTRY_FILE
-                 else str(path))
+    return parse(
+        yaml.safe_load(path.read_text()) or {}, SHOWN if path == REGISTRY_FILE else str(path)
+    )
 
 
 def plan_types(plan: Mapping[str, Any]) -> set[str]:

@@ -651,9 +651,15 @@ def review(
     if scan:
         from mlops.scan import scan_plans
 
-        scanned = scan_plans({env: {**head_plans.results[env]["plan"],
-                                    "_states": head_plans.results[env]["states"]}
-                              for env in selected})
+        scanned = scan_plans(
+            {
+                env: {
+                    **head_plans.results[env]["plan"],
+                    "_states": head_plans.results[env]["states"],
+                }
+                for env in selected
+            }
+        )
     return render_review(base, reviews, load_prices().as_of, scanned)
 
 

@@ -62,8 +62,9 @@ class Suppression(BaseModel):
         return (
             check == self.check
             and (not self.environments or env in self.environments)
-            and (not self.resources or any(fnmatch.fnmatchcase(resource, p)
-                                           for p in self.resources))
+            and (
+                not self.resources or any(fnmatch.fnmatchcase(resource, p) for p in self.resources)
+            )
         )
 
 
@@ -138,14 +139,21 @@ class ScanResult:
             "resources_read": dict(sorted(self.read.items())),
             "seconds": round(self.seconds, 1),
             "environments": {
-                env: {"terraform_resources": self.exported[env],
-                      **{fw: res.as_json() for fw, res in by_fw.items()}}
+                env: {
+                    "terraform_resources": self.exported[env],
+                    **{fw: res.as_json() for fw, res in by_fw.items()},
+                }
                 for env, by_fw in self.environments.items()
             },
-            "unused_suppressions": [{"framework": fw, "check": s.check,
-                                     "resources": list(s.resources),
-                                     "environments": list(s.environments)}
-                                    for fw, s in self.unused],
+            "unused_suppressions": [
+                {
+                    "framework": fw,
+                    "check": s.check,
+                    "resources": list(s.resources),
+                    "environments": list(s.environments),
+                }
+                for fw, s in self.unused
+            ],
         }
 
 
@@ -191,11 +199,23 @@ def run_checkov(directory: Path) -> tuple[list[Json], float]:
     env = {**os.environ, "LOG_LEVEL": "ERROR"}
     started = time.monotonic()
     done = subprocess.run(
-        [str(checkov_path()), "--directory", str(directory),
-         "--framework", *FRAMEWORKS, "--output", "json",
-         # offline: no platform mappings, no guidelines, no module downloads
-         "--skip-download", "--download-external-modules", "false"],
-        capture_output=True, text=True, env=env, check=False,
+        [
+            str(checkov_path()),
+            "--directory",
+            str(directory),
+            "--framework",
+            *FRAMEWORKS,
+            "--output",
+            "json",
+            # offline: no platform mappings, no guidelines, no module downloads
+            "--skip-download",
+            "--download-external-modules",
+            "false",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     return _reports(done.stdout, done.stderr), time.monotonic() - started
 
@@ -238,14 +258,21 @@ def judge(
                     target.passed += 1
                     continue
                 finding = Finding(c["check_id"], c.get("check_name", ""), c["resource"])
-                rule = next((s for s in suppressions.of(framework)
-                             if s.matches(env, finding.check, finding.resource)), None)
+                rule = next(
+                    (
+                        s
+                        for s in suppressions.of(framework)
+                        if s.matches(env, finding.check, finding.resource)
+                    ),
+                    None,
+                )
                 if rule is None:
                     target.failed.append(finding)
                 else:
                     used.add((framework, rule))
-                    target.suppressed.append(Finding(finding.check, finding.name,
-                                                     finding.resource, rule.reason))
+                    target.suppressed.append(
+                        Finding(finding.check, finding.name, finding.resource, rule.reason)
+                    )
         for env, names in resources.items():
             results[env][framework].resources = len(names)
     for by_fw in results.values():
@@ -254,7 +281,9 @@ def judge(
             res.suppressed.sort(key=lambda f: (f.check, f.resource))
     # a suppression is unused only if it names environments that were all scanned
     unused = [
-        (fw, s) for fw in FRAMEWORKS for s in suppressions.of(fw)
+        (fw, s)
+        for fw in FRAMEWORKS
+        for s in suppressions.of(fw)
         if (fw, s) not in used and set(s.environments or envs) <= set(envs)
     ]
     return results, unused, version, read
@@ -289,8 +318,11 @@ def unread(reports: Sequence[Json], exported: int) -> str | None:
     errors = sum(int((r.get("summary") or {}).get("parsing_errors", 0) or 0) for r in reports)
     if errors:
         return f"{errors} file(s) it could not parse"
-    read = sum(int((r.get("summary") or {}).get("resource_count", 0) or 0)
-               for r in reports if r.get("check_type") == "terraform_plan")
+    read = sum(
+        int((r.get("summary") or {}).get("resource_count", 0) or 0)
+        for r in reports
+        if r.get("check_type") == "terraform_plan"
+    )
     if read < exported:
         return f"{read} of the {exported} resources exported as Terraform plan JSON"
     return None
@@ -301,11 +333,15 @@ def render_text(result: ScanResult) -> str:
     for env, by_fw in result.environments.items():
         for fw, res in by_fw.items():
             extra = f", {result.exported[env]} resources exported" if fw == "terraform_plan" else ""
-            lines.append(f"{env} {fw}: {len(res.failed)} failed, {res.passed} passed, "
-                         f"{len(res.suppressed)} suppressed ({res.resources} resources{extra})")
+            lines.append(
+                f"{env} {fw}: {len(res.failed)} failed, {res.passed} passed, "
+                f"{len(res.suppressed)} suppressed ({res.resources} resources{extra})"
+            )
             lines += [f"  FAILED {f.check} {f.resource}: {f.name}" for f in res.failed]
-    lines += [f"unused suppression: {fw} {s.check} {', '.join(s.resources) or '(every resource)'}"
-              for fw, s in result.unused]
+    lines += [
+        f"unused suppression: {fw} {s.check} {', '.join(s.resources) or '(every resource)'}"
+        for fw, s in result.unused
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -313,8 +349,7 @@ def render_markdown(result: ScanResult, only: str | None = None) -> list[str]:
     """The scanner's part of the PR comment (one environment's, with ``only``)."""
     envs = [e for e in result.environments if only is None or e == only]
     lines = [
-        f"**Scanner** (checkov {result.checkov_version}, suppressions: "
-        f"`scan/suppressions.yaml`)",
+        f"**Scanner** (checkov {result.checkov_version}, suppressions: `scan/suppressions.yaml`)",
         "",
         "| framework | failed | passed | suppressed |",
         "|---|---:|---:|---:|",
@@ -323,8 +358,9 @@ def render_markdown(result: ScanResult, only: str | None = None) -> list[str]:
         for fw, res in result.environments[env].items():
             name = fw if only else f"{env} {fw}"
             lines.append(f"| {name} | {len(res.failed)} | {res.passed} | {len(res.suppressed)} |")
-    failed = [(fw, f) for env in envs for fw, res in result.environments[env].items()
-              for f in res.failed]
+    failed = [
+        (fw, f) for env in envs for fw, res in result.environments[env].items() for f in res.failed
+    ]
     if failed:
         lines += ["", "| framework | check | resource | |", "|---|---|---|---|"]
         lines += [f"| {fw} | `{f.check}` | `{f.resource}` | {f.name} |" for fw, f in failed]

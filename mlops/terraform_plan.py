@@ -27,8 +27,10 @@ from mlops.resource_types import SHOWN, Registry, TerraformMapping
 FORMAT_VERSION = "1.2"
 # the Terraform release whose plan format this follows (format 1.2: Terraform 1.6-1.9)
 TERRAFORM_VERSION = "1.9.8"
-_PROVIDERS = {"aws": "registry.terraform.io/hashicorp/aws",
-              "random": "registry.terraform.io/hashicorp/random"}
+_PROVIDERS = {
+    "aws": "registry.terraform.io/hashicorp/aws",
+    "random": "registry.terraform.io/hashicorp/random",
+}
 _SECRET = "[secret]"
 _UNKNOWN = "[unknown]"
 # a dependency's output found inside a longer string (a policy document naming an ARN) is
@@ -100,8 +102,12 @@ class _Converter:
         # a dependency's own ID or ARN first: another dependency may merely echo it (a
         # security group's vpcId is the VPC's ID)
         hits = sorted(
-            ((rank, attr, known, dep) for dep in deps
-             for rank, (attr, out, known) in enumerate(dep.outputs()) if value == out),
+            (
+                (rank, attr, known, dep)
+                for dep in deps
+                for rank, (attr, out, known) in enumerate(dep.outputs())
+                if value == out
+            ),
             key=lambda h: (h[1] not in ("id", "arn"), h[3].address, h[0]),
         )
         if hits:
@@ -137,8 +143,9 @@ class _Converter:
                 # until that resource exists; one given in config is known but sensitive
                 if deps:
                     unknown[key] = True
-                    exprs[key] = {"references": [ref for d in deps
-                                                 for ref in (d.secret_output(), d.address)]}
+                    exprs[key] = {
+                        "references": [ref for d in deps for ref in (d.secret_output(), d.address)]
+                    }
                 sensitive[key] = True
                 continue
             if isinstance(raw, dict):
@@ -183,8 +190,7 @@ def _trim(marks: Json) -> Json:
     for key, mark in marks.items():
         if mark is True:
             out[key] = True
-        elif isinstance(mark, list) and any(m is True or (isinstance(m, dict) and m)
-                                            for m in mark):
+        elif isinstance(mark, list) and any(m is True or (isinstance(m, dict) and m) for m in mark):
             out[key] = mark
     return out
 
@@ -219,8 +225,11 @@ def _provider_config(plan: Mapping[str, Any], used: set[str]) -> Json:
                 if isinstance(region, str):
                     expressions["region"] = {"constant_value": region}
                     break
-        config[provider] = {"name": provider, "full_name": _PROVIDERS[provider],
-                            "expressions": expressions}
+        config[provider] = {
+            "name": provider,
+            "full_name": _PROVIDERS[provider],
+            "expressions": expressions,
+        }
     return config
 
 
@@ -242,22 +251,47 @@ def export(plan: Mapping[str, Any], registry: Registry) -> Json:
         r = res.r
         provider = res.mapping.type.split("_", 1)[0]
         if provider not in _PROVIDERS:
-            raise PlanError(f"{r['type']}: Terraform type {res.mapping.type} names no provider "
-                            f"the export knows ({', '.join(sorted(_PROVIDERS))})")
+            raise PlanError(
+                f"{r['type']}: Terraform type {res.mapping.type} names no provider "
+                f"the export knows ({', '.join(sorted(_PROVIDERS))})"
+            )
         providers.add(provider)
         values, unknown, sensitive, exprs = _Converter(res, mapped).block(r["inputs"], None)
         unknown = {"id": True, **unknown}
-        head = {"address": res.address, "mode": "managed", "type": res.mapping.type,
-                "name": res.name, "provider_name": _PROVIDERS[provider]}
-        planned.append({**head, "schema_version": 0, "values": values,
-                        "sensitive_values": sensitive})
-        changes.append({**head, "change": {
-            "actions": ["create"], "before": None, "after": values,
-            "after_unknown": unknown, "before_sensitive": False, "after_sensitive": sensitive,
-        }})
-        configured.append({"address": res.address, "mode": "managed", "type": res.mapping.type,
-                           "name": res.name, "provider_config_key": provider,
-                           "expressions": exprs, "schema_version": 0})
+        head = {
+            "address": res.address,
+            "mode": "managed",
+            "type": res.mapping.type,
+            "name": res.name,
+            "provider_name": _PROVIDERS[provider],
+        }
+        planned.append(
+            {**head, "schema_version": 0, "values": values, "sensitive_values": sensitive}
+        )
+        changes.append(
+            {
+                **head,
+                "change": {
+                    "actions": ["create"],
+                    "before": None,
+                    "after": values,
+                    "after_unknown": unknown,
+                    "before_sensitive": False,
+                    "after_sensitive": sensitive,
+                },
+            }
+        )
+        configured.append(
+            {
+                "address": res.address,
+                "mode": "managed",
+                "type": res.mapping.type,
+                "name": res.name,
+                "provider_config_key": provider,
+                "expressions": exprs,
+                "schema_version": 0,
+            }
+        )
     return {
         "format_version": FORMAT_VERSION,
         "terraform_version": TERRAFORM_VERSION,

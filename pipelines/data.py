@@ -39,8 +39,9 @@ def load_dataset(as_of: datetime | None = None) -> pd.DataFrame:
     frame = bunch.frame.rename(columns=column_name)
     newest = (as_of or datetime.now(UTC)).replace(microsecond=0)
     frame.insert(0, ENTITY, range(1, len(frame) + 1))
-    frame.insert(1, TIMESTAMP, [newest - timedelta(minutes=len(frame) - i)
-                                for i in range(len(frame))])
+    frame.insert(
+        1, TIMESTAMP, [newest - timedelta(minutes=len(frame) - i) for i in range(len(frame))]
+    )
     frame[ENTITY] = frame[ENTITY].astype("int64")
     frame[LABEL] = frame[LABEL].astype("int64")
     return frame

@@ -26,7 +26,9 @@ class DriftResult:
 
 
 def drift_report(
-    reference: pd.DataFrame, current: pd.DataFrame, threshold: float = 0.3,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    threshold: float = 0.3,
     column_threshold: float = 0.05,
 ) -> DriftResult:
     """Compare `current` with `reference` column by column (Evidently's DataDriftPreset).
@@ -52,15 +54,24 @@ def drift_report(
     report = Report([DataDriftPreset(drift_share=threshold, threshold=column_threshold)])
     snapshot = report.run(reference_data=reference, current_data=current)
     metrics = snapshot.dict()["metrics"]
-    count: dict[str, Any] = next(m["value"] for m in metrics
-                                 if m["metric_name"].startswith("DriftedColumnsCount"))
-    p_values = {m["config"]["column"]: float(m["value"]) for m in metrics
-                if m["metric_name"].startswith("ValueDrift")}
+    count: dict[str, Any] = next(
+        m["value"] for m in metrics if m["metric_name"].startswith("DriftedColumnsCount")
+    )
+    p_values = {
+        m["config"]["column"]: float(m["value"])
+        for m in metrics
+        if m["metric_name"].startswith("ValueDrift")
+    }
     share = float(count["share"])
     return DriftResult(
-        drifted_columns=int(count["count"]), columns=len(reference.columns), share=share,
-        threshold=threshold, drift_detected=share > threshold, column_p_values=p_values,
-        html=snapshot.get_html_str(as_iframe=False), json=snapshot.json(),
+        drifted_columns=int(count["count"]),
+        columns=len(reference.columns),
+        share=share,
+        threshold=threshold,
+        drift_detected=share > threshold,
+        column_p_values=p_values,
+        html=snapshot.get_html_str(as_iframe=False),
+        json=snapshot.json(),
     )
 
 
@@ -70,9 +81,16 @@ def report_prefix(model_name: str, at: datetime | None = None) -> str:
 
 
 def summary(result: DriftResult) -> str:
-    return json.dumps({"drifted_columns": result.drifted_columns, "columns": result.columns,
-                       "share": result.share, "threshold": result.threshold,
-                       "drift_detected": result.drift_detected}, sort_keys=True)
+    return json.dumps(
+        {
+            "drifted_columns": result.drifted_columns,
+            "columns": result.columns,
+            "share": result.share,
+            "threshold": result.threshold,
+            "drift_detected": result.drift_detected,
+        },
+        sort_keys=True,
+    )
 
 
 # The metric the monitoring component's dashboard and alert read (components.monitoring).
@@ -89,11 +107,14 @@ def push_drift_share(url: str, model_name: str, result: DriftResult, timeout: fl
     from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
     registry = CollectorRegistry()
-    share = Gauge(DRIFT_SHARE_METRIC, "Share of drifted feature columns in the last check",
-                  registry=registry)
-    detected = Gauge("mlops_drift_detected", "1 when the last check flagged drift",
-                     registry=registry)
+    share = Gauge(
+        DRIFT_SHARE_METRIC, "Share of drifted feature columns in the last check", registry=registry
+    )
+    detected = Gauge(
+        "mlops_drift_detected", "1 when the last check flagged drift", registry=registry
+    )
     share.set(result.share)
     detected.set(1.0 if result.drift_detected else 0.0)
-    push_to_gateway(url, job=PUSH_JOB, registry=registry, grouping_key={"model": model_name},
-                    timeout=timeout)
+    push_to_gateway(
+        url, job=PUSH_JOB, registry=registry, grouping_key={"model": model_name}, timeout=timeout
+    )

@@ -53,12 +53,16 @@ def online_store_yaml(url: str, repo: Path) -> str:
         password = ""
         if os.environ.get(REDIS_PASSWORD_ENV):
             password = f",password=${{{REDIS_PASSWORD_ENV}}}"
-        return f"  type: redis\n  connection_string: \"{host}:{port},db={db}{ssl}{password}\""
+        return f'  type: redis\n  connection_string: "{host}:{port},db={db}{ssl}{password}"'
     if parsed.scheme == "dynamodb" and parsed.hostname:
-        return (f"  type: dynamodb\n  region: {parsed.hostname}\n"
-                "  table_name_template: \"{project}.{table_name}\"")
-    raise FeastError(f"unsupported online store URL {url!r}: use sqlite:///path, "
-                     "redis[s]://host:port or dynamodb://region")
+        return (
+            f"  type: dynamodb\n  region: {parsed.hostname}\n"
+            '  table_name_template: "{project}.{table_name}"'
+        )
+    raise FeastError(
+        f"unsupported online store URL {url!r}: use sqlite:///path, "
+        "redis[s]://host:port or dynamodb://region"
+    )
 
 
 def load_redis_password() -> None:
@@ -75,8 +79,9 @@ def load_redis_password() -> None:
         secret = boto3.client("secretsmanager").get_secret_value(SecretId=arn)
         os.environ[REDIS_PASSWORD_ENV] = json.loads(secret["SecretString"])["auth_token"]
     except Exception as exc:  # botocore raises many kinds; the one line is what matters
-        raise FeastError(f"cannot read the Redis AUTH token from {arn}: "
-                         f"{type(exc).__name__}: {exc}") from None
+        raise FeastError(
+            f"cannot read the Redis AUTH token from {arn}: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def render_repo(
@@ -101,8 +106,9 @@ def render_repo(
         if item.is_file():
             shutil.copy2(item, dest / item.name)
     template = Template((SOURCE_REPO / "feature_store.yaml.tmpl").read_text())
-    rendered = template.substitute(registry=registry, project=project,
-                                   online_store=online_store_yaml(online_store, dest))
+    rendered = template.substitute(
+        registry=registry, project=project, online_store=online_store_yaml(online_store, dest)
+    )
     (dest / "feature_store.yaml").write_text(rendered)
     return dest
 
@@ -117,8 +123,12 @@ def repo_from_env() -> Path:
     )
     load_redis_password()
     dest = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="feast-repo-"))
-    return render_repo(dest, registry, os.environ.get(settings.FEAST_ONLINE_STORE_ENV, ""),
-                       os.environ.get(settings.FEAST_PROJECT_ENV) or DEFAULT_PROJECT)
+    return render_repo(
+        dest,
+        registry,
+        os.environ.get(settings.FEAST_ONLINE_STORE_ENV, ""),
+        os.environ.get(settings.FEAST_PROJECT_ENV) or DEFAULT_PROJECT,
+    )
 
 
 def apply(repo: Path, features_uri: str) -> str:
@@ -149,11 +159,15 @@ def apply(repo: Path, features_uri: str) -> str:
         for name in definitions:
             sys.modules.pop(name, None)
         with contextlib.redirect_stdout(output):
-            apply_total(load_repo_config(repo, repo / "feature_store.yaml"), repo,
-                        skip_source_validation=False)
+            apply_total(
+                load_repo_config(repo, repo / "feature_store.yaml"),
+                repo,
+                skip_source_validation=False,
+            )
     except (Exception, SystemExit) as exc:
-        tail = " | ".join((output.getvalue().strip() or f"{type(exc).__name__}: {exc}")
-                          .splitlines()[-3:])
+        tail = " | ".join(
+            (output.getvalue().strip() or f"{type(exc).__name__}: {exc}").splitlines()[-3:]
+        )
         raise FeastError(f"feast apply failed in {repo}: {tail}") from None
     finally:
         os.chdir(saved_cwd)
@@ -191,6 +205,7 @@ def online_features(repo: Path, entity_ids: list[int]) -> dict[str, list[Any]]:
     fs = store(repo)
     service = fs.get_feature_service(settings.FEATURE_SERVICE)
     rows = [{settings.ENTITY: int(i)} for i in entity_ids]
-    result: dict[str, list[Any]] = fs.get_online_features(features=service,
-                                                          entity_rows=rows).to_dict()
+    result: dict[str, list[Any]] = fs.get_online_features(
+        features=service, entity_rows=rows
+    ).to_dict()
     return result

@@ -130,8 +130,11 @@ def build_training_set(labels_uri: str, dataset: Output[Dataset]) -> int:
 
 @component
 def split_dataset(
-    dataset: Input[Dataset], holdout_fraction: float, seed: int,
-    train: Output[Dataset], holdout: Output[Dataset],
+    dataset: Input[Dataset],
+    holdout_fraction: float,
+    seed: int,
+    train: Output[Dataset],
+    holdout: Output[Dataset],
 ) -> None:
     """Stratified split into a training set and a holdout set that training never sees.
 
@@ -146,8 +149,9 @@ def split_dataset(
 
     from pipelines.data import model_frame, split_holdout
 
-    train_frame, holdout_frame = split_holdout(pd.read_parquet(dataset.path),
-                                               holdout_fraction, seed)
+    train_frame, holdout_frame = split_holdout(
+        pd.read_parquet(dataset.path), holdout_fraction, seed
+    )
     model_frame(train_frame).to_parquet(train.path, index=False)
     model_frame(holdout_frame).to_parquet(holdout.path, index=False)
 
@@ -197,8 +201,14 @@ def register_best(results: list, model_name: str, best: Output[Metrics]) -> str:
 
 @component
 def evaluate_and_promote(
-    holdout: Input[Dataset], model_name: str, version: str, metric: str,
-    min_improvement: float, approver: str, reason: str, evaluation: Output[Metrics],
+    holdout: Input[Dataset],
+    model_name: str,
+    version: str,
+    metric: str,
+    min_improvement: float,
+    approver: str,
+    reason: str,
+    evaluation: Output[Metrics],
 ) -> NamedTuple(  # type: ignore[valid-type]
     "PromotionOutputs", [("action", str), ("reason", str), ("champion", str)]
 ):
@@ -230,8 +240,14 @@ def evaluate_and_promote(
     frame = pd.read_parquet(holdout.path)
     evaluate = model_ops.holdout_evaluator(client, model_name, frame, LABEL, metric)
     decision = model_ops.promote(
-        client, model_name, evaluate, version=version or None, metric=metric,
-        min_improvement=min_improvement, approver=approver, reason=reason,
+        client,
+        model_name,
+        evaluate,
+        version=version or None,
+        metric=metric,
+        min_improvement=min_improvement,
+        approver=approver,
+        reason=reason,
     )
     if decision.score is not None:
         evaluation.log_metric(f"challenger_{metric}", decision.score)
@@ -246,7 +262,11 @@ def evaluate_and_promote(
 
 @component
 def deploy_champion(
-    model_name: str, team: str, service_account: str, min_replicas: int, champion: str,
+    model_name: str,
+    team: str,
+    service_account: str,
+    min_replicas: int,
+    champion: str,
     manifest: Output[Artifact],
 ) -> str:
     """Publish the champion to the team's prefix and render its KServe InferenceService;
@@ -279,33 +299,47 @@ def deploy_champion(
     version = model_ops.alias_version(client, model_name, model_ops.CHAMPION) or champion
     if not version:
         raise RuntimeError(f"model {model_name!r} has no champion to deploy")
-    uri = serving.publish_model(client.get_model_version_download_uri(model_name, version),
-                                team, model_name, version)
+    uri = serving.publish_model(
+        client.get_model_version_download_uri(model_name, version), team, model_name, version
+    )
     service = kserve.render_inference_service(
-        name=model_name, namespace=teams.namespace(team), storage_uri=uri,
-        model_name=model_name, model_version=version, min_replicas=min_replicas,
+        name=model_name,
+        namespace=teams.namespace(team),
+        storage_uri=uri,
+        model_name=model_name,
+        model_version=version,
+        min_replicas=min_replicas,
         service_account=service_account,
     )
     text = yaml.safe_dump(service, sort_keys=False)
     Path(manifest.path).write_text(text)
     manifest.metadata.update({"model_version": version, "storage_uri": uri})
-    storage.put_bytes(settings.data_uri(f"deployments/{model_name}/inferenceservice.yaml"),
-                      text.encode(), "application/yaml")
+    storage.put_bytes(
+        settings.data_uri(f"deployments/{model_name}/inferenceservice.yaml"),
+        text.encode(),
+        "application/yaml",
+    )
     state_dir = os.environ.get(settings.LOCAL_STATE_ENV)
     if state_dir:
         # Local platform: its model server serves the champion alias, as KServe would.
         from mlops_runtime.local_serving import ModelRepository, serve_champion
 
-        serve_champion(ModelRepository(Path(state_dir)), model_name,
-                       mlflow_uri=os.environ[settings.TRACKING_URI_ENV],
-                       model_server_url=os.environ.get(settings.MODEL_SERVER_ENV))
+        serve_champion(
+            ModelRepository(Path(state_dir)),
+            model_name,
+            mlflow_uri=os.environ[settings.TRACKING_URI_ENV],
+            model_server_url=os.environ.get(settings.MODEL_SERVER_ENV),
+        )
     return uri
 
 
 @component
 def detect_drift(
-    model_name: str, current_uri: str, threshold: float,
-    report: Output[HTML], drift: Output[Metrics],
+    model_name: str,
+    current_uri: str,
+    threshold: float,
+    report: Output[HTML],
+    drift: Output[Metrics],
 ) -> bool:
     """Evidently drift report of recent inference inputs against the training features.
 
@@ -349,15 +383,26 @@ def detect_drift(
     drift.log_metric("drifted_columns", result.drifted_columns)
     ensure_experiment(settings.DRIFT_EXPERIMENT)
     with mlflow.start_run(run_name=f"drift-{model_name}"):
-        mlflow.set_tags({"model_name": model_name, "report_uri": f"{prefix}/report.html",
-                         "current_uri": current_uri})
+        mlflow.set_tags(
+            {
+                "model_name": model_name,
+                "report_uri": f"{prefix}/report.html",
+                "current_uri": current_uri,
+            }
+        )
         mlflow.log_params({"threshold": threshold, "rows": len(current)})
-        mlflow.log_metrics({"drift_share": result.share,
-                            "drifted_columns": float(result.drifted_columns),
-                            "drift_detected": float(result.drift_detected)})
+        mlflow.log_metrics(
+            {
+                "drift_share": result.share,
+                "drifted_columns": float(result.drifted_columns),
+                "drift_detected": float(result.drift_detected),
+            }
+        )
     gateway = os.environ.get(settings.PUSHGATEWAY_ENV)
     if gateway:
         push_drift_share(gateway, model_name, result)
-    print(f"drift share {result.share:.3f} (threshold {threshold}): "
-          f"{'DRIFT' if result.drift_detected else 'no drift'}; report {prefix}/report.html")
+    print(
+        f"drift share {result.share:.3f} (threshold {threshold}): "
+        f"{'DRIFT' if result.drift_detected else 'no drift'}; report {prefix}/report.html"
+    )
     return result.drift_detected

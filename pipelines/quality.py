@@ -52,10 +52,14 @@ def build_suite(require_label: bool = True) -> Any:
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
     suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column=ENTITY))
     for column, (low, high) in expected_ranges().items():
-        suite.add_expectation(gxe.ExpectColumnValuesToBeInTypeList(
-            column=column, type_list=["float64", "float32", "FLOAT", "DOUBLE"]))
-        suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(
-            column=column, min_value=low, max_value=high))
+        suite.add_expectation(
+            gxe.ExpectColumnValuesToBeInTypeList(
+                column=column, type_list=["float64", "float32", "FLOAT", "DOUBLE"]
+            )
+        )
+        suite.add_expectation(
+            gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
+        )
     if require_label:
         suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column=LABEL, value_set=[0, 1]))
     return suite
@@ -78,8 +82,7 @@ def validate_frame(frame: pd.DataFrame, require_label: bool = True) -> Validatio
     # GX logs a warning per unused data-context feature; keep pipeline logs readable.
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False,
-                                                         metric_calculations=False)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batch_definition = (
         context.data_sources.add_pandas("pipeline")
         .add_dataframe_asset("frame")
@@ -89,8 +92,9 @@ def validate_frame(frame: pd.DataFrame, require_label: bool = True) -> Validatio
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(suite)
     failed = [describe(r.expectation_config) for r in result.results if not r.success]
-    return ValidationResult(success=bool(result.success), evaluated=len(result.results),
-                            failed=failed)
+    return ValidationResult(
+        success=bool(result.success), evaluated=len(result.results), failed=failed
+    )
 
 
 def require_valid(frame: pd.DataFrame, require_label: bool = True) -> ValidationResult:
@@ -102,5 +106,7 @@ def require_valid(frame: pd.DataFrame, require_label: bool = True) -> Validation
 
 
 def failure_message(result: ValidationResult) -> str:
-    return (f"data validation failed: {len(result.failed)} of {result.evaluated} "
-            "expectations failed: " + "; ".join(result.failed))
+    return (
+        f"data validation failed: {len(result.failed)} of {result.evaluated} "
+        "expectations failed: " + "; ".join(result.failed)
+    )

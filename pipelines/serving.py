@@ -50,11 +50,14 @@ def infer_request(frame: pd.DataFrame) -> dict[str, Any]:
     inputs = []
     for column in frame.columns:
         kind = frame[column].dtype.kind
-        inputs.append({
-            "name": str(column), "shape": [len(frame)],
-            "datatype": _DTYPES.get(kind, "BYTES"),
-            "data": frame[column].tolist(),
-        })
+        inputs.append(
+            {
+                "name": str(column),
+                "shape": [len(frame)],
+                "datatype": _DTYPES.get(kind, "BYTES"),
+                "data": frame[column].tolist(),
+            }
+        )
     return {"parameters": {"content_type": "pd"}, "inputs": inputs}
 
 
@@ -63,7 +66,8 @@ def infer(base_url: str, model_name: str, frame: pd.DataFrame, timeout: float = 
     request = urllib.request.Request(
         f"{base_url.rstrip('/')}/v2/models/{model_name}/infer",
         data=json.dumps(infer_request(frame)).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         body = json.loads(response.read())

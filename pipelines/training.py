@@ -61,8 +61,9 @@ def fit(train: pd.DataFrame, params: dict[str, Any], seed: int = 0) -> tuple[Any
     params = normalize(params)
     x = train.drop(columns=[LABEL])
     y = train[LABEL]
-    x_fit, x_val, y_fit, y_val = train_test_split(x, y, test_size=0.2, random_state=seed,
-                                                  stratify=y)
+    x_fit, x_val, y_fit, y_val = train_test_split(
+        x, y, test_size=0.2, random_state=seed, stratify=y
+    )
     model = RandomForestClassifier(random_state=seed, n_jobs=1, **params)
     model.fit(x_fit, y_fit)
     return model, float(roc_auc_score(y_val, model.predict_proba(x_val)[:, 1]))
@@ -71,8 +72,7 @@ def fit(train: pd.DataFrame, params: dict[str, Any], seed: int = 0) -> tuple[Any
 def normalize(params: dict[str, Any]) -> dict[str, Any]:
     """Whole floats back to ints: KFP passes dict parameters through a protobuf Struct,
     which has only doubles, so `{"max_depth": 3}` arrives as `3.0`."""
-    return {k: int(v) if isinstance(v, float) and v.is_integer() else v
-            for k, v in params.items()}
+    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in params.items()}
 
 
 def trusted_types(model: Any) -> list[str]:
@@ -98,8 +98,9 @@ def train_and_log(
     model, score = fit(train, params, seed)
     x = train.drop(columns=[LABEL])
     ensure_experiment(experiment)
-    with mlflow.start_run(run_name="sweep-" + "-".join(f"{k}{v}" for k, v in
-                                                       sorted(params.items()))) as run:
+    with mlflow.start_run(
+        run_name="sweep-" + "-".join(f"{k}{v}" for k, v in sorted(params.items()))
+    ) as run:
         mlflow.log_params({**params, "seed": seed, "rows": len(train)})
         mlflow.log_metric("val_roc_auc", score)
         info = mlflow.sklearn.log_model(
@@ -110,8 +111,12 @@ def train_and_log(
             input_example=x.head(3),
             skops_trusted_types=trusted_types(model),
         )
-    return {"run_id": run.info.run_id, "model_uri": info.model_uri, "score": score,
-            "params": params}
+    return {
+        "run_id": run.info.run_id,
+        "model_uri": info.model_uri,
+        "score": score,
+        "params": params,
+    }
 
 
 def ensure_experiment(name: str) -> Any:
@@ -146,9 +151,13 @@ def register_challenger(model_name: str, best: dict[str, Any]) -> str:
 
     from mlops_runtime.model_ops import CHALLENGER
 
-    version = mlflow.register_model(best["model_uri"], model_name,
-                                    tags={"mlops.sweep.val_roc_auc": f"{best['score']:.6g}",
-                                          "mlops.sweep.params": json.dumps(best["params"],
-                                                                           sort_keys=True)})
+    version = mlflow.register_model(
+        best["model_uri"],
+        model_name,
+        tags={
+            "mlops.sweep.val_roc_auc": f"{best['score']:.6g}",
+            "mlops.sweep.params": json.dumps(best["params"], sort_keys=True),
+        },
+    )
     MlflowClient().set_registered_model_alias(model_name, CHALLENGER, version.version)
     return str(version.version)

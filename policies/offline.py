@@ -100,11 +100,14 @@ class UnseenValueError(Exception):
 
 def _level(value: Any, where: str) -> EnforcementLevel:
     if value not in LEVELS:
-        raise PayloadError(f"{where}: enforcement level must be one of "
-                           f"{', '.join(LEVELS)}, got {value!r}")
+        raise PayloadError(
+            f"{where}: enforcement level must be one of {', '.join(LEVELS)}, got {value!r}"
+        )
     if LEVELS[value] == EnforcementLevel.DISABLED:
-        raise PayloadError(f"{where}: a rule cannot be disabled; lower it to advisory, where it "
-                           "still evaluates and reports")
+        raise PayloadError(
+            f"{where}: a rule cannot be disabled; lower it to advisory, where it "
+            "still evaluates and reports"
+        )
     return LEVELS[value]
 
 
@@ -123,18 +126,33 @@ _ANNOTATIONS = {"default", "description", "title"}
 
 def check_schema(value: Any, schema: Mapping[str, Any], where: str) -> None:
     """Raise PayloadError naming ``where`` unless ``value`` satisfies ``schema``."""
-    unknown = set(schema) - _ANNOTATIONS - {"type", "enum", "minimum", "maximum", "minItems",
-                                            "maxItems", "items", "additionalProperties",
-                                            "pattern"}
+    unknown = (
+        set(schema)
+        - _ANNOTATIONS
+        - {
+            "type",
+            "enum",
+            "minimum",
+            "maximum",
+            "minItems",
+            "maxItems",
+            "items",
+            "additionalProperties",
+            "pattern",
+        }
+    )
     if unknown:
-        raise PayloadError(f"{where}: the rule's schema uses {', '.join(sorted(unknown))}, "
-                           "which the offline runner cannot check")
+        raise PayloadError(
+            f"{where}: the rule's schema uses {', '.join(sorted(unknown))}, "
+            "which the offline runner cannot check"
+        )
     kind = schema.get("type")
     if kind is not None and not _SCHEMA_TYPES[kind](value):
         raise PayloadError(f"{where}: expected {kind}, got {json.dumps(value)}")
     if "enum" in schema and value not in schema["enum"]:
-        raise PayloadError(f"{where}: must be one of {json.dumps(schema['enum'])}, "
-                           f"got {json.dumps(value)}")
+        raise PayloadError(
+            f"{where}: must be one of {json.dumps(schema['enum'])}, got {json.dumps(value)}"
+        )
     if "minimum" in schema and value < schema["minimum"]:
         raise PayloadError(f"{where}: must be at least {schema['minimum']}, got {value}")
     if "maximum" in schema and value > schema["maximum"]:
@@ -173,8 +191,12 @@ def resolve_config(
     for policy in policies:
         level = policy.enforcement_level or EnforcementLevel.ADVISORY
         if default_all is not None:
-            level = _level(default_all.get("enforcementLevel") if isinstance(default_all, dict)
-                           else default_all, "config.all")
+            level = _level(
+                default_all.get("enforcementLevel")
+                if isinstance(default_all, dict)
+                else default_all,
+                "config.all",
+            )
         entry = pack_config.get(policy.name)
         props: dict[str, Any] = {}
         if isinstance(entry, str):
@@ -186,8 +208,9 @@ def resolve_config(
             schema = policy.config_schema.properties if policy.config_schema else {}
             unknown = sorted(set(props) - set(schema))
             if unknown:
-                raise PayloadError(f"config.{policy.name}: unknown propert(ies) "
-                                   f"{', '.join(unknown)}")
+                raise PayloadError(
+                    f"config.{policy.name}: unknown propert(ies) {', '.join(unknown)}"
+                )
             for key, value in props.items():
                 check_schema(value, schema[key], f"config.{policy.name}.{key}")
         elif entry is not None:
@@ -264,17 +287,21 @@ class _ListProxy(Sequence[Any]):
 
 
 _UNKNOWN_REASON = "unknown in this plan (known only once the resource exists)"
-_SECURE_REASON = ("a secret the plan shows only as [secret] (a `secure:` stack config value, "
-                  "which the offline plan cannot decrypt)")
+_SECURE_REASON = (
+    "a secret the plan shows only as [secret] (a `secure:` stack config value, "
+    "which the offline plan cannot decrypt)"
+)
 
 
 def _wrap(value: Any, path: list[str], props: _Props) -> Any:
     if isinstance(value, dict):
-        return _DictProxy({k: _wrap(v, [*path, str(k)], props) for k, v in value.items()},
-                          path, props)
+        return _DictProxy(
+            {k: _wrap(v, [*path, str(k)], props) for k, v in value.items()}, path, props
+        )
     if isinstance(value, list):
-        return _ListProxy([_wrap(v, [*path, str(i)], props) for i, v in enumerate(value)],
-                          path, props)
+        return _ListProxy(
+            [_wrap(v, [*path, str(i)], props) for i, v in enumerate(value)], path, props
+        )
     if isinstance(value, str):
         if _is_unknown(value):
             return _Hidden(value, _UNKNOWN_REASON)
@@ -289,8 +316,9 @@ def props_of(inputs: Any, urn: str = "", preview: bool = False) -> Any:
     raises when a rule reads a value the plan does not know."""
     struct = struct_pb2.Struct()
     struct.update(dict(inputs or {}))
-    return _wrap(deserialize_properties(json_format.MessageToDict(struct)), [],
-                 _Props(urn, preview))
+    return _wrap(
+        deserialize_properties(json_format.MessageToDict(struct)), [], _Props(urn, preview)
+    )
 
 
 # A JSON document held as a secret (a kubeconfig, database credentials) is masked whole,
@@ -354,8 +382,11 @@ def masker(resources: list[Mapping[str, Any]]) -> Callable[[str], str]:
         return lambda message: message
     # longest first; a short secret only as a whole word, so messages stay readable
     words = sorted(secrets, key=len, reverse=True)
-    pattern = re.compile("|".join(
-        re.escape(w) if len(w) >= 4 else rf"(?<![\w-]){re.escape(w)}(?![\w-])" for w in words))
+    pattern = re.compile(
+        "|".join(
+            re.escape(w) if len(w) >= 4 else rf"(?<![\w-]){re.escape(w)}(?![\w-])" for w in words
+        )
+    )
     return lambda message: pattern.sub(SECRET_PLACEHOLDER, message)
 
 
@@ -387,7 +418,8 @@ def _providers(
             parts = urn.split("::")
             typ = known["type"] if known else parts[2].rsplit("$", 1)[-1]
             made[urn] = PolicyProviderResource(
-                typ, props[urn] if known else props_of({}), urn, parts[-1])
+                typ, props[urn] if known else props_of({}), urn, parts[-1]
+            )
         return made[urn]
 
     out: dict[str, PolicyProviderResource | None] = {}
@@ -401,8 +433,7 @@ def _providers(
         else:
             head = r["urn"].split("::")[:2]  # urn:pulumi:<stack>, <project>
             package = r["type"].split(":", 1)[0]
-            out[r["urn"]] = provider("::".join([*head, f"pulumi:providers:{package}",
-                                                "default"]))
+            out[r["urn"]] = provider("::".join([*head, f"pulumi:providers:{package}", "default"]))
     return out
 
 
@@ -426,8 +457,15 @@ def stack_resources(
     options and providers by URN, as the resource policies get them)."""
     objs = {
         r["urn"]: PolicyResource(
-            r["type"], props[r["urn"]], r["urn"], r["name"],
-            options[r["urn"]], providers[r["urn"]], None, [], {},
+            r["type"],
+            props[r["urn"]],
+            r["urn"],
+            r["name"],
+            options[r["urn"]],
+            providers[r["urn"]],
+            None,
+            [],
+            {},
         )
         for r in resources
     }
@@ -479,8 +517,15 @@ def evaluate(payload: Mapping[str, Any], policies: list[Policy] | None = None) -
         def report(message: str, urn: str | None = None) -> None:
             # resource policies always report against the resource being validated
             target = default_urn if default_urn is not None else urn
-            violations.append({"policy": policy.name, "enforcement": level.value,
-                               "urn": target, "message": mask(message or policy.description)})
+            violations.append(
+                {
+                    "policy": policy.name,
+                    "enforcement": level.value,
+                    "urn": target,
+                    "message": mask(message or policy.description),
+                }
+            )
+
         return report
 
     def run(policy: Policy, level: EnforcementLevel, urn: str | None, call: Any) -> None:
@@ -489,14 +534,24 @@ def evaluate(payload: Mapping[str, Any], policies: list[Policy] | None = None) -
             call(report)
         except UnknownValueError as exc:
             # what Pulumi does during preview: the rule cannot decide, advisory note
-            violations.append({"policy": policy.name, "enforcement": "advisory", "urn": urn,
-                               "message": f"can't run policy during preview: {exc.message}"})
+            violations.append(
+                {
+                    "policy": policy.name,
+                    "enforcement": "advisory",
+                    "urn": urn,
+                    "message": f"can't run policy during preview: {exc.message}",
+                }
+            )
         except UnseenValueError as exc:
             # fail closed: at the rule's own level, saying what it could not see
-            where = "" if urn is not None else f"{by_urn[exc.urn]['type']} " \
-                f"'{by_urn[exc.urn]['name']}' "
-            report(f"Could not see {where}.{'.'.join(exc.path)}: {exc.reason}; the rule "
-                   "cannot decide without it.", exc.urn)
+            where = (
+                "" if urn is not None else f"{by_urn[exc.urn]['type']} '{by_urn[exc.urn]['name']}' "
+            )
+            report(
+                f"Could not see {where}.{'.'.join(exc.path)}: {exc.reason}; the rule "
+                "cannot decide without it.",
+                exc.urn,
+            )
         except Exception as exc:  # a crashing rule must not pass silently
             report(f"the rule failed: {type(exc).__name__}: {exc}")
 
@@ -509,14 +564,23 @@ def evaluate(payload: Mapping[str, Any], policies: list[Policy] | None = None) -
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
                 args = ResourceValidationArgs(
-                    r["type"], props[r["urn"]], r["urn"], r["name"], options[r["urn"]],
-                    providers[r["urn"]], dict(settings), stack_tags)
+                    r["type"],
+                    props[r["urn"]],
+                    r["urn"],
+                    r["name"],
+                    options[r["urn"]],
+                    providers[r["urn"]],
+                    dict(settings),
+                    stack_tags,
+                )
                 evaluated += 1
-                run(policy, level, r["urn"],
-                    lambda report, a=args, p=policy: p.validate(a, report))
+                run(policy, level, r["urn"], lambda report, a=args, p=policy: p.validate(a, report))
         elif isinstance(policy, StackValidationPolicy):
-            stack = stack if stack is not None else stack_resources(
-                resources, props, options, providers)
+            stack = (
+                stack
+                if stack is not None
+                else stack_resources(resources, props, options, providers)
+            )
             sargs = StackValidationArgs(stack, dict(settings), stack_tags)
             evaluated += 1
             run(policy, level, None, lambda report, a=sargs, p=policy: p.validate(a, report))

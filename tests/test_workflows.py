@@ -118,8 +118,9 @@ def test_pr_lints_tests_reviews_and_previews_with_the_policy_pack() -> None:
     command = " ".join(runs(preview).split())
     assert 'pulumi preview --stack "$STACK"' in command
     # the base branch's pack and config (a sparse checkout of it), never the PR's own
-    assert ('--policy-pack .gate/policies --policy-pack-config '
-            '".gate/policies/config/${STACK}.json"') in command
+    assert (
+        '--policy-pack .gate/policies --policy-pack-config ".gate/policies/config/${STACK}.json"'
+    ) in command
     (gate,) = [s for s in steps(preview) if s.get("with", {}).get("path") == ".gate"]
     assert gate["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
     assert "make -C .gate venv-policy" in runs(preview)
@@ -145,11 +146,15 @@ def test_pr_policy_gate_judges_with_the_base_branch_pack_and_never_runs_the_pr()
     assert '--slurpfile config "policies/config/${STACK}.json"' in script
     assert ".venv-policy/bin/python policies/offline.py < payload.json" in script
     assert 'test "$mandatory" -eq 0' in script
-    (download,) = [s for s in steps(gate)
-                   if str(s.get("uses", "")).startswith("actions/download-artifact@")]
+    (download,) = [
+        s for s in steps(gate) if str(s.get("uses", "")).startswith("actions/download-artifact@")
+    ]
     assert download["with"]["name"] == "policy-input-${{ matrix.env }}"
-    (upload,) = [s for s in steps(jobs["policy-plan"])
-                 if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    (upload,) = [
+        s
+        for s in steps(jobs["policy-plan"])
+        if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+    ]
     assert upload["with"]["if-no-files-found"] == "error"
 
 

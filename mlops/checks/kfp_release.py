@@ -93,9 +93,7 @@ def _backend(root: Path) -> list[str]:
         for image in (entry or {}).get("images") or []:
             tag = KFP_IMAGE.match(str(image.get("image", "")))
             if tag and tag.group("tag") != KFP_RELEASE:
-                problems.append(
-                    f"{INVENTORY}: {image['image']} is not the release {KFP_RELEASE}"
-                )
+                problems.append(f"{INVENTORY}: {image['image']} is not the release {KFP_RELEASE}")
     return problems
 
 

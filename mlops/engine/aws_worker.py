@@ -41,8 +41,14 @@ class Session:
         self._worker = worker
         self._ended: int | None = None
         # `memo` holds the plan's own look-ups; the handlers need none of it
-        worker.send(("begin", Ctx(stack=ctx.stack, region=ctx.region, account=ctx.account,
-                                  partition=ctx.partition)))
+        worker.send(
+            (
+                "begin",
+                Ctx(
+                    stack=ctx.stack, region=ctx.region, account=ctx.account, partition=ctx.partition
+                ),
+            )
+        )
 
     def apply(self, typ: str, name: str, inputs: dict[str, Any], state: dict[str, Any]) -> bool:
         """Queue the resource for moto; False when moto does not model this type."""
@@ -68,8 +74,11 @@ class _Worker:
         # none of the caller's AWS settings (a profile, an endpoint); the fake credentials
         # moto's own mock sets, here from the start so clients can be built before it
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(AWS_ACCESS_KEY_ID="FOOBARKEY", AWS_SECRET_ACCESS_KEY="FOOBARSECRET",
-                   MOTO_EC2_LOAD_DEFAULT_AMIS="false")
+        env.update(
+            AWS_ACCESS_KEY_ID="FOOBARKEY",
+            AWS_SECRET_ACCESS_KEY="FOOBARSECRET",
+            MOTO_EC2_LOAD_DEFAULT_AMIS="false",
+        )
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the helper
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "mlops.engine.aws_worker", region],
@@ -83,8 +92,7 @@ class _Worker:
         self._verdicts: dict[int, list[str]] = {}
         # Puts never block the plan's threads; one thread writes, in the order sent.
         self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._writer = threading.Thread(target=self._write, name="aws-worker-writer",
-                                        daemon=True)
+        self._writer = threading.Thread(target=self._write, name="aws-worker-writer", daemon=True)
         self._writer.start()
 
     def alive(self) -> bool:
@@ -108,8 +116,7 @@ class _Worker:
                 assert self._proc.stdout is not None
                 number, errors = pickle.load(self._proc.stdout)
             except (EOFError, pickle.UnpicklingError, OSError):
-                raise PlanError(
-                    f"the AWS checks (moto) stopped: {self._last_error()}") from None
+                raise PlanError(f"the AWS checks (moto) stopped: {self._last_error()}") from None
             self._verdicts[number] = list(errors)
         return self._verdicts.pop(ticket)
 
@@ -140,8 +147,9 @@ class _Worker:
 
     def _last_error(self) -> str:
         self._stderr.seek(0)
-        lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines()
-                 if ln.strip()]
+        lines = [
+            ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln.strip()
+        ]
         return lines[-1] if lines else "it exited without a message"
 
 

@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> None:
         doc = {"version": VERSION, "error": {"exit": exc.exit_code, "message": str(exc)}}
     except BaseException as exc:  # whatever ends the plan is reported, never lost
         what = ": ".join(filter(None, (type(exc).__name__, _first_line(exc))))
-        doc = {"version": VERSION,
-               "error": {"exit": 1, "message": f"the planning process failed: {what}"}}
+        doc = {
+            "version": VERSION,
+            "error": {"exit": 1, "message": f"the planning process failed: {what}"},
+        }
     try:
         out.write(json.dumps(doc))
         out.close()
@@ -124,16 +126,30 @@ def plan_in_own_process(
         raise UsageError(f"{program_dir}: not a Pulumi project (no Pulumi.yaml)")
     project = load_project(program_dir.resolve()).name
     read_fd, write_fd = os.pipe()
-    command = [sys.executable, "-m", "mlops.engine.isolated", "--out-fd", str(write_fd),
-               "--stack", stack, str(program_dir.resolve())]
+    command = [
+        sys.executable,
+        "-m",
+        "mlops.engine.isolated",
+        "--out-fd",
+        str(write_fd),
+        "--stack",
+        stack,
+        str(program_dir.resolve()),
+    ]
     if config_file is not None:
         command[-1:-1] = ["--config", str(config_file.resolve())]
     try:
         # cwd: `-m` imports this checkout's mlops, as the aws_worker helper does; a session
         # of its own, so that whatever the program starts ends with it
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, pass_fds=(write_fd,),
-                                 cwd=PACKAGE_DIR.parent, start_new_session=True)
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,),
+            cwd=PACKAGE_DIR.parent,
+            start_new_session=True,
+        )
     finally:
         os.close(write_fd)
     assert child.stdout is not None
@@ -148,8 +164,9 @@ def plan_in_own_process(
         try:
             code = child.wait(TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
-            raise PlanError(f"the program did not finish planning within {TIMEOUT_SECONDS} s"
-                            ) from None
+            raise PlanError(
+                f"the program did not finish planning within {TIMEOUT_SECONDS} s"
+            ) from None
         finally:
             _end_session(child)
             for thread in threads:
@@ -174,20 +191,22 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def recorded_resources(
-    data: bytes, code: int, *, stack: str, project: str
-) -> list[dict[str, Any]]:
+def recorded_resources(data: bytes, code: int, *, stack: str, project: str) -> list[dict[str, Any]]:
     """The resources of the child's document, checked; PlanError/UsageError otherwise."""
     if not data or code != 0:
         # the child exits 0 right after writing; anything else was the program's doing
-        raise PlanError(f"the program ended its planning process ({_ended(code)}) before "
-                        "its plan was recorded: a Pulumi program must not exit (sys.exit, "
-                        "os._exit) or end the process")
+        raise PlanError(
+            f"the program ended its planning process ({_ended(code)}) before "
+            "its plan was recorded: a Pulumi program must not exit (sys.exit, "
+            "os._exit) or end the process"
+        )
     try:
         doc = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
-        raise PlanError(f"the program's planning process sent a malformed plan "
-                        f"(not JSON: {_first_line(exc, 120)})") from None
+        raise PlanError(
+            f"the program's planning process sent a malformed plan "
+            f"(not JSON: {_first_line(exc, 120)})"
+        ) from None
     try:
         return _checked(doc, stack, project)
     except _Malformed as exc:
@@ -203,13 +222,20 @@ def _checked(doc: Any, stack: str, project: str) -> list[dict[str, Any]]:
         raise _Malformed(f"expected an object with version {VERSION}")
     if set(doc) == {"version", "error"}:
         error = doc["error"]
-        if not (isinstance(error, dict) and error.get("exit") in (1, 2)
-                and isinstance(error.get("message"), str)):
+        if not (
+            isinstance(error, dict)
+            and error.get("exit") in (1, 2)
+            and isinstance(error.get("message"), str)
+        ):
             raise _Malformed("error: expected {exit: 1|2, message}")
         message = _first_line(error["message"]) or "the program could not be planned"
         raise UsageError(message) if error["exit"] == 2 else PlanError(message)
-    if set(doc) != {"version", "plan"} or not isinstance(doc["plan"], dict) \
-            or set(doc["plan"]) != {"resources"} or not isinstance(doc["plan"]["resources"], list):
+    if (
+        set(doc) != {"version", "plan"}
+        or not isinstance(doc["plan"], dict)
+        or set(doc["plan"]) != {"resources"}
+        or not isinstance(doc["plan"]["resources"], list)
+    ):
         raise _Malformed("expected {version, plan: {resources: [...]}}")
     prefix = f"urn:pulumi:{stack}::{project}::"
     seen: set[str] = set()
@@ -224,15 +250,21 @@ def _checked(doc: Any, stack: str, project: str) -> list[dict[str, Any]]:
         urn = r["urn"]
         # urn:pulumi:<stack>::<project>::<parent types$>type::<name>
         qualified, _, name = urn.removeprefix(prefix).partition("::")
-        if not urn.startswith(prefix) or name != r["name"] \
-                or qualified.rsplit("$", 1)[-1] != r["type"]:
-            raise _Malformed(f"{where}.urn: not the URN of {r['type']} '{r['name']}' in "
-                             f"stack {stack} of project {project}")
+        if (
+            not urn.startswith(prefix)
+            or name != r["name"]
+            or qualified.rsplit("$", 1)[-1] != r["type"]
+        ):
+            raise _Malformed(
+                f"{where}.urn: not the URN of {r['type']} '{r['name']}' in "
+                f"stack {stack} of project {project}"
+            )
         if urn in seen:
             raise PlanError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
         seen.add(urn)
         if not _urns(r["dependencies"]) or not all(
-                isinstance(v, list) and _urns(v) for v in r["propertyDependencies"].values()):
+            isinstance(v, list) and _urns(v) for v in r["propertyDependencies"].values()
+        ):
             raise _Malformed(f"{where}: dependencies must be lists of URNs")
         if r["parent"] is not None and not r["parent"].startswith(f"urn:pulumi:{stack}::"):
             raise _Malformed(f"{where}.parent: not a URN of stack {stack}")

@@ -42,9 +42,13 @@ PROVIDERS = ("pulumi_aws", "pulumi_kubernetes")
 # the only statements a generated leaf `__init__.py` holds
 _STAR = re.compile(r"from \.(\w+) import \*")
 _PLAIN = re.compile(r"from \. import (\w+)")
-_PREAMBLE = {"import builtins as _builtins", "from .. import _utilities",
-             "from ... import _utilities", "import typing",
-             "# Export this package's modules as members:"}
+_PREAMBLE = {
+    "import builtins as _builtins",
+    "from .. import _utilities",
+    "from ... import _utilities",
+    "import typing",
+    "# Export this package's modules as members:",
+}
 _SUFFIXES = ("InitArgs", "Args", "Result", "_output")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -56,8 +60,12 @@ def _members(source: str) -> tuple[list[str], list[str]] | None:
     plain: list[str] = []
     for raw in source.splitlines():
         line = raw.strip()
-        if not line or line in _PREAMBLE or (line.startswith("#") and "***" in line) \
-                or line == "# coding=utf-8":
+        if (
+            not line
+            or line in _PREAMBLE
+            or (line.startswith("#") and "***" in line)
+            or line == "# coding=utf-8"
+        ):
             continue
         if m := _STAR.fullmatch(line):
             stars.append(m.group(1))
@@ -74,7 +82,7 @@ def _candidates(name: str) -> list[str]:
     for suffix in _SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             bases.append(name[: -len(suffix)])
-    bases += [b[len("Awaitable"):] for b in bases if b.startswith("Awaitable")]
+    bases += [b[len("Awaitable") :] for b in bases if b.startswith("Awaitable")]
     return list(dict.fromkeys(c for b in bases for c in (b, _CAMEL.sub("_", b).lower())))
 
 
@@ -93,8 +101,11 @@ class _Leaf(ModuleType):
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
-        if name in self._lazy_stars and isinstance(value, ModuleType) \
-                and value.__name__ == f"{self.__name__}.{name}":
+        if (
+            name in self._lazy_stars
+            and isinstance(value, ModuleType)
+            and value.__name__ == f"{self.__name__}.{name}"
+        ):
             for n in _exports(value):
                 super().__setattr__(n, getattr(value, n))
 
@@ -163,8 +174,9 @@ class _LeafLoader(importlib.abc.Loader):
 def _compile_postponed(origin: str) -> CodeType:
     with open(origin, "rb") as f:
         source = f.read()
-    return compile(source, origin, "exec", dont_inherit=True,
-                   flags=__future__.annotations.compiler_flag)
+    return compile(
+        source, origin, "exec", dont_inherit=True, flags=__future__.annotations.compiler_flag
+    )
 
 
 _BYTECODE = venv_cache.FileCache("postponed-annotations", marshal.dumps, marshal.loads)
@@ -202,8 +214,9 @@ class _Finder(importlib.abc.MetaPathFinder):
             return None
         if spec.submodule_search_locations is not None:
             spec.loader = _LeafLoader(spec.loader)
-        elif _BYTECODE.dir is not None and isinstance(spec.loader,
-                                                     importlib.machinery.SourceFileLoader):
+        elif _BYTECODE.dir is not None and isinstance(
+            spec.loader, importlib.machinery.SourceFileLoader
+        ):
             spec.loader = _PostponedLoader(spec.loader)
         return spec
 

@@ -191,8 +191,10 @@ def _execute(
         except PlanError:
             raise
         except SystemExit as exc:  # a BaseException: `except Exception` would let it end the CLI
-            raise PlanError(f"the program called sys.exit({exc.code!r}) while it was planned: "
-                            "a Pulumi program must not exit") from None
+            raise PlanError(
+                f"the program called sys.exit({exc.code!r}) while it was planned: "
+                "a Pulumi program must not exit"
+            ) from None
         except Exception as exc:
             rejected = verdict()  # a refusal explains a failure better than its effect
             if mocks.errors or rejected:
@@ -230,8 +232,9 @@ def _execute(
         "outputs": monitor.stack_outputs,
         "_states": {r.urn: r.state for r in monitor.recorded.values()},
         "_providers": {r.urn: r.provider for r in monitor.recorded.values() if r.provider},
-        "_pack_inputs": {r.urn: r.pack_inputs for r in monitor.recorded.values()
-                         if r.pack_inputs is not None},
+        "_pack_inputs": {
+            r.urn: r.pack_inputs for r in monitor.recorded.values() if r.pack_inputs is not None
+        },
         "_cwd": str(cwd),
         "_moto_types": sorted(mocks.moto_types),
     }

@@ -44,8 +44,11 @@ def plain(value: Any, *, reveal: bool = False, hidden: list[bool] | None = None)
                 return None
             return plain(value.get("value"), reveal=reveal, hidden=hidden)
         if sig in (ASSET_SIG, ARCHIVE_SIG):
-            return {k: plain(v, reveal=reveal, hidden=hidden)
-                    for k, v in sorted(value.items()) if k != SIG_KEY}
+            return {
+                k: plain(v, reveal=reveal, hidden=hidden)
+                for k, v in sorted(value.items())
+                if k != SIG_KEY
+            }
         return {k: plain(v, reveal=reveal, hidden=hidden) for k, v in sorted(value.items())}
     if isinstance(value, list):
         return [plain(v, reveal=reveal, hidden=hidden) for v in value]

@@ -36,8 +36,14 @@ class FileCache:
     """One kind of derived data: ``build`` makes it from the file, ``dumps``/``loads``
     store it."""
 
-    def __init__(self, kind: str, dumps: Callable[[Any], bytes],
-                 loads: Callable[[bytes], Any], *, version: int = 1) -> None:
+    def __init__(
+        self,
+        kind: str,
+        dumps: Callable[[Any], bytes],
+        loads: Callable[[bytes], Any],
+        *,
+        version: int = 1,
+    ) -> None:
         base = root()
         self.dir = base / kind if base is not None else None
         self._dumps = dumps
@@ -54,14 +60,15 @@ class FileCache:
             stat = os.stat(source)
         except OSError:
             return None
-        header = b"".join([self._tag, stat.st_mtime_ns.to_bytes(8, "little"),
-                           stat.st_size.to_bytes(8, "little")])
+        header = b"".join(
+            [self._tag, stat.st_mtime_ns.to_bytes(8, "little"), stat.st_size.to_bytes(8, "little")]
+        )
         name = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
         entry = self.dir / f"{Path(source).name}.{name[:16]}"
         with contextlib.suppress(Exception):  # missing, stale or torn: rebuild it
             data = entry.read_bytes()
             if data.startswith(header):
-                value: T = self._loads(data[len(header):])
+                value: T = self._loads(data[len(header) :])
                 return value
         if not self.writable:
             return None

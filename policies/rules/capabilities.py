@@ -63,7 +63,7 @@ NEEDS = {
     GPU: "an NVIDIA device plugin, which nothing in the plan installs (nodes advertise no "
     "nvidia.com/gpu without it): add the nvidia-device-plugin chart",
     NETPOL: "NetworkPolicy enforcement in the CNI, which nothing in the plan turns on (the "
-    "policy is accepted and ignored): set enableNetworkPolicy \"true\" in the vpc-cni "
+    'policy is accepted and ignored): set enableNetworkPolicy "true" in the vpc-cni '
     "add-on's configurationValues, or install Calico or Cilium",
     AUTOSCALER: "a node autoscaler, which nothing in the plan installs (the group never "
     "grows past its desired size): add the cluster-autoscaler chart (Karpenter launches "
@@ -96,8 +96,10 @@ IMAGE_PROVIDES = (
 )
 # in-tree provisioners migrated to a CSI driver (the in-tree code is gone since 1.27)
 MIGRATED = {"kubernetes.io/aws-ebs": "ebs.csi.aws.com"}
-DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class",
-                 "storageclass.beta.kubernetes.io/is-default-class")
+DEFAULT_CLASS = (
+    "storageclass.kubernetes.io/is-default-class",
+    "storageclass.beta.kubernetes.io/is-default-class",
+)
 ALB_CONTROLLER = "ingress.k8s.aws/alb"
 NLB_CLASS = "service.k8s.aws/nlb"
 LB_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
@@ -164,8 +166,12 @@ def _walk(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
 
 
 def _images(obj: Object) -> list[str]:
-    return [str(c.spec.get("image")) for pod in pod_specs(obj) for c in pod.containers
-            if isinstance(c.spec.get("image"), str)]
+    return [
+        str(c.spec.get("image"))
+        for pod in pod_specs(obj)
+        for c in pod.containers
+        if isinstance(c.spec.get("image"), str)
+    ]
 
 
 def _vpc_cni_enforces(props: Mapping[str, Any]) -> bool | None:
@@ -182,8 +188,9 @@ def _vpc_cni_enforces(props: Mapping[str, Any]) -> bool | None:
     return isinstance(values, Mapping) and values.get("enableNetworkPolicy") == "true"
 
 
-def providers(args: StackValidationArgs, objs: list[tuple[PolicyResource, Object]],
-              report: ReportViolation) -> Providers:
+def providers(
+    args: StackValidationArgs, objs: list[tuple[PolicyResource, Object]], report: ReportViolation
+) -> Providers:
     found = Providers()
     for addon in resources_of(args, ADDON):
         name = addon.props.get("addonName")
@@ -194,8 +201,11 @@ def providers(args: StackValidationArgs, objs: list[tuple[PolicyResource, Object
         if name == "vpc-cni":
             enforces = _vpc_cni_enforces(addon.props)
             if enforces is None:
-                report("The vpc-cni add-on's configurationValues cannot be read: whether it "
-                       "enforces NetworkPolicies is not known.", addon.urn)
+                report(
+                    "The vpc-cni add-on's configurationValues cannot be read: whether it "
+                    "enforces NetworkPolicies is not known.",
+                    addon.urn,
+                )
             elif enforces:
                 found.capabilities.add(NETPOL)
     for release in resources_of(args, *CHARTS):
@@ -213,7 +223,8 @@ def providers(args: StackValidationArgs, objs: list[tuple[PolicyResource, Object
                 annotations = as_dict(sc.get("annotations"))
                 if isinstance(sc.get("name"), str):
                     found.classes[sc["name"]] = StorageClass(
-                        "ebs.csi.aws.com", any(_is_true(annotations.get(a)) for a in DEFAULT_CLASS))
+                        "ebs.csi.aws.com", any(_is_true(annotations.get(a)) for a in DEFAULT_CLASS)
+                    )
     for _, obj in objs:
         kind, group = obj.kind, obj.group
         if kind == "StorageClass" and group == "storage.k8s.io":
@@ -221,14 +232,18 @@ def providers(args: StackValidationArgs, objs: list[tuple[PolicyResource, Object
             if isinstance(obj.name, str):
                 found.classes[obj.name] = StorageClass(
                     obj.props.get("provisioner"),
-                    any(_is_true(annotations.get(a)) for a in DEFAULT_CLASS))
+                    any(_is_true(annotations.get(a)) for a in DEFAULT_CLASS),
+                )
         elif kind == "CSIDriver" and group == "storage.k8s.io" and isinstance(obj.name, str):
             found.drivers.add(obj.name)
         elif kind == "APIService" and obj.name == "v1beta1.metrics.k8s.io":
             found.capabilities.add(METRICS)
-        elif (kind == "IngressClass" and group == "networking.k8s.io"
-              and get(obj.props, "spec", "controller") == ALB_CONTROLLER
-              and isinstance(obj.name, str)):
+        elif (
+            kind == "IngressClass"
+            and group == "networking.k8s.io"
+            and get(obj.props, "spec", "controller") == ALB_CONTROLLER
+            and isinstance(obj.name, str)
+        ):
             found.alb_classes.add(obj.name)
         for image in _images(obj):
             for pattern, capability in IMAGE_PROVIDES:
@@ -253,8 +268,9 @@ def _claims_in(value: Any, resource: PolicyResource, what: str) -> Iterator[Need
                 yield _claim(resource, f"{what} {path}[{i}]", get(t, "spec"))
         elif key == "persistence" and isinstance(v, Mapping) and _is_true(v.get("enabled")):
             klass = v.get("storageClassName", v.get("storageClass"))
-            yield _claim(resource, f"{what} {path}", {"storageClassName": klass}
-                         if klass is not None else {})
+            yield _claim(
+                resource, f"{what} {path}", {"storageClassName": klass} if klass is not None else {}
+            )
 
 
 def _claim(resource: PolicyResource, what: str, spec: Any) -> Need:
@@ -280,8 +296,12 @@ def _ingress_classes(value: Any) -> Iterator[tuple[str, Any]]:
     for path, key, v in _walk(value):
         if key == "ingressClassName":
             yield path, v
-        elif "ingress" in key.lower() and isinstance(v, Mapping) and "className" in v and (
-                v.get("enabled") is None or _is_true(v.get("enabled"))):
+        elif (
+            "ingress" in key.lower()
+            and isinstance(v, Mapping)
+            and "className" in v
+            and (v.get("enabled") is None or _is_true(v.get("enabled")))
+        ):
             yield f"{path}.className", v.get("className")
 
 
@@ -293,14 +313,20 @@ def _object_needs(resource: PolicyResource, obj: Object, found: Providers) -> It
         metrics = get(props, "spec", "metrics")
         if hidden(metrics):
             yield Need(resource, what, METRICS, unseen="spec.metrics")
-        elif not as_list(metrics) or any(
+        elif (
+            not as_list(metrics)
+            or any(
                 as_dict(m).get("type") in ("Resource", "ContainerResource")
-                for m in as_list(metrics)) or get(props, "spec",
-                                                  "targetCPUUtilizationPercentage"):
+                for m in as_list(metrics)
+            )
+            or get(props, "spec", "targetCPUUtilizationPercentage")
+        ):
             yield Need(resource, what, METRICS)
     elif kind == "InferenceService" and group == "serving.kserve.io":
-        if (annotations.get(KSERVE_AUTOSCALER) not in ("none", "external", "keda")
-                and annotations.get(KSERVE_MODE) != "Serverless"):
+        if (
+            annotations.get(KSERVE_AUTOSCALER) not in ("none", "external", "keda")
+            and annotations.get(KSERVE_MODE) != "Serverless"
+        ):
             yield Need(resource, what, METRICS)
     elif kind == "PersistentVolumeClaim" and group in ("", "core"):
         yield _claim(resource, what, props.get("spec"))
@@ -327,8 +353,9 @@ def _object_needs(resource: PolicyResource, obj: Object, found: Providers) -> It
     yield from _gpu_asks(spec, resource, what)
 
 
-def needs(args: StackValidationArgs, objs: list[tuple[PolicyResource, Object]],
-          found: Providers) -> list[Need]:
+def needs(
+    args: StackValidationArgs, objs: list[tuple[PolicyResource, Object]], found: Providers
+) -> list[Need]:
     out: list[Need] = []
     for resource, obj in objs:
         out += _object_needs(resource, obj, found)
@@ -338,9 +365,11 @@ def needs(args: StackValidationArgs, objs: list[tuple[PolicyResource, Object]],
         if hidden(values):
             out.append(Need(release, what, unseen="values"))
             continue
-        autoscaling = [p for p, k, v in _walk(values)
-                       if k == "autoscaling" and isinstance(v, Mapping) and _is_true(
-                           v.get("enabled"))]
+        autoscaling = [
+            p
+            for p, k, v in _walk(values)
+            if k == "autoscaling" and isinstance(v, Mapping) and _is_true(v.get("enabled"))
+        ]
         out += [Need(release, f"{what} values.{p}", METRICS) for p in autoscaling]
         out += [n for n in _claims_in(values, release, f"{what} values")]
         out += list(_gpu_asks(values, release, f"{what} values"))
@@ -352,15 +381,19 @@ def needs(args: StackValidationArgs, objs: list[tuple[PolicyResource, Object]],
     for group in resources_of(args, NODE_GROUP):
         what = _label(group)
         ami = group.props.get("amiType")
-        if isinstance(ami, str) and ("NVIDIA" in ami or "GPU" in ami) and not ami.startswith(
-                "BOTTLEROCKET"):
+        if (
+            isinstance(ami, str)
+            and ("NVIDIA" in ami or "GPU" in ami)
+            and not ami.startswith("BOTTLEROCKET")
+        ):
             out.append(Need(group, f"{what} (AMI {ami})", GPU))
         scaling = group.props.get("scalingConfig")
         desired, most = get(scaling, "desiredSize"), get(scaling, "maxSize")
         if hidden(scaling) or hidden(desired) or hidden(most):
             out.append(Need(group, what, AUTOSCALER, unseen="scalingConfig"))
-        elif isinstance(desired, int | float) and isinstance(most, int | float) and (
-                desired < most):
+        elif (
+            isinstance(desired, int | float) and isinstance(most, int | float) and (desired < most)
+        ):
             out.append(Need(group, f"{what} (desired {desired:g} < max {most:g})", AUTOSCALER))
     return out
 
@@ -372,22 +405,28 @@ def _check_claim(need: Need, found: Providers) -> str | None:
     if klass is None:
         defaults = [n for n, sc in sorted(found.classes.items()) if sc.default]
         if not defaults:
-            return (f"{need.what} names no StorageClass and the plan has no default one (EKS "
-                    ">= 1.30 creates none): the claim stays Pending. Add a StorageClass "
-                    "annotated storageclass.kubernetes.io/is-default-class: \"true\".")
+            return (
+                f"{need.what} names no StorageClass and the plan has no default one (EKS "
+                ">= 1.30 creates none): the claim stays Pending. Add a StorageClass "
+                'annotated storageclass.kubernetes.io/is-default-class: "true".'
+            )
         klass = defaults[0]
     sc = found.classes.get(klass)
     if sc is None:
-        return (f"{need.what} asks for StorageClass {klass!r}, which the plan does not "
-                "create: the claim stays Pending.")
+        return (
+            f"{need.what} asks for StorageClass {klass!r}, which the plan does not "
+            "create: the claim stays Pending."
+        )
     provisioner = sc.provisioner
     if hidden(provisioner) or not isinstance(provisioner, str):
         return f"StorageClass {klass!r}'s provisioner cannot be seen ({provisioner!r})."
     driver = MIGRATED.get(provisioner, provisioner)
     if driver not in found.drivers:
-        return (f"{need.what} gets its volume from StorageClass {klass!r}, whose CSI driver "
-                f"{driver} nothing in the plan installs (an EKS add-on or its chart): the "
-                "claim stays Pending.")
+        return (
+            f"{need.what} gets its volume from StorageClass {klass!r}, whose CSI driver "
+            f"{driver} nothing in the plan installs (an EKS add-on or its chart): the "
+            "claim stays Pending."
+        )
     return None
 
 
@@ -396,14 +435,19 @@ def _check(args: StackValidationArgs, report: ReportViolation) -> None:
     found = providers(args, objs, report)
     wanted = needs(args, objs, found)
     if wanted and len(resources_of(args, EKS)) > 1:
-        report("The stack creates more than one EKS cluster: which one provides the "
-               "capabilities its objects need is not in the plan; split the stack.", None)
+        report(
+            "The stack creates more than one EKS cluster: which one provides the "
+            "capabilities its objects need is not in the plan; split the stack.",
+            None,
+        )
         return
     seen: set[tuple[str, str]] = set()
     for need in wanted:
         if need.unseen:
-            message = (f"{need.what}: {need.unseen} cannot be seen, so what it needs from "
-                       "the cluster cannot be checked.")
+            message = (
+                f"{need.what}: {need.unseen} cannot be seen, so what it needs from "
+                "the cluster cannot be checked."
+            )
         elif need.capability:
             if need.capability in found.capabilities:
                 continue
@@ -419,7 +463,10 @@ def _check(args: StackValidationArgs, report: ReportViolation) -> None:
 
 
 TYPES_READ = (
-    ADDON, EKS, NODE_GROUP, *CHARTS,
+    ADDON,
+    EKS,
+    NODE_GROUP,
+    *CHARTS,
     "kubernetes:storage.k8s.io/v1:StorageClass",
     "kubernetes:storage.k8s.io/v1:CSIDriver",
     "kubernetes:core/v1:PersistentVolumeClaim",

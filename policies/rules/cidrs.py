@@ -27,15 +27,33 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # IANA IPv4 special-purpose ranges that are not globally reachable, plus multicast
 # and the reserved 240/4 (neither is a unicast source or destination on the internet).
-NON_PUBLIC_V4 = tuple(ipaddress.collapse_addresses(ipaddress.IPv4Network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15",
-    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-)))
+NON_PUBLIC_V4 = tuple(
+    ipaddress.collapse_addresses(
+        ipaddress.IPv4Network(n)
+        for n in (
+            "0.0.0.0/8",
+            "10.0.0.0/8",
+            "100.64.0.0/10",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "172.16.0.0/12",
+            "192.0.0.0/24",
+            "192.0.2.0/24",
+            "192.168.0.0/16",
+            "198.18.0.0/15",
+            "198.51.100.0/24",
+            "203.0.113.0/24",
+            "224.0.0.0/4",
+            "240.0.0.0/4",
+        )
+    )
+)
 # IPv6: only global unicast is the internet, less its documentation ranges.
 GLOBAL_V6 = ipaddress.IPv6Network("2000::/3")
-NON_PUBLIC_V6_IN_GLOBAL = (ipaddress.IPv6Network("2001:db8::/32"),
-                           ipaddress.IPv6Network("3fff::/20"))
+NON_PUBLIC_V6_IN_GLOBAL = (
+    ipaddress.IPv6Network("2001:db8::/32"),
+    ipaddress.IPv6Network("3fff::/20"),
+)
 # the threshold: as many public addresses as a /8 (IPv4) or a /32 (IPv6)
 OPEN_V4 = 2 ** (32 - 8)
 OPEN_V6 = 2 ** (128 - 32)

@@ -25,10 +25,14 @@ def _check_endpoint(args: ResourceValidationArgs, report: ReportViolation) -> No
         return
     # AWS defaults: public endpoint on, reachable from 0.0.0.0/0
     public = vpc.get("endpointPublicAccess")
-    if public is not None and not isinstance(public, bool) and str(public).lower() not in (
-            "true", "false"):
-        report(f"endpointPublicAccess cannot be seen ({public!r}): the endpoint may be public.",
-               None)
+    if (
+        public is not None
+        and not isinstance(public, bool)
+        and str(public).lower() not in ("true", "false")
+    ):
+        report(
+            f"endpointPublicAccess cannot be seen ({public!r}): the endpoint may be public.", None
+        )
         return
     if public is not None and not is_true(public):
         return
@@ -38,8 +42,11 @@ def _check_endpoint(args: ResourceValidationArgs, report: ReportViolation) -> No
         return
     unseen = [c for c in cidrs if parse(c) is None]
     if unseen:
-        report(f"publicAccessCidrs holds {', '.join(repr(c) for c in unseen)}, which the pack "
-               "cannot read as CIDRs.", None)
+        report(
+            f"publicAccessCidrs holds {', '.join(repr(c) for c in unseen)}, which the pack "
+            "cannot read as CIDRs.",
+            None,
+        )
     problem = open_problem([c for c in cidrs if is_public(c)])
     if problem:
         report(f"The public API endpoint is open to the internet: {problem}.", None)
@@ -50,8 +57,11 @@ def _check_logging(args: ResourceValidationArgs, report: ReportViolation) -> Non
     enabled = {str(t) for t in as_list(args.props.get("enabledClusterLogTypes"))}
     missing = [t for t in required if t not in enabled]
     if missing:
-        report(f"Control-plane log types {', '.join(missing)} are not enabled "
-               "(enabledClusterLogTypes).", None)
+        report(
+            f"Control-plane log types {', '.join(missing)} are not enabled "
+            "(enabledClusterLogTypes).",
+            None,
+        )
 
 
 def _check_secrets_encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -59,8 +69,7 @@ def _check_secrets_encryption(args: ResourceValidationArgs, report: ReportViolat
     for cfg in configs:
         if "secrets" in as_list(get(cfg, "resources")) and get(cfg, "provider", "keyArn"):
             return
-    report("Kubernetes secrets are not envelope-encrypted with a KMS key (encryptionConfig).",
-           None)
+    report("Kubernetes secrets are not envelope-encrypted with a KMS key (encryptionConfig).", None)
 
 
 def _check_imdsv2(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -81,25 +90,43 @@ POLICIES: list[Policy] = [
         "eks-endpoint-restricted",
         "The EKS API endpoint is private, or public only to ranges that are not the "
         "internet (0.0.0.0/0 or ranges covering as much).",
-        EKS, _check_endpoint),
+        EKS,
+        _check_endpoint,
+    ),
     resource_policy(
-        "eks-control-plane-logging", "EKS control-plane logging is enabled.", EKS,
+        "eks-control-plane-logging",
+        "EKS control-plane logging is enabled.",
+        EKS,
         _check_logging,
-        schema={"required_log_types": {
-            "type": "array", "minItems": 1, "default": DEFAULT_LOG_TYPES,
-            "items": {"enum": ["api", "audit", "authenticator", "controllerManager",
-                               "scheduler"]}}}),
+        schema={
+            "required_log_types": {
+                "type": "array",
+                "minItems": 1,
+                "default": DEFAULT_LOG_TYPES,
+                "items": {
+                    "enum": ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+                },
+            }
+        },
+    ),
     resource_policy(
-        "eks-secrets-encryption", "EKS envelope-encrypts Kubernetes secrets with KMS.", EKS,
-        _check_secrets_encryption),
+        "eks-secrets-encryption",
+        "EKS envelope-encrypts Kubernetes secrets with KMS.",
+        EKS,
+        _check_secrets_encryption,
+    ),
     resource_policy(
         "ec2-imdsv2-required",
         "Launch templates and instances require IMDSv2 with a hop limit of at most 2.",
         ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/instance:Instance"),
-        _check_imdsv2),
+        _check_imdsv2,
+    ),
     resource_policy(
-        "eks-node-group-no-ssh", "EKS node groups do not open SSH (remoteAccess).",
-        ("aws:eks/nodeGroup:NodeGroup",), _check_no_remote_access),
+        "eks-node-group-no-ssh",
+        "EKS node groups do not open SSH (remoteAccess).",
+        ("aws:eks/nodeGroup:NodeGroup",),
+        _check_no_remote_access,
+    ),
 ]
 
 
@@ -127,19 +154,22 @@ def _check_helm_source(args: ResourceValidationArgs, report: ReportViolation) ->
     chart = args.props.get("chart")
     for where, value in (("repositoryOpts.repo", repo), ("chart", chart)):
         if isinstance(value, str) and value.startswith("http://"):
-            report(f"{where} '{value}' is fetched over plain HTTP; use https:// or oci://.",
-                   None)
+            report(f"{where} '{value}' is fetched over plain HTTP; use https:// or oci://.", None)
 
 
 POLICIES += [
     resource_policy(
         "helm-chart-version-pinned",
         "Helm releases and charts pin an exact chart version (no empty, 'latest' or range).",
-        (HELM_RELEASE, *HELM_CHARTS), _check_helm_version),
+        (HELM_RELEASE, *HELM_CHARTS),
+        _check_helm_version,
+    ),
     resource_policy(
         "helm-chart-source-secure",
         "Helm charts come from https:// or oci:// repositories.",
-        (HELM_RELEASE, *HELM_CHARTS), _check_helm_source),
+        (HELM_RELEASE, *HELM_CHARTS),
+        _check_helm_source,
+    ),
 ]
 
 
@@ -156,17 +186,18 @@ def _check_kustomize_ref(args: ResourceValidationArgs, report: ReportViolation) 
     if not remote:
         return  # a directory of this repository is pinned by the commit itself
     _, _, query = directory.partition("?")
-    refs = [p[len("ref="):] for p in query.split("&") if p.startswith("ref=")]
+    refs = [p[len("ref=") :] for p in query.split("&") if p.startswith("ref=")]
     if not refs or refs[0].lower() in MOVING_REFS:
-        report(f"Remote kustomization '{directory}' does not pin a tag or commit (?ref=).",
-               None)
+        report(f"Remote kustomization '{directory}' does not pin a tag or commit (?ref=).", None)
 
 
 POLICIES += [
     resource_policy(
         "kustomize-source-pinned",
         "Remote kustomizations pin a tag or commit (?ref=), never a moving branch.",
-        KUSTOMIZE, _check_kustomize_ref),
+        KUSTOMIZE,
+        _check_kustomize_ref,
+    ),
 ]
 
 
@@ -176,8 +207,13 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 # pack can read what it grants. `admin` and `edit` are safe in one namespace (a
 # RoleBinding) only: bound cluster-wide they read every namespace's secrets, kube-system's
 # service-account tokens included.
-SAFE_BUILTIN_ROLES = ("view", "system:auth-delegator", "system:discovery",
-                      "system:basic-user", "system:public-info-viewer")
+SAFE_BUILTIN_ROLES = (
+    "view",
+    "system:auth-delegator",
+    "system:discovery",
+    "system:basic-user",
+    "system:public-info-viewer",
+)
 NAMESPACE_ADMIN_ROLES = ("admin", "edit")
 AWS_AUTH = ("kube-system", "aws-auth")
 ESCALATING = {
@@ -218,24 +254,39 @@ def _check_admin_bindings(args: Any, report: ReportViolation) -> None:
         ref = get(obj.props, "roleRef")
         kind, name = get(ref, "kind"), get(ref, "name")
         where = f"{obj.prefix()}{obj.kind} '{obj.name}'"
-        if not isinstance(kind, str) or not isinstance(name, str) or name in ("[secret]",
-                                                                              "[unknown]"):
+        if (
+            not isinstance(kind, str)
+            or not isinstance(name, str)
+            or name in ("[secret]", "[unknown]")
+        ):
             report(f"{where} binds a role the pack cannot see ({ref!r}).", p.resource.urn)
             continue
         if kind == "ClusterRole" and name == "cluster-admin":
             why = "cluster-admin"
-        elif (kind == "ClusterRole" and name in NAMESPACE_ADMIN_ROLES
-              and obj.kind == "ClusterRoleBinding" and name not in cluster_roles):
+        elif (
+            kind == "ClusterRole"
+            and name in NAMESPACE_ADMIN_ROLES
+            and obj.kind == "ClusterRoleBinding"
+            and name not in cluster_roles
+        ):
             why = f"ClusterRole '{name}' in every namespace"
         else:
-            role = cluster_roles.get(name) if kind == "ClusterRole" else roles.get(
-                (namespace_of(obj), name))
+            role = (
+                cluster_roles.get(name)
+                if kind == "ClusterRole"
+                else roles.get((namespace_of(obj), name))
+            )
             if role is None:
-                if kind == "ClusterRole" and (name in SAFE_BUILTIN_ROLES or (
-                        name in NAMESPACE_ADMIN_ROLES and obj.kind == "RoleBinding")):
+                if kind == "ClusterRole" and (
+                    name in SAFE_BUILTIN_ROLES
+                    or (name in NAMESPACE_ADMIN_ROLES and obj.kind == "RoleBinding")
+                ):
                     continue
-                report(f"{where} binds {kind} '{name}', which is not in the plan: what it grants "
-                       "cannot be seen.", p.resource.urn)
+                report(
+                    f"{where} binds {kind} '{name}', which is not in the plan: what it grants "
+                    "cannot be seen.",
+                    p.resource.urn,
+                )
                 continue
             why = _role_grant(role, cluster_roles)
             if why is None:
@@ -245,9 +296,12 @@ def _check_admin_bindings(args: Any, report: ReportViolation) -> None:
         shown = [_subject(s, obj) for s in subjects]
         outside = [s for s in shown if s not in allowed]
         if outside or not subjects:
-            report(f"{where} grants {why} to {', '.join(outside) or 'no listed subject'}: "
-                   "administrators reach the cluster through its access entries, not RBAC "
-                   "bindings.", p.resource.urn)
+            report(
+                f"{where} grants {why} to {', '.join(outside) or 'no listed subject'}: "
+                "administrators reach the cluster through its access entries, not RBAC "
+                "bindings.",
+                p.resource.urn,
+            )
     _check_aws_auth(args, report)
 
 
@@ -264,21 +318,28 @@ def _check_aws_auth(args: Any, report: ReportViolation) -> None:
             if text is None:
                 continue
             try:
-                entries = yaml.safe_load(text) if isinstance(text, str) and not hidden(
-                    text) else None
+                entries = (
+                    yaml.safe_load(text) if isinstance(text, str) and not hidden(text) else None
+                )
             except yaml.YAMLError:
                 entries = None
             if not isinstance(entries, list):
-                report(f"{p.obj.prefix()}aws-auth {key} cannot be read ({str(text)[:40]!r}): "
-                       "the groups it grants cannot be seen.", p.resource.urn)
+                report(
+                    f"{p.obj.prefix()}aws-auth {key} cannot be read ({str(text)[:40]!r}): "
+                    "the groups it grants cannot be seen.",
+                    p.resource.urn,
+                )
                 continue
             for entry in entries:
                 groups = [str(g) for g in as_list(get(entry, "groups"))]
                 if "system:masters" in groups:
                     who = get(entry, "rolearn") or get(entry, "userarn")
-                    report(f"{p.obj.prefix()}aws-auth {key} puts {who} in system:masters "
-                           "(cluster-admin): administrators reach the cluster through its "
-                           "access entries.", p.resource.urn)
+                    report(
+                        f"{p.obj.prefix()}aws-auth {key} puts {who} in system:masters "
+                        "(cluster-admin): administrators reach the cluster through its "
+                        "access entries.",
+                        p.resource.urn,
+                    )
 
 
 def _role_grant(role: Any, cluster_roles: dict[Any, Any]) -> str | None:
@@ -312,12 +373,19 @@ POLICIES += [
         "('*' verbs on '*', escalate/bind on roles, impersonate, admin/edit cluster-wide), "
         "and aws-auth maps no one to system:masters, outside the allowed subjects.",
         _check_admin_bindings,
-        types=tuple(f"kubernetes:rbac.authorization.k8s.io/v1:{kind}" for kind in (
-            "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")),
-        schema={"allowed_subjects": {
-            "type": "array", "items": {"type": "string"}, "default": [],
-            "description": "Subjects allowed admin roles: 'ServiceAccount:<ns>/<name>', "
-            "'User:<name>', 'Group:<name>'."}},
+        types=tuple(
+            f"kubernetes:rbac.authorization.k8s.io/v1:{kind}"
+            for kind in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
+        ),
+        schema={
+            "allowed_subjects": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "Subjects allowed admin roles: 'ServiceAccount:<ns>/<name>', "
+                "'User:<name>', 'Group:<name>'.",
+            }
+        },
         remediation="Grant the narrow role the subject needs; administrators use the EKS "
         "access entries.",
     ),

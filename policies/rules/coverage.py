@@ -31,26 +31,37 @@ PROVIDER_PACKAGES = frozenset({"aws", "kubernetes", "random", "tls", "command"})
 # Types the existing stack policies read (stack policies declared before `types=`).
 READ_BY_STACK_RULES: dict[str, tuple[str, ...]] = {
     "s3-bucket-encryption-kms": (
-        "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2",
+        "aws:s3/bucket:Bucket",
+        "aws:s3/bucketV2:BucketV2",
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/bucketServerSideEncryptionConfigurationV2:"
-        "BucketServerSideEncryptionConfigurationV2"),
-    "s3-bucket-versioning": ("aws:s3/bucketVersioning:BucketVersioning",
-                             "aws:s3/bucketVersioningV2:BucketVersioningV2"),
+        "BucketServerSideEncryptionConfigurationV2",
+    ),
+    "s3-bucket-versioning": (
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketVersioningV2:BucketVersioningV2",
+    ),
     "s3-bucket-public-access-block": ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",),
     "s3-bucket-tls-only": ("aws:s3/bucketPolicy:BucketPolicy",),
-    "s3-bucket-access-logging": ("aws:s3/bucketLogging:BucketLogging",
-                                 "aws:s3/bucketLoggingV2:BucketLoggingV2"),
+    "s3-bucket-access-logging": (
+        "aws:s3/bucketLogging:BucketLogging",
+        "aws:s3/bucketLoggingV2:BucketLoggingV2",
+    ),
     "security-group-no-public-ingress": (
         "aws:ec2/securityGroup:SecurityGroup",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-        "aws:ec2/securityGroupRule:SecurityGroupRule"),
+        "aws:ec2/securityGroupRule:SecurityGroupRule",
+    ),
     "vpc-flow-logs": ("aws:ec2/vpc:Vpc", "aws:ec2/flowLog:FlowLog"),
     "workload-aws-access": (
-        "kubernetes:core/v1:ServiceAccount", "aws:iam/role:Role",
-        "aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"),
+        "kubernetes:core/v1:ServiceAccount",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    ),
     "kserve-storage-uri-in-artifact-bucket": (
-        "kubernetes:serving.kserve.io/v1beta1:InferenceService",),
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+    ),
 }
 
 # Reviewed: what each sets is governed elsewhere or is nothing the pack governs.
@@ -70,8 +81,7 @@ REVIEWED: dict[str, str] = {
     "policies that name it are checked (iam-irsa-trust-pinned, iam-github-oidc-trust-pinned)",
     "aws:kms/alias:Alias": "a name for a key",
     "aws:rds/subnetGroup:SubnetGroup": "placement",
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "how long objects "
-    "are kept",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "how long objects are kept",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "ACL ownership; public ACL "
     "grants are checked (s3-no-public-acl)",
     "aws:secretsmanager/secretVersion:SecretVersion": "a secret's value",
@@ -110,18 +120,20 @@ def _check_known(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if not _KNOWN:
         _KNOWN.append(known_types())
     if args.resource_type not in _KNOWN[0]:
-        report(f"The pack does not know the resource type {args.resource_type}: no rule "
-               "reads it, so nothing it sets is checked. Review it: a rule for it, or an "
-               "entry in policies/rules/coverage.py saying why it carries nothing to govern.",
-               None)
+        report(
+            f"The pack does not know the resource type {args.resource_type}: no rule "
+            "reads it, so nothing it sets is checked. Review it: a rule for it, or an "
+            "entry in policies/rules/coverage.py saying why it carries nothing to govern.",
+            None,
+        )
 
 
 POLICIES: list[Policy] = [
     resource_policy(
         "resource-type-known",
-        "Every resource is of a type the pack checks or has reviewed (never silently "
-        "unchecked).",
-        None, _check_known,
+        "Every resource is of a type the pack checks or has reviewed (never silently unchecked).",
+        None,
+        _check_known,
         remediation="Use a type the pack knows, or add a rule (or a reviewed entry) for it "
         "to the pack in a change of its own.",
     ),

@@ -47,8 +47,11 @@ def _check_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> N
     if not is_true(args.props.get("storageEncrypted")):
         report("Storage is not encrypted (storageEncrypted).", None)
     elif not args.props.get("kmsKeyId"):
-        report("Storage is encrypted with the AWS-managed key: set kmsKeyId to a "
-               "customer-managed key.", None)
+        report(
+            "Storage is encrypted with the AWS-managed key: set kmsKeyId to a "
+            "customer-managed key.",
+            None,
+        )
 
 
 def _flag(value: Any) -> bool | str | None:
@@ -71,16 +74,33 @@ def _check_private(args: ResourceValidationArgs, report: ReportViolation) -> Non
     if value is True:
         report("The database is publicly accessible (publiclyAccessible).", None)
     elif value == "hidden":
-        report(f"publiclyAccessible cannot be seen ({props.get('publiclyAccessible')!r}): the "
-               "database may be public.", None)
-    elif value is None and args.resource_type == RDS_CLUSTER_INSTANCE and _default_subnets(
-            props) and props.get("dbSubnetGroupName") is not None:
-        report("publiclyAccessible is unset in the default DB subnet group, where AWS makes "
-               "the instance public: set publiclyAccessible: false.", None)
-    elif value is None and args.resource_type == RDS_CLUSTER and props.get(
-            "dbClusterInstanceClass") and _default_subnets(props):
-        report("publiclyAccessible is unset on a Multi-AZ DB cluster without a DB subnet "
-               "group, which AWS makes public: set publiclyAccessible: false.", None)
+        report(
+            f"publiclyAccessible cannot be seen ({props.get('publiclyAccessible')!r}): the "
+            "database may be public.",
+            None,
+        )
+    elif (
+        value is None
+        and args.resource_type == RDS_CLUSTER_INSTANCE
+        and _default_subnets(props)
+        and props.get("dbSubnetGroupName") is not None
+    ):
+        report(
+            "publiclyAccessible is unset in the default DB subnet group, where AWS makes "
+            "the instance public: set publiclyAccessible: false.",
+            None,
+        )
+    elif (
+        value is None
+        and args.resource_type == RDS_CLUSTER
+        and props.get("dbClusterInstanceClass")
+        and _default_subnets(props)
+    ):
+        report(
+            "publiclyAccessible is unset on a Multi-AZ DB cluster without a DB subnet "
+            "group, which AWS makes public: set publiclyAccessible: false.",
+            None,
+        )
 
 
 # what makes each other data store reachable from the internet
@@ -94,6 +114,7 @@ def _public_flag(key: str, default_public: bool = False) -> Any:
         if value is None and default_public:
             return f"{key} is unset, and AWS makes it public by default"
         return None
+
     return check
 
 
@@ -132,8 +153,9 @@ def _serverless_network(props: Mapping[str, Any]) -> str | None:
         rules = None
     if not isinstance(rules, (list, Mapping)):
         return f"the network policy cannot be seen ({doc!r})"
-    if any(isinstance(r, Mapping) and r.get("AllowFromPublic") is not False
-           for r in as_list(rules)):
+    if any(
+        isinstance(r, Mapping) and r.get("AllowFromPublic") is not False for r in as_list(rules)
+    ):
         return "its network policy allows access from the public internet (AllowFromPublic)"
     return None
 
@@ -147,7 +169,8 @@ DATA_STORES: dict[str, Any] = {
     "aws:redshift/cluster:Cluster": _public_flag("publiclyAccessible"),
     "aws:redshiftserverless/workgroup:Workgroup": _public_flag("publiclyAccessible"),
     "aws:dms/replicationInstance:ReplicationInstance": _public_flag(
-        "publiclyAccessible", default_public=True),
+        "publiclyAccessible", default_public=True
+    ),
     "aws:lightsail/database:Database": _public_flag("publiclyAccessible"),
     "aws:opensearch/domain:Domain": _search_domain,
     "aws:elasticsearch/domain:Domain": _search_domain,
@@ -166,8 +189,11 @@ def _check_backups(args: ResourceValidationArgs, report: ReportViolation) -> Non
     days = as_int(args.props.get("backupRetentionPeriod"))
     # AWS keeps 1 day for an instance when the input is unset
     if (days if days is not None else 1) < minimum:
-        report(f"Backups are kept {days if days is not None else 'the default 1'} day(s); "
-               f"at least {minimum} required (backupRetentionPeriod).", None)
+        report(
+            f"Backups are kept {days if days is not None else 'the default 1'} day(s); "
+            f"at least {minimum} required (backupRetentionPeriod).",
+            None,
+        )
 
 
 def _check_deletion_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -199,8 +225,10 @@ def _replication_group_problems(props: Mapping[str, Any]) -> list[str]:
     if not is_true(props.get("transitEncryptionEnabled")):
         problems.append("Traffic is not encrypted in transit (transitEncryptionEnabled).")
     elif props.get("transitEncryptionMode") not in (None, "required"):
-        problems.append(f"transitEncryptionMode is {props.get('transitEncryptionMode')!r}: "
-                        "clients may still connect in plain text (use 'required').")
+        problems.append(
+            f"transitEncryptionMode is {props.get('transitEncryptionMode')!r}: "
+            "clients may still connect in plain text (use 'required')."
+        )
     if not props.get("authToken") and not props.get("userGroupIds"):
         problems.append("No AUTH token or user group: any client in the network can connect.")
     return problems
@@ -211,16 +239,26 @@ def _cache_cluster_problems(args: StackValidationArgs, cluster: PolicyResource) 
     inside one it takes the group's settings, so the group must be one the pack sees."""
     group_id = cluster.props.get("replicationGroupId")
     if group_id is None:
-        return ["A cache cluster outside a replication group cannot encrypt at rest or require "
-                "AUTH: create an aws.elasticache.ReplicationGroup instead."]
-    groups = [d for d in cluster.property_dependencies.get("replicationGroupId") or []
-              if d.resource_type == REPLICATION_GROUP] or [
-        g for g in resources_of(args, REPLICATION_GROUP)
-        if isinstance(group_id, str) and group_id != SECRET
-        and group_id in (g.props.get("replicationGroupId"), g.props.get("id"))]
+        return [
+            "A cache cluster outside a replication group cannot encrypt at rest or require "
+            "AUTH: create an aws.elasticache.ReplicationGroup instead."
+        ]
+    groups = [
+        d
+        for d in cluster.property_dependencies.get("replicationGroupId") or []
+        if d.resource_type == REPLICATION_GROUP
+    ] or [
+        g
+        for g in resources_of(args, REPLICATION_GROUP)
+        if isinstance(group_id, str)
+        and group_id != SECRET
+        and group_id in (g.props.get("replicationGroupId"), g.props.get("id"))
+    ]
     if not groups:
-        return [f"The cluster joins replication group {group_id!r}, which is not in the plan: "
-                "its encryption and AUTH cannot be seen."]
+        return [
+            f"The cluster joins replication group {group_id!r}, which is not in the plan: "
+            "its encryption and AUTH cannot be seen."
+        ]
     return []
 
 
@@ -228,8 +266,10 @@ def _serverless_problems(props: Mapping[str, Any]) -> list[str]:
     # serverless caches always encrypt at rest and in transit; AUTH needs a user group
     engine = str(props.get("engine", "")).lower()
     if engine == "memcached":
-        return ["A serverless Memcached cache cannot require authentication: use Valkey or "
-                "Redis OSS with a user group."]
+        return [
+            "A serverless Memcached cache cannot require authentication: use Valkey or "
+            "Redis OSS with a user group."
+        ]
     if not props.get("userGroupId"):
         return ["No user group (userGroupId): any client in the network can connect."]
     return []
@@ -266,42 +306,71 @@ def _check_dynamodb(args: ResourceValidationArgs, report: ReportViolation) -> No
         report("Point-in-time recovery is off (pointInTimeRecovery.enabled).", None)
     sse = get(args.props, "serverSideEncryption")
     if not is_true(get(sse, "enabled")) or not get(sse, "kmsKeyArn"):
-        report("The table is not encrypted with a customer-managed KMS key "
-               "(serverSideEncryption.kmsKeyArn).", None)
+        report(
+            "The table is not encrypted with a customer-managed KMS key "
+            "(serverSideEncryption.kmsKeyArn).",
+            None,
+        )
 
 
 POLICIES: list[Policy] = [
-    resource_policy("rds-storage-encrypted",
-                    "RDS storage is encrypted with a customer-managed KMS key.",
-                    RDS, _check_encrypted),
+    resource_policy(
+        "rds-storage-encrypted",
+        "RDS storage is encrypted with a customer-managed KMS key.",
+        RDS,
+        _check_encrypted,
+    ),
     resource_policy(
         "rds-not-publicly-accessible",
         "RDS databases (instances, clusters, Aurora cluster instances) are not publicly "
         "accessible.",
-        (*RDS, RDS_CLUSTER_INSTANCE), _check_private),
+        (*RDS, RDS_CLUSTER_INSTANCE),
+        _check_private,
+    ),
     resource_policy(
         "data-store-not-publicly-accessible",
         "Other data stores (Neptune, Redshift, DMS, Lightsail, OpenSearch and its serverless "
         "collections, MSK, RDS snapshots) are not reachable from the internet.",
-        tuple(DATA_STORES), _check_data_store_private),
+        tuple(DATA_STORES),
+        _check_data_store_private,
+    ),
     resource_policy(
-        "rds-backup-retention", "RDS automated backups are kept long enough.",
-        RDS, _check_backups,
-        schema={"minimum_days": {"type": "integer", "minimum": 1, "maximum": 35,
-                                 "default": DEFAULT_MIN_BACKUP_DAYS}}),
-    resource_policy("rds-deletion-protection",
-                    "RDS databases are deletion-protected and keep a final snapshot.",
-                    RDS, _check_deletion_protection),
-    resource_policy("rds-multi-az", "RDS instances run in more than one availability zone.",
-                     RDS, _check_multi_az),
+        "rds-backup-retention",
+        "RDS automated backups are kept long enough.",
+        RDS,
+        _check_backups,
+        schema={
+            "minimum_days": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 35,
+                "default": DEFAULT_MIN_BACKUP_DAYS,
+            }
+        },
+    ),
+    resource_policy(
+        "rds-deletion-protection",
+        "RDS databases are deletion-protected and keep a final snapshot.",
+        RDS,
+        _check_deletion_protection,
+    ),
+    resource_policy(
+        "rds-multi-az",
+        "RDS instances run in more than one availability zone.",
+        RDS,
+        _check_multi_az,
+    ),
     stack_policy(
         "elasticache-encrypted",
         "In-memory caches (ElastiCache replication groups, clusters and serverless caches; "
         "MemoryDB) encrypt at rest and in transit and require authentication.",
         _check_caches,
-        types=(REPLICATION_GROUP, CACHE_CLUSTER, SERVERLESS_CACHE, MEMORYDB)),
+        types=(REPLICATION_GROUP, CACHE_CLUSTER, SERVERLESS_CACHE, MEMORYDB),
+    ),
     resource_policy(
         "dynamodb-table-protected",
         "DynamoDB tables have point-in-time recovery and customer-managed KMS encryption.",
-        ("aws:dynamodb/table:Table",), _check_dynamodb),
+        ("aws:dynamodb/table:Table",),
+        _check_dynamodb,
+    ),
 ]

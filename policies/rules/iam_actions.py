@@ -86,14 +86,21 @@ def service_actions(service: str) -> tuple[Action, ...]:
     """Every action of ``service`` (lower-case prefix)."""
     # the package's own loader, one read per service (its per-action API looks the file
     # up again for every action)
-    formats = {key: str(detail["arn"]) for key, detail in
-               load_json("resourceTypes", f"{service}.json").items()}
+    formats = {
+        key: str(detail["arn"])
+        for key, detail in load_json("resourceTypes", f"{service}.json").items()
+    }
     out = []
     for detail in load_json("actions", f"{service}.json").values():
         levels = frozenset(part.strip() for part in str(detail["accessLevel"]).split(","))
         arns = tuple(
-            sorted({formats[r["name"].lower()] for r in detail["resourceTypes"]
-                    if r["name"].lower() in formats})
+            sorted(
+                {
+                    formats[r["name"].lower()]
+                    for r in detail["resourceTypes"]
+                    if r["name"].lower() in formats
+                }
+            )
         )
         out.append(Action(service, str(detail["name"]), levels, arns))
     return tuple(out)
@@ -179,8 +186,11 @@ def covers_whole_services(pattern: str) -> list[str]:
     """The services whose every action ``pattern`` matches (``s3:*``, ``s?:*``, ``*``)."""
     actions = expand(pattern)
     services = sorted({a.service for a in actions})
-    return [s for s in services
-            if len([a for a in actions if a.service == s]) == len(service_actions(s))]
+    return [
+        s
+        for s in services
+        if len([a for a in actions if a.service == s]) == len(service_actions(s))
+    ]
 
 
 # ------------------------------------------------------------------ resources
@@ -207,8 +217,9 @@ def probe_arn(arn_format: str, pattern: str) -> str:
         "Region": fields[3] if len(fields) > 3 and _literal(fields[3]) else "us-east-1",
         "Account": fields[4] if len(fields) > 4 and _literal(fields[4]) else PROBE_ACCOUNT,
     }
-    return _VARIABLE.sub(lambda m: fixed.get(m.group(1), f"zq-probe-{m.group(1).lower()}"),
-                         arn_format)
+    return _VARIABLE.sub(
+        lambda m: fixed.get(m.group(1), f"zq-probe-{m.group(1).lower()}"), arn_format
+    )
 
 
 @lru_cache(maxsize=8192)
@@ -229,7 +240,7 @@ def _matches_any_name(arn_format: str, pattern: str) -> bool:
     for variable, index in given.items():
         value = fields[index] if len(fields) > index else ""
         head = head.replace("${" + variable + "}", value)
-    return pattern.startswith(head) and pattern[len(head):len(head) + 1] in ("*", "?")
+    return pattern.startswith(head) and pattern[len(head) : len(head) + 1] in ("*", "?")
 
 
 def wildcard_resources(statement: Mapping[str, Any], action: Action) -> list[str]:
@@ -253,8 +264,11 @@ def wildcard_resources(statement: Mapping[str, Any], action: Action) -> list[str
         return []
     if "Resource" not in statement:
         raise Unmodelled("an identity policy statement has neither Resource nor NotResource")
-    return [p for p in _strings(statement["Resource"])
-            if any(_matches_any_name(f, p) for f in action.arn_formats)]
+    return [
+        p
+        for p in _strings(statement["Resource"])
+        if any(_matches_any_name(f, p) for f in action.arn_formats)
+    ]
 
 
 def _glob_case(pattern: str, value: str) -> bool:

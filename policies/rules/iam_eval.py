@@ -413,8 +413,11 @@ def _key_holds(tests: list[tuple[str, str, Any]], value: Any) -> bool:
 
 
 def _expected(tests: list[tuple[str, str, Any]]) -> list[str]:
-    return [str(v) for _, _, expected in tests
-            for v in (expected if isinstance(expected, list) else [expected])]
+    return [
+        str(v)
+        for _, _, expected in tests
+        for v in (expected if isinstance(expected, list) else [expected])
+    ]
 
 
 def _fill(value: str) -> str:

@@ -43,8 +43,7 @@ SECRET = "[secret]"
 WRITE_LEVELS = (WRITE, PERMISSIONS, TAGGING)
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 # condition keys whose fixed value names the caller's (or the calling resource's) account
-ACCOUNT_KEYS = ("aws:PrincipalAccount", "kms:CallerAccount", "aws:SourceAccount",
-                "aws:SourceOwner")
+ACCOUNT_KEYS = ("aws:PrincipalAccount", "kms:CallerAccount", "aws:SourceAccount", "aws:SourceOwner")
 ARN_KEYS = ("aws:PrincipalArn", "aws:SourceArn")
 SHOWN = 4  # actions named in a message before "and N more"
 
@@ -123,8 +122,10 @@ def action_findings(statement: Mapping[str, Any]) -> list[str]:
         elif "*" in pattern or "?" in pattern:
             powers = with_level(expand(pattern), PERMISSIONS)
             if powers:
-                out.append(f"allows '{pattern}', which covers the permissions-management "
-                           f"action(s) {named(powers)}: name the actions.")
+                out.append(
+                    f"allows '{pattern}', which covers the permissions-management "
+                    f"action(s) {named(powers)}: name the actions."
+                )
     return out
 
 
@@ -144,8 +145,11 @@ def scoped(statement: Mapping[str, Any], keys: Iterable[str]) -> list[str]:
 
 
 def resource_findings(
-    statement: Mapping[str, Any], levels: Sequence[str], scoping_keys: Iterable[str],
-    *, exclude: Sequence[str] = (),
+    statement: Mapping[str, Any],
+    levels: Sequence[str],
+    scoping_keys: Iterable[str],
+    *,
+    exclude: Sequence[str] = (),
 ) -> tuple[list[Action], list[str]]:
     """(actions, resource patterns): the Allow's actions with any of ``levels`` (and none
     of ``exclude``) that apply to any resource of their type, and the patterns that make
@@ -156,16 +160,18 @@ def resource_findings(
     """
     if effect(statement) != "Allow":
         return [], []
-    actions = [a for a in with_level(statement_actions(statement), *levels)
-               if not a.levels & set(exclude)]
+    actions = [
+        a for a in with_level(statement_actions(statement), *levels) if not a.levels & set(exclude)
+    ]
     broad: list[Action] = []
     patterns: set[str] = set()
     for action in actions:
         if not action.arn_formats:
             if PERMISSIONS in action.levels and PERMISSIONS in levels:
                 broad.append(action)
-                patterns.update(_patterns(statement, "Resource") if "Resource" in statement
-                                else ["NotResource"])
+                patterns.update(
+                    _patterns(statement, "Resource") if "Resource" in statement else ["NotResource"]
+                )
             continue
         wild = wildcard_resources(statement, action)
         if wild:

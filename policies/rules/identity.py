@@ -83,8 +83,14 @@ DOCUMENT_PROPS: dict[str, str] = {
 # not which role or key.
 # ec2:Subnet limits network interfaces to those in the named subnets (a CodeBuild or Lambda
 # VPC role's CreateNetworkInterfacePermission).
-DEFAULT_SCOPING_KEYS = ["iam:AWSServiceName", "aws:ResourceTag/*", "aws:RequestTag/*",
-                        "kms:ResourceAliases", "cloudwatch:namespace", "ec2:Subnet"]
+DEFAULT_SCOPING_KEYS = [
+    "iam:AWSServiceName",
+    "aws:ResourceTag/*",
+    "aws:RequestTag/*",
+    "kms:ResourceAliases",
+    "cloudwatch:namespace",
+    "ec2:Subnet",
+]
 # AWS-managed policies too broad to attach (globs, partition-free): administrator and
 # power user, whole-service full access, read access to every resource's data, the
 # job-function bundles.
@@ -98,8 +104,10 @@ DEFAULT_DENIED_POLICIES = [
 ]
 EKS_ISSUER = re.compile(r"^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/id/[A-Za-z0-9]+$")
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
-SERVICE_ACCOUNT_SUB = re.compile(r"^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:"
-                                 r"[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")
+SERVICE_ACCOUNT_SUB = re.compile(
+    r"^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:"
+    r"[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"
+)
 AUDIENCE = "sts.amazonaws.com"
 BOUNDARY_PATH = "/boundary/"
 POLICY = "aws:iam/policy:Policy"
@@ -195,7 +203,12 @@ def _but_caps(
             if r.urn in bounded:
                 continue
             one = ResourceValidationArgs(
-                r.resource_type, r.props, r.urn, r.name, r.opts, r.provider,
+                r.resource_type,
+                r.props,
+                r.urn,
+                r.name,
+                r.opts,
+                r.provider,
                 config=args.get_config(),
             )
             check(one, lambda message, _urn=None, urn=r.urn: report(message, urn))
@@ -250,8 +263,11 @@ def _check_wildcard_actions(args: ResourceValidationArgs, report: ReportViolatio
 
 
 def _wildcard_grants(
-    args: ResourceValidationArgs, report: ReportViolation, levels: tuple[str, ...],
-    label: str, exclude: tuple[str, ...] = (),
+    args: ResourceValidationArgs,
+    report: ReportViolation,
+    levels: tuple[str, ...],
+    label: str,
+    exclude: tuple[str, ...] = (),
 ) -> None:
     keys = list(config(args, "scoping_condition_keys", DEFAULT_SCOPING_KEYS))
     for where_, st in _each_statement(args, report):
@@ -261,8 +277,11 @@ def _wildcard_grants(
             report(f"{where_}: statement {_sid(st)} cannot be judged: {exc}.", None)
             continue
         if actions:
-            report(f"{where_}: statement {_sid(st)} allows {label} action(s) "
-                   f"{named(actions)} on {where(patterns)}.", None)
+            report(
+                f"{where_}: statement {_sid(st)} allows {label} action(s) "
+                f"{named(actions)} on {where(patterns)}.",
+                None,
+            )
 
 
 def _check_wildcard_resource(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -304,17 +323,26 @@ def _check_irsa_trust(args: ResourceValidationArgs, report: ReportViolation) -> 
         if subs is None:
             like = _condition_values(st, "StringLike", f"{issuer}:sub")
             detail = " (StringLike is not a pin)" if like is not None else ""
-            report(f"Statement {_sid(st)} trusts {issuer} without StringEquals on "
-                   f"'{issuer}:sub'{detail}.", None)
+            report(
+                f"Statement {_sid(st)} trusts {issuer} without StringEquals on "
+                f"'{issuer}:sub'{detail}.",
+                None,
+            )
         else:
             bad = [s for s in subs if not SERVICE_ACCOUNT_SUB.match(s)]
             if bad or not subs:
-                report(f"Statement {_sid(st)}: '{issuer}:sub' must name "
-                       f"system:serviceaccount:<namespace>:<name>, got {bad or subs}.", None)
+                report(
+                    f"Statement {_sid(st)}: '{issuer}:sub' must name "
+                    f"system:serviceaccount:<namespace>:<name>, got {bad or subs}.",
+                    None,
+                )
         auds = _condition_values(st, "StringEquals", f"{issuer}:aud")
         if auds != [AUDIENCE]:
-            report(f"Statement {_sid(st)}: '{issuer}:aud' must be StringEquals "
-                   f"'{AUDIENCE}', got {auds}.", None)
+            report(
+                f"Statement {_sid(st)}: '{issuer}:aud' must be StringEquals "
+                f"'{AUDIENCE}', got {auds}.",
+                None,
+            )
 
 
 def _check_github_trust(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -323,24 +351,35 @@ def _check_github_trust(args: ResourceValidationArgs, report: ReportViolation) -
             continue
         auds = _condition_values(st, "StringEquals", f"{issuer}:aud")
         if auds != [AUDIENCE]:
-            report(f"Statement {_sid(st)}: '{issuer}:aud' must be StringEquals "
-                   f"'{AUDIENCE}', got {auds}.", None)
-        subs = (_condition_values(st, "StringEquals", f"{issuer}:sub")
-                or _condition_values(st, "StringLike", f"{issuer}:sub"))
+            report(
+                f"Statement {_sid(st)}: '{issuer}:aud' must be StringEquals "
+                f"'{AUDIENCE}', got {auds}.",
+                None,
+            )
+        subs = _condition_values(st, "StringEquals", f"{issuer}:sub") or _condition_values(
+            st, "StringLike", f"{issuer}:sub"
+        )
         if not subs:
-            report(f"Statement {_sid(st)} trusts every GitHub repository: pin '{issuer}:sub'.",
-                   None)
+            report(
+                f"Statement {_sid(st)} trusts every GitHub repository: pin '{issuer}:sub'.", None
+            )
             continue
         for sub in subs:
             repo = sub.split(":")[1] if sub.startswith("repo:") and sub.count(":") >= 2 else ""
             owner, _, name = repo.partition("/")
             if not owner or not name or "*" in owner or "*" in name:
-                report(f"Statement {_sid(st)}: '{issuer}:sub' value '{sub}' does not pin one "
-                       "repository (repo:<owner>/<name>:...).", None)
+                report(
+                    f"Statement {_sid(st)}: '{issuer}:sub' value '{sub}' does not pin one "
+                    "repository (repo:<owner>/<name>:...).",
+                    None,
+                )
             elif "*" in sub or "?" in sub:
-                report(f"Statement {_sid(st)}: '{issuer}:sub' value '{sub}' is a pattern: it "
-                       "admits every branch, environment or pull request it matches; pin the "
-                       "one subject the deploy jobs present.", None)
+                report(
+                    f"Statement {_sid(st)}: '{issuer}:sub' value '{sub}' is a pattern: it "
+                    "admits every branch, environment or pull request it matches; pin the "
+                    "one subject the deploy jobs present.",
+                    None,
+                )
 
 
 def _trust_statements(
@@ -368,14 +407,20 @@ def _check_cross_account_trust(args: ResourceValidationArgs, report: ReportViola
             report(f"Statement {_sid(st)} cannot be judged: {exc}.", None)
             continue
         if accounts is None:
-            report(f"Statement {_sid(st)} lets every AWS account assume the role (Principal "
-                   "'*' without a fixed aws:PrincipalAccount or aws:PrincipalArn).", None)
+            report(
+                f"Statement {_sid(st)} lets every AWS account assume the role (Principal "
+                "'*' without a fixed aws:PrincipalAccount or aws:PrincipalArn).",
+                None,
+            )
             continue
         foreign = sorted(accounts - own)
         if foreign and not external_ids:
-            report(f"Statement {_sid(st)} lets account(s) {', '.join(foreign)} assume the role "
-                   "without a fixed sts:ExternalId (StringEquals); the stack's own accounts "
-                   "are the rule's account_ids.", None)
+            report(
+                f"Statement {_sid(st)} lets account(s) {', '.join(foreign)} assume the role "
+                "without a fixed sts:ExternalId (StringEquals); the stack's own accounts "
+                "are the rule's account_ids.",
+                None,
+            )
 
 
 def _issuer(federated: str) -> str | None:
@@ -393,8 +438,11 @@ def _check_oidc_trust(args: ResourceValidationArgs, report: ReportViolation) -> 
                 continue
             spec = principal_spec(st)
             if spec is None:
-                report(f"Statement {_sid(st)} lets every identity provider assume the role "
-                       "with a web identity (Principal '*').", None)
+                report(
+                    f"Statement {_sid(st)} lets every identity provider assume the role "
+                    "with a web identity (Principal '*').",
+                    None,
+                )
                 continue
             block = st.get("Condition") or {}
             for federated in spec.get("Federated", []):
@@ -402,12 +450,18 @@ def _check_oidc_trust(args: ResourceValidationArgs, report: ReportViolation) -> 
                 if issuer is None:
                     continue
                 if not pinned_values(block, f"{issuer}:aud"):
-                    report(f"Statement {_sid(st)} trusts {issuer} without a fixed audience "
-                           f"('{issuer}:aud' with StringEquals).", None)
+                    report(
+                        f"Statement {_sid(st)} trusts {issuer} without a fixed audience "
+                        f"('{issuer}:aud' with StringEquals).",
+                        None,
+                    )
                 if not pinned_values(block, f"{issuer}:sub"):
-                    report(f"Statement {_sid(st)} trusts {issuer} without exact subjects "
-                           f"('{issuer}:sub' with StringEquals, no wildcard): any identity "
-                           "the issuer vouches for could assume the role.", None)
+                    report(
+                        f"Statement {_sid(st)} trusts {issuer} without exact subjects "
+                        f"('{issuer}:sub' with StringEquals, no wildcard): any identity "
+                        "the issuer vouches for could assume the role.",
+                        None,
+                    )
         except Unmodelled as exc:
             report(f"Statement {_sid(st)} cannot be judged: {exc}.", None)
 
@@ -445,18 +499,27 @@ def _check_denied_attachments(args: ResourceValidationArgs, report: ReportViolat
 def _check_no_users(args: ResourceValidationArgs, report: ReportViolation) -> None:
     name = args.props.get("name") or args.props.get("user") or args.name
     if args.resource_type == USER:
-        report(f"Creates the IAM user '{name}': people sign in through SSO and workloads "
-               "assume roles; the platform has no users.", None)
+        report(
+            f"Creates the IAM user '{name}': people sign in through SSO and workloads "
+            "assume roles; the platform has no users.",
+            None,
+        )
     else:
-        report(f"Grants to or groups IAM user(s) ({args.resource_type.rsplit(':', 1)[-1]}): "
-               "the platform has no users.", None)
+        report(
+            f"Grants to or groups IAM user(s) ({args.resource_type.rsplit(':', 1)[-1]}): "
+            "the platform has no users.",
+            None,
+        )
 
 
 def _check_no_user_credentials(args: ResourceValidationArgs, report: ReportViolation) -> None:
     kind = args.resource_type.rsplit(":", 1)[-1]
     user = args.props.get("user") or args.props.get("userName") or "?"
-    report(f"Creates a long-lived {kind} for user '{user}': use roles with temporary "
-           "credentials (OIDC, IRSA, SSO) instead.", None)
+    report(
+        f"Creates a long-lived {kind} for user '{user}': use roles with temporary "
+        "credentials (OIDC, IRSA, SSO) instead.",
+        None,
+    )
 
 
 def _trusts_deployer(role: PolicyResource) -> bool:
@@ -480,9 +543,12 @@ def _check_boundaries(args: StackValidationArgs, report: ReportViolation) -> Non
             continue
         name = get(policy.props, "name") or policy.name
         for r in grants_of(args, policy):
-            report(f"Attaches the permissions boundary '{name}' as a grant (or an ARN that "
-                   "cannot be told apart from it): a boundary caps roles, it must never give "
-                   "permissions.", r.urn)
+            report(
+                f"Attaches the permissions boundary '{name}' as a grant (or an ARN that "
+                "cannot be told apart from it): a boundary caps roles, it must never give "
+                "permissions.",
+                r.urn,
+            )
             reported.add(r.urn)
     for r in resources_of(args, *ATTACHMENT_TYPES):
         for prop in ATTACHMENT_PROPS:
@@ -491,8 +557,11 @@ def _check_boundaries(args: StackValidationArgs, report: ReportViolation) -> Non
                     continue
                 if _IAM_POLICY_ARN.match(arn) and f":policy{BOUNDARY_PATH}" in arn:
                     # a boundary of another stack (or not yet in this one)
-                    report(f"Attaches the permissions boundary '{arn}' as a grant: a boundary "
-                           "caps roles, it must never give permissions.", r.urn)
+                    report(
+                        f"Attaches the permissions boundary '{arn}' as a grant: a boundary "
+                        "caps roles, it must never give permissions.",
+                        r.urn,
+                    )
                     reported.add(r.urn)
     roles = resources_of(args, ROLE)
     deployers = sorted(str(get(r.props, "name") or r.name) for r in roles if _trusts_deployer(r))
@@ -503,15 +572,24 @@ def _check_boundaries(args: StackValidationArgs, report: ReportViolation) -> Non
         boundary = role.props.get("permissionsBoundary")
         deps = role.property_dependencies.get("permissionsBoundary") or []
         if boundary == "[secret]":
-            report(f"Role '{name}' has a permissionsBoundary the plan shows only as [secret]: "
-                   "the rule cannot tell whether it caps anything.", role.urn)
+            report(
+                f"Role '{name}' has a permissionsBoundary the plan shows only as [secret]: "
+                "the rule cannot tell whether it caps anything.",
+                role.urn,
+            )
         elif not (isinstance(boundary, str) and boundary) and not deps:
-            report(f"Role '{name}' has no permissionsBoundary, and the stack has a deployer "
-                   f"identity ({', '.join(deployers)}): every role the deployer can create or "
-                   "grant to must be capped by a boundary.", role.urn)
+            report(
+                f"Role '{name}' has no permissionsBoundary, and the stack has a deployer "
+                f"identity ({', '.join(deployers)}): every role the deployer can create or "
+                "grant to must be capped by a boundary.",
+                role.urn,
+            )
         elif isinstance(boundary, str) and _denied(boundary, denied):
-            report(f"Role '{name}' has the administrator-level policy '{boundary}' as its "
-                   "boundary: that caps nothing.", role.urn)
+            report(
+                f"Role '{name}' has the administrator-level policy '{boundary}' as its "
+                "boundary: that caps nothing.",
+                role.urn,
+            )
 
 
 ATTACHMENT_TYPES = (
@@ -529,10 +607,15 @@ ATTACHMENT_TYPES = (
 )
 # the inputs of ATTACHMENT_TYPES that name the policies they attach
 ATTACHMENT_PROPS = ("policyArn", "managedPolicyArn", "managedPolicyArns", "policyArns")
-SCOPING_SCHEMA = {"scoping_condition_keys": {
-    "type": "array", "items": {"type": "string"}, "default": DEFAULT_SCOPING_KEYS,
-    "description": "Condition keys that scope a wildcard-resource statement when pinned to "
-                   "fixed values (a trailing * matches a prefix)."}}
+SCOPING_SCHEMA = {
+    "scoping_condition_keys": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": DEFAULT_SCOPING_KEYS,
+        "description": "Condition keys that scope a wildcard-resource statement when pinned to "
+        "fixed values (a trailing * matches a prefix).",
+    }
+}
 
 POLICIES: list[Policy] = [
     stack_policy(
@@ -589,11 +672,15 @@ POLICIES: list[Policy] = [
         "trusts every account.",
         (ROLE,),
         _check_cross_account_trust,
-        schema={"account_ids": {
-            "type": "array", "items": {"type": "string", "pattern": "^[0-9]{12}$"},
-            "default": [],
-            "description": "The stack's own AWS accounts (trust within them needs no "
-                           "external id)."}},
+        schema={
+            "account_ids": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[0-9]{12}$"},
+                "default": [],
+                "description": "The stack's own AWS accounts (trust within them needs no "
+                "external id).",
+            }
+        },
         remediation="Add Condition StringEquals sts:ExternalId, or list the account in "
         "account_ids when it is the stack's own.",
     ),
@@ -604,10 +691,15 @@ POLICIES: list[Policy] = [
         "never attached as a grant.",
         _check_boundaries,
         types=(POLICY, *ATTACHMENT_TYPES, *BOUNDED),
-        schema={"denied_policy_arns": {
-            "type": "array", "minItems": 1, "items": {"type": "string"},
-            "default": DEFAULT_DENIED_POLICIES,
-            "description": "Globs of policy ARNs (any partition) that are no boundary."}},
+        schema={
+            "denied_policy_arns": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string"},
+                "default": DEFAULT_DENIED_POLICIES,
+                "description": "Globs of policy ARNs (any partition) that are no boundary.",
+            }
+        },
         remediation="Give the role permissions_boundary (the stack's <prefix>-<env>-boundary); "
         "attach only grant policies.",
     ),
@@ -617,10 +709,15 @@ POLICIES: list[Policy] = [
         "broad AWS managed policy (AdministratorAccess, PowerUserAccess, *FullAccess, ...).",
         ATTACHMENT_TYPES,
         _check_denied_attachments,
-        schema={"denied_policy_arns": {
-            "type": "array", "minItems": 1, "items": {"type": "string"},
-            "default": DEFAULT_DENIED_POLICIES,
-            "description": "Globs of policy ARNs (any partition) that may not be attached."}},
+        schema={
+            "denied_policy_arns": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string"},
+                "default": DEFAULT_DENIED_POLICIES,
+                "description": "Globs of policy ARNs (any partition) that may not be attached.",
+            }
+        },
         remediation="Write an inline policy with the actions and resources needed.",
     ),
     resource_policy(

@@ -49,8 +49,19 @@ TEMPLATED = (*LONG_RUNNING, "Job")
 KSERVE_GROUP = "serving.kserve.io"
 KSERVE_COMPONENTS = ("predictor", "transformer", "explainer")
 # framework keys of a v1beta1 component (`model` and the older per-framework spelling)
-KSERVE_FRAMEWORKS = ("model", "sklearn", "xgboost", "lightgbm", "tensorflow", "pytorch",
-                     "onnx", "triton", "pmml", "paddle", "huggingface")
+KSERVE_FRAMEWORKS = (
+    "model",
+    "sklearn",
+    "xgboost",
+    "lightgbm",
+    "tensorflow",
+    "pytorch",
+    "onnx",
+    "triton",
+    "pmml",
+    "paddle",
+    "huggingface",
+)
 ARGO_GROUP = "argoproj.io"
 ARGO_WORKFLOWS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
 # pod-level fields a workflow sets for all its pods (templates may override some)
@@ -176,10 +187,18 @@ def _cached(kind: str, props: Any, compute: Any) -> Any:
 def objects(resource_type: str, name: str, props: Mapping[str, Any]) -> list[Object]:
     """The Kubernetes objects a resource stands for ([] for anything else)."""
     if resource_type in YAML_GROUPS:
-        return list(_cached(f"group:{resource_type}:{name}", props,
-                            lambda: expand_group(resource_type, name, props)).objects)
-    if resource_type.startswith("kubernetes:") and resource_type.count(":") == 2 and not (
-            resource_type.startswith(("kubernetes:helm.sh/", "kubernetes:kustomize"))):
+        return list(
+            _cached(
+                f"group:{resource_type}:{name}",
+                props,
+                lambda: expand_group(resource_type, name, props),
+            ).objects
+        )
+    if (
+        resource_type.startswith("kubernetes:")
+        and resource_type.count(":") == 2
+        and not (resource_type.startswith(("kubernetes:helm.sh/", "kubernetes:kustomize")))
+    ):
         return [Object(resource_type, props)]
     return []
 
@@ -251,8 +270,14 @@ def _containers(spec: Mapping[str, Any], partial: bool) -> tuple[list[Container]
     return out, unseen
 
 
-def _pod(value: Any, *, where: str = "", long_running: bool = False, partial: bool = False,
-         missing: str | None = None) -> PodSpec:
+def _pod(
+    value: Any,
+    *,
+    where: str = "",
+    long_running: bool = False,
+    partial: bool = False,
+    missing: str | None = None,
+) -> PodSpec:
     unseen = [f"the pod spec under {missing}"] if missing else []
     if value is not None and not isinstance(value, Mapping):
         unseen.append(f"the pod spec ({value!r})")
@@ -341,17 +366,30 @@ def _argo_pods(kind: str, props: Mapping[str, Any]) -> list[PodSpec] | None:
         pod["volumes"] = [*as_list(shared.get("volumes")), *as_list(template.get("volumes"))]
         own = [f"templates[{name}].podSpecPatch"] if template.get("podSpecPatch") else []
         if containers or own:
-            out.append(PodSpec(pod, tuple(containers), f"template '{name}'",
-                               unseen=tuple(unseen + own)))
+            out.append(
+                PodSpec(pod, tuple(containers), f"template '{name}'", unseen=tuple(unseen + own))
+            )
     if not out and unseen:
         out.append(PodSpec(shared, (), "", unseen=tuple(unseen)))
     return out
 
 
 # keys under which an unknown kind may keep a pod template: hidden there, it is unseen
-POD_KEYS = ("spec", "template", "podSpec", "podTemplate", "jobTemplate", "containers",
-            "initContainers", "workflowSpec", "templates", "workerSpec", "steps", "sidecars",
-            "container")
+POD_KEYS = (
+    "spec",
+    "template",
+    "podSpec",
+    "podTemplate",
+    "jobTemplate",
+    "containers",
+    "initContainers",
+    "workflowSpec",
+    "templates",
+    "workerSpec",
+    "steps",
+    "sidecars",
+    "container",
+)
 # container lists other APIs use besides `containers` (Tekton steps, sidecars), and
 # single-container keys (Argo Events sensors, Argo-like templates)
 CONTAINER_LISTS = ("containers", "initContainers", "sidecars", "steps")
@@ -371,9 +409,12 @@ def _generic_pods(value: Any, path: str = "") -> Iterator[PodSpec]:
         for key in CONTAINER_LISTS:
             items = value.get(key)
             if isinstance(items, Sequence) and not isinstance(items, str):
-                found += [Container(c, init=key == "initContainers") for c in items
-                          if isinstance(c, Mapping)
-                          and (key in ("containers", "initContainers") or _is_container(c))]
+                found += [
+                    Container(c, init=key == "initContainers")
+                    for c in items
+                    if isinstance(c, Mapping)
+                    and (key in ("containers", "initContainers") or _is_container(c))
+                ]
         for key in CONTAINER_KEYS:
             if _is_container(value.get(key)):
                 found.append(Container(value[key], label=f"The {key}"))
@@ -396,12 +437,29 @@ def _generic_pods(value: Any, path: str = "") -> Iterator[PodSpec]:
 
 # Kubernetes' own API groups: their kinds have fixed schemas (the API server drops unknown
 # fields), so a built-in kind that is not pod-bearing carries no pods to search for.
-BUILTIN_GROUPS = ("", "core", "apps", "batch", "extensions", "networking.k8s.io",
-                  "rbac.authorization.k8s.io", "policy", "autoscaling", "storage.k8s.io",
-                  "scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io",
-                  "node.k8s.io", "certificates.k8s.io", "admissionregistration.k8s.io",
-                  "apiextensions.k8s.io", "apiregistration.k8s.io", "flowcontrol.apiserver.k8s.io",
-                  "events.k8s.io", "resource.k8s.io")
+BUILTIN_GROUPS = (
+    "",
+    "core",
+    "apps",
+    "batch",
+    "extensions",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "policy",
+    "autoscaling",
+    "storage.k8s.io",
+    "scheduling.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "node.k8s.io",
+    "certificates.k8s.io",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "events.k8s.io",
+    "resource.k8s.io",
+)
 
 
 def _pods_of(obj: Object) -> list[PodSpec]:
@@ -413,8 +471,9 @@ def _pods_of(obj: Object) -> list[PodSpec]:
         out = []
         for item in as_list(props.get("items")):
             if isinstance(item, Mapping):
-                out += _pods_of(Object(obj.type.rsplit(":", 1)[0] + ":" + item_kind, item,
-                                       obj.source))
+                out += _pods_of(
+                    Object(obj.type.rsplit(":", 1)[0] + ":" + item_kind, item, obj.source)
+                )
         return out
     if obj.group in ("", "core", "apps", "batch", "extensions"):
         found = _core_pods(base, props, partial)
@@ -438,8 +497,9 @@ def pod_specs(obj: Object) -> list[PodSpec]:
     return list(_cached(f"pods:{obj.type}:{obj.source}", obj.props, lambda: _pods_of(obj)))
 
 
-def workloads(resource_type: str, name: str, props: Mapping[str, Any]) -> Iterator[
-        tuple[Object, PodSpec]]:
+def workloads(
+    resource_type: str, name: str, props: Mapping[str, Any]
+) -> Iterator[tuple[Object, PodSpec]]:
     """(object, pod spec) of everything a resource runs."""
     for obj in objects(resource_type, name, props):
         for pod in pod_specs(obj):
@@ -488,6 +548,5 @@ def pod_labels(obj: Object) -> Mapping[str, Any]:
     if kind == "Pod":
         return as_dict(get(props, "metadata", "labels"))
     if kind == "CronJob":
-        return as_dict(get(props, "spec", "jobTemplate", "spec", "template", "metadata",
-                           "labels"))
+        return as_dict(get(props, "spec", "jobTemplate", "spec", "template", "metadata", "labels"))
     return as_dict(get(props, "spec", "template", "metadata", "labels"))

@@ -44,11 +44,15 @@ GRANT = "aws:kms/grant:Grant"
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
 # conditions that tie an AWS service principal to this account's resources
-SOURCE_KEYS = ("aws:SourceAccount", "aws:SourceArn", "kms:EncryptionContext:*",
-               "kms:CallerAccount")
-ACCOUNT_SCHEMA = {"account_ids": {
-    "type": "array", "items": {"type": "string", "pattern": "^[0-9]{12}$"}, "default": [],
-    "description": "The stack's own AWS accounts (and accounts it shares with on purpose)."}}
+SOURCE_KEYS = ("aws:SourceAccount", "aws:SourceArn", "kms:EncryptionContext:*", "kms:CallerAccount")
+ACCOUNT_SCHEMA = {
+    "account_ids": {
+        "type": "array",
+        "items": {"type": "string", "pattern": "^[0-9]{12}$"},
+        "default": [],
+        "description": "The stack's own AWS accounts (and accounts it shares with on purpose).",
+    }
+}
 
 
 def _actions(st: Mapping[str, Any]) -> str:
@@ -77,8 +81,10 @@ def outsider_grants(doc: Mapping[str, Any], own: set[str], what: str) -> Iterato
     if not own:
         named = _named_accounts(doc)
         if len(named) > 1:
-            yield (f"The {what} policy grants to several accounts ({', '.join(sorted(named))}); "
-                   "only one is this stack's: list the stack's accounts in account_ids.")
+            yield (
+                f"The {what} policy grants to several accounts ({', '.join(sorted(named))}); "
+                "only one is this stack's: list the stack's accounts in account_ids."
+            )
             return
         own = named
     for st in doc["Statement"]:
@@ -94,21 +100,29 @@ def outsider_grants(doc: Mapping[str, Any], own: set[str], what: str) -> Iterato
             yield f"Statement {sid(st)} cannot be judged: {exc}."
             continue
         if accounts is None:
-            yield (f"Statement {sid(st)} allows {_actions(st)} to every principal ('*') "
-                   "without a fixed aws:PrincipalAccount, kms:CallerAccount or "
-                   "aws:PrincipalArn of this account.")
+            yield (
+                f"Statement {sid(st)} allows {_actions(st)} to every principal ('*') "
+                "without a fixed aws:PrincipalAccount, kms:CallerAccount or "
+                "aws:PrincipalArn of this account."
+            )
             continue
         foreign = sorted(accounts - own)
         if foreign:
-            yield (f"Statement {sid(st)} allows {_actions(st)} to account(s) "
-                   f"{', '.join(foreign)}, outside this stack's account "
-                   f"({', '.join(sorted(own)) or 'unknown'}).")
+            yield (
+                f"Statement {sid(st)} allows {_actions(st)} to account(s) "
+                f"{', '.join(foreign)}, outside this stack's account "
+                f"({', '.join(sorted(own)) or 'unknown'})."
+            )
         if others:
-            yield (f"Statement {sid(st)} allows {_actions(st)} to {', '.join(others)} "
-                   "principals, which belong to no account of this stack.")
+            yield (
+                f"Statement {sid(st)} allows {_actions(st)} to {', '.join(others)} "
+                "principals, which belong to no account of this stack."
+            )
         if services and sources is not None and sources - own:
-            yield (f"Statement {sid(st)} lets {', '.join(services)} use it for account(s) "
-                   f"{', '.join(sorted(sources - own))}, outside this stack's account.")
+            yield (
+                f"Statement {sid(st)} lets {', '.join(services)} use it for account(s) "
+                f"{', '.join(sorted(sources - own))}, outside this stack's account."
+            )
         elif services:
             try:
                 pinned = scoped(st, SOURCE_KEYS)
@@ -116,9 +130,11 @@ def outsider_grants(doc: Mapping[str, Any], own: set[str], what: str) -> Iterato
                 yield f"Statement {sid(st)} cannot be judged: {exc}."
                 continue
             if not pinned:
-                yield (f"Statement {sid(st)} lets {', '.join(services)} use it for any "
-                       "account: pin aws:SourceAccount, aws:SourceArn or the encryption "
-                       "context to this account's resources.")
+                yield (
+                    f"Statement {sid(st)} lets {', '.join(services)} use it for any "
+                    "account: pin aws:SourceAccount, aws:SourceArn or the encryption "
+                    "context to this account's resources."
+                )
 
 
 def _own(args: ResourceValidationArgs) -> set[str]:
@@ -130,8 +146,11 @@ def _check_key_policy(args: ResourceValidationArgs, report: ReportViolation) -> 
         _check_grant(args, report)
         return
     if is_true(args.props.get("bypassPolicyLockoutSafetyCheck")):
-        report("bypassPolicyLockoutSafetyCheck is on: the key policy may lock this account "
-               "out of its own key.", None)
+        report(
+            "bypassPolicyLockoutSafetyCheck is on: the key policy may lock this account "
+            "out of its own key.",
+            None,
+        )
     doc, problem = read_document(args.props.get(KEY_POLICY_PROPS[args.resource_type]))
     if problem is not None:
         report(f"The key policy {problem}.", None)
@@ -152,11 +171,17 @@ def _check_grant(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if account is None:
             report(f"Grant {prop} {value!r} names no account the rule can see.", None)
         elif not own:
-            report(f"Grant {prop} is in account {account}: list the stack's accounts in "
-                   "account_ids so that the rule can tell it is this stack's.", None)
+            report(
+                f"Grant {prop} is in account {account}: list the stack's accounts in "
+                "account_ids so that the rule can tell it is this stack's.",
+                None,
+            )
         elif account not in own:
-            report(f"Grant gives {prop} to account {account}, outside this stack's account "
-                   f"({', '.join(sorted(own))}).", None)
+            report(
+                f"Grant gives {prop} to account {account}, outside this stack's account "
+                f"({', '.join(sorted(own))}).",
+                None,
+            )
 
 
 def _check_secret_policy(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -179,8 +204,11 @@ def _check_secret_cmk(args: ResourceValidationArgs, report: ReportViolation) -> 
         places.append((f"replicas[{i}].kmsKeyId", as_dict(replica).get("kmsKeyId")))
     for where, key in places:
         if key is None or key == "":
-            report(f"{where} is not set: Secrets Manager then uses the AWS-managed key "
-                   "aws/secretsmanager, whose policy this stack cannot scope.", None)
+            report(
+                f"{where} is not set: Secrets Manager then uses the AWS-managed key "
+                "aws/secretsmanager, whose policy this stack cannot scope.",
+                None,
+            )
         elif not isinstance(key, str) or key == "[secret]":
             report(f"{where} is not a key id or ARN the plan shows.", None)
         elif aws_managed_key(key):

@@ -15,8 +15,30 @@ from .common import as_int, config, resource_policy
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 # PutRetentionPolicy's allowed values (CloudWatch Logs API reference)
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                  1827, 2192, 2557, 2922, 3288, 3653)
+RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 def _check_retention(args: Any, report: ReportViolation) -> None:
@@ -28,11 +50,13 @@ def _check_retention(args: Any, report: ReportViolation) -> None:
         return
     days = as_int(raw)
     if days is None:
-        report(f"Log group '{name}' retentionInDays {raw!r} is not a number the plan shows.",
-               None)
+        report(f"Log group '{name}' retentionInDays {raw!r} is not a number the plan shows.", None)
     elif days not in RETENTION_DAYS:
-        report(f"Log group '{name}' retentionInDays {days} is not a period CloudWatch accepts "
-               f"({', '.join(map(str, RETENTION_DAYS))}).", None)
+        report(
+            f"Log group '{name}' retentionInDays {days} is not a period CloudWatch accepts "
+            f"({', '.join(map(str, RETENTION_DAYS))}).",
+            None,
+        )
     elif days < minimum:
         report(f"Log group '{name}' keeps events {days} day(s), less than {minimum}.", None)
 

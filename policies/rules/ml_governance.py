@@ -41,14 +41,19 @@ def _check_approved(args: StackValidationArgs, report: ReportViolation) -> None:
     for isvc in resources_of(args, INFERENCE_SERVICE):
         ann = _annotations(isvc)
         if not str(ann.get(ANNOTATION_APPROVED_BY) or "").strip():
-            report(f"InferenceService '{_name(isvc)}' has no '{ANNOTATION_APPROVED_BY}' "
-                   "annotation: the model version was never approved.", isvc.urn)
+            report(
+                f"InferenceService '{_name(isvc)}' has no '{ANNOTATION_APPROVED_BY}' "
+                "annotation: the model version was never approved.",
+                isvc.urn,
+            )
             continue
         approved, served = ann.get(ANNOTATION_APPROVED_VERSION), ann.get(ANNOTATION_VERSION)
         if approved is None or str(approved) != str(served):
-            report(f"InferenceService '{_name(isvc)}' serves version {served!r} but the "
-                   f"approval names version {approved!r} ('{ANNOTATION_APPROVED_VERSION}').",
-                   isvc.urn)
+            report(
+                f"InferenceService '{_name(isvc)}' serves version {served!r} but the "
+                f"approval names version {approved!r} ('{ANNOTATION_APPROVED_VERSION}').",
+                isvc.urn,
+            )
 
 
 def metrics_of(isvc: PolicyResource) -> dict[str, float] | None:
@@ -76,18 +81,30 @@ def _check_metrics(args: StackValidationArgs, report: ReportViolation) -> None:
     for isvc in resources_of(args, INFERENCE_SERVICE):
         metrics = metrics_of(isvc)
         if metrics is None:
-            report(f"InferenceService '{_name(isvc)}' has no '{ANNOTATION_METRICS}' annotation "
-                   "holding a JSON object of numeric evaluation metrics.", isvc.urn)
+            report(
+                f"InferenceService '{_name(isvc)}' has no '{ANNOTATION_METRICS}' annotation "
+                "holding a JSON object of numeric evaluation metrics.",
+                isvc.urn,
+            )
             continue
         missing = [m for m in required if m not in metrics]
         if missing:
-            report(f"InferenceService '{_name(isvc)}' lacks evaluation metric(s) "
-                   f"{', '.join(missing)}.", isvc.urn)
+            report(
+                f"InferenceService '{_name(isvc)}' lacks evaluation metric(s) "
+                f"{', '.join(missing)}.",
+                isvc.urn,
+            )
         for metric, minimum in thresholds.items():
-            if metric in metrics and isinstance(minimum, (int, float)) and \
-                    metrics[metric] < minimum:
-                report(f"InferenceService '{_name(isvc)}' {metric}={metrics[metric]:g} is "
-                       f"below the threshold {minimum:g}.", isvc.urn)
+            if (
+                metric in metrics
+                and isinstance(minimum, (int, float))
+                and metrics[metric] < minimum
+            ):
+                report(
+                    f"InferenceService '{_name(isvc)}' {metric}={metrics[metric]:g} is "
+                    f"below the threshold {minimum:g}.",
+                    isvc.urn,
+                )
 
 
 POLICIES: list[Policy] = [
@@ -105,8 +122,11 @@ POLICIES: list[Policy] = [
         _check_metrics,
         schema={
             "required_metrics": {"type": "array", "items": {"type": "string"}, "default": []},
-            "thresholds": {"type": "object", "additionalProperties": {"type": "number"},
-                           "default": {}},
+            "thresholds": {
+                "type": "object",
+                "additionalProperties": {"type": "number"},
+                "default": {},
+            },
         },
     ),
 ]

@@ -142,31 +142,49 @@ def templates(placed: list[Placed]) -> list[Template]:
             cluster = obj.kind == "ClusterServingRuntime"
             ns = ANY if cluster else p.namespace
             runtimes[(None if cluster else ns, str(obj.name))] = obj
-            out.append(Template(f"{obj.kind} '{obj.name}' (the predictors it will run)", ns,
-                                {ISVC_LABEL: ANY, "component": "predictor", "app": ANY},
-                                _runtime_containers(obj)))
+            out.append(
+                Template(
+                    f"{obj.kind} '{obj.name}' (the predictors it will run)",
+                    ns,
+                    {ISVC_LABEL: ANY, "component": "predictor", "app": ANY},
+                    _runtime_containers(obj),
+                )
+            )
     for p in placed:
         obj = p.obj
         if obj.group == KSERVE_GROUP and obj.kind == "InferenceService":
             name = str(obj.name)
             predictor = as_dict(get(obj.props, "spec", "predictor"))
             runtime = get(predictor, "model", "runtime")
-            chosen = runtimes.get((p.namespace, str(runtime))) or runtimes.get(
-                (None, str(runtime)))
+            chosen = runtimes.get((p.namespace, str(runtime))) or runtimes.get((None, str(runtime)))
             containers = [as_dict(c) for c in as_list(predictor.get("containers"))]
             if chosen is not None:
                 containers = _runtime_containers(chosen) + containers
-            labels = {**as_dict(get(obj.props, "metadata", "labels")),
-                      **as_dict(predictor.get("labels")),
-                      ISVC_LABEL: name, "component": "predictor",
-                      "app": f"isvc.{name}-predictor"}
-            out.append(Template(f"InferenceService '{p.namespace}/{name}' predictor",
-                                p.namespace, labels, containers))
+            labels = {
+                **as_dict(get(obj.props, "metadata", "labels")),
+                **as_dict(predictor.get("labels")),
+                ISVC_LABEL: name,
+                "component": "predictor",
+                "app": f"isvc.{name}-predictor",
+            }
+            out.append(
+                Template(
+                    f"InferenceService '{p.namespace}/{name}' predictor",
+                    p.namespace,
+                    labels,
+                    containers,
+                )
+            )
         elif obj.group in ("", "core", "apps", "batch"):
             for pod in pod_specs(obj):
-                out.append(Template(f"{obj.kind} '{p.namespace}/{obj.name}'", p.namespace,
-                                    pod_labels(obj),
-                                    [c.spec for c in pod.containers if not c.init]))
+                out.append(
+                    Template(
+                        f"{obj.kind} '{p.namespace}/{obj.name}'",
+                        p.namespace,
+                        pod_labels(obj),
+                        [c.spec for c in pod.containers if not c.init],
+                    )
+                )
     return out
 
 
@@ -192,7 +210,8 @@ def declaring(template: Template, ref: Any) -> list[Target]:
         for port in _ports(c):
             number = as_int(port.get("containerPort"))
             if (isinstance(ref, int) and number == ref) or (
-                    not isinstance(ref, int) and port.get("name") == ref):
+                not isinstance(ref, int) and port.get("name") == ref
+            ):
                 out.append((c, number, port.get("name")))
     return out
 
@@ -240,13 +259,13 @@ def _admits_peer(peer: Any, policy_ns: str, monitor_ns: str, ns_labels: Mapping[
     return pod_selector is None or _selects(pod_selector, PROMETHEUS_POD_LABELS) is True
 
 
-def unreachable(placed: list[Placed], template: Template, number: int | None, name: Any,
-                monitor_ns: str) -> str | None:
+def unreachable(
+    placed: list[Placed], template: Template, number: int | None, name: Any, monitor_ns: str
+) -> str | None:
     """Why the NetworkPolicies of the target's namespace drop Prometheus' connection."""
     if template.namespace is ANY:
         return None  # pods of namespaces the plan does not name: their policies are unknown
-    policies, unseen = ingress_policies_for(placed, str(template.namespace),
-                                            dict(template.labels))
+    policies, unseen = ingress_policies_for(placed, str(template.namespace), dict(template.labels))
     if not policies and not unseen:
         return None
     ns_labels = _namespace_labels(placed, monitor_ns)
@@ -254,15 +273,21 @@ def unreachable(placed: list[Placed], template: Template, number: int | None, na
         for rule in as_list(get(policy.obj.props, "spec", "ingress")):
             rule = as_dict(rule)
             peers = as_list(rule.get("from"))
-            if _admits_port(rule, number, name) and (not peers or any(
+            if _admits_port(rule, number, name) and (
+                not peers
+                or any(
                     _admits_peer(peer, str(template.namespace), monitor_ns, ns_labels)
-                    for peer in peers)):
+                    for peer in peers
+                )
+            ):
                 return None
     if unseen:
         return f"the pack cannot read {', '.join(unseen)}, which may admit Prometheus"
     shown = ", ".join(f"'{p.obj.name}'" for p in policies)
-    return (f"no NetworkPolicy selecting its pods ({shown}) admits namespace '{monitor_ns}', "
-            f"where Prometheus runs, on port {name or number}: the scrape times out")
+    return (
+        f"no NetworkPolicy selecting its pods ({shown}) admits namespace '{monitor_ns}', "
+        f"where Prometheus runs, on port {name or number}: the scrape times out"
+    )
 
 
 # ------------------------------------------------------------------ MLflow's checks
@@ -290,6 +315,7 @@ def mlflow_port(container: Mapping[str, Any]) -> int | None:
 
 def _expand(text: str, env: Mapping[str, Mapping[str, Any]]) -> str:
     """Kubernetes' $(VAR) expansion: the downward API's pod IP becomes POD_IP."""
+
     def sub(m: re.Match[str]) -> str:
         var = env.get(m.group(1))
         if var is None:
@@ -298,6 +324,7 @@ def _expand(text: str, env: Mapping[str, Mapping[str, Any]]) -> str:
             return POD_IP
         value = var.get("value")
         return value if isinstance(value, str) else m.group(0)
+
     return VAR.sub(sub, text)
 
 
@@ -324,8 +351,10 @@ def host_refusal(container: Mapping[str, Any], port: int) -> str | None:
     if all(any(fnmatch.fnmatch(f"{ip}:{port}", h) for h in patterns) for ip in SAMPLE_POD_IPS):
         return None
     shown = ", ".join(allowed)
-    return (f"MLflow's host check answers 403 to the Host header Prometheus sends "
-            f"('{POD_IP}:{port}', the target address): {source} admits only {shown}")
+    return (
+        f"MLflow's host check answers 403 to the Host header Prometheus sends "
+        f"('{POD_IP}:{port}', the target address): {source} admits only {shown}"
+    )
 
 
 def _secret_value(placed: list[Placed], namespace: str, ref: Any) -> tuple[Any, str]:
@@ -353,8 +382,9 @@ def _secret_value(placed: list[Placed], namespace: str, ref: Any) -> tuple[Any, 
     return None, label
 
 
-def auth_refusal(container: Mapping[str, Any], endpoint: Mapping[str, Any],
-                 placed: list[Placed], monitor_ns: str) -> str | None:
+def auth_refusal(
+    container: Mapping[str, Any], endpoint: Mapping[str, Any], placed: list[Placed], monitor_ns: str
+) -> str | None:
     """Why MLflow's auth app refuses the scrape, or scrapes as admin (None: it answers)."""
     if not mlflow_auth_app(container, DEFAULT_AUTH_APPS):
         return None
@@ -367,18 +397,28 @@ def auth_refusal(container: Mapping[str, Any], endpoint: Mapping[str, Any],
     if not isinstance(user, str) or hidden(user):
         return f"the pack cannot see its basic-auth username ({label}): it may be MLflow's admin"
     if user == MLFLOW_ADMIN:
-        return (f"it scrapes as MLflow's admin ('{user}', {label}): Prometheus would hold "
-                "the account that manages every user and permission")
+        return (
+            f"it scrapes as MLflow's admin ('{user}', {label}): Prometheus would hold "
+            "the account that manages every user and permission"
+        )
     fail_closed = get(_env(container).get("MLFLOW_BASIC_AUTH_FAIL_CLOSED"), "value")
     if str(fail_closed).lower() not in ("false", "0"):
-        return (f"MLflow answers 403 to user '{user}': with fail-closed authorization "
-                "(MLFLOW_BASIC_AUTH_FAIL_CLOSED, the default since 3.16) no permission grants "
-                "/metrics and only admins may read it")
+        return (
+            f"MLflow answers 403 to user '{user}': with fail-closed authorization "
+            "(MLFLOW_BASIC_AUTH_FAIL_CLOSED, the default since 3.16) no permission grants "
+            "/metrics and only admins may read it"
+        )
     return None
 
 
-def refusals(template: Template, container: Mapping[str, Any], port: int | None,
-             endpoint: Mapping[str, Any], placed: list[Placed], monitor_ns: str) -> list[str]:
+def refusals(
+    template: Template,
+    container: Mapping[str, Any],
+    port: int | None,
+    endpoint: Mapping[str, Any],
+    placed: list[Placed],
+    monitor_ns: str,
+) -> list[str]:
     """Why the target (a container port of ``template``) would not answer the scrape."""
     if not mlflow_server(container):
         return []
@@ -407,8 +447,9 @@ def _service_ports(svc: Object) -> list[Mapping[str, Any]]:
     return [as_dict(p) for p in as_list(get(svc.props, "spec", "ports"))]
 
 
-def _check_service_monitor(mon: Placed, label: str, placed: list[Placed], pods: list[Template],
-                           report: ReportViolation) -> None:
+def _check_service_monitor(
+    mon: Placed, label: str, placed: list[Placed], pods: list[Template], report: ReportViolation
+) -> None:
     spec = as_dict(mon.obj.props.get("spec"))
     monitor_ns = mon.namespace or "default"
     services = []
@@ -418,14 +459,17 @@ def _check_service_monitor(mon: Placed, label: str, placed: list[Placed], pods: 
         in_ns = _ns_matches(spec.get("namespaceSelector"), monitor_ns, p.namespace)
         chosen = _selects(spec.get("selector"), as_dict(get(p.obj.props, "metadata", "labels")))
         if in_ns is None or chosen is None:
-            report(f"{label}: the pack cannot read its selector or namespaceSelector.",
-                   mon.resource.urn)
+            report(
+                f"{label}: the pack cannot read its selector or namespaceSelector.",
+                mon.resource.urn,
+            )
             return
         if in_ns and chosen:
             services.append(p)
     if not services:
-        report(f"{label} selects no Service of the plan: Prometheus has no target.",
-               mon.resource.urn)
+        report(
+            f"{label} selects no Service of the plan: Prometheus has no target.", mon.resource.urn
+        )
         return
     for i, endpoint in enumerate(as_list(spec.get("endpoints"))):
         endpoint = as_dict(endpoint)
@@ -436,18 +480,33 @@ def _check_service_monitor(mon: Placed, label: str, placed: list[Placed], pods: 
         found = False
         for svc in services:
             svc_name = f"Service '{svc.namespace}/{svc.obj.name}'"
-            refs = ([sp.get("targetPort", sp.get("port")) for sp in _service_ports(svc.obj)
-                     if sp.get("name") == port] if port is not None else [target_port])
+            refs = (
+                [
+                    sp.get("targetPort", sp.get("port"))
+                    for sp in _service_ports(svc.obj)
+                    if sp.get("name") == port
+                ]
+                if port is not None
+                else [target_port]
+            )
             if not refs:
                 continue
             selector = get(svc.obj.props, "spec", "selector")
-            behind = [t for t in pods if t.namespace == svc.namespace
-                      and isinstance(selector, Mapping) and selector
-                      and _selects({"matchLabels": selector}, t.labels)]
+            behind = [
+                t
+                for t in pods
+                if t.namespace == svc.namespace
+                and isinstance(selector, Mapping)
+                and selector
+                and _selects({"matchLabels": selector}, t.labels)
+            ]
             if not behind:
-                report(f"{label} endpoint '{port or target_port}': the pack cannot see the pods "
-                       f"behind {svc_name} (no workload of the plan matches its selector), so "
-                       "it cannot tell whether they answer.", mon.resource.urn)
+                report(
+                    f"{label} endpoint '{port or target_port}': the pack cannot see the pods "
+                    f"behind {svc_name} (no workload of the plan matches its selector), so "
+                    "it cannot tell whether they answer.",
+                    mon.resource.urn,
+                )
                 found = True
                 continue
             for ref in refs:
@@ -459,26 +518,39 @@ def _check_service_monitor(mon: Placed, label: str, placed: list[Placed], pods: 
                     number = as_int(ref)
                     if not targets and number is not None:
                         # a Service may forward to a number no container declares
-                        targets = [(c, number, None) for c in t.containers
-                                   if mlflow_server(c) and mlflow_port(c) == number]
+                        targets = [
+                            (c, number, None)
+                            for c in t.containers
+                            if mlflow_server(c) and mlflow_port(c) == number
+                        ]
                     for c, number, name in targets:
-                        why_not = [unreachable(placed, t, number, name, monitor_ns),
-                                   *refusals(t, c, number, endpoint, placed, monitor_ns)]
+                        why_not = [
+                            unreachable(placed, t, number, name, monitor_ns),
+                            *refusals(t, c, number, endpoint, placed, monitor_ns),
+                        ]
                         for why in filter(None, why_not):
-                            report(f"{label} endpoint '{port or target_port}' scrapes "
-                                   f"{t.what} through {svc_name}, but {why}.", mon.resource.urn)
+                            report(
+                                f"{label} endpoint '{port or target_port}' scrapes "
+                                f"{t.what} through {svc_name}, but {why}.",
+                                mon.resource.urn,
+                            )
         if not found:
             declared = "; ".join(
                 f"'{s.namespace}/{s.obj.name}': "
                 f"{[sp.get('name', sp.get('port')) for sp in _service_ports(s.obj)]}"
-                for s in services)
+                for s in services
+            )
             what = f"port '{port}'" if port is not None else f"targetPort '{target_port}'"
-            report(f"{label} endpoint {what} is declared by none of the Services it selects "
-                   f"({declared}): Prometheus has no target.", mon.resource.urn)
+            report(
+                f"{label} endpoint {what} is declared by none of the Services it selects "
+                f"({declared}): Prometheus has no target.",
+                mon.resource.urn,
+            )
 
 
-def _check_pod_monitor(mon: Placed, label: str, placed: list[Placed], pods: list[Template],
-                       report: ReportViolation) -> None:
+def _check_pod_monitor(
+    mon: Placed, label: str, placed: list[Placed], pods: list[Template], report: ReportViolation
+) -> None:
     spec = as_dict(mon.obj.props.get("spec"))
     monitor_ns = mon.namespace or "default"
     selected = []
@@ -486,19 +558,32 @@ def _check_pod_monitor(mon: Placed, label: str, placed: list[Placed], pods: list
         in_ns = _ns_matches(spec.get("namespaceSelector"), monitor_ns, t.namespace)
         chosen = _selects(spec.get("selector"), t.labels)
         if in_ns is None or chosen is None:
-            report(f"{label}: the pack cannot read its selector or namespaceSelector.",
-                   mon.resource.urn)
+            report(
+                f"{label}: the pack cannot read its selector or namespaceSelector.",
+                mon.resource.urn,
+            )
             return
         if in_ns and chosen:
             selected.append(t)
     if not selected:
-        report(f"{label} selects no pod template of the plan (workload, or predictor of a "
-               "KServe runtime): Prometheus has no target.", mon.resource.urn)
+        report(
+            f"{label} selects no pod template of the plan (workload, or predictor of a "
+            "KServe runtime): Prometheus has no target.",
+            mon.resource.urn,
+        )
         return
     for i, endpoint in enumerate(as_list(spec.get("podMetricsEndpoints"))):
         endpoint = as_dict(endpoint)
-        ref = port_ref(next((endpoint[k] for k in ("port", "portNumber", "targetPort")
-                             if endpoint.get(k) is not None), None))
+        ref = port_ref(
+            next(
+                (
+                    endpoint[k]
+                    for k in ("port", "portNumber", "targetPort")
+                    if endpoint.get(k) is not None
+                ),
+                None,
+            )
+        )
         if ref is None:
             report(f"{label} endpoint {i} names no port.", mon.resource.urn)
             continue
@@ -506,23 +591,33 @@ def _check_pod_monitor(mon: Placed, label: str, placed: list[Placed], pods: list
         for t in selected:
             for c, number, name in declaring(t, ref):
                 found = True
-                why_not = [unreachable(placed, t, number, name, monitor_ns),
-                           *refusals(t, c, number, endpoint, placed, monitor_ns)]
+                why_not = [
+                    unreachable(placed, t, number, name, monitor_ns),
+                    *refusals(t, c, number, endpoint, placed, monitor_ns),
+                ]
                 for why in filter(None, why_not):
-                    report(f"{label} endpoint '{ref}' scrapes {t.what}, but {why}.",
-                           mon.resource.urn)
+                    report(
+                        f"{label} endpoint '{ref}' scrapes {t.what}, but {why}.", mon.resource.urn
+                    )
         if not found:
             declared = "; ".join(
                 f"{t.what}: {[p.get('name', p.get('containerPort')) for c in t.containers for p in _ports(c)]}"  # noqa: E501
-                for t in selected)
-            report(f"{label} endpoint port '{ref}' is declared by none of the pods it selects "
-                   f"({declared}): Prometheus has no target.", mon.resource.urn)
+                for t in selected
+            )
+            report(
+                f"{label} endpoint port '{ref}' is declared by none of the pods it selects "
+                f"({declared}): Prometheus has no target.",
+                mon.resource.urn,
+            )
 
 
 def _check_scrape_targets(args: StackValidationArgs, report: ReportViolation) -> None:
     placed = stack_objects(args)
-    monitors = [p for p in placed if p.obj.group == MONITORING_GROUP
-                and p.obj.kind in (SERVICE_MONITOR, POD_MONITOR)]
+    monitors = [
+        p
+        for p in placed
+        if p.obj.group == MONITORING_GROUP and p.obj.kind in (SERVICE_MONITOR, POD_MONITOR)
+    ]
     if not monitors:
         return
     pods = templates(placed)

@@ -50,8 +50,11 @@ SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 RULE_TYPES = (INGRESS_RULE, EGRESS_RULE, SG_RULE)
 PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
 PREFIX_LIST_ENTRY = "aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry"
-LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer",
-                  "aws:elb/loadBalancer:LoadBalancer")
+LOAD_BALANCERS = (
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:alb/loadBalancer:LoadBalancer",
+    "aws:elb/loadBalancer:LoadBalancer",
+)
 HTTPS = 443
 ALL_PROTOCOLS = ("-1", "all")
 # `mlflow server` / `mlflow ui`, or its app under gunicorn/uvicorn (mlflow.server:app)
@@ -73,8 +76,11 @@ class Entry:
     unseen: list[str] = field(default_factory=list)  # what the pack cannot read
 
     def https_only(self) -> bool:
-        return (as_int(self.from_port) == HTTPS and as_int(self.to_port) == HTTPS
-                and _protocol(self.protocol) in ("tcp", "6"))
+        return (
+            as_int(self.from_port) == HTTPS
+            and as_int(self.to_port) == HTTPS
+            and _protocol(self.protocol) in ("tcp", "6")
+        )
 
     def ports(self) -> str:
         protocol = _protocol(self.protocol)
@@ -94,19 +100,20 @@ def _resource_id(resource: PolicyResource) -> str | None:
     return value if isinstance(value, str) and value and value != SECRET else None
 
 
-def _linked(args: StackValidationArgs, resource: PolicyResource, key: str,
-            types: tuple[str, ...]) -> list[PolicyResource]:
+def _linked(
+    args: StackValidationArgs, resource: PolicyResource, key: str, types: tuple[str, ...]
+) -> list[PolicyResource]:
     """Resources of ``types`` that ``resource.key`` names: by property dependency, else by id."""
-    deps = [d for d in resource.property_dependencies.get(key) or []
-            if d.resource_type in types]
+    deps = [d for d in resource.property_dependencies.get(key) or [] if d.resource_type in types]
     if deps:
         return deps
     values = {v for v in as_list(resource.props.get(key)) if isinstance(v, str)}
     return [r for r in resources_of(args, *types) if _resource_id(r) in values]
 
 
-def _prefix_list_cidrs(args: StackValidationArgs, resource: PolicyResource, key: str,
-                       values: list[Any]) -> tuple[list[Any], list[str]]:
+def _prefix_list_cidrs(
+    args: StackValidationArgs, resource: PolicyResource, key: str, values: list[Any]
+) -> tuple[list[Any], list[str]]:
     """CIDRs of the managed prefix lists ``values`` (from ``resource.key``); and the lists
     the plan does not hold (their entries cannot be seen)."""
     if not values:
@@ -123,11 +130,19 @@ def _prefix_list_cidrs(args: StackValidationArgs, resource: PolicyResource, key:
     return cidrs, []
 
 
-def _entry(args: StackValidationArgs, resource: PolicyResource, direction: str,
-           rule: Mapping[str, Any], *, protocol_key: str, cidr_keys: tuple[str, ...],
-           prefix_key: str) -> Entry:
-    entry = Entry(resource.urn, direction, rule.get(protocol_key), rule.get("fromPort"),
-                  rule.get("toPort"))
+def _entry(
+    args: StackValidationArgs,
+    resource: PolicyResource,
+    direction: str,
+    rule: Mapping[str, Any],
+    *,
+    protocol_key: str,
+    cidr_keys: tuple[str, ...],
+    prefix_key: str,
+) -> Entry:
+    entry = Entry(
+        resource.urn, direction, rule.get(protocol_key), rule.get("fromPort"), rule.get("toPort")
+    )
     for key in cidr_keys:
         entry.cidrs += as_list(rule.get(key))
     lists, unseen = _prefix_list_cidrs(args, resource, prefix_key, as_list(rule.get(prefix_key)))
@@ -148,26 +163,54 @@ def _entries(args: StackValidationArgs) -> Iterator[tuple[str, PolicyResource | 
     for group in resources_of(args, SECURITY_GROUP):
         for direction in ("ingress", "egress"):
             for rule in as_list(group.props.get(direction)):
-                yield group.urn, group, _entry(
-                    args, group, direction, as_dict(rule), protocol_key="protocol",
-                    cidr_keys=("cidrBlocks", "ipv6CidrBlocks"), prefix_key="prefixListIds")
+                yield (
+                    group.urn,
+                    group,
+                    _entry(
+                        args,
+                        group,
+                        direction,
+                        as_dict(rule),
+                        protocol_key="protocol",
+                        cidr_keys=("cidrBlocks", "ipv6CidrBlocks"),
+                        prefix_key="prefixListIds",
+                    ),
+                )
     for rule in resources_of(args, *RULE_TYPES):
         groups = _linked(args, rule, "securityGroupId", (SECURITY_GROUP,))
         target = groups[0] if groups else None
         group_id = rule.props.get("securityGroupId")
-        key = target.urn if target else (
-            f"id:{group_id}" if isinstance(group_id, str) and group_id != SECRET else rule.urn)
+        key = (
+            target.urn
+            if target
+            else (
+                f"id:{group_id}" if isinstance(group_id, str) and group_id != SECRET else rule.urn
+            )
+        )
         if rule.resource_type == SG_RULE:
             direction = rule.props.get("type")
-            entry = _entry(args, rule, str(direction), rule.props, protocol_key="protocol",
-                           cidr_keys=("cidrBlocks", "ipv6CidrBlocks"),
-                           prefix_key="prefixListIds")
+            entry = _entry(
+                args,
+                rule,
+                str(direction),
+                rule.props,
+                protocol_key="protocol",
+                cidr_keys=("cidrBlocks", "ipv6CidrBlocks"),
+                prefix_key="prefixListIds",
+            )
             if direction not in ("ingress", "egress"):
                 entry.unseen.append(f"direction (type {direction!r})")
         else:
             direction = "ingress" if rule.resource_type == INGRESS_RULE else "egress"
-            entry = _entry(args, rule, direction, rule.props, protocol_key="ipProtocol",
-                           cidr_keys=("cidrIpv4", "cidrIpv6"), prefix_key="prefixListId")
+            entry = _entry(
+                args,
+                rule,
+                direction,
+                rule.props,
+                protocol_key="ipProtocol",
+                cidr_keys=("cidrIpv4", "cidrIpv6"),
+                prefix_key="prefixListId",
+            )
         yield key, target, entry
 
 
@@ -178,8 +221,11 @@ def load_balancer_groups(args: StackValidationArgs) -> set[str]:
         used_by_lb |= {g.urn for g in _linked(args, lb, "securityGroups", (SECURITY_GROUP,))}
     if not used_by_lb:
         return set()
-    ids = {_resource_id(g): g.urn for g in resources_of(args, SECURITY_GROUP)
-           if g.urn in used_by_lb and _resource_id(g)}
+    ids = {
+        _resource_id(g): g.urn
+        for g in resources_of(args, SECURITY_GROUP)
+        if g.urn in used_by_lb and _resource_id(g)
+    }
     elsewhere: set[str] = set()
     ignored = (*LOAD_BALANCERS, SECURITY_GROUP, *RULE_TYPES)
     for res in args.resources:
@@ -225,10 +271,14 @@ def _check_direction(args: StackValidationArgs, report: ReportViolation, directi
         urn = group.urn if group is not None else entries[0].urn
         for entry in entries:
             if entry.unseen:
-                report(f"A {direction} rule of {label} names {', '.join(entry.unseen)} that the "
-                       "pack cannot see: it cannot be checked.", entry.urn)
-        exempt = [e for e in entries if e.https_only() and (
-            direction == "egress" or key in lb_groups)]
+                report(
+                    f"A {direction} rule of {label} names {', '.join(entry.unseen)} that the "
+                    "pack cannot see: it cannot be checked.",
+                    entry.urn,
+                )
+        exempt = [
+            e for e in entries if e.https_only() and (direction == "egress" or key in lb_groups)
+        ]
         counted = [e for e in entries if e not in exempt]
         public = list(dict.fromkeys(c for e in counted for c in e.cidrs if is_public(c)))
         problem = open_problem(public)
@@ -237,11 +287,17 @@ def _check_direction(args: StackValidationArgs, report: ReportViolation, directi
         named = set(opening(public))
         ports = sorted({e.ports() for e in counted if named & set(e.cidrs)})
         if direction == "ingress":
-            report(f"Ingress to {label} on {', '.join(ports)}: {problem}; only tcp 443 to a group "
-                   "used by load balancers alone may be open to the internet.", urn)
+            report(
+                f"Ingress to {label} on {', '.join(ports)}: {problem}; only tcp 443 to a group "
+                "used by load balancers alone may be open to the internet.",
+                urn,
+            )
         else:
-            report(f"Egress from {label} on {', '.join(ports)}: {problem}; only tcp 443 (HTTPS "
-                   "to AWS APIs and registries) may go to the internet.", urn)
+            report(
+                f"Egress from {label} on {', '.join(ports)}: {problem}; only tcp 443 (HTTPS "
+                "to AWS APIs and registries) may go to the internet.",
+                urn,
+            )
 
 
 def _check_ingress(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -267,8 +323,9 @@ def _check_flow_logs(args: StackValidationArgs, report: ReportViolation) -> None
 def _check_default_sg(args: Any, report: ReportViolation) -> None:
     for direction in ("ingress", "egress"):
         if as_list(args.props.get(direction)):
-            report(f"The default security group has {direction} rules; it must allow nothing.",
-                   None)
+            report(
+                f"The default security group has {direction} rules; it must allow nothing.", None
+            )
 
 
 POLICIES: list[Policy] = [
@@ -342,15 +399,24 @@ def stack_objects(args: StackValidationArgs) -> list[Placed]:
     """Every Kubernetes object of the stack, yaml groups expanded (computed once for the
     resource list every stack policy of one evaluation receives)."""
     if _STACK[0] is not args.resources:
-        _STACK[:] = [args.resources, [Placed(r, o) for r in args.resources
-                                      for o in objects(r.resource_type, r.name, r.props)]]
+        _STACK[:] = [
+            args.resources,
+            [
+                Placed(r, o)
+                for r in args.resources
+                for o in objects(r.resource_type, r.name, r.props)
+            ],
+        ]
     return list(_STACK[1])
 
 
 def _is_all_pods(selector: Any) -> bool:
-    return isinstance(selector, Mapping) and not as_dict(selector.get("matchLabels")) and \
-        not as_list(selector.get("matchExpressions")) and all(
-            k in ("matchLabels", "matchExpressions") for k in selector)
+    return (
+        isinstance(selector, Mapping)
+        and not as_dict(selector.get("matchLabels"))
+        and not as_list(selector.get("matchExpressions"))
+        and all(k in ("matchLabels", "matchExpressions") for k in selector)
+    )
 
 
 def _types(policy: Object) -> list[str] | None:
@@ -363,8 +429,9 @@ def _types(policy: Object) -> list[str] | None:
     return [str(t) for t in value]
 
 
-def policies_in(placed: list[Placed], namespace: str,
-                ns_resource: PolicyResource | None = None) -> list[Placed]:
+def policies_in(
+    placed: list[Placed], namespace: str, ns_resource: PolicyResource | None = None
+) -> list[Placed]:
     """NetworkPolicies of a namespace (by name, or by a dependency on its Namespace)."""
     out = []
     for p in placed:
@@ -373,16 +440,22 @@ def policies_in(placed: list[Placed], namespace: str,
         if p.namespace == namespace:
             out.append(p)
             continue
-        linked = ns_resource is not None and not p.obj.source and any(
-            d.urn == ns_resource.urn for d in p.resource.property_dependencies.get(
-                "metadata") or [])
+        linked = (
+            ns_resource is not None
+            and not p.obj.source
+            and any(
+                d.urn == ns_resource.urn
+                for d in p.resource.property_dependencies.get("metadata") or []
+            )
+        )
         if linked:
             out.append(p)
     return out
 
 
-def ingress_policies_for(placed: list[Placed], namespace: str,
-                         labels: Mapping[str, Any]) -> tuple[list[Placed], list[str]]:
+def ingress_policies_for(
+    placed: list[Placed], namespace: str, labels: Mapping[str, Any]
+) -> tuple[list[Placed], list[str]]:
     """The Ingress NetworkPolicies that select pods with ``labels``, and the policies the
     pack cannot read."""
     selecting, unseen = [], []
@@ -404,21 +477,30 @@ def _check_namespace_policies(args: StackValidationArgs, report: ReportViolation
             continue
         name = ns.obj.name
         if name is not None and (not isinstance(name, str) or hidden(name)):
-            report(f"{ns.obj.prefix()}Namespace name cannot be seen ({name!r}): its "
-                   "NetworkPolicies cannot be matched.", ns.resource.urn)
+            report(
+                f"{ns.obj.prefix()}Namespace name cannot be seen ({name!r}): its "
+                "NetworkPolicies cannot be matched.",
+                ns.resource.urn,
+            )
             continue
         shown = name if name is not None else ns.resource.name
         isolated = False
         for p in policies_in(netpols, str(name), ns.resource if not ns.obj.source else None):
             types = _types(p.obj)
-            if types is not None and "Ingress" in types and _is_all_pods(
-                    get(p.obj.props, "spec", "podSelector")):
+            if (
+                types is not None
+                and "Ingress" in types
+                and _is_all_pods(get(p.obj.props, "spec", "podSelector"))
+            ):
                 isolated = True
                 break
         if not isolated:
-            report(f"{ns.obj.prefix()}Namespace '{shown}' has no NetworkPolicy selecting every "
-                   "pod for ingress (podSelector: {}, policyTypes: [Ingress]): any pod in the "
-                   "cluster can reach its pods.", ns.resource.urn)
+            report(
+                f"{ns.obj.prefix()}Namespace '{shown}' has no NetworkPolicy selecting every "
+                "pod for ingress (podSelector: {}, policyTypes: [Ingress]): any pod in the "
+                "cluster can reach its pods.",
+                ns.resource.urn,
+            )
     # an allow of any source on any port undoes the isolation, wherever it is declared
     for p in placed:
         if p.obj.kind != "NetworkPolicy" or p.obj.group != "networking.k8s.io":
@@ -426,8 +508,11 @@ def _check_namespace_policies(args: StackValidationArgs, report: ReportViolation
         types = _types(p.obj) or ["Ingress"]
         rules = as_list(get(p.obj.props, "spec", "ingress")) if "Ingress" in types else []
         if any(_admits_everything(rule) for rule in rules):
-            report(f"{p.obj.prefix()}NetworkPolicy '{p.namespace}/{p.obj.name}' admits any "
-                   "source on any port: the pods it selects are not isolated.", p.resource.urn)
+            report(
+                f"{p.obj.prefix()}NetworkPolicy '{p.namespace}/{p.obj.name}' admits any "
+                "source on any port: the pods it selects are not isolated.",
+                p.resource.urn,
+            )
 
 
 def _admits_everything(rule: Any) -> bool:
@@ -445,8 +530,11 @@ def _admits_everything(rule: Any) -> bool:
     for peer in peers:
         if not isinstance(peer, Mapping):
             return True
-        if "namespaceSelector" in peer and _is_all_pods(peer.get("namespaceSelector")) and (
-                peer.get("podSelector") is None or _is_all_pods(peer.get("podSelector"))):
+        if (
+            "namespaceSelector" in peer
+            and _is_all_pods(peer.get("namespaceSelector"))
+            and (peer.get("podSelector") is None or _is_all_pods(peer.get("podSelector")))
+        ):
             return True
     return False
 
@@ -456,16 +544,22 @@ def _admits_everything(rule: Any) -> bool:
 # the authenticating proxies the pack recognises (repository, any tag or digest)
 AUTH_PROXY_IMAGES = ("quay.io/oauth2-proxy/oauth2-proxy",)
 # oauth2-proxy settings that let requests through unauthenticated
-SKIP_AUTH = ("--skip-auth-regex", "--skip-auth-route", "--skip-auth-routes",
-             "OAUTH2_PROXY_SKIP_AUTH_REGEX", "OAUTH2_PROXY_SKIP_AUTH_ROUTES")
+SKIP_AUTH = (
+    "--skip-auth-regex",
+    "--skip-auth-route",
+    "--skip-auth-routes",
+    "OAUTH2_PROXY_SKIP_AUTH_REGEX",
+    "OAUTH2_PROXY_SKIP_AUTH_ROUTES",
+)
 
 
 def _command_text(container: Mapping[str, Any]) -> str:
     """Command, args and environment values: what a container runs, however it is spelled
     (a shell line reading a variable included)."""
     env = [f"{get(e, 'name')}={get(e, 'value')}" for e in as_list(container.get("env"))]
-    return " ".join(str(x) for x in [*as_list(container.get("command")),
-                                     *as_list(container.get("args")), *env])
+    return " ".join(
+        str(x) for x in [*as_list(container.get("command")), *as_list(container.get("args")), *env]
+    )
 
 
 def mlflow_server(container: Mapping[str, Any]) -> bool:
@@ -477,8 +571,9 @@ def mlflow_server(container: Mapping[str, Any]) -> bool:
 def mlflow_auth_app(container: Mapping[str, Any], apps: Sequence[str]) -> bool:
     """True when the MLflow server starts with one of the auth ``apps`` (--app-name): read
     from the command line only, where the server reads it."""
-    text = " ".join(str(x) for x in [*as_list(container.get("command")),
-                                     *as_list(container.get("args"))])
+    text = " ".join(
+        str(x) for x in [*as_list(container.get("command")), *as_list(container.get("args"))]
+    )
     if "mlflow.server.auth" in text:
         return True  # the basic-auth app itself, served directly
     values = [m.group(1) for m in APP_NAME.finditer(text)]
@@ -509,8 +604,9 @@ def authenticates(pod: PodSpec, apps: Sequence[str]) -> bool:
     return False
 
 
-def backend_pods(placed: list[Placed], namespace: str,
-                 selector: Any) -> list[tuple[Placed, PodSpec]] | None:
+def backend_pods(
+    placed: list[Placed], namespace: str, selector: Any
+) -> list[tuple[Placed, PodSpec]] | None:
     """Pods of the stack's workloads in ``namespace`` a Service selector picks; None when
     the selector cannot be read."""
     if not isinstance(selector, Mapping) or not selector:
@@ -539,14 +635,17 @@ def _public_service(obj: Object) -> str | None:
         return None
     notes = _annotations(obj)
     if str(notes.get(LB_SCHEME, "")).lower() == "internal" or str(
-            notes.get(LB_INTERNAL, "")).lower() in ("true", "0.0.0.0/0"):
+        notes.get(LB_INTERNAL, "")
+    ).lower() in ("true", "0.0.0.0/0"):
         return None
     ranges = as_list(get(obj.props, "spec", "loadBalancerSourceRanges")) or [
-        r.strip() for r in str(notes.get(LB_SOURCE_RANGES, "")).split(",") if r.strip()]
+        r.strip() for r in str(notes.get(LB_SOURCE_RANGES, "")).split(",") if r.strip()
+    ]
     if ranges and all(parse(r) is not None for r in ranges) and not open_problem(ranges):
         return None
     return "type LoadBalancer, not internal" + (
-        f", source ranges {', '.join(str(r) for r in ranges)}" if ranges else "")
+        f", source ranges {', '.join(str(r) for r in ranges)}" if ranges else ""
+    )
 
 
 def _public_ingress(obj: Object) -> str | None:
@@ -613,9 +712,14 @@ def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) 
             if name is None or not isinstance(name, str) or hidden(name):
                 problems.append(f"a backend cannot be seen ({name!r})")
                 continue
-            svc = obj if obj.kind == "Service" else next(
-                (s.obj for s in services if s.namespace == p.namespace and s.obj.name == name),
-                None)
+            svc = (
+                obj
+                if obj.kind == "Service"
+                else next(
+                    (s.obj for s in services if s.namespace == p.namespace and s.obj.name == name),
+                    None,
+                )
+            )
             if svc is None:
                 problems.append(f"its backend Service '{name}' is not in the plan")
                 continue
@@ -625,12 +729,16 @@ def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) 
                 continue
             for owner, pod in pods:
                 if not authenticates(pod, apps):
-                    problems.append(f"{owner.obj.kind} '{owner.obj.name}' behind Service "
-                                    f"'{name}' does not authenticate")
+                    problems.append(
+                        f"{owner.obj.kind} '{owner.obj.name}' behind Service "
+                        f"'{name}' does not authenticate"
+                    )
         for problem in dict.fromkeys(problems):
-            report(f"{label} is reachable from the internet, but {problem} (put oauth2-proxy "
-                   "or the service's own auth in front, or list it in public_services).",
-                   p.resource.urn)
+            report(
+                f"{label} is reachable from the internet, but {problem} (put oauth2-proxy "
+                "or the service's own auth in front, or list it in public_services).",
+                p.resource.urn,
+            )
 
 
 POLICIES += [
@@ -652,12 +760,18 @@ POLICIES += [
         types=("kubernetes:core/v1:Service", "kubernetes:networking.k8s.io/v1:Ingress"),
         schema={
             "public_services": {
-                "type": "array", "items": {"type": "string"}, "default": [],
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
                 "description": "'<namespace>/<name>' of Services or Ingresses meant to be "
-                "public without authentication."},
+                "public without authentication.",
+            },
             "mlflow_auth_apps": {
-                "type": "array", "items": {"type": "string"}, "default": DEFAULT_AUTH_APPS,
-                "description": "MLflow --app-name values that authenticate."},
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULT_AUTH_APPS,
+                "description": "MLflow --app-name values that authenticate.",
+            },
         },
         remediation="Route the endpoint through oauth2-proxy, enable the service's own "
         "authentication, or mark the load balancer internal.",

@@ -47,19 +47,55 @@ ENFORCE = "pod-security.kubernetes.io/enforce"
 DEFAULT_LEVEL = "privileged"
 RECORD = Path(__file__).resolve().parent / "data" / "kserve-injected.yaml"
 
-BASELINE_CAPABILITIES = frozenset({
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
-SAFE_SYSCTLS = frozenset({
-    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"})
-SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t",
-                           "container_engine_t"})
-RESTRICTED_VOLUMES = frozenset({"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
-                                "image", "persistentVolumeClaim", "projected", "secret"})
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+SAFE_SYSCTLS = frozenset(
+    {
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+        "net.ipv4.tcp_rmem",
+        "net.ipv4.tcp_wmem",
+    }
+)
+SELINUX_TYPES = frozenset(
+    {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
+)
+RESTRICTED_VOLUMES = frozenset(
+    {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "image",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+    }
+)
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 
 
@@ -142,25 +178,35 @@ class _Eval:
                 self.bad("", "Sysctls", f"sysctl {name!r} is not in the safe set")
         for k, v in as_dict(self.pod.annotations).items():
             if str(k).startswith(APPARMOR_ANNOTATION) and not (
-                    v in ("", "runtime/default") or str(v).startswith("localhost/")):
+                v in ("", "runtime/default") or str(v).startswith("localhost/")
+            ):
                 self.bad("", "AppArmor", f"annotation {k}: {v!r}")
         for (label, c), (_, ctx) in zip(self.pod.containers, self.ctxs, strict=True):
             self.flag(label, "HostProcess", get(ctx, "windowsOptions", "hostProcess"))
             self.flag(label, "Privileged Containers", ctx.get("privileged"))
-            extra = [str(a) for a in as_list(get(ctx, "capabilities", "add"))
-                     if a not in BASELINE_CAPABILITIES]
+            extra = [
+                str(a)
+                for a in as_list(get(ctx, "capabilities", "add"))
+                if a not in BASELINE_CAPABILITIES
+            ]
             if extra:
-                self.bad(label, "Capabilities", f"adds {', '.join(extra)} (beyond the "
-                         "baseline set)")
+                self.bad(
+                    label, "Capabilities", f"adds {', '.join(extra)} (beyond the baseline set)"
+                )
             for port in as_list(c.get("ports")):
                 host = get(port, "hostPort")
                 if host is not None and as_int(host) != 0:
                     self.bad(label, "Host Ports", f"hostPort {as_int(host) or host!r}")
-            hosts = [get(c, p, h, "host") for p in ("livenessProbe", "readinessProbe",
-                                                    "startupProbe")
-                     for h in ("httpGet", "tcpSocket")]
-            hosts += [get(c, "lifecycle", p, h, "host") for p in ("postStart", "preStop")
-                      for h in ("httpGet", "tcpSocket")]
+            hosts = [
+                get(c, p, h, "host")
+                for p in ("livenessProbe", "readinessProbe", "startupProbe")
+                for h in ("httpGet", "tcpSocket")
+            ]
+            hosts += [
+                get(c, "lifecycle", p, h, "host")
+                for p in ("postStart", "preStop")
+                for h in ("httpGet", "tcpSocket")
+            ]
             for h in hosts:
                 if h not in (None, ""):
                     self.bad(label, "Host Probes / Lifecycle Hooks", f"host {h!r}")
@@ -181,13 +227,19 @@ class _Eval:
                 continue
             sources = [k for k in v if k != "name"]
             if "hostPath" in sources and not restricted:
-                self.bad("", "HostPath Volumes", f"volume '{v.get('name')}' mounts "
-                         f"{get(v, 'hostPath', 'path')}")
+                self.bad(
+                    "",
+                    "HostPath Volumes",
+                    f"volume '{v.get('name')}' mounts {get(v, 'hostPath', 'path')}",
+                )
             if restricted:
                 wrong = [s for s in sources if s not in RESTRICTED_VOLUMES]
                 if wrong or not sources:
-                    self.bad("", "Volume Types", f"volume '{v.get('name')}' is of type "
-                             f"{', '.join(wrong) or 'unknown'}")
+                    self.bad(
+                        "",
+                        "Volume Types",
+                        f"volume '{v.get('name')}' is of type {', '.join(wrong) or 'unknown'}",
+                    )
 
     def _apparmor(self, where: str, ctx: Mapping[str, Any]) -> None:
         kind = get(ctx, "appArmorProfile", "type")
@@ -223,8 +275,11 @@ class _Eval:
             self.bad("", "Running as Non-root", "the pod sets runAsNonRoot: false")
         if self.pod_ctx.get("runAsUser") == 0 and not self.user_ns:
             self.bad("", "Running as Non-root user", "the pod sets runAsUser: 0")
-        if not self.windows and pod_seccomp is not None and pod_seccomp not in (
-                "RuntimeDefault", "Localhost"):
+        if (
+            not self.windows
+            and pod_seccomp is not None
+            and pod_seccomp not in ("RuntimeDefault", "Localhost")
+        ):
             self.bad("", "Seccomp", f"the pod's seccompProfile.type is {pod_seccomp!r}")
         for label, ctx in self.ctxs:
             self._proc_mount(label, ctx)
@@ -232,32 +287,43 @@ class _Eval:
                 nonroot = _bool(ctx.get("runAsNonRoot"))
                 if nonroot == "hidden" or pod_nonroot == "hidden":
                     self.bad(label, "Running as Non-root", "runAsNonRoot cannot be seen")
-                elif nonroot is False or (nonroot is None and pod_nonroot is not True
-                                          and not partial):
-                    self.bad(label, "Running as Non-root", "runAsNonRoot is not true "
-                             "(container or pod securityContext)")
+                elif nonroot is False or (
+                    nonroot is None and pod_nonroot is not True and not partial
+                ):
+                    self.bad(
+                        label,
+                        "Running as Non-root",
+                        "runAsNonRoot is not true (container or pod securityContext)",
+                    )
                 if ctx.get("runAsUser") == 0:
                     self.bad(label, "Running as Non-root user", "runAsUser: 0")
             if self.windows:
                 continue
             escalation = _bool(ctx.get("allowPrivilegeEscalation"))
-            if escalation is True or escalation == "hidden" or (
-                    escalation is None and not partial):
+            if escalation is True or escalation == "hidden" or (escalation is None and not partial):
                 self.bad(label, "Privilege Escalation", "allowPrivilegeEscalation is not false")
             seccomp = get(ctx, "seccompProfile", "type")
             if seccomp is not None and seccomp not in ("RuntimeDefault", "Localhost"):
                 self.bad(label, "Seccomp", f"seccompProfile.type is {seccomp!r}")
             elif seccomp is None and pod_seccomp is None and not partial:
-                self.bad(label, "Seccomp", "seccompProfile.type is not set to RuntimeDefault "
-                         "or Localhost (container or pod securityContext)")
+                self.bad(
+                    label,
+                    "Seccomp",
+                    "seccompProfile.type is not set to RuntimeDefault "
+                    "or Localhost (container or pod securityContext)",
+                )
             caps = as_dict(ctx.get("capabilities"))
             if "ALL" not in [d for d in as_list(caps.get("drop"))] and (
-                    not partial or caps.get("drop") is not None):
+                not partial or caps.get("drop") is not None
+            ):
                 self.bad(label, "Capabilities", "capabilities.drop does not include ALL")
             extra = [str(a) for a in as_list(caps.get("add")) if a != "NET_BIND_SERVICE"]
             if extra:
-                self.bad(label, "Capabilities", f"adds {', '.join(extra)} (only "
-                         "NET_BIND_SERVICE may be added)")
+                self.bad(
+                    label,
+                    "Capabilities",
+                    f"adds {', '.join(extra)} (only NET_BIND_SERVICE may be added)",
+                )
 
 
 def evaluate(pod: Pod, level: str) -> list[Finding]:
@@ -275,8 +341,7 @@ def evaluate(pod: Pod, level: str) -> list[Finding]:
 # ------------------------------------------------------------------ namespaces
 
 
-def namespace_levels(namespaces: Sequence[Object],
-                     default_level: str) -> dict[str, str | None]:
+def namespace_levels(namespaces: Sequence[Object], default_level: str) -> dict[str, str | None]:
     """Enforce level of each namespace the plan declares; None when it cannot be read."""
     out: dict[str, str | None] = {}
     for ns in namespaces:
@@ -340,8 +405,14 @@ class KServeInstall:
         container: dict[str, Any] = {"image": self.image()}
         if context:
             container["securityContext"] = context
-        return [{"name": base["name"], "workloadType": base["workloadType"],
-                 "supportedUriFormats": base["supportedUriFormats"], "container": container}]
+        return [
+            {
+                "name": base["name"],
+                "workloadType": base["workloadType"],
+                "supportedUriFormats": base["supportedUriFormats"],
+                "container": container,
+            }
+        ]
 
     def image(self) -> str:
         storage = as_dict(get(self.values, "kserve", "storage"))
@@ -363,12 +434,18 @@ def kserve_install(releases: Sequence[Mapping[str, Any]]) -> KServeInstall | Non
         record = kserve_records().get(version) if isinstance(version, str) else None
         values = props.get("values")
         if values is not None and not isinstance(values, Mapping):
-            return KServeInstall(version, {}, None, f"the values of its release ({values!r}) "
-                                 "cannot be seen")
+            return KServeInstall(
+                version, {}, None, f"the values of its release ({values!r}) cannot be seen"
+            )
         if record is None:
-            return KServeInstall(version, {}, None, f"there is no record of what KServe "
-                                 f"{version!r} injects (policies/rules/data/"
-                                 "kserve-injected.yaml)")
+            return KServeInstall(
+                version,
+                {},
+                None,
+                f"there is no record of what KServe "
+                f"{version!r} injects (policies/rules/data/"
+                "kserve-injected.yaml)",
+            )
         return KServeInstall(version, merge(record["chart_defaults"], as_dict(values)), record)
     return None
 
@@ -391,33 +468,45 @@ class KServePod:
 
 
 # keys of a model block that are KServe's, not the container's
-MODEL_KEYS = ("modelFormat", "runtime", "storageUri", "protocolVersion", "storage",
-              "storageUris")
+MODEL_KEYS = ("modelFormat", "runtime", "storageUri", "protocolVersion", "storage", "storageUris")
 
 
-def _runtimes_for(model: Mapping[str, Any], namespace: str | None,
-                  runtimes: Sequence[Object]) -> list[Object]:
+def _runtimes_for(
+    model: Mapping[str, Any], namespace: str | None, runtimes: Sequence[Object]
+) -> list[Object]:
     name = model.get("runtime")
     if name is not None:
-        own = [r for r in runtimes if r.kind == "ServingRuntime" and r.name == name
-               and r.namespace == namespace]
-        return own or [r for r in runtimes if r.kind == "ClusterServingRuntime"
-                       and r.name == name]
+        own = [
+            r
+            for r in runtimes
+            if r.kind == "ServingRuntime" and r.name == name and r.namespace == namespace
+        ]
+        return own or [r for r in runtimes if r.kind == "ClusterServingRuntime" and r.name == name]
     fmt = get(model, "modelFormat", "name")
-    return [r for r in runtimes if any(
-        get(f, "name") == fmt and _bool(get(f, "autoSelect")) is True
-        for f in as_list(get(r.props, "spec", "supportedModelFormats")))
-        and (r.kind == "ClusterServingRuntime" or r.namespace == namespace)]
+    return [
+        r
+        for r in runtimes
+        if any(
+            get(f, "name") == fmt and _bool(get(f, "autoSelect")) is True
+            for f in as_list(get(r.props, "spec", "supportedModelFormats"))
+        )
+        and (r.kind == "ClusterServingRuntime" or r.namespace == namespace)
+    ]
 
 
-def kserve_pods(isvc: Object, install: KServeInstall | None, runtimes: Sequence[Object],
-                storage_containers: Sequence[Mapping[str, Any]]) -> Iterator[KServePod]:
+def kserve_pods(
+    isvc: Object,
+    install: KServeInstall | None,
+    runtimes: Sequence[Object],
+    storage_containers: Sequence[Mapping[str, Any]],
+) -> Iterator[KServePod]:
     """The pods KServe makes for ``isvc``: one per component and serving-runtime candidate,
     with the containers its webhook injects."""
     spec = as_dict(isvc.props.get("spec"))
     annotations = as_dict(get(isvc.props, "metadata", "annotations"))
     mode = annotations.get("serving.kserve.io/deploymentMode") or (
-        install.mode() if install else None)
+        install.mode() if install else None
+    )
     for component in ("predictor", "transformer", "explainer"):
         block = spec.get(component)
         if block is None:
@@ -427,28 +516,35 @@ def kserve_pods(isvc: Object, install: KServeInstall | None, runtimes: Sequence[
             continue
         unseen: list[str] = []
         if install is None:
-            unseen.append("the containers KServe injects (the plan installs no "
-                          "kserve-resources release)")
+            unseen.append(
+                "the containers KServe injects (the plan installs no kserve-resources release)"
+            )
         elif install.problem:
             unseen.append(f"the containers KServe injects: {install.problem}")
         elif mode not in install.record["recorded_modes"]:  # type: ignore[index]
-            unseen.append(f"the containers injected in deployment mode {mode!r} (Knative's "
-                          "queue-proxy is not recorded)")
-        model = next(((k, block[k]) for k in KSERVE_FRAMEWORKS
-                      if isinstance(block.get(k), Mapping)), None)
+            unseen.append(
+                f"the containers injected in deployment mode {mode!r} (Knative's "
+                "queue-proxy is not recorded)"
+            )
+        model = next(
+            ((k, block[k]) for k in KSERVE_FRAMEWORKS if isinstance(block.get(k), Mapping)), None
+        )
         candidates: list[tuple[str, Mapping[str, Any]]] = [("", {})]
         if model is not None:
             found = _runtimes_for(model[1], isvc.namespace, runtimes)
             if not found:
-                unseen.append(f"the serving runtime of {component}.{model[0]} (none in the "
-                              "plan matches it)")
-            candidates = [(f" on {r.kind} '{r.name}'", as_dict(r.props.get("spec")))
-                          for r in found] or candidates
+                unseen.append(
+                    f"the serving runtime of {component}.{model[0]} (none in the plan matches it)"
+                )
+            candidates = [
+                (f" on {r.kind} '{r.name}'", as_dict(r.props.get("spec"))) for r in found
+            ] or candidates
         for suffix, runtime in candidates:
-            pod_spec = {**{k: runtime[k] for k in ("hostNetwork", "hostPID", "hostIPC")
-                           if k in runtime}, **block}
-            pod_spec["volumes"] = [*as_list(runtime.get("volumes")),
-                                   *as_list(block.get("volumes"))]
+            pod_spec = {
+                **{k: runtime[k] for k in ("hostNetwork", "hostPID", "hostIPC") if k in runtime},
+                **block,
+            }
+            pod_spec["volumes"] = [*as_list(runtime.get("volumes")), *as_list(block.get("volumes"))]
             containers: list[tuple[str, Mapping[str, Any]]] = []
             for c in as_list(runtime.get("containers")):
                 c = as_dict(c)
@@ -458,8 +554,10 @@ def kserve_pods(isvc: Object, install: KServeInstall | None, runtimes: Sequence[
             for c in as_list(block.get("containers")):
                 c = as_dict(c)
                 containers.append((f"Container '{c.get('name', '?')}'", c))
-            init = [(f"Container '{as_dict(c).get('name', '?')}'", as_dict(c))
-                    for c in as_list(block.get("initContainers"))]
+            init = [
+                (f"Container '{as_dict(c).get('name', '?')}'", as_dict(c))
+                for c in as_list(block.get("initContainers"))
+            ]
             injected: list[tuple[str, Mapping[str, Any]]] = []
             if install is not None and install.record is not None:
                 uris = []
@@ -467,8 +565,10 @@ def kserve_pods(isvc: Object, install: KServeInstall | None, runtimes: Sequence[
                     uris.append(model[1]["storageUri"])
                 uris += [get(u, "uri") for u in as_list(block.get("storageUris"))]
                 if model is not None and model[1].get("storage") is not None:
-                    unseen.append(f"the storage spec of {component}.{model[0]} (the URI the "
-                                  "storage initializer reads)")
+                    unseen.append(
+                        f"the storage spec of {component}.{model[0]} (the URI the "
+                        "storage initializer reads)"
+                    )
                 for uri in uris:
                     if not isinstance(uri, str) or hidden(uri):
                         unseen.append(f"the storage URI {uri!r}")
@@ -480,24 +580,38 @@ def kserve_pods(isvc: Object, install: KServeInstall | None, runtimes: Sequence[
                         continue
                     base = dict(install.record["storage_initializer"]["container"])
                     base["image"] = install.image()
-                    matching = [s for s in storage_containers
-                                if get(s, "workloadType") == "initContainer"
-                                and uri_supported(s, uri)]
+                    matching = [
+                        s
+                        for s in storage_containers
+                        if get(s, "workloadType") == "initContainer" and uri_supported(s, uri)
+                    ]
                     for s in matching or [{}]:
                         c = merge(base, as_dict(s.get("container")))
                         c["name"] = base["name"]
-                        src = f"ClusterStorageContainer '{s.get('name')}'" if s else \
-                            "no ClusterStorageContainer"
-                        injected.append((f"Container 'storage-initializer' (injected by KServe "
-                                         f"{install.version}, {src})", c))
+                        src = (
+                            f"ClusterStorageContainer '{s.get('name')}'"
+                            if s
+                            else "no ClusterStorageContainer"
+                        )
+                        injected.append(
+                            (
+                                f"Container 'storage-initializer' (injected by KServe "
+                                f"{install.version}, {src})",
+                                c,
+                            )
+                        )
                     break  # the legacy and multi-URI paths both inject one initializer
                 if any(block.get(k) is not None for k in install.record["agent"]["when"]):
                     first = containers[0][1] if containers else {}
                     agent = {"name": "agent"}
                     if first.get("securityContext") is not None:
                         agent["securityContext"] = first["securityContext"]
-                    injected.append((f"Container 'agent' (injected by KServe {install.version})",
-                                     agent))
+                    injected.append(
+                        (f"Container 'agent' (injected by KServe {install.version})", agent)
+                    )
             where = f"{component}{suffix}"
-            yield KServePod(where, Pod(pod_spec, [*init, *containers, *injected],
-                                       as_dict(block.get("annotations"))), unseen)
+            yield KServePod(
+                where,
+                Pod(pod_spec, [*init, *containers, *injected], as_dict(block.get("annotations"))),
+                unseen,
+            )

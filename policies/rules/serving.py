@@ -57,8 +57,19 @@ ANNOTATION_VERSION = "mlops.platform/model-version"
 ARTIFACT_TAG = ("purpose", "ml-artifacts")
 ARTIFACT_STORE_COMPONENT = "mlops:storage:ArtifactStore"
 # Framework keys of the v1beta1 predictor (older spelling of `model:`).
-FRAMEWORKS = ("model", "sklearn", "xgboost", "lightgbm", "tensorflow", "pytorch", "onnx",
-              "triton", "pmml", "paddle", "huggingface")
+FRAMEWORKS = (
+    "model",
+    "sklearn",
+    "xgboost",
+    "lightgbm",
+    "tensorflow",
+    "pytorch",
+    "onnx",
+    "triton",
+    "pmml",
+    "paddle",
+    "huggingface",
+)
 COMPONENTS = ("predictor", "transformer", "explainer")
 DEFAULT_MIN_REPLICAS = 2
 
@@ -91,8 +102,11 @@ def storage_uris(spec: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _isvcs(args: ResourceValidationArgs) -> list[Object]:
-    return [o for o in objects(args.resource_type, args.name, args.props)
-            if o.kind == "InferenceService" and o.group == KSERVE_GROUP]
+    return [
+        o
+        for o in objects(args.resource_type, args.name, args.props)
+        if o.kind == "InferenceService" and o.group == KSERVE_GROUP
+    ]
 
 
 def _check_resources(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -105,8 +119,7 @@ def _check_resources(args: ResourceValidationArgs, report: ReportViolation) -> N
             if missing:
                 report(f"{obj.prefix()}{label} has no {', '.join(missing)}.", None)
         if not found:
-            report(f"{obj.prefix()}The InferenceService has no predictor model or container.",
-                   None)
+            report(f"{obj.prefix()}The InferenceService has no predictor model or container.", None)
 
 
 def _check_min_replicas(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -117,23 +130,30 @@ def _check_min_replicas(args: ResourceValidationArgs, report: ReportViolation) -
         # KServe's default is 1 (0 in serverless mode)
         effective = 1 if value is None else replicas
         if effective is None or effective < minimum:
-            shown = "unset (1)" if value is None else (
-                replicas if replicas is not None else value)
-            report(f"{obj.prefix()}predictor.minReplicas is {shown}; "
-                   f"at least {minimum} required.", None)
+            shown = "unset (1)" if value is None else (replicas if replicas is not None else value)
+            report(
+                f"{obj.prefix()}predictor.minReplicas is {shown}; at least {minimum} required.",
+                None,
+            )
 
 
 def _check_model_annotations(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for obj in _isvcs(args):
         annotations = as_dict(get(obj.props, "metadata", "annotations"))
         if not str(annotations.get(ANNOTATION_MODEL) or "").strip():
-            report(f"{obj.prefix()}No '{ANNOTATION_MODEL}' annotation naming the MLflow "
-                   "registered model.", None)
+            report(
+                f"{obj.prefix()}No '{ANNOTATION_MODEL}' annotation naming the MLflow "
+                "registered model.",
+                None,
+            )
         version = annotations.get(ANNOTATION_VERSION)
         number = as_int(version)
         if number is None or number < 1:
-            report(f"{obj.prefix()}Annotation '{ANNOTATION_VERSION}' must be the registered "
-                   f"model version (a positive integer), got {version!r}.", None)
+            report(
+                f"{obj.prefix()}Annotation '{ANNOTATION_VERSION}' must be the registered "
+                f"model version (a positive integer), got {version!r}.",
+                None,
+            )
 
 
 def _isvc_name(p: Placed) -> str:
@@ -154,16 +174,22 @@ def artifact_buckets(args: StackValidationArgs) -> set[str]:
             continue
         tagged = as_dict(bucket.props.get("tags")).get(key) == value
         parent = bucket.parent
-        in_store = (parent is not None and parent.resource_type == ARTIFACT_STORE_COMPONENT
-                    and not is_access_log_bucket(args, bucket))
+        in_store = (
+            parent is not None
+            and parent.resource_type == ARTIFACT_STORE_COMPONENT
+            and not is_access_log_bucket(args, bucket)
+        )
         if tagged or in_store:
             found.add(name)
     return found
 
 
 def _check_storage_uri(args: StackValidationArgs, report: ReportViolation) -> None:
-    services = [p for p in stack_objects(args)
-                if p.obj.kind == "InferenceService" and p.obj.group == KSERVE_GROUP]
+    services = [
+        p
+        for p in stack_objects(args)
+        if p.obj.kind == "InferenceService" and p.obj.group == KSERVE_GROUP
+    ]
     if not services:
         return
     allowed = artifact_buckets(args)
@@ -174,27 +200,41 @@ def _check_storage_uri(args: StackValidationArgs, report: ReportViolation) -> No
             report(f"{name} names no storageUri.", p.resource.urn)
         for label, uri in uris:
             text = str(uri)
-            bucket = text[len("s3://"):].split("/", 1)[0] if text.startswith("s3://") else None
+            bucket = text[len("s3://") :].split("/", 1)[0] if text.startswith("s3://") else None
             if bucket is None:
-                report(f"{name} {label}.storageUri '{text}' is not an s3:// URI in the artifact "
-                       "bucket.", p.resource.urn)
+                report(
+                    f"{name} {label}.storageUri '{text}' is not an s3:// URI in the artifact "
+                    "bucket.",
+                    p.resource.urn,
+                )
             elif not allowed:
-                report(f"{name} reads s3://{bucket} but no artifact bucket is known (set the "
-                       "policy's artifact_buckets or tag the bucket purpose=ml-artifacts).",
-                       p.resource.urn)
+                report(
+                    f"{name} reads s3://{bucket} but no artifact bucket is known (set the "
+                    "policy's artifact_buckets or tag the bucket purpose=ml-artifacts).",
+                    p.resource.urn,
+                )
             elif bucket not in allowed:
-                report(f"{name} reads s3://{bucket}, outside the artifact bucket "
-                       f"({', '.join(sorted(allowed))}).", p.resource.urn)
+                report(
+                    f"{name} reads s3://{bucket}, outside the artifact bucket "
+                    f"({', '.join(sorted(allowed))}).",
+                    p.resource.urn,
+                )
 
 
 def _check_runtime_known(args: StackValidationArgs, report: ReportViolation) -> None:
     """A model block's container is merged over its serving runtime's: the runtime must be
     one the pack checked, so it must be named and be in the plan."""
     placed = stack_objects(args)
-    runtimes = {(p.namespace, p.obj.name) for p in placed
-                if p.obj.kind == "ServingRuntime" and p.obj.group == KSERVE_GROUP}
-    cluster_runtimes = {p.obj.name for p in placed
-                        if p.obj.kind == "ClusterServingRuntime" and p.obj.group == KSERVE_GROUP}
+    runtimes = {
+        (p.namespace, p.obj.name)
+        for p in placed
+        if p.obj.kind == "ServingRuntime" and p.obj.group == KSERVE_GROUP
+    }
+    cluster_runtimes = {
+        p.obj.name
+        for p in placed
+        if p.obj.kind == "ClusterServingRuntime" and p.obj.group == KSERVE_GROUP
+    }
     for p in placed:
         if p.obj.kind != "InferenceService" or p.obj.group != KSERVE_GROUP:
             continue
@@ -209,15 +249,19 @@ def _check_runtime_known(args: StackValidationArgs, report: ReportViolation) -> 
                 runtime = model.get("runtime")
                 where = f"{component}.{key}"
                 if runtime is None:
-                    report(f"{name} {where} names no runtime: KServe would pick one by model "
-                           "format, possibly one outside the plan that no rule checked.",
-                           p.resource.urn)
+                    report(
+                        f"{name} {where} names no runtime: KServe would pick one by model "
+                        "format, possibly one outside the plan that no rule checked.",
+                        p.resource.urn,
+                    )
                 elif not isinstance(runtime, str) or hidden(runtime):
-                    report(f"{name} {where}.runtime cannot be seen ({runtime!r}).",
-                           p.resource.urn)
+                    report(f"{name} {where}.runtime cannot be seen ({runtime!r}).", p.resource.urn)
                 elif (p.namespace, runtime) not in runtimes and runtime not in cluster_runtimes:
-                    report(f"{name} {where} runs on '{runtime}', a runtime that is not in the "
-                           "plan: its containers were not checked.", p.resource.urn)
+                    report(
+                        f"{name} {where} runs on '{runtime}', a runtime that is not in the "
+                        "plan: its containers were not checked.",
+                        p.resource.urn,
+                    )
 
 
 def _check_mlflow_auth(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -230,8 +274,11 @@ def _check_mlflow_auth(args: StackValidationArgs, report: ReportViolation) -> No
                 continue
             name = f"{pod.prefix(p.obj)}{p.obj.kind} '{p.obj.name}'"
             for problem in _unauthenticated_reach(placed, p):
-                report(f"{name} runs MLflow without its auth app (--app-name "
-                       f"{' or '.join(apps)}) and {problem}.", p.resource.urn)
+                report(
+                    f"{name} runs MLflow without its auth app (--app-name "
+                    f"{' or '.join(apps)}) and {problem}.",
+                    p.resource.urn,
+                )
 
 
 def _unauthenticated_reach(placed: list[Placed], p: Placed) -> list[str]:
@@ -242,8 +289,10 @@ def _unauthenticated_reach(placed: list[Placed], p: Placed) -> list[str]:
     selecting, unseen = ingress_policies_for(placed, p.namespace, pod_labels(p.obj))
     problems = [f"{u} cannot be read" for u in unseen]
     if not selecting:
-        problems.append("no NetworkPolicy isolates it: any pod, and any load balancer, "
-                        "reaches it unauthenticated")
+        problems.append(
+            "no NetworkPolicy isolates it: any pod, and any load balancer, "
+            "reaches it unauthenticated"
+        )
     for policy in selecting:
         label = f"NetworkPolicy '{policy.obj.name}'"
         for rule in as_list(get(policy.obj.props, "spec", "ingress")):
@@ -254,10 +303,15 @@ def _unauthenticated_reach(placed: list[Placed], p: Placed) -> list[str]:
                 peer = as_dict(peer)
                 if peer.get("ipBlock") is not None:
                     cidr = get(peer, "ipBlock", "cidr")
-                    problems.append(f"{label} admits {cidr} (addresses outside the cluster's "
-                                    "pods: a load balancer, the VPC)")
-                elif "namespaceSelector" in peer and not as_dict(
-                        peer.get("namespaceSelector")) and "podSelector" not in peer:
+                    problems.append(
+                        f"{label} admits {cidr} (addresses outside the cluster's "
+                        "pods: a load balancer, the VPC)"
+                    )
+                elif (
+                    "namespaceSelector" in peer
+                    and not as_dict(peer.get("namespaceSelector"))
+                    and "podSelector" not in peer
+                ):
                     problems.append(f"{label} admits every namespace")
                 elif not peer:
                     problems.append(f"{label} has a peer the pack cannot read")
@@ -269,38 +323,56 @@ POLICIES: list[Policy] = [
         "kserve-resources",
         "InferenceService predictors (and transformers, explainers) request and limit cpu "
         "and memory.",
-        None, _check_resources),
+        None,
+        _check_resources,
+    ),
     resource_policy(
         "kserve-min-replicas",
         "InferenceService predictors keep enough replicas (2 in prod).",
-        None, _check_min_replicas,
-        schema={"minimum": {"type": "integer", "minimum": 1, "default": DEFAULT_MIN_REPLICAS}}),
+        None,
+        _check_min_replicas,
+        schema={"minimum": {"type": "integer", "minimum": 1, "default": DEFAULT_MIN_REPLICAS}},
+    ),
     resource_policy(
         "kserve-model-version-annotation",
         f"InferenceServices name the MLflow registered model ('{ANNOTATION_MODEL}') and "
         f"version ('{ANNOTATION_VERSION}') they serve.",
-        None, _check_model_annotations),
+        None,
+        _check_model_annotations,
+    ),
     stack_policy(
         "kserve-storage-uri-in-artifact-bucket",
         "InferenceServices load models only from the artifact bucket.",
         _check_storage_uri,
-        schema={"artifact_buckets": {
-            "type": "array", "items": {"type": "string"},
-            "description": "Allowed bucket names; default: the stack's artifact bucket."}}),
+        schema={
+            "artifact_buckets": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Allowed bucket names; default: the stack's artifact bucket.",
+            }
+        },
+    ),
     stack_policy(
         "kserve-runtime-known",
         "InferenceService models name a ServingRuntime or ClusterServingRuntime of the plan, "
         "whose containers the workload rules checked.",
         _check_runtime_known,
-        remediation="Set the model's runtime to a runtime the stack defines."),
+        remediation="Set the model's runtime to a runtime the stack defines.",
+    ),
     stack_policy(
         "mlflow-auth-required",
         "MLflow servers run their auth app, or NetworkPolicies admit only named in-cluster "
         "peers (such as the OIDC proxy) to them, never a load balancer or an address range.",
         _check_mlflow_auth,
-        schema={"auth_apps": {
-            "type": "array", "items": {"type": "string"}, "default": DEFAULT_AUTH_APPS,
-            "description": "MLflow --app-name values that authenticate."}},
+        schema={
+            "auth_apps": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULT_AUTH_APPS,
+                "description": "MLflow --app-name values that authenticate.",
+            }
+        },
         remediation="Start MLflow with --app-name basic-auth, or put oauth2-proxy in front "
-        "and isolate the server with a NetworkPolicy."),
+        "and isolate the server with a NetworkPolicy.",
+    ),
 ]

@@ -35,8 +35,10 @@ SSE = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
-VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning",
-              "aws:s3/bucketVersioningV2:BucketVersioningV2")
+VERSIONING = (
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketVersioningV2:BucketVersioningV2",
+)
 PUBLIC_ACCESS_BLOCK = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
 BUCKET_POLICY = ("aws:s3/bucketPolicy:BucketPolicy",)
 BUCKET_ACL = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
@@ -49,15 +51,29 @@ LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketL
 # purpose=s3-access-logs; that tag is a label, not an exemption.)
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
-PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
-                       "restrictPublicBuckets")
+PUBLIC_ACCESS_FLAGS = (
+    "blockPublicAcls",
+    "blockPublicPolicy",
+    "ignorePublicAcls",
+    "restrictPublicBuckets",
+)
 # Condition keys that, pinned to fixed values, stop an Allow to "*" from being public: S3's
 # own definition of a public policy (plus the principal's account, organization and ARN,
 # which IAM Access Analyzer counts too); aws:SourceIp counts as a set of CIDRs.
-SCOPING_KEYS = ("aws:SourceAccount", "aws:SourceArn", "aws:SourceOwner", "aws:SourceVpc",
-                "aws:SourceVpce", "aws:SourceIp", "aws:VpcSourceIp", "aws:userid",
-                "aws:PrincipalOrgID", "aws:PrincipalAccount", "aws:PrincipalArn",
-                "s3:x-amz-server-side-encryption-aws-kms-key-id")
+SCOPING_KEYS = (
+    "aws:SourceAccount",
+    "aws:SourceArn",
+    "aws:SourceOwner",
+    "aws:SourceVpc",
+    "aws:SourceVpce",
+    "aws:SourceIp",
+    "aws:VpcSourceIp",
+    "aws:userid",
+    "aws:PrincipalOrgID",
+    "aws:PrincipalAccount",
+    "aws:PrincipalArn",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+)
 # Every place a program can set an S3 bucket or access point policy: (type, input path)
 POLICY_PLACES: dict[str, tuple[str, ...]] = {
     "aws:s3/bucketPolicy:BucketPolicy": ("policy",),
@@ -68,7 +84,9 @@ POLICY_PLACES: dict[str, tuple[str, ...]] = {
     "aws:s3control/accessPointPolicy:AccessPointPolicy": ("policy",),
     "aws:s3control/objectLambdaAccessPointPolicy:ObjectLambdaAccessPointPolicy": ("policy",),
     "aws:s3control/multiRegionAccessPointPolicy:MultiRegionAccessPointPolicy": (
-        "details", "policy"),
+        "details",
+        "policy",
+    ),
 }
 BUCKET_ARN = "arn:${Partition}:s3:::${BucketName}"
 OBJECT_ARN = "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
@@ -85,19 +103,24 @@ def is_access_log_bucket(args: StackValidationArgs, bucket: PolicyResource) -> b
     keys = _bucket_keys(bucket)
     for logging in resources_of(args, *LOGGING):
         targets = logging.property_dependencies.get("targetBucket") or []
-        if not (any(d.urn == bucket.urn for d in targets)
-                or (not targets and _names(logging.props.get("targetBucket"), keys))):
+        if not (
+            any(d.urn == bucket.urn for d in targets)
+            or (not targets and _names(logging.props.get("targetBucket"), keys))
+        ):
             continue
         sources = logging.property_dependencies.get("bucket") or []
         from_itself = any(d.urn == bucket.urn for d in sources) or (
-            not sources and _names(logging.props.get("bucket"), keys))
+            not sources and _names(logging.props.get("bucket"), keys)
+        )
         if not from_itself:
             return True
     for other in resources_of(args, *BUCKETS):
         if other.urn == bucket.urn:
             continue
-        for setting in (*as_list(other.props.get("loggings")),
-                        *as_list(other.props.get("logging"))):
+        for setting in (
+            *as_list(other.props.get("loggings")),
+            *as_list(other.props.get("logging")),
+        ):
             if _names(as_dict(setting).get("targetBucket"), keys):
                 return True
     return False
@@ -146,26 +169,34 @@ def _check_encryption(args: StackValidationArgs, report: ReportViolation) -> Non
         log_bucket = is_access_log_bucket(args, bucket)
         defaults = _sse_defaults(bucket, companions(args, bucket, SSE))
         if not defaults:
-            report(f"Bucket {_label(bucket)} has no server-side encryption configuration.",
-                   bucket.urn)
+            report(
+                f"Bucket {_label(bucket)} has no server-side encryption configuration.", bucket.urn
+            )
             continue
         for d in defaults:
             algorithm = d.get("sseAlgorithm")
             if log_bucket and algorithm in ("AES256", *KMS_ALGORITHMS):
                 continue
             if algorithm not in KMS_ALGORITHMS:
-                report(f"Bucket {_label(bucket)} encrypts with '{algorithm}', not aws:kms "
-                       "(only buckets that receive other buckets' access logs may use AES256).",
-                       bucket.urn)
+                report(
+                    f"Bucket {_label(bucket)} encrypts with '{algorithm}', not aws:kms "
+                    "(only buckets that receive other buckets' access logs may use AES256).",
+                    bucket.urn,
+                )
             elif not d.get("kmsMasterKeyId"):
-                report(f"Bucket {_label(bucket)} uses aws:kms without a customer-managed key "
-                       "(kmsMasterKeyId).", bucket.urn)
+                report(
+                    f"Bucket {_label(bucket)} uses aws:kms without a customer-managed key "
+                    "(kmsMasterKeyId).",
+                    bucket.urn,
+                )
 
 
 def _check_versioning(args: StackValidationArgs, report: ReportViolation) -> None:
     for bucket in resources_of(args, *BUCKETS):
-        statuses = [get(r.props, "versioningConfiguration", "status")
-                    for r in companions(args, bucket, VERSIONING)]
+        statuses = [
+            get(r.props, "versioningConfiguration", "status")
+            for r in companions(args, bucket, VERSIONING)
+        ]
         if is_true(get(bucket.props, "versioning", "enabled")):
             statuses.append("Enabled")
         if "Enabled" not in statuses:
@@ -182,8 +213,10 @@ def _check_public_access_block(args: StackValidationArgs, report: ReportViolatio
         for block in blocks:
             off = [f for f in PUBLIC_ACCESS_FLAGS if not is_true(block.props.get(f))]
             if off:
-                report(f"Bucket {_label(bucket)} public-access block leaves "
-                       f"{', '.join(off)} off.", bucket.urn)
+                report(
+                    f"Bucket {_label(bucket)} public-access block leaves {', '.join(off)} off.",
+                    bucket.urn,
+                )
 
 
 def _bucket_name(bucket: PolicyResource, doc: Mapping[str, Any]) -> str | None:
@@ -194,7 +227,7 @@ def _bucket_name(bucket: PolicyResource, doc: Mapping[str, Any]) -> str | None:
     for st in doc["Statement"]:
         for arn in as_list(st.get("Resource")):
             if isinstance(arn, str) and arn.startswith("arn:aws:s3:::"):
-                candidate = arn[len("arn:aws:s3:::"):].split("/", 1)[0]
+                candidate = arn[len("arn:aws:s3:::") :].split("/", 1)[0]
                 if candidate and not any(c in candidate for c in "*?$"):
                     return candidate
     return None
@@ -215,12 +248,13 @@ def insecure_transport_gaps(doc: Mapping[str, Any], bucket: str) -> list[str]:
     denies = [st for st in doc["Statement"] if _denies_without_tls(st)]
     gaps = []
     for action in service_actions("s3"):
-        for arn_format, arn in ((BUCKET_ARN, f"arn:aws:s3:::{bucket}"),
-                                (OBJECT_ARN, f"arn:aws:s3:::{bucket}/zq-probe")):
+        for arn_format, arn in (
+            (BUCKET_ARN, f"arn:aws:s3:::{bucket}"),
+            (OBJECT_ARN, f"arn:aws:s3:::{bucket}/zq-probe"),
+        ):
             if arn_format not in action.arn_formats:
                 continue
-            if not any(covers_action(st, action.key) and covers_resource(st, arn)
-                       for st in denies):
+            if not any(covers_action(st, action.key) and covers_resource(st, arn) for st in denies):
                 gaps.append(action.key)
                 break
     return sorted(gaps)
@@ -229,8 +263,10 @@ def insecure_transport_gaps(doc: Mapping[str, Any], bucket: str) -> list[str]:
 def bucket_policies(args: StackValidationArgs, bucket: PolicyResource) -> list[tuple[str, Any]]:
     """(where, raw policy) of every policy set on the bucket: its BucketPolicy companions
     and its own (deprecated) ``policy`` input."""
-    found = [(f"BucketPolicy '{p.name}'", p.props.get("policy"))
-             for p in companions(args, bucket, BUCKET_POLICY)]
+    found = [
+        (f"BucketPolicy '{p.name}'", p.props.get("policy"))
+        for p in companions(args, bucket, BUCKET_POLICY)
+    ]
     if bucket.props.get("policy") is not None:
         found.append(("the bucket's policy input", bucket.props.get("policy")))
     return found
@@ -240,14 +276,20 @@ def _check_tls_only(args: StackValidationArgs, report: ReportViolation) -> None:
     for bucket in resources_of(args, *BUCKETS):
         policies = bucket_policies(args, bucket)
         if not policies:
-            report(f"Bucket {_label(bucket)} has no bucket policy denying requests without TLS "
-                   "(Deny s3:* when aws:SecureTransport is false).", bucket.urn)
+            report(
+                f"Bucket {_label(bucket)} has no bucket policy denying requests without TLS "
+                "(Deny s3:* when aws:SecureTransport is false).",
+                bucket.urn,
+            )
         # AWS keeps one bucket policy: whichever is applied last must enforce TLS, so all do
         for where, raw in policies:
             doc, problem = read_document(raw)
             if doc is None:
-                report(f"Bucket {_label(bucket)}: {where} {problem or 'is empty'}; it cannot "
-                       "be shown to deny requests without TLS.", bucket.urn)
+                report(
+                    f"Bucket {_label(bucket)}: {where} {problem or 'is empty'}; it cannot "
+                    "be shown to deny requests without TLS.",
+                    bucket.urn,
+                )
                 continue
             name = _bucket_name(bucket, doc)
             try:
@@ -256,11 +298,15 @@ def _check_tls_only(args: StackValidationArgs, report: ReportViolation) -> None:
                 report(f"Bucket {_label(bucket)}: {where} cannot be judged: {exc}.", bucket.urn)
                 continue
             if gaps:
-                shown = ", ".join(gaps[:4]) + (f" and {len(gaps) - 4} more"
-                                               if len(gaps) > 4 else "")
-                report(f"Bucket {_label(bucket)} has no bucket policy denying requests without "
-                       f"TLS (Deny s3:* when aws:SecureTransport is false): {where} lets "
-                       f"{shown} through without TLS.", bucket.urn)
+                shown = ", ".join(gaps[:4]) + (
+                    f" and {len(gaps) - 4} more" if len(gaps) > 4 else ""
+                )
+                report(
+                    f"Bucket {_label(bucket)} has no bucket policy denying requests without "
+                    f"TLS (Deny s3:* when aws:SecureTransport is false): {where} lets "
+                    f"{shown} through without TLS.",
+                    bucket.urn,
+                )
 
 
 def _check_access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -269,8 +315,9 @@ def _check_access_logging(args: StackValidationArgs, report: ReportViolation) ->
             continue  # logging the log bucket into itself would loop
         inline = bucket.props.get("loggings") or bucket.props.get("logging")
         if not companions(args, bucket, LOGGING) and not inline:
-            report(f"Bucket {_label(bucket)} has no server access logging (BucketLogging).",
-                   bucket.urn)
+            report(
+                f"Bucket {_label(bucket)} has no server access logging (BucketLogging).", bucket.urn
+            )
 
 
 def _check_no_public_acl(args: Any, report: ReportViolation) -> None:
@@ -301,8 +348,11 @@ def _check_no_public_policy(args: Any, report: ReportViolation) -> None:
             continue
         if not fixed:
             what = st.get("Action") if "Action" in st else f"NotAction {st.get('NotAction')}"
-            report(f"Statement {sid(st)} allows {what} to every principal ('*') "
-                   "without an account, organization or VPC condition.", None)
+            report(
+                f"Statement {sid(st)} allows {what} to every principal ('*') "
+                "without an account, organization or VPC condition.",
+                None,
+            )
 
 
 def _check_ecr(args: Any, report: ReportViolation) -> None:
@@ -348,8 +398,7 @@ POLICIES: list[Policy] = [
     ),
     stack_policy(
         "s3-bucket-tls-only",
-        "S3 bucket policies (every one set on a bucket) deny every S3 request made without "
-        "TLS.",
+        "S3 bucket policies (every one set on a bucket) deny every S3 request made without TLS.",
         _check_tls_only,
         remediation="Add a BucketPolicy statement: Deny s3:* to * when aws:SecureTransport "
         "is false.",

@@ -15,23 +15,45 @@ from .common import as_dict, config, get, resource_policy, tags_of
 
 DEFAULT_REQUIRED = ["owner", "cost-center", "environment", "data-classification"]
 DEFAULT_CLASSIFICATIONS = ["public", "internal", "confidential", "restricted"]
-KNOWN_TAGGABLE = frozenset({
-    "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2", "aws:kms/key:Key",
-    "aws:iam/role:Role", "aws:iam/policy:Policy",
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-    "aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws:rds/subnetGroup:SubnetGroup",
-    "aws:rds/parameterGroup:ParameterGroup", "aws:eks/cluster:Cluster",
-    "aws:eks/nodeGroup:NodeGroup", "aws:eks/addon:Addon", "aws:ec2/vpc:Vpc",
-    "aws:ec2/subnet:Subnet", "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/instance:Instance",
-    "aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip",
-    "aws:ec2/internetGateway:InternetGateway", "aws:ec2/routeTable:RouteTable",
-    "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:ec2/flowLog:FlowLog",
-    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:dynamodb/table:Table",
-    "aws:ecr/repository:Repository", "aws:secretsmanager/secret:Secret",
-    "aws:cloudwatch/logGroup:LogGroup", "aws:lb/loadBalancer:LoadBalancer",
-    "aws:lb/targetGroup:TargetGroup", "aws:sqs/queue:Queue", "aws:sns/topic:Topic",
-    "aws:lambda/function:Function", "aws:efs/fileSystem:FileSystem",
-})
+KNOWN_TAGGABLE = frozenset(
+    {
+        "aws:s3/bucket:Bucket",
+        "aws:s3/bucketV2:BucketV2",
+        "aws:kms/key:Key",
+        "aws:iam/role:Role",
+        "aws:iam/policy:Policy",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:rds/instance:Instance",
+        "aws:rds/cluster:Cluster",
+        "aws:rds/subnetGroup:SubnetGroup",
+        "aws:rds/parameterGroup:ParameterGroup",
+        "aws:eks/cluster:Cluster",
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:eks/addon:Addon",
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/instance:Instance",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/eip:Eip",
+        "aws:ec2/internetGateway:InternetGateway",
+        "aws:ec2/routeTable:RouteTable",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "aws:ec2/flowLog:FlowLog",
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "aws:dynamodb/table:Table",
+        "aws:ecr/repository:Repository",
+        "aws:secretsmanager/secret:Secret",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:lb/targetGroup:TargetGroup",
+        "aws:sqs/queue:Queue",
+        "aws:sns/topic:Topic",
+        "aws:lambda/function:Function",
+        "aws:efs/fileSystem:FileSystem",
+    }
+)
 
 
 def is_taggable(args: ResourceValidationArgs) -> bool:
@@ -73,7 +95,7 @@ def _stack_of(urn: str) -> str | None:
     parts = urn.split("::")
     if len(parts) < 2 or not parts[0].startswith("urn:pulumi:"):
         return None
-    return parts[0][len("urn:pulumi:"):]
+    return parts[0][len("urn:pulumi:") :]
 
 
 def _check_environment(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -90,19 +112,35 @@ POLICIES: list[Policy] = [
         "aws-required-tags",
         "Taggable AWS resources carry the tags owner, cost-center, environment and "
         "data-classification.",
-        None, _check_required,
-        schema={"required_tags": {"type": "array", "minItems": 1, "items": {"type": "string"},
-                                  "default": DEFAULT_REQUIRED}},
-        remediation="Pass the stack's tags to every resource, or set the provider's "
-        "defaultTags."),
+        None,
+        _check_required,
+        schema={
+            "required_tags": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string"},
+                "default": DEFAULT_REQUIRED,
+            }
+        },
+        remediation="Pass the stack's tags to every resource, or set the provider's defaultTags.",
+    ),
     resource_policy(
         "aws-data-classification-valid",
         "The data-classification tag takes one of the allowed values.",
-        None, _check_classification,
-        schema={"allowed_values": {"type": "array", "items": {"type": "string"},
-                                   "default": DEFAULT_CLASSIFICATIONS}}),
+        None,
+        _check_classification,
+        schema={
+            "allowed_values": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULT_CLASSIFICATIONS,
+            }
+        },
+    ),
     resource_policy(
         "aws-environment-tag-matches-stack",
         "The environment tag names the stack the resource is deployed by.",
-        None, _check_environment),
+        None,
+        _check_environment,
+    ),
 ]

@@ -92,8 +92,13 @@ WEBHOOKS: dict[str, tuple[Hook, ...]] = {
         Hook(
             "serving.kserve.io webhooks",
             ("serving.kserve.io",),
-            ("InferenceService", "TrainedModel", "InferenceGraph", "ServingRuntime",
-             "ClusterServingRuntime"),
+            (
+                "InferenceService",
+                "TrainedModel",
+                "InferenceGraph",
+                "ServingRuntime",
+                "ClusterServingRuntime",
+            ),
         ),
     ),
 }
@@ -113,20 +118,27 @@ def _writes(args: StackValidationArgs) -> Iterator[Write]:
         if r.resource_type in CHARTS:
             chart = chart_name(r.props)
             if chart not in CRD_ONLY_CHARTS:
-                yield Write(r, *WRITES_SERVICE, f"Helm release '{r.name}' (chart {chart}, "
-                            "whose Services)", {})
+                yield Write(
+                    r,
+                    *WRITES_SERVICE,
+                    f"Helm release '{r.name}' (chart {chart}, whose Services)",
+                    {},
+                )
             continue
         if r.resource_type.startswith("kubernetes:kustomize") or (
-                r.resource_type in YAML_GROUPS
-                and expand_group(r.resource_type, r.name, r.props).unseen):
+            r.resource_type in YAML_GROUPS and expand_group(r.resource_type, r.name, r.props).unseen
+        ):
             # objects read from files or a directory at deploy time: not listed here
             kind = r.resource_type.rsplit(":", 1)[-1]
-            yield Write(r, *WRITES_SERVICE, f"{kind} '{r.name}' (whose objects, Services "
-                        "among them, the plan does not list)", {})
+            yield Write(
+                r,
+                *WRITES_SERVICE,
+                f"{kind} '{r.name}' (whose objects, Services among them, the plan does not list)",
+                {},
+            )
         for obj in objects(r.resource_type, r.name, r.props):
             labels = as_dict(get(obj.props, "metadata", "labels"))
-            yield Write(r, obj.group, obj.kind,
-                        f"{obj.prefix()}{obj.kind} '{obj.name}'", labels)
+            yield Write(r, obj.group, obj.kind, f"{obj.prefix()}{obj.kind} '{obj.name}'", labels)
 
 
 class Waits:
@@ -180,7 +192,8 @@ def _check(args: StackValidationArgs, report: ReportViolation) -> None:
             if chart == LB and write.labels.get(LB_LABEL[0]) == LB_LABEL[1]:
                 continue  # the controller's own objects are exempt (objectSelector)
             if release.urn in waits.on(write.resource.urn) or write.resource.urn in waits.on(
-                    release.urn):
+                release.urn
+            ):
                 continue
             report(
                 f"{write.label} is admitted by {chart}'s webhook {hook.name} (failurePolicy "

@@ -61,8 +61,12 @@ from .pod_security import (
 
 def missing_resources(resources: Any) -> list[str]:
     """Which of requests/limits cpu/memory a container ``resources`` block lacks."""
-    return [f"{kind}.{res}" for kind in ("requests", "limits") for res in ("cpu", "memory")
-            if not get(resources, kind, res)]
+    return [
+        f"{kind}.{res}"
+        for kind in ("requests", "limits")
+        for res in ("cpu", "memory")
+        if not get(resources, kind, res)
+    ]
 
 
 HIDDEN = "hidden"
@@ -77,8 +81,7 @@ def flag(value: Any) -> bool | str | None:
     return HIDDEN
 
 
-def _pods(args: ResourceValidationArgs, report: ReportViolation) -> Iterator[
-        tuple[str, PodSpec]]:
+def _pods(args: ResourceValidationArgs, report: ReportViolation) -> Iterator[tuple[str, PodSpec]]:
     """(message prefix, pod spec) of everything the resource runs; what cannot be seen is
     reported first."""
     for obj, pod in workloads(args.resource_type, args.name, args.props):
@@ -94,8 +97,9 @@ def _context(prefix: str, where: str, value: Any, report: ReportViolation) -> Ma
     return as_dict(value)
 
 
-def _each(args: ResourceValidationArgs, report: ReportViolation,
-          init: bool = True) -> Iterator[tuple[str, PodSpec, Container, Mapping[str, Any]]]:
+def _each(
+    args: ResourceValidationArgs, report: ReportViolation, init: bool = True
+) -> Iterator[tuple[str, PodSpec, Container, Mapping[str, Any]]]:
     """(prefix, pod, container, its securityContext) of every container."""
     for prefix, pod in _pods(args, report):
         for c in pod.containers:
@@ -145,8 +149,10 @@ def _check_non_root(args: ResourceValidationArgs, report: ReportViolation) -> No
         elif non_root == HIDDEN:
             report(f"{prefix}{c.name} sets runAsNonRoot to a value the pack cannot see.", None)
         elif non_root is False or (non_root is None and not merged):
-            report(f"{prefix}{c.name} does not set runAsNonRoot (container or pod "
-                   "securityContext).", None)
+            report(
+                f"{prefix}{c.name} does not set runAsNonRoot (container or pod securityContext).",
+                None,
+            )
 
 
 def _check_privileged(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -162,8 +168,7 @@ def _check_escalation(args: ResourceValidationArgs, report: ReportViolation) -> 
     for prefix, pod, c, ctx in _each(args, report):
         value = flag(ctx.get("allowPrivilegeEscalation"))
         # unset means allowed (Kubernetes default true); a merged part keeps what it merges into
-        if value is True or value == HIDDEN or (
-                value is None and not (c.partial or pod.partial)):
+        if value is True or value == HIDDEN or (value is None and not (c.partial or pod.partial)):
             report(f"{prefix}{c.name} does not set allowPrivilegeEscalation: false.", None)
 
 
@@ -175,8 +180,11 @@ def _check_capabilities(args: ResourceValidationArgs, report: ReportViolation) -
             continue
         caps = as_dict(caps)
         drop = [str(d).upper() for d in as_list(caps.get("drop"))]
-        add = [str(a) for a in as_list(caps.get("add")) if str(a).upper() not in (
-            "NET_BIND_SERVICE", "CAP_NET_BIND_SERVICE")]
+        add = [
+            str(a)
+            for a in as_list(caps.get("add"))
+            if str(a).upper() not in ("NET_BIND_SERVICE", "CAP_NET_BIND_SERVICE")
+        ]
         merged = c.partial or pod.partial
         # a merged part that sets `drop` replaces the list it merges into
         if "ALL" not in drop and (not merged or caps.get("drop") is not None):
@@ -195,8 +203,11 @@ def _check_host_path(args: ResourceValidationArgs, report: ReportViolation) -> N
             if not isinstance(volume, Mapping):
                 report(f"{prefix}A volume cannot be seen ({volume!r}).", None)
             elif volume.get("hostPath") is not None:
-                report(f"{prefix}Volume '{volume.get('name')}' mounts the node's "
-                       f"{get(volume, 'hostPath', 'path')} (hostPath).", None)
+                report(
+                    f"{prefix}Volume '{volume.get('name')}' mounts the node's "
+                    f"{get(volume, 'hostPath', 'path')} (hostPath).",
+                    None,
+                )
 
 
 def _check_host_namespaces(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -212,10 +223,12 @@ def _check_host_namespaces(args: ResourceValidationArgs, report: ReportViolation
 def _check_read_only_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for prefix, pod, c, ctx in _each(args, report):
         value = flag(ctx.get("readOnlyRootFilesystem"))
-        if value is False or value == HIDDEN or (
-                value is None and not (c.partial or pod.partial)):
-            report(f"{prefix}{c.name} has a writable root filesystem "
-                   "(securityContext.readOnlyRootFilesystem).", None)
+        if value is False or value == HIDDEN or (value is None and not (c.partial or pod.partial)):
+            report(
+                f"{prefix}{c.name} has a writable root filesystem "
+                "(securityContext.readOnlyRootFilesystem).",
+                None,
+            )
 
 
 def _check_probes(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -239,8 +252,11 @@ def _check_manifests_visible(args: Any, report: ReportViolation) -> None:
             continue
         found = expand_group(group.resource_type, group.name, group.props)
         if found.unseen and group.urn not in parents:
-            report(f"{'; '.join(found.unseen)}: the objects in it cannot be seen, so no rule "
-                   "checks them (inline them as yaml or objs).", group.urn)
+            report(
+                f"{'; '.join(found.unseen)}: the objects in it cannot be seen, so no rule "
+                "checks them (inline them as yaml or objs).",
+                group.urn,
+            )
 
 
 HELM_RELEASES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
@@ -252,13 +268,15 @@ def _pod_annotations(obj: Object) -> Mapping[str, Any]:
     if obj.kind == "Pod":
         return as_dict(get(obj.props, "metadata", "annotations"))
     if obj.kind == "CronJob":
-        return as_dict(get(obj.props, "spec", "jobTemplate", "spec", "template", "metadata",
-                           "annotations"))
+        return as_dict(
+            get(obj.props, "spec", "jobTemplate", "spec", "template", "metadata", "annotations")
+        )
     return as_dict(get(obj.props, "spec", "template", "metadata", "annotations"))
 
 
-def _admitted_pods(obj: Object, install: Any, runtimes: list[Object],
-                   storage: list[Mapping[str, Any]]) -> Iterator[tuple[str, Pod, list[str]]]:
+def _admitted_pods(
+    obj: Object, install: Any, runtimes: list[Object], storage: list[Mapping[str, Any]]
+) -> Iterator[tuple[str, Pod, list[str]]]:
     """(where, pod, what cannot be seen) of every pod admission will judge for ``obj``."""
     if obj.group == KSERVE_GROUP:
         if obj.kind in KSERVE_TEMPLATES:
@@ -273,23 +291,38 @@ def _admitted_pods(obj: Object, install: Any, runtimes: list[Object],
         if argo:
             unseen.append("the executor containers Argo adds to each pod (not recorded)")
         containers = [(c.name, c.spec) for c in pod.containers]
-        yield pod.where, Pod(pod.spec, containers, _pod_annotations(obj),
-                             partial=pod.partial or any(c.partial for c in pod.containers)
-                             ), unseen
+        yield (
+            pod.where,
+            Pod(
+                pod.spec,
+                containers,
+                _pod_annotations(obj),
+                partial=pod.partial or any(c.partial for c in pod.containers),
+            ),
+            unseen,
+        )
 
 
 def _check_pod_security(args: Any, report: ReportViolation) -> None:
     default = config(args, "default_level", DEFAULT_LEVEL)
     placed = stack_objects(args)
-    levels = namespace_levels([p.obj for p in placed if p.obj.type ==
-                               "kubernetes:core/v1:Namespace"], default)
-    install = kserve_install([r.props for r in args.resources
-                              if r.resource_type in HELM_RELEASES])
-    runtimes = [p.obj for p in placed if p.obj.group == KSERVE_GROUP
-                and p.obj.kind in ("ServingRuntime", "ClusterServingRuntime")]
-    storage = [*(install.storage_containers() if install else []),
-               *({"name": p.obj.name, **as_dict(p.obj.props.get("spec"))} for p in placed
-                 if p.obj.group == KSERVE_GROUP and p.obj.kind == "ClusterStorageContainer")]
+    levels = namespace_levels(
+        [p.obj for p in placed if p.obj.type == "kubernetes:core/v1:Namespace"], default
+    )
+    install = kserve_install([r.props for r in args.resources if r.resource_type in HELM_RELEASES])
+    runtimes = [
+        p.obj
+        for p in placed
+        if p.obj.group == KSERVE_GROUP and p.obj.kind in ("ServingRuntime", "ClusterServingRuntime")
+    ]
+    storage = [
+        *(install.storage_containers() if install else []),
+        *(
+            {"name": p.obj.name, **as_dict(p.obj.props.get("spec"))}
+            for p in placed
+            if p.obj.group == KSERVE_GROUP and p.obj.kind == "ClusterStorageContainer"
+        ),
+    ]
     for p in placed:
         pods = list(_admitted_pods(p.obj, install, runtimes, storage))
         if not pods:
@@ -298,14 +331,19 @@ def _check_pod_security(args: Any, report: ReportViolation) -> None:
         name = f"{p.obj.prefix()}{p.obj.kind} '{p.obj.name}'"
         if ns is None or ns not in levels:
             shown = "cannot be seen" if ns is None else f"'{ns}' is not declared in the plan"
-            report(f"{name}: its namespace {shown}, so the Pod Security level it enforces "
-                   "cannot be seen and its pods cannot be judged.", p.resource.urn)
+            report(
+                f"{name}: its namespace {shown}, so the Pod Security level it enforces "
+                "cannot be seen and its pods cannot be judged.",
+                p.resource.urn,
+            )
             continue
         level = levels[ns]
         if level is None:
-            report(f"{name}: Namespace '{ns}' sets {ENFORCE_LABEL} to a value the pack cannot "
-                   f"read (one of {', '.join(LEVELS)}): its pods cannot be judged.",
-                   p.resource.urn)
+            report(
+                f"{name}: Namespace '{ns}' sets {ENFORCE_LABEL} to a value the pack cannot "
+                f"read (one of {', '.join(LEVELS)}): its pods cannot be judged.",
+                p.resource.urn,
+            )
             continue
         if level == "privileged":
             continue
@@ -313,8 +351,9 @@ def _check_pod_security(args: Any, report: ReportViolation) -> None:
         for where, pod, unseen in pods:
             at = f"{head} {where}" if where else head
             for what in unseen:
-                report(f"{at}: {what} cannot be seen, so admission cannot be judged.",
-                       p.resource.urn)
+                report(
+                    f"{at}: {what} cannot be seen, so admission cannot be judged.", p.resource.urn
+                )
             for f in evaluate(pod, level):
                 who = f", {f.container}" if f.container else " (the pod)"
                 report(f"{at}{who} violates {f.control}: {f.detail}.", p.resource.urn)
@@ -327,10 +366,14 @@ POD_TYPES = (
     *(f"kubernetes:apps/v1:{k}" for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")),
     *(f"kubernetes:batch/v1:{k}" for k in ("Job", "CronJob")),
     "kubernetes:serving.kserve.io/v1beta1:InferenceService",
-    *(f"kubernetes:serving.kserve.io/v1alpha1:{k}"
-      for k in ("ServingRuntime", "ClusterServingRuntime")),
-    *(f"kubernetes:argoproj.io/v1alpha1:{k}"
-      for k in ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")),
+    *(
+        f"kubernetes:serving.kserve.io/v1alpha1:{k}"
+        for k in ("ServingRuntime", "ClusterServingRuntime")
+    ),
+    *(
+        f"kubernetes:argoproj.io/v1alpha1:{k}"
+        for k in ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
+    ),
 )
 
 
@@ -346,45 +389,69 @@ def _workload_policy(name: str, description: str, check: Any) -> Any:
 
 
 POLICIES: list[Policy] = [
-    _workload_policy("k8s-container-resources",
-                     "Every container requests and limits cpu and memory.", _check_resources),
-    _workload_policy("k8s-image-pinned",
-                     "Container images are a release tag or digest upstream, or exactly the "
-                     "tag the image workflow pushes for the platform's own.",
-                     _check_image),
-    _workload_policy("k8s-run-as-non-root", "Containers run as a non-root user.",
-                     _check_non_root),
+    _workload_policy(
+        "k8s-container-resources",
+        "Every container requests and limits cpu and memory.",
+        _check_resources,
+    ),
+    _workload_policy(
+        "k8s-image-pinned",
+        "Container images are a release tag or digest upstream, or exactly the "
+        "tag the image workflow pushes for the platform's own.",
+        _check_image,
+    ),
+    _workload_policy("k8s-run-as-non-root", "Containers run as a non-root user.", _check_non_root),
     _workload_policy("k8s-no-privileged", "Containers are not privileged.", _check_privileged),
-    _workload_policy("k8s-no-privilege-escalation",
-                     "Containers set allowPrivilegeEscalation: false.", _check_escalation),
-    _workload_policy("k8s-drop-all-capabilities",
-                     "Containers drop ALL capabilities and add none but NET_BIND_SERVICE.",
-                     _check_capabilities),
+    _workload_policy(
+        "k8s-no-privilege-escalation",
+        "Containers set allowPrivilegeEscalation: false.",
+        _check_escalation,
+    ),
+    _workload_policy(
+        "k8s-drop-all-capabilities",
+        "Containers drop ALL capabilities and add none but NET_BIND_SERVICE.",
+        _check_capabilities,
+    ),
     _workload_policy("k8s-no-host-path", "Pods mount no hostPath volumes.", _check_host_path),
-    _workload_policy("k8s-no-host-network",
-                     "Pods do not share the node's network, PID or IPC namespace.",
-                     _check_host_namespaces),
-    _workload_policy("k8s-read-only-root-filesystem",
-                     "Containers have a read-only root filesystem.", _check_read_only_root),
-    _workload_policy("k8s-probes",
-                     "Long-running containers have liveness and readiness probes.",
-                     _check_probes),
+    _workload_policy(
+        "k8s-no-host-network",
+        "Pods do not share the node's network, PID or IPC namespace.",
+        _check_host_namespaces,
+    ),
+    _workload_policy(
+        "k8s-read-only-root-filesystem",
+        "Containers have a read-only root filesystem.",
+        _check_read_only_root,
+    ),
+    _workload_policy(
+        "k8s-probes", "Long-running containers have liveness and readiness probes.", _check_probes
+    ),
     stack_policy(
         "k8s-pod-security-admission",
         "Every pod the plan writes, and every pod KServe makes for an InferenceService (its "
         "runtime's containers and those KServe injects), passes the Pod Security level its "
         "namespace enforces.",
         _check_pod_security,
-        types=(*POD_TYPES, "kubernetes:core/v1:Namespace", *HELM_RELEASES,
-               "kubernetes:serving.kserve.io/v1alpha1:ClusterStorageContainer"),
-        schema={"default_level": {
-            "type": "string", "enum": list(LEVELS), "default": DEFAULT_LEVEL,
-            "description": "The level a namespace without the enforce label gets (the API "
-            "server's PodSecurity default; privileged on EKS)."}},
+        types=(
+            *POD_TYPES,
+            "kubernetes:core/v1:Namespace",
+            *HELM_RELEASES,
+            "kubernetes:serving.kserve.io/v1alpha1:ClusterStorageContainer",
+        ),
+        schema={
+            "default_level": {
+                "type": "string",
+                "enum": list(LEVELS),
+                "default": DEFAULT_LEVEL,
+                "description": "The level a namespace without the enforce label gets (the API "
+                "server's PodSecurity default; privileged on EKS).",
+            }
+        },
         remediation="Set the pod's securityContext (runAsNonRoot, seccompProfile "
         "RuntimeDefault) and each container's (allowPrivilegeEscalation: false, "
         "capabilities.drop [ALL]); for KServe's storage-initializer, the chart value "
-        "kserve.storage.containerSecurityContext."),
+        "kserve.storage.containerSecurityContext.",
+    ),
     stack_policy(
         "k8s-manifests-visible",
         "The objects of yaml ConfigGroups and ConfigFiles are visible to the pack (inline "

@@ -161,11 +161,15 @@ def test_a_new_service_slice_touches_three_places_and_adds_only_itself(tmp_path:
     copy_program(base)
     copy_program(toy)
     add_toy(toy)
-    assert changed_files(base, toy) == documented_places() == {
-        "infra/config.py",
-        "infra/__main__.py",
-        "infra/services/toy",
-    }
+    assert (
+        changed_files(base, toy)
+        == documented_places()
+        == {
+            "infra/config.py",
+            "infra/__main__.py",
+            "infra/services/toy",
+        }
+    )
 
     planned = {
         t.label: t.results["dev"]

@@ -70,8 +70,17 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
             "cluster.endpoint_public_access": True,
             # every public /8 in the 11 blocks that hold them (EKS takes at most 40 CIDRs)
             "cluster.public_access_cidrs": [
-                "1.0.0.0/8", "2.0.0.0/7", "4.0.0.0/6", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6",
-                "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/3",
+                "1.0.0.0/8",
+                "2.0.0.0/7",
+                "4.0.0.0/6",
+                "8.0.0.0/7",
+                "11.0.0.0/8",
+                "12.0.0.0/6",
+                "16.0.0.0/4",
+                "32.0.0.0/3",
+                "64.0.0.0/2",
+                "128.0.0.0/2",
+                "192.0.0.0/3",
             ],
         },
         "platform.cluster.public_access_cidrs: open the API server to the internet "

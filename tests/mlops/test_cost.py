@@ -303,20 +303,52 @@ def test_kubernetes_services_and_ingresses_that_create_load_balancers() -> None:
 def test_claims_bill_the_ebs_volumes_their_storage_class_provisions() -> None:
     # issue 18: the default StorageClass makes Prometheus's claim a real gp3 volume
     sc = "kubernetes:storage.k8s.io/v1:StorageClass"
-    gp3 = res(sc, "gp3", metadata={"name": "gp3", "annotations": {
-        "storageclass.kubernetes.io/is-default-class": "true"}},
-        provisioner="ebs.csi.aws.com", parameters={"type": "gp3"})
+    gp3 = res(
+        sc,
+        "gp3",
+        metadata={
+            "name": "gp3",
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        provisioner="ebs.csi.aws.com",
+        parameters={"type": "gp3"},
+    )
     legacy = res(sc, "legacy", metadata={"name": "legacy"}, provisioner="kubernetes.io/aws-ebs")
     efs = res(sc, "efs", metadata={"name": "efs"}, provisioner="efs.csi.aws.com")
-    kps = res("kubernetes:helm.sh/v3:Release", "monitoring", values={"prometheus": {
-        "prometheusSpec": {"replicas": 2, "storageSpec": {"volumeClaimTemplate": {
-            "spec": {"resources": {"requests": {"storage": "50Gi"}}}}}}}})
-    pvc = res("kubernetes:core/v1:PersistentVolumeClaim", "data", spec={
-        "storageClassName": "legacy", "resources": {"requests": {"storage": "10Gi"}}})
-    shared = res("kubernetes:core/v1:PersistentVolumeClaim", "shared", spec={
-        "storageClassName": "efs", "resources": {"requests": {"storage": "10Gi"}}})
-    sts = res("kubernetes:apps/v1:StatefulSet", "db", spec={"replicas": 3, "volumeClaimTemplates": [
-        {"spec": {"resources": {"requests": {"storage": "20G"}}}}]})
+    kps = res(
+        "kubernetes:helm.sh/v3:Release",
+        "monitoring",
+        values={
+            "prometheus": {
+                "prometheusSpec": {
+                    "replicas": 2,
+                    "storageSpec": {
+                        "volumeClaimTemplate": {
+                            "spec": {"resources": {"requests": {"storage": "50Gi"}}}
+                        }
+                    },
+                }
+            }
+        },
+    )
+    pvc = res(
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        "data",
+        spec={"storageClassName": "legacy", "resources": {"requests": {"storage": "10Gi"}}},
+    )
+    shared = res(
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        "shared",
+        spec={"storageClassName": "efs", "resources": {"requests": {"storage": "10Gi"}}},
+    )
+    sts = res(
+        "kubernetes:apps/v1:StatefulSet",
+        "db",
+        spec={
+            "replicas": 3,
+            "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": "20G"}}}}],
+        },
+    )
     plan = {"resources": [gp3, legacy, efs, kps, pvc, shared, sts]}
     items = {i["urn"].rsplit("::", 1)[1]: i for i in estimate(plan)["items"]}
     assert set(items) == {"monitoring", "data", "db"}  # EFS bills by use, not provisioned
@@ -326,11 +358,16 @@ def test_claims_bill_the_ebs_volumes_their_storage_class_provisions() -> None:
     assert items["db"]["monthly_usd"] == round(3 * 20e9 / 2**30 * 0.08, 2)
     # no default class: the claim provisions nothing (cluster-capabilities refuses it)
     assert "monitoring" not in {
-        i["urn"].rsplit("::", 1)[1] for i in estimate({"resources": [kps]})["items"]}
-    odd = res(sc, "io", metadata={"name": "io"}, provisioner="ebs.csi.aws.com",
-              parameters={"type": "io9"})
-    claim = res("kubernetes:core/v1:PersistentVolumeClaim", "x", spec={
-        "storageClassName": "io", "resources": {"requests": {"storage": "1Gi"}}})
+        i["urn"].rsplit("::", 1)[1] for i in estimate({"resources": [kps]})["items"]
+    }
+    odd = res(
+        sc, "io", metadata={"name": "io"}, provisioner="ebs.csi.aws.com", parameters={"type": "io9"}
+    )
+    claim = res(
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        "x",
+        spec={"storageClassName": "io", "resources": {"requests": {"storage": "1Gi"}}},
+    )
     with pytest.raises(PlanError, match="EBS volume type 'io9' is not in"):
         estimate({"resources": [odd, claim]})
 

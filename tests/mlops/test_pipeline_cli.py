@@ -160,8 +160,16 @@ def test_run_shows_each_task_and_the_failed_ones_error(
 ) -> None:
     # No inference inputs were ever recorded for this model: the drift task fails reading them.
     env = component_env(platform_sqlite, tmp_path)
-    done = mlops("pipeline", "run", "drift", "--local", "--quiet",
-                 "--param", "model_name=never-served", env=env)
+    done = mlops(
+        "pipeline",
+        "run",
+        "drift",
+        "--local",
+        "--quiet",
+        "--param",
+        "model_name=never-served",
+        env=env,
+    )
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert lines[0].strip() == "> detect-drift started"

@@ -308,6 +308,8 @@ def test_check_program_passes_the_same_shapes_done_right() -> None:
     # the same resources, compliant: none of them breaks the rule its twin broke
     found = _gate_cluster("gate_cluster_ok")
     assert not found & GATE_CLUSTER_MISSES, sorted(found & GATE_CLUSTER_MISSES)
+
+
 # ------------------------------------------------------------------ the gate fails closed
 # Each program below is a compliant-looking start plus one way past the gate: a public
 # bucket, then a trick. `--program` plans it in a process of its own (mlops.engine.isolated).
@@ -340,16 +342,20 @@ def refused(tmp_path: Path, tail: str) -> tuple[int, str, Any]:
 def test_program_calling_sys_exit_0_is_refused(tmp_path: Path) -> None:
     code, line, doc = refused(tmp_path, "sys.exit(0)")
     assert code == 1
-    assert line == ("error: the program called sys.exit(0) while it was planned: a Pulumi "
-                    "program must not exit")
+    assert line == (
+        "error: the program called sys.exit(0) while it was planned: a Pulumi program must not exit"
+    )
     assert doc == {"error": line.removeprefix("error: "), "exit": 1}
 
 
 @needs_pack_venv
 def test_program_calling_sys_exit_3_is_refused(tmp_path: Path) -> None:
     code, line, _ = refused(tmp_path, "raise SystemExit(3)")
-    assert (code, line) == (1, "error: the program called sys.exit(3) while it was planned: "
-                               "a Pulumi program must not exit")
+    assert (code, line) == (
+        1,
+        "error: the program called sys.exit(3) while it was planned: "
+        "a Pulumi program must not exit",
+    )
 
 
 @needs_pack_venv
@@ -362,9 +368,11 @@ def test_program_exiting_inside_an_apply_is_refused(tmp_path: Path) -> None:
 def test_program_calling_os_exit_is_refused(tmp_path: Path) -> None:
     code, line, _ = refused(tmp_path, "os._exit(0)")
     assert code == 1
-    assert line == ("error: the program ended its planning process (exit code 0) before its "
-                    "plan was recorded: a Pulumi program must not exit (sys.exit, os._exit) "
-                    "or end the process")
+    assert line == (
+        "error: the program ended its planning process (exit code 0) before its "
+        "plan was recorded: a Pulumi program must not exit (sys.exit, os._exit) "
+        "or end the process"
+    )
 
 
 @needs_pack_venv
@@ -386,13 +394,16 @@ def test_print_in_program_keeps_json_parseable(tmp_path: Path) -> None:
 def test_duplicate_urn_is_refused(tmp_path: Path) -> None:
     code, line, _ = refused(tmp_path, 'aws.s3.Bucket("public-data", bucket="other", opts=on_aws)')
     assert code == 1
-    assert line == ("error: Duplicate resource URN 'urn:pulumi:dev::team::pulumi:pulumi:Stack"
-                    "$aws:s3/bucket:Bucket::public-data'; try giving it a unique name")
+    assert line == (
+        "error: Duplicate resource URN 'urn:pulumi:dev::team::pulumi:pulumi:Stack"
+        "$aws:s3/bucket:Bucket::public-data'; try giving it a unique name"
+    )
 
 
 @needs_pack_venv
-def test_program_that_never_finishes_is_refused(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_program_that_never_finishes_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("mlops.engine.isolated.TIMEOUT_SECONDS", 3)
     code, line, _ = refused(tmp_path, "time.sleep(600)")
     assert (code, line) == (1, "error: the program did not finish planning within 3 s")
@@ -429,28 +440,40 @@ def test_secret_wrapped_pod_spec_in_a_program_is_checked(tmp_path: Path) -> None
     assert result.exit_code == 1
     found = json.loads(result.stdout)["violations"]
     assert ("k8s-no-privileged", "Container '[secret]' is privileged.") in {
-        (v["policy"], v["message"]) for v in found}
+        (v["policy"], v["message"]) for v in found
+    }
     assert "quiet-name" not in result.stdout + result.stderr
 
 
 @needs_pack_venv
 def test_unknown_resource_type_in_a_program_is_reported(tmp_path: Path) -> None:
     code, _, doc = refused(
-        tmp_path, 'aws.sqs.Queue("jobs", policy=json.dumps({"Statement": [{"Effect": "Allow", '
-                  '"Principal": "*", "Action": "sqs:*", "Resource": "*"}]}), opts=on_aws)')
+        tmp_path,
+        'aws.sqs.Queue("jobs", policy=json.dumps({"Statement": [{"Effect": "Allow", '
+        '"Principal": "*", "Action": "sqs:*", "Resource": "*"}]}), opts=on_aws)',
+    )
     assert code == 1
     assert {(v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in doc["violations"]} >= {
-        ("resource-type-known", "jobs")}
+        ("resource-type-known", "jobs")
+    }
 
 
 def test_malformed_plan_from_the_program_process_is_refused() -> None:
     from mlops.engine.isolated import recorded_resources
     from mlops.errors import PlanError
 
-    good = {"urn": "urn:pulumi:dev::team::pulumi:pulumi:Stack$aws:kms/key:Key::k",
-            "type": "aws:kms/key:Key", "name": "k", "parent": None, "custom": True,
-            "inputs": {}, "dependencies": [], "propertyDependencies": {}, "protect": False,
-            "provider": None}
+    good = {
+        "urn": "urn:pulumi:dev::team::pulumi:pulumi:Stack$aws:kms/key:Key::k",
+        "type": "aws:kms/key:Key",
+        "name": "k",
+        "parent": None,
+        "custom": True,
+        "inputs": {},
+        "dependencies": [],
+        "propertyDependencies": {},
+        "protect": False,
+        "provider": None,
+    }
 
     def check(doc: Any) -> list[dict[str, Any]]:
         data = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
@@ -473,8 +496,12 @@ def test_malformed_plan_from_the_program_process_is_refused() -> None:
         with pytest.raises(PlanError):
             check(bad)
     with pytest.raises(PlanError, match="plan was recorded"):
-        recorded_resources(json.dumps({"version": 1, "plan": {"resources": []}}).encode(), 3,
-                           stack="dev", project="team")
+        recorded_resources(
+            json.dumps({"version": 1, "plan": {"resources": []}}).encode(),
+            3,
+            stack="dev",
+            project="team",
+        )
     with pytest.raises(UsageError, match=r"^bad config$"):
         check({"version": 1, "error": {"exit": 2, "message": "bad config\nmore"}})
 
@@ -485,13 +512,19 @@ def test_payload_out_is_what_the_base_branch_pack_evaluates(tmp_path: Path) -> N
     import subprocess
 
     out = tmp_path / "payload.json"
-    result = invoke("policy", "check", "--program", str(PROGRAM), "--json",
-                    "--payload-out", str(out))
+    result = invoke(
+        "policy", "check", "--program", str(PROGRAM), "--json", "--payload-out", str(out)
+    )
     assert result.exit_code == 1
     payload = json.loads(out.read_text())
     assert set(payload) == {"environment", "config", "resources"}
-    runner = subprocess.run([str(policy_python(ROOT)), str(ROOT / "policies" / "offline.py")],
-                            input=out.read_text(), capture_output=True, text=True, check=True)
+    runner = subprocess.run(
+        [str(policy_python(ROOT)), str(ROOT / "policies" / "offline.py")],
+        input=out.read_text(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(runner.stdout) == json.loads(result.stdout)
 
 
@@ -579,7 +612,8 @@ def _capability_misses(program: str) -> set[tuple[str, str]]:
     result = invoke("policy", "check", "--program", str(path), "--json")
     assert result.exit_code in (0, 1), result.output
     found = [
-        v for v in json.loads(result.stdout)["violations"]
+        v
+        for v in json.loads(result.stdout)["violations"]
         if v["policy"] == "cluster-capabilities" and v["enforcement"] == "mandatory"
     ]
     return {
@@ -608,9 +642,11 @@ def _webhook_refusals(program: str) -> list[str]:
     path = ROOT / "tests" / "fixtures" / "programs" / program
     result = invoke("policy", "check", "--program", str(path), "--json")
     assert result.exit_code in (0, 1), result.output
-    return sorted(v["message"].split(" is admitted")[0]
-                  for v in json.loads(result.stdout)["violations"]
-                  if v["policy"] == "k8s-admitted-after-webhook")
+    return sorted(
+        v["message"].split(" is admitted")[0]
+        for v in json.loads(result.stdout)["violations"]
+        if v["policy"] == "k8s-admitted-after-webhook"
+    )
 
 
 @needs_pack_venv

@@ -69,13 +69,19 @@ def test_project_components_need_no_entry() -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"moto": "maybe", "price": "priced", "terraform": {"type": "aws_x"}},
-         "types.aws:x/y:Y.moto"),
-        ({"moto": {"unchecked": "no"}, "price": "priced", "terraform": {"type": "aws_x"}},
-         "give the reason in a sentence"),
+        (
+            {"moto": "maybe", "price": "priced", "terraform": {"type": "aws_x"}},
+            "types.aws:x/y:Y.moto",
+        ),
+        (
+            {"moto": {"unchecked": "no"}, "price": "priced", "terraform": {"type": "aws_x"}},
+            "give the reason in a sentence",
+        ),
         ({"moto": "checked", "price": "priced"}, "types.aws:x/y:Y.terraform: Field required"),
-        ({"moto": "checked", "price": "priced", "terraform": {"type": "aws_x"}, "cost": 1},
-         "Extra inputs are not permitted"),
+        (
+            {"moto": "checked", "price": "priced", "terraform": {"type": "aws_x"}, "cost": 1},
+            "Extra inputs are not permitted",
+        ),
     ],
 )
 def test_a_bad_entry_is_one_line_naming_the_field(entry: dict[str, object], message: str) -> None:

@@ -301,20 +301,31 @@ def test_the_scanners_findings_sit_beside_the_packs() -> None:
     head = plan_of(res("bucket"))
     head["policies"] = {"pack": "mlops-governance", "evaluated": 3, "violations": []}
     ref = BaseRef("origin/main", "0" * 40, "0" * 12, Path("/r"), Path("."))
-    failed = Finding("CKV2_AWS_6", "Ensure that S3 bucket has a Public Access block",
-                     "aws_s3_bucket.bucket")
-    scan = ScanResult(
-        checkov_version="3.3.30", seconds=7.0, exported={"dev": 1}, unused=[],
-        environments={"dev": {"terraform_plan": FrameworkResult(passed=5, failed=[failed]),
-                              "kubernetes": FrameworkResult()}},
+    failed = Finding(
+        "CKV2_AWS_6", "Ensure that S3 bucket has a Public Access block", "aws_s3_bucket.bucket"
     )
-    text = render_review(ref, [EnvReview("dev", head, head, None, diff_plans("dev", head, head))],
-                         "2025-06-01", scan)
+    scan = ScanResult(
+        checkov_version="3.3.30",
+        seconds=7.0,
+        exported={"dev": 1},
+        unused=[],
+        environments={
+            "dev": {
+                "terraform_plan": FrameworkResult(passed=5, failed=[failed]),
+                "kubernetes": FrameworkResult(),
+            }
+        },
+    )
+    text = render_review(
+        ref, [EnvReview("dev", head, head, None, diff_plans("dev", head, head))], "2025-06-01", scan
+    )
     dev = section(text, "dev")
     assert dev.index("**Policies**") < dev.index("**Scanner** (checkov 3.3.30")
     assert "| terraform_plan | 1 | 5 | 0 |" in dev and "| kubernetes | 0 | 0 | 0 |" in dev
-    assert ("| terraform_plan | `CKV2_AWS_6` | `aws_s3_bucket.bucket` | Ensure that S3 bucket "
-            "has a Public Access block |") in dev
+    assert (
+        "| terraform_plan | `CKV2_AWS_6` | `aws_s3_bucket.bucket` | Ensure that S3 bucket "
+        "has a Public Access block |"
+    ) in dev
     assert "**Scanner**" not in render_review(
         ref, [EnvReview("dev", head, head, None, diff_plans("dev", head, head))], "2025-06-01"
     )

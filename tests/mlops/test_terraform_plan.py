@@ -32,13 +32,15 @@ def by_address(doc: dict[str, Any], part: str) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("env", ENVS)
 def test_every_aws_resource_of_the_plan_is_exported_once(env: str) -> None:
     plan = planned(env).plan
-    expected = [r for r in plan["resources"] if r["custom"]
-                and r["type"].startswith(("aws:", "random:"))]
+    expected = [
+        r for r in plan["resources"] if r["custom"] and r["type"].startswith(("aws:", "random:"))
+    ]
     doc = exported(env)
     planned_rows = doc["planned_values"]["root_module"]["resources"]
     assert len(planned_rows) == len(expected) == len(by_address(doc, "planned"))
     assert sorted(r["type"] for r in planned_rows) == sorted(
-        REGISTRY.types[r["type"]].mapping.type for r in expected  # type: ignore[union-attr]
+        REGISTRY.types[r["type"]].mapping.type
+        for r in expected  # type: ignore[union-attr]
     )
     assert len(by_address(doc, "changes")) == len(by_address(doc, "config")) == len(expected)
 
@@ -49,8 +51,12 @@ def test_no_secret_and_no_stand_in_id_reaches_the_export(env: str) -> None:
     text = json.dumps(exported(env))
     assert "[secret]" not in text and "[unknown]" not in text
     # the mocks' IDs (subnet-..., sg-..., vpc-...) stand for what AWS would assign: unknown
-    ids = {s["id"] for s in plan["_states"].values() if isinstance(s.get("id"), str)
-           and s["id"].startswith(("subnet-", "sg-", "vpc-", "nat-", "igw-", "eipalloc-"))}
+    ids = {
+        s["id"]
+        for s in plan["_states"].values()
+        if isinstance(s.get("id"), str)
+        and s["id"].startswith(("subnet-", "sg-", "vpc-", "nat-", "igw-", "eipalloc-"))
+    }
     assert ids and not [i for i in ids if f'"{i}"' in text]
 
 
@@ -71,11 +77,17 @@ def test_renamed_blocks_and_nested_references_follow_terraform() -> None:
     assert rule["apply_server_side_encryption_by_default"] == [{"sse_algorithm": "aws:kms"}]
     (conf,) = by_address(doc, "config")[sse]["expressions"]["rule"]
     assert conf["apply_server_side_encryption_by_default"] == [
-        {"kms_master_key_id": {"references": ["aws_kms_key.artifacts-key.arn",
-                                              "aws_kms_key.artifacts-key"]}}
+        {
+            "kms_master_key_id": {
+                "references": ["aws_kms_key.artifacts-key.arn", "aws_kms_key.artifacts-key"]
+            }
+        }
     ]
-    oidc = [r for r in doc["planned_values"]["root_module"]["resources"]
-            if r["type"] == "aws_iam_openid_connect_provider"]
+    oidc = [
+        r
+        for r in doc["planned_values"]["root_module"]["resources"]
+        if r["type"] == "aws_iam_openid_connect_provider"
+    ]
     assert oidc and all("client_id_list" in r["values"] for r in oidc)
 
 
@@ -90,8 +102,13 @@ def test_a_generated_secret_is_an_unknown_reference_to_its_generator() -> None:
 
 @pytest.mark.parametrize(
     ("pulumi", "terraform"),
-    [("cidrIpv4", "cidr_ipv4"), ("s3Logs", "s3_logs"), ("multiAzEnabled", "multi_az_enabled"),
-     ("bucket", "bucket"), ("httpPutResponseHopLimit", "http_put_response_hop_limit")],
+    [
+        ("cidrIpv4", "cidr_ipv4"),
+        ("s3Logs", "s3_logs"),
+        ("multiAzEnabled", "multi_az_enabled"),
+        ("bucket", "bucket"),
+        ("httpPutResponseHopLimit", "http_put_response_hop_limit"),
+    ],
 )
 def test_camel_case_becomes_snake_case(pulumi: str, terraform: str) -> None:
     assert snake(pulumi) == terraform

@@ -29,23 +29,35 @@ def test_every_requirement_is_pinned_to_the_installed_version() -> None:
         specs = list(req.specifier)
         assert len(specs) == 1 and specs[0].operator == "==", f"{req} is not pinned exactly"
         installed = importlib.metadata.version(req.name)
-        assert specs[0].version == installed, f"{req.name}: image {specs[0].version}, " \
-                                              f"project {installed}"
+        assert specs[0].version == installed, (
+            f"{req.name}: image {specs[0].version}, project {installed}"
+        )
 
 
 def test_pins_satisfy_the_project_constraints() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    constraints = {canonicalize_name(r.name): r for r in map(Requirement,
-                                                             project["dependencies"])}
+    constraints = {canonicalize_name(r.name): r for r in map(Requirement, project["dependencies"])}
     pinned = {canonicalize_name(r.name): r for r in _requirements()}
     for name, req in pinned.items():
         if name in constraints:
             version = next(iter(req.specifier)).version
-            assert constraints[name].specifier.contains(version, prereleases=True), \
+            assert constraints[name].specifier.contains(version, prereleases=True), (
                 f"{name}=={version} violates pyproject's {constraints[name]}"
+            )
     # What the components import directly must be in the image.
-    for needed in ("kfp", "mlflow", "feast", "scikit-learn", "great-expectations", "evidently",
-                   "s3fs", "pandas", "pyarrow", "boto3", "skops"):
+    for needed in (
+        "kfp",
+        "mlflow",
+        "feast",
+        "scikit-learn",
+        "great-expectations",
+        "evidently",
+        "s3fs",
+        "pandas",
+        "pyarrow",
+        "boto3",
+        "skops",
+    ):
         assert needed in pinned, f"{needed} missing from pipelines/requirements.txt"
     assert set(pinned[canonicalize_name("feast")].extras) >= {"redis", "aws"}
 

@@ -59,9 +59,15 @@ def test_training_and_drift_end_to_end(
     events: list[TaskEvent] = []
     with stack:
         assert tasks is None or tasks.ready(wait=600)
-        run = run_local("training", {"model_name": name}, env=env,
-                        pipeline_root=tmp_path / "kfp", echo=False, progress=events.append,
-                        tasks=tasks)
+        run = run_local(
+            "training",
+            {"model_name": name},
+            env=env,
+            pipeline_root=tmp_path / "kfp",
+            echo=False,
+            progress=events.append,
+            tasks=tasks,
+        )
         assert tasks is None or tasks.served == 14
     started = [e.task for e in events if not e.ended]
     assert started == [e.task for e in events if e.ended and e.ok]
@@ -141,8 +147,15 @@ def test_bad_data_stops_the_run_naming_failed_expectations(
     # a console on stdout, as the demo's: the run's own redirection of stdout must not eat it
     progress = ConsoleProgress(Console(width=400), live=False)
     with pytest.raises(PipelineRunError) as failure:
-        run_pipeline_func("bad-data", bad_data_pipeline, {}, env={}, pipeline_root=tmp_path,
-                          echo=False, progress=progress)
+        run_pipeline_func(
+            "bad-data",
+            bad_data_pipeline,
+            {},
+            env={},
+            pipeline_root=tmp_path,
+            echo=False,
+            progress=progress,
+        )
     message = str(failure.value)
     assert "DataValidationError" in message
     assert "expect_column_values_to_not_be_null(column=mean_radius)" in message
@@ -153,9 +166,12 @@ def test_bad_data_stops_the_run_naming_failed_expectations(
     assert lines[0] == "  > corrupt-features started"
     assert re.fullmatch(r"  ✓ corrupt-features  \d+\.\d s", lines[1])
     assert lines[2] == "  > validate-data started"
-    assert re.match(r"  ✗ validate-data failed after \d+\.\d s: DataValidationError: data "
-                    r"validation failed: 2 of \d+ expectations failed: "
-                    r"expect_column_values_to_not_be_null\(column=mean_radius\)", lines[3])
+    assert re.match(
+        r"  ✗ validate-data failed after \d+\.\d s: DataValidationError: data "
+        r"validation failed: 2 of \d+ expectations failed: "
+        r"expect_column_values_to_not_be_null\(column=mean_radius\)",
+        lines[3],
+    )
     assert len(lines) == 4
 
 
@@ -198,23 +214,33 @@ def test_warm_tasks_are_processes_of_their_own(
     with warm_tasks(["kfp.dsl.executor_main"]) as tasks:
         assert tasks.ready(wait=120)
         with pytest.raises(PipelineRunError) as failure:
-            run_pipeline_func("traces", traces_pipeline, {}, env={"MLOPS_TEST_GIVEN": "given"},
-                              pipeline_root=tmp_path, echo=True, progress=events.append,
-                              tasks=tasks)
+            run_pipeline_func(
+                "traces",
+                traces_pipeline,
+                {},
+                env={"MLOPS_TEST_GIVEN": "given"},
+                pipeline_root=tmp_path,
+                echo=True,
+                progress=events.append,
+                tasks=tasks,
+            )
         assert tasks.served == 2
         server = tasks.process.pid
         # a server that is gone: the next task runs as a cold process, as KFP would run it
         tasks.process.kill()
         tasks.process.wait()
-        run_pipeline_func("alone", leave_traces, {}, env={}, pipeline_root=tmp_path,
-                          echo=True, tasks=tasks)
+        run_pipeline_func(
+            "alone", leave_traces, {}, env={}, pipeline_root=tmp_path, echo=True, tasks=tasks
+        )
         assert tasks.served == 2
     assert tasks.process.returncode is not None  # the server ends with the block
     # the failed task's own error, through the warm server's output
     assert "ValueError: boom from a warm task" in str(failure.value)
     assert [(e.task, e.ended, e.ok) for e in events] == [
-        ("leave-traces", False, True), ("leave-traces", True, True),
-        ("find-no-traces", False, True), ("find-no-traces", True, False),
+        ("leave-traces", False, True),
+        ("leave-traces", True, True),
+        ("find-no-traces", False, True),
+        ("find-no-traces", True, False),
     ]
     assert events[-1].error == "ValueError: boom from a warm task"
     pids = [int(p) for p in re.findall(r"task pid (\d+)", capsys.readouterr().out)]

@@ -22,9 +22,11 @@ def secret(value: Any) -> dict[str, Any]:
 
 def unseen(path: str) -> str:
     """The violation of a rule that read a ``[secret]`` placeholder at ``path``."""
-    return (f"Could not see {path}: a secret the plan shows only as [secret] (a `secure:` "
-            "stack config value, which the offline plan cannot decrypt); the rule cannot "
-            "decide without it.")
+    return (
+        f"Could not see {path}: a secret the plan shows only as [secret] (a `secure:` "
+        "stack config value, which the offline plan cannot decrypt); the rule cannot "
+        "decide without it."
+    )
 
 
 def urn(type_: str, name: str, parent_type: str | None = None) -> str:

@@ -189,8 +189,14 @@ def test_accounts_without_a_role_are_not_its_business() -> None:
 
 def test_a_deny_in_the_buckets_own_policy_input_wins() -> None:
     # every place a bucket policy can be set counts: here the bucket's own `policy` input
-    deny = doc({"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/pipelines/run/*"})
+    deny = doc(
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/pipelines/run/*",
+        }
+    )
 
     def inline(rs: list[dict[str, Any]]) -> None:
         rs.pop(2)  # the BucketPolicy companion

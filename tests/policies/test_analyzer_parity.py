@@ -103,8 +103,9 @@ def _provider(r: dict[str, Any]) -> proto.AnalyzerProviderResource | None:
         return None
     package = r["type"].split(":", 1)[0]
     urn = "::".join([*r["urn"].split("::")[:2], f"pulumi:providers:{package}", "default"])
-    return proto.AnalyzerProviderResource(type=f"pulumi:providers:{package}", urn=urn,
-                                          name="default", properties=_struct({}))
+    return proto.AnalyzerProviderResource(
+        type=f"pulumi:providers:{package}", urn=urn, name="default", properties=_struct({})
+    )
 
 
 def _analyzed(resources: list[dict[str, Any]], config: dict[str, Any]) -> set[tuple[Any, ...]]:
@@ -144,12 +145,13 @@ def _analyzed(resources: list[dict[str, Any]], config: dict[str, Any]) -> set[tu
     return expected | _diagnostics(servicer.AnalyzeStack(stack_request, None), None)
 
 
-def _offline(resources: list[dict[str, Any]], config: dict[str, Any],
-             preview: bool = False) -> set[tuple[Any, ...]]:
-    offline = evaluate({"environment": "prod", "config": config, "resources": resources,
-                        "preview": preview})
-    return {(v["policy"], v["urn"], v["message"], v["enforcement"])
-            for v in offline["violations"]}
+def _offline(
+    resources: list[dict[str, Any]], config: dict[str, Any], preview: bool = False
+) -> set[tuple[Any, ...]]:
+    offline = evaluate(
+        {"environment": "prod", "config": config, "resources": resources, "preview": preview}
+    )
+    return {(v["policy"], v["urn"], v["message"], v["enforcement"]) for v in offline["violations"]}
 
 
 def test_offline_runner_matches_the_analyzer_on_the_prod_config() -> None:
@@ -185,8 +187,11 @@ def _preview_shaped() -> list[dict[str, Any]]:
 def _during_preview(found: set[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
     """(policy, urn, what) of each note that a rule could not run during preview; the
     analyzer's wording names the pack's version, the runner's does not."""
-    return {(p, u, m.rsplit("during preview: ", 1)[1], level)
-            for p, u, m, level in found if "during preview: " in m}
+    return {
+        (p, u, m.rsplit("during preview: ", 1)[1], level)
+        for p, u, m, level in found
+        if "during preview: " in m
+    }
 
 
 def test_preview_shaped_plan_keeps_crossguard_behaviour_and_never_passes_silently() -> None:
@@ -199,12 +204,17 @@ def test_preview_shaped_plan_keeps_crossguard_behaviour_and_never_passes_silentl
     got = _offline(resources, config, preview=True)
     notes = _during_preview(expected)
     assert _during_preview(got) == notes
-    assert {p for p, *_ in notes} >= {"k8s-image-pinned", "rds-storage-encrypted",
-                                      "s3-bucket-tls-only", "kserve-storage-uri-in-artifact-bucket"}
+    assert {p for p, *_ in notes} >= {
+        "k8s-image-pinned",
+        "rds-storage-encrypted",
+        "s3-bucket-tls-only",
+        "kserve-storage-uri-in-artifact-bucket",
+    }
     assert {level for *_, level in notes} == {"advisory"}
     assert not [v for v in got if v[2].startswith("the rule failed")]
     assert {v for v in got if "during preview: " not in v[2]} == {
-        v for v in expected if "during preview: " not in v[2]}
+        v for v in expected if "during preview: " not in v[2]
+    }
 
 
 def test_the_same_unknowns_offline_fail_closed() -> None:
@@ -213,7 +223,10 @@ def test_the_same_unknowns_offline_fail_closed() -> None:
     config = json.loads((PACK / "config" / "prod.json").read_text())
     got = _offline(_preview_shaped(), config)
     unseen = {(p, level) for p, _, m, level in got if m.startswith("Could not see")}
-    assert {p for p, _ in unseen} >= {"k8s-image-pinned", "rds-storage-encrypted",
-                                      "s3-bucket-tls-only"}
+    assert {p for p, _ in unseen} >= {
+        "k8s-image-pinned",
+        "rds-storage-encrypted",
+        "s3-bucket-tls-only",
+    }
     assert {level for _, level in unseen} == {"mandatory"}
     assert not _during_preview(got)

@@ -66,8 +66,14 @@ def _public(*cidrs: object, **extra: object) -> dict[str, Any]:
             unseen(".vpcConfig"),
         ),
     ],
-    ids=["halves", "every-public-slash8", "host-bits", "secret-cidrs", "unknown-flag",
-         "secret-vpc-config"],
+    ids=[
+        "halves",
+        "every-public-slash8",
+        "host-bits",
+        "secret-cidrs",
+        "unknown-flag",
+        "secret-vpc-config",
+    ],
 )
 def test_eks_public_endpoint_open_cidrs_matched_by_coverage(
     inputs: dict[str, Any], message: str
@@ -238,13 +244,19 @@ ADMIN = "k8s-no-cluster-admin-binding"
 TEAM_SA = {"kind": "ServiceAccount", "name": "runner", "namespace": "team-a"}
 
 
-def binding(kind: str, role_kind: str, role: str, *subjects: dict[str, Any],
-            ns: str | None = "team-a") -> dict[str, Any]:
+def binding(
+    kind: str, role_kind: str, role: str, *subjects: dict[str, Any], ns: str | None = "team-a"
+) -> dict[str, Any]:
     meta = {"name": f"{role}-binding", **({"namespace": ns} if kind == "RoleBinding" else {})}
-    return res(f"{RBAC}:{kind}", f"{kind}-{role}", {
-        "metadata": meta,
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
-        "subjects": list(subjects) or [TEAM_SA]})
+    return res(
+        f"{RBAC}:{kind}",
+        f"{kind}-{role}",
+        {
+            "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+            "subjects": list(subjects) or [TEAM_SA],
+        },
+    )
 
 
 def role(kind: str, name: str, rules: list[dict[str, Any]], **meta: Any) -> dict[str, Any]:
@@ -257,62 +269,129 @@ STAR = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
 
 
 def test_admin_binding_rule_passes_narrow_roles() -> None:
-    rs = [role("Role", "reader", READER), binding("RoleBinding", "Role", "reader"),
-          binding("RoleBinding", "ClusterRole", "view"),
-          role("ClusterRole", "pod-reader", READER),
-          binding("ClusterRoleBinding", "ClusterRole", "pod-reader")]
+    rs = [
+        role("Role", "reader", READER),
+        binding("RoleBinding", "Role", "reader"),
+        binding("RoleBinding", "ClusterRole", "view"),
+        role("ClusterRole", "pod-reader", READER),
+        binding("ClusterRoleBinding", "ClusterRole", "pod-reader"),
+    ]
     assert messages(ADMIN, rs) == []
 
 
-SUFFIX = ("administrators reach the cluster through its access entries, not RBAC bindings.")
+SUFFIX = "administrators reach the cluster through its access entries, not RBAC bindings."
 
 
 @pytest.mark.parametrize(
     ("resources", "message"),
     [
-        ([binding("ClusterRoleBinding", "ClusterRole", "cluster-admin")],
-         "ClusterRoleBinding 'cluster-admin-binding' grants cluster-admin to "
-         "ServiceAccount:team-a/runner: "),
-        ([binding("RoleBinding", "ClusterRole", "cluster-admin")],
-         "RoleBinding 'cluster-admin-binding' grants cluster-admin to "
-         "ServiceAccount:team-a/runner: "),
-        ([role("ClusterRole", "god", STAR), binding("ClusterRoleBinding", "ClusterRole", "god",
-                                                     {"kind": "Group", "name": "devs"})],
-         "ClusterRoleBinding 'god-binding' grants ClusterRole 'god' ('*' verbs on '*') to "
-         "Group:devs: "),
-        ([role("Role", "ns-god", STAR), binding("RoleBinding", "Role", "ns-god")],
-         "RoleBinding 'ns-god-binding' grants Role 'ns-god' ('*' verbs on '*') to "
-         "ServiceAccount:team-a/runner: "),
-        ([role("ClusterRole", "escalator", [{"apiGroups": ["rbac.authorization.k8s.io"],
-                                             "resources": ["clusterroles"],
-                                             "verbs": ["escalate", "bind"]}]),
-          binding("ClusterRoleBinding", "ClusterRole", "escalator")],
-         "ClusterRoleBinding 'escalator-binding' grants ClusterRole 'escalator' ('escalate' on "
-         "clusterroles) to ServiceAccount:team-a/runner: "),
-        ([role("ClusterRole", "imp", [{"apiGroups": [""], "resources": ["users", "groups"],
-                                       "verbs": ["impersonate"]}]),
-          binding("ClusterRoleBinding", "ClusterRole", "imp")],
-         "ClusterRoleBinding 'imp-binding' grants ClusterRole 'imp' ('impersonate' on users, "
-         "groups) to ServiceAccount:team-a/runner: "),
-        ([role("ClusterRole", "umbrella", [], aggregationRule=None),
-          role("ClusterRole", "piece", STAR, labels={"agg": "yes"}),
-          binding("ClusterRoleBinding", "ClusterRole", "umbrella")],
-         "ClusterRoleBinding 'umbrella-binding' grants ClusterRole 'umbrella' ('*' verbs on '*') "
-         "to ServiceAccount:team-a/runner: "),
-        ([role("ClusterRole", "rbac-admin", [{"apiGroups": ["rbac.authorization.k8s.io"],
-                                              "resources": ["clusterroles"], "verbs": ["*"]}]),
-          binding("ClusterRoleBinding", "ClusterRole", "rbac-admin")],
-         "ClusterRoleBinding 'rbac-admin-binding' grants ClusterRole 'rbac-admin' ('*' on "
-         "clusterroles) to ServiceAccount:team-a/runner: "),
+        (
+            [binding("ClusterRoleBinding", "ClusterRole", "cluster-admin")],
+            "ClusterRoleBinding 'cluster-admin-binding' grants cluster-admin to "
+            "ServiceAccount:team-a/runner: ",
+        ),
+        (
+            [binding("RoleBinding", "ClusterRole", "cluster-admin")],
+            "RoleBinding 'cluster-admin-binding' grants cluster-admin to "
+            "ServiceAccount:team-a/runner: ",
+        ),
+        (
+            [
+                role("ClusterRole", "god", STAR),
+                binding(
+                    "ClusterRoleBinding", "ClusterRole", "god", {"kind": "Group", "name": "devs"}
+                ),
+            ],
+            "ClusterRoleBinding 'god-binding' grants ClusterRole 'god' ('*' verbs on '*') to "
+            "Group:devs: ",
+        ),
+        (
+            [role("Role", "ns-god", STAR), binding("RoleBinding", "Role", "ns-god")],
+            "RoleBinding 'ns-god-binding' grants Role 'ns-god' ('*' verbs on '*') to "
+            "ServiceAccount:team-a/runner: ",
+        ),
+        (
+            [
+                role(
+                    "ClusterRole",
+                    "escalator",
+                    [
+                        {
+                            "apiGroups": ["rbac.authorization.k8s.io"],
+                            "resources": ["clusterroles"],
+                            "verbs": ["escalate", "bind"],
+                        }
+                    ],
+                ),
+                binding("ClusterRoleBinding", "ClusterRole", "escalator"),
+            ],
+            "ClusterRoleBinding 'escalator-binding' grants ClusterRole 'escalator' ('escalate' on "
+            "clusterroles) to ServiceAccount:team-a/runner: ",
+        ),
+        (
+            [
+                role(
+                    "ClusterRole",
+                    "imp",
+                    [
+                        {
+                            "apiGroups": [""],
+                            "resources": ["users", "groups"],
+                            "verbs": ["impersonate"],
+                        }
+                    ],
+                ),
+                binding("ClusterRoleBinding", "ClusterRole", "imp"),
+            ],
+            "ClusterRoleBinding 'imp-binding' grants ClusterRole 'imp' ('impersonate' on users, "
+            "groups) to ServiceAccount:team-a/runner: ",
+        ),
+        (
+            [
+                role("ClusterRole", "umbrella", [], aggregationRule=None),
+                role("ClusterRole", "piece", STAR, labels={"agg": "yes"}),
+                binding("ClusterRoleBinding", "ClusterRole", "umbrella"),
+            ],
+            "ClusterRoleBinding 'umbrella-binding' grants ClusterRole 'umbrella' "
+            "('*' verbs on '*') "
+            "to ServiceAccount:team-a/runner: ",
+        ),
+        (
+            [
+                role(
+                    "ClusterRole",
+                    "rbac-admin",
+                    [
+                        {
+                            "apiGroups": ["rbac.authorization.k8s.io"],
+                            "resources": ["clusterroles"],
+                            "verbs": ["*"],
+                        }
+                    ],
+                ),
+                binding("ClusterRoleBinding", "ClusterRole", "rbac-admin"),
+            ],
+            "ClusterRoleBinding 'rbac-admin-binding' grants ClusterRole 'rbac-admin' ('*' on "
+            "clusterroles) to ServiceAccount:team-a/runner: ",
+        ),
     ],
-    ids=["cluster-admin-crb", "rolebinding-to-cluster-admin", "star-clusterrole", "star-role",
-         "escalate", "impersonate", "aggregated", "star-verbs-on-clusterroles"],
+    ids=[
+        "cluster-admin-crb",
+        "rolebinding-to-cluster-admin",
+        "star-clusterrole",
+        "star-role",
+        "escalate",
+        "impersonate",
+        "aggregated",
+        "star-verbs-on-clusterroles",
+    ],
 )
 def test_cluster_admin_equivalent_bindings(resources: list[Any], message: str) -> None:
     for r in resources:  # the aggregated role selects the piece by label
         if r["name"] == "ClusterRole-umbrella":
-            r["inputs"]["aggregationRule"] = {"clusterRoleSelectors": [
-                {"matchLabels": {"agg": "yes"}}]}
+            r["inputs"]["aggregationRule"] = {
+                "clusterRoleSelectors": [{"matchLabels": {"agg": "yes"}}]
+            }
     assert messages(ADMIN, resources) == [message + SUFFIX]
 
 
@@ -324,11 +403,17 @@ def test_binding_to_a_role_outside_the_plan_cannot_be_seen() -> None:
 
 
 def test_cluster_admin_inside_a_config_group_is_found() -> None:
-    crb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-           "metadata": {"name": "oops"},
-           "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                       "name": "cluster-admin"},
-           "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}]}
+    crb = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "oops"},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "cluster-admin",
+        },
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}],
+    }
     group = res("kubernetes:yaml/v2:ConfigGroup", "g", {"objs": [crb]})
     assert messages(ADMIN, [group]) == [
         "ConfigGroup 'g' object ClusterRoleBinding/oops: ClusterRoleBinding 'oops' grants "
@@ -343,8 +428,16 @@ def test_allowed_admin_subjects_come_from_the_pack_config() -> None:
 
 
 def test_namespace_admin_roles_are_fine_in_a_namespace_not_cluster_wide() -> None:
-    assert messages(ADMIN, [binding("RoleBinding", "ClusterRole", "admin"),
-                            binding("RoleBinding", "ClusterRole", "edit")]) == []
+    assert (
+        messages(
+            ADMIN,
+            [
+                binding("RoleBinding", "ClusterRole", "admin"),
+                binding("RoleBinding", "ClusterRole", "edit"),
+            ],
+        )
+        == []
+    )
     assert messages(ADMIN, [binding("ClusterRoleBinding", "ClusterRole", "edit")]) == [
         "ClusterRoleBinding 'edit-binding' grants ClusterRole 'edit' in every namespace to "
         "ServiceAccount:team-a/runner: " + SUFFIX
@@ -352,10 +445,17 @@ def test_namespace_admin_roles_are_fine_in_a_namespace_not_cluster_wide() -> Non
 
 
 def test_aws_auth_mapping_to_system_masters_is_cluster_admin() -> None:
-    aws_auth = res("kubernetes:core/v1:ConfigMap", "aws-auth", {
-        "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-        "data": {"mapRoles": "- rolearn: arn:aws:iam::111122223333:role/anyone\n"
-                             "  username: anyone\n  groups: [system:masters]\n"}})
+    aws_auth = res(
+        "kubernetes:core/v1:ConfigMap",
+        "aws-auth",
+        {
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": {
+                "mapRoles": "- rolearn: arn:aws:iam::111122223333:role/anyone\n"
+                "  username: anyone\n  groups: [system:masters]\n"
+            },
+        },
+    )
     assert messages(ADMIN, [aws_auth]) == [
         "aws-auth mapRoles puts arn:aws:iam::111122223333:role/anyone in system:masters "
         "(cluster-admin): administrators reach the cluster through its access entries."

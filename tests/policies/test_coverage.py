@@ -12,9 +12,11 @@ RULE = "resource-type-known"
 
 
 def _unknown(type_: str) -> str:
-    return (f"The pack does not know the resource type {type_}: no rule reads it, so nothing "
-            "it sets is checked. Review it: a rule for it, or an entry in "
-            "policies/rules/coverage.py saying why it carries nothing to govern.")
+    return (
+        f"The pack does not know the resource type {type_}: no rule reads it, so nothing "
+        "it sets is checked. Review it: a rule for it, or an entry in "
+        "policies/rules/coverage.py saying why it carries nothing to govern."
+    )
 
 
 @pytest.mark.parametrize(
@@ -39,8 +41,10 @@ def test_resource_type_known_skips_components() -> None:
 def test_a_remote_component_whose_objects_the_plan_does_not_show_is_judged() -> None:
     """A provider's component (a YAML bundle, say) renders objects the offline plan does
     not show: unless a rule reads it, it is unknown, not a component to skip."""
-    bundle = {**res("kubernetes:bundles.example.com/v1:Bundle", "b", {"files": ["a.yaml"]}),
-              "custom": False}
+    bundle = {
+        **res("kubernetes:bundles.example.com/v1:Bundle", "b", {"files": ["a.yaml"]}),
+        "custom": False,
+    }
     assert messages(RULE, [bundle]) == [_unknown("kubernetes:bundles.example.com/v1:Bundle")]
 
 

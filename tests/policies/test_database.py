@@ -96,11 +96,16 @@ def test_config_cannot_make_rds_deletion_protection_or_multi_az_unable_to_fail()
     advisory, where they still evaluate and report."""
     dev_db = res(RDS, "db", {**RDS_OK, "deletionProtection": False, "multiAz": False})
     for policy in ("rds-deletion-protection", "rds-multi-az"):
-        with pytest.raises(PayloadError, match=rf"config\.{policy}: unknown propert\(ies\) "
-                                               "required"):
+        with pytest.raises(
+            PayloadError,
+            match=rf"config\.{policy}: unknown propert\(ies\) "
+            "required",
+        ):
             messages(policy, [dev_db], {"required": False})
-        found = evaluate({"environment": "dev", "config": {policy: "advisory"},
-                          "resources": [dev_db]}, [BY_NAME[policy]])["violations"]
+        found = evaluate(
+            {"environment": "dev", "config": {policy: "advisory"}, "resources": [dev_db]},
+            [BY_NAME[policy]],
+        )["violations"]
         assert [v["enforcement"] for v in found] == ["advisory"]
 
 
@@ -115,10 +120,17 @@ CACHE_OK = {
 def test_elasticache_encrypted_passes() -> None:
     assert messages("elasticache-encrypted", [res(CACHE, "c", CACHE_OK)]) == []
     group = res(CACHE, "c", {**CACHE_OK, "replicationGroupId": "feast"})
-    member = res("aws:elasticache/cluster:Cluster", "member", {"replicationGroupId": "feast"},
-                 deps={"replicationGroupId": [group]})
-    serverless = res("aws:elasticache/serverlessCache:ServerlessCache", "s",
-                     {"engine": "valkey", "userGroupId": "ug-1"})
+    member = res(
+        "aws:elasticache/cluster:Cluster",
+        "member",
+        {"replicationGroupId": "feast"},
+        deps={"replicationGroupId": [group]},
+    )
+    serverless = res(
+        "aws:elasticache/serverlessCache:ServerlessCache",
+        "s",
+        {"engine": "valkey", "userGroupId": "ug-1"},
+    )
     memorydb = res("aws:memorydb/cluster:Cluster", "m", {"aclName": "app-users"})
     assert messages("elasticache-encrypted", [group, member, serverless, memorydb]) == []
 
@@ -179,6 +191,7 @@ def test_dynamodb_table_protected_fails(change: dict[str, Any], message: str) ->
 
 # ---- every cache shape, not only replication groups
 
+
 @pytest.mark.parametrize(
     ("type_", "inputs", "message"),
     [
@@ -217,8 +230,14 @@ def test_dynamodb_table_protected_fails(change: dict[str, Any], message: str) ->
             "ACL 'open-access' lets any client connect without authentication.",
         ),
     ],
-    ids=["redis-cluster-outside-group", "memcached-cluster", "member-of-unseen-group",
-         "serverless-without-users", "serverless-memcached", "memorydb-open-access"],
+    ids=[
+        "redis-cluster-outside-group",
+        "memcached-cluster",
+        "member-of-unseen-group",
+        "serverless-without-users",
+        "serverless-memcached",
+        "memorydb-open-access",
+    ],
 )
 def test_elasticache_clusters_outside_replication_groups(
     type_: str, inputs: dict[str, Any], message: str
@@ -234,20 +253,31 @@ AURORA_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 @pytest.mark.parametrize(
     ("type_", "inputs", "message"),
     [
-        (AURORA_INSTANCE, {"clusterIdentifier": "c", "publiclyAccessible": True},
-         "The database is publicly accessible (publiclyAccessible)."),
-        (AURORA_INSTANCE, {"clusterIdentifier": "c", "dbSubnetGroupName": "default"},
-         "publiclyAccessible is unset in the default DB subnet group, where AWS makes the "
-         "instance public: set publiclyAccessible: false."),
-        ("aws:rds/cluster:Cluster", {"dbClusterInstanceClass": "db.m6gd.large",
-                                     "engine": "postgres"},
-         "publiclyAccessible is unset on a Multi-AZ DB cluster without a DB subnet group, which "
-         "AWS makes public: set publiclyAccessible: false."),
-        (RDS, {**RDS_OK, "publiclyAccessible": "[secret]"},
-         unseen(".publiclyAccessible")),
+        (
+            AURORA_INSTANCE,
+            {"clusterIdentifier": "c", "publiclyAccessible": True},
+            "The database is publicly accessible (publiclyAccessible).",
+        ),
+        (
+            AURORA_INSTANCE,
+            {"clusterIdentifier": "c", "dbSubnetGroupName": "default"},
+            "publiclyAccessible is unset in the default DB subnet group, where AWS makes the "
+            "instance public: set publiclyAccessible: false.",
+        ),
+        (
+            "aws:rds/cluster:Cluster",
+            {"dbClusterInstanceClass": "db.m6gd.large", "engine": "postgres"},
+            "publiclyAccessible is unset on a Multi-AZ DB cluster without a DB subnet group, which "
+            "AWS makes public: set publiclyAccessible: false.",
+        ),
+        (RDS, {**RDS_OK, "publiclyAccessible": "[secret]"}, unseen(".publiclyAccessible")),
     ],
-    ids=["public-aurora-instance", "aurora-default-subnets", "multi-az-cluster-default",
-         "hidden-flag"],
+    ids=[
+        "public-aurora-instance",
+        "aurora-default-subnets",
+        "multi-az-cluster-default",
+        "hidden-flag",
+    ],
 )
 def test_public_rds_shapes(type_: str, inputs: dict[str, Any], message: str) -> None:
     assert messages("rds-not-publicly-accessible", [res(type_, "db", inputs)]) == [message]
@@ -261,30 +291,65 @@ def test_private_aurora_instance_passes() -> None:
 @pytest.mark.parametrize(
     ("type_", "inputs", "why"),
     [
-        ("aws:redshift/cluster:Cluster", {"publiclyAccessible": True},
-         "it is publicly accessible (publiclyAccessible)"),
-        ("aws:redshiftserverless/workgroup:Workgroup", {"publiclyAccessible": True},
-         "it is publicly accessible (publiclyAccessible)"),
-        ("aws:neptune/clusterInstance:ClusterInstance", {"publiclyAccessible": True},
-         "it is publicly accessible (publiclyAccessible)"),
-        ("aws:dms/replicationInstance:ReplicationInstance", {},
-         "publiclyAccessible is unset, and AWS makes it public by default"),
-        ("aws:lightsail/database:Database", {"publiclyAccessible": "true"},
-         "it is publicly accessible (publiclyAccessible)"),
-        ("aws:opensearch/domain:Domain", {"domainName": "search"},
-         "it has a public endpoint (no vpcOptions.subnetIds)"),
-        ("aws:msk/cluster:Cluster", {"brokerNodeGroupInfo": {"connectivityInfo": {
-            "publicAccess": {"type": "SERVICE_PROVIDED_EIPS"}}}},
-         "its brokers are public (publicAccess.type 'SERVICE_PROVIDED_EIPS')"),
-        ("aws:rds/snapshotCopy:SnapshotCopy", {"sharedAccounts": ["all"]},
-         "the snapshot is shared with every AWS account (sharedAccounts: all)"),
-        ("aws:rds/clusterSnapshot:ClusterSnapshot", {"sharedAccounts": ["123456789012", "all"]},
-         "the snapshot is shared with every AWS account (sharedAccounts: all)"),
-        ("aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
-         {"type": "network", "policy": '[{"Rules": [{"ResourceType": "collection", '
-                                       '"Resource": ["collection/logs"]}], '
-                                       '"AllowFromPublic": true}]'},
-         "its network policy allows access from the public internet (AllowFromPublic)"),
+        (
+            "aws:redshift/cluster:Cluster",
+            {"publiclyAccessible": True},
+            "it is publicly accessible (publiclyAccessible)",
+        ),
+        (
+            "aws:redshiftserverless/workgroup:Workgroup",
+            {"publiclyAccessible": True},
+            "it is publicly accessible (publiclyAccessible)",
+        ),
+        (
+            "aws:neptune/clusterInstance:ClusterInstance",
+            {"publiclyAccessible": True},
+            "it is publicly accessible (publiclyAccessible)",
+        ),
+        (
+            "aws:dms/replicationInstance:ReplicationInstance",
+            {},
+            "publiclyAccessible is unset, and AWS makes it public by default",
+        ),
+        (
+            "aws:lightsail/database:Database",
+            {"publiclyAccessible": "true"},
+            "it is publicly accessible (publiclyAccessible)",
+        ),
+        (
+            "aws:opensearch/domain:Domain",
+            {"domainName": "search"},
+            "it has a public endpoint (no vpcOptions.subnetIds)",
+        ),
+        (
+            "aws:msk/cluster:Cluster",
+            {
+                "brokerNodeGroupInfo": {
+                    "connectivityInfo": {"publicAccess": {"type": "SERVICE_PROVIDED_EIPS"}}
+                }
+            },
+            "its brokers are public (publicAccess.type 'SERVICE_PROVIDED_EIPS')",
+        ),
+        (
+            "aws:rds/snapshotCopy:SnapshotCopy",
+            {"sharedAccounts": ["all"]},
+            "the snapshot is shared with every AWS account (sharedAccounts: all)",
+        ),
+        (
+            "aws:rds/clusterSnapshot:ClusterSnapshot",
+            {"sharedAccounts": ["123456789012", "all"]},
+            "the snapshot is shared with every AWS account (sharedAccounts: all)",
+        ),
+        (
+            "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
+            {
+                "type": "network",
+                "policy": '[{"Rules": [{"ResourceType": "collection", '
+                '"Resource": ["collection/logs"]}], '
+                '"AllowFromPublic": true}]',
+            },
+            "its network policy allows access from the public internet (AllowFromPublic)",
+        ),
     ],
 )
 def test_data_store_not_publicly_accessible_fails(
@@ -303,8 +368,13 @@ def test_data_store_not_publicly_accessible_fails(
         ("aws:opensearch/domain:Domain", {"vpcOptions": {"subnetIds": ["subnet-1"]}}),
         ("aws:msk/cluster:Cluster", {"brokerNodeGroupInfo": {}}),
         ("aws:rds/snapshot:Snapshot", {"sharedAccounts": ["123456789012"]}),
-        ("aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
-         {"type": "network", "policy": '[{"AllowFromPublic": false, "SourceVPCEs": ["vpce-1"]}]'}),
+        (
+            "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
+            {
+                "type": "network",
+                "policy": '[{"AllowFromPublic": false, "SourceVPCEs": ["vpce-1"]}]',
+            },
+        ),
     ],
 )
 def test_data_store_not_publicly_accessible_passes(type_: str, inputs: dict[str, Any]) -> None:

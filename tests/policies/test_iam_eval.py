@@ -236,15 +236,23 @@ def test_what_it_cannot_decide_is_refused_not_guessed(statement: dict[str, Any])
         ({"StringLike": {"aws:SourceVpce": "vpce-1"}}, "aws:SourceVpce", ["vpce-1"]),
         ({"Null": {"aws:SourceVpce": "false"}}, "aws:SourceVpce", []),
         (
-            {"StringEquals": {"aws:SourceVpce": ["vpce-1", "vpce-2"]},
-             "StringNotEquals": {"aws:SourceVpce": "vpce-2"}},
+            {
+                "StringEquals": {"aws:SourceVpce": ["vpce-1", "vpce-2"]},
+                "StringNotEquals": {"aws:SourceVpce": "vpce-2"},
+            },
             "aws:SourceVpce",
             ["vpce-1"],
         ),
-        ({"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/a"}},
-         "kms:ResourceAliases", ["alias/a"]),
-        ({"ForAllValues:StringEquals": {"kms:ResourceAliases": "alias/a"}},
-         "kms:ResourceAliases", []),
+        (
+            {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/a"}},
+            "kms:ResourceAliases",
+            ["alias/a"],
+        ),
+        (
+            {"ForAllValues:StringEquals": {"kms:ResourceAliases": "alias/a"}},
+            "kms:ResourceAliases",
+            [],
+        ),
         ({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}, "aws:SourceIp", ["203.0.113.0/24"]),
         ({"IpAddress": {"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}}, "aws:SourceIp", []),
         ({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, "aws:SourceIp", []),
@@ -265,12 +273,27 @@ def test_pinned_values_evaluate_the_operator_not_the_key(
         # a plain-HTTP request carries no TLS version: this alone denies nothing
         ({"NumericLessThan": {"s3:TlsVersion": "1.2"}}, False),
         # narrowed to some requests: the others get through without TLS
-        ({"Bool": {"aws:SecureTransport": "false"},
-          "StringEquals": {"aws:SourceVpce": "vpce-1"}}, False),
-        ({"Bool": {"aws:SecureTransport": "false"},
-          "StringNotEquals": {"aws:SourceVpce": "vpce-1"}}, False),
-        ({"Bool": {"aws:SecureTransport": "false"},
-          "NumericLessThanIfExists": {"s3:TlsVersion": "1.2"}}, False),
+        (
+            {
+                "Bool": {"aws:SecureTransport": "false"},
+                "StringEquals": {"aws:SourceVpce": "vpce-1"},
+            },
+            False,
+        ),
+        (
+            {
+                "Bool": {"aws:SecureTransport": "false"},
+                "StringNotEquals": {"aws:SourceVpce": "vpce-1"},
+            },
+            False,
+        ),
+        (
+            {
+                "Bool": {"aws:SecureTransport": "false"},
+                "NumericLessThanIfExists": {"s3:TlsVersion": "1.2"},
+            },
+            False,
+        ),
     ],
 )
 def test_holds_whatever_else_the_request_carries(block: dict[str, Any], holds: bool) -> None:

@@ -569,15 +569,22 @@ def test_wildcard_actions_expand_against_aws_reference(
         ),
         # everything but one prefix
         (
-            {"Sid": "S", "Effect": "Allow", "Action": "s3:GetObject",
-             "NotResource": "arn:aws:s3:::acme/private/*"},
+            {
+                "Sid": "S",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "NotResource": "arn:aws:s3:::acme/private/*",
+            },
             "policy: statement S allows read action(s) s3:GetObject on NotResource (every "
             "resource but those listed).",
         ),
         # a tag condition under an operator that admits anyone is no scope
         (
-            _allow("ssm:GetParameter", "*",
-                   Condition={"StringNotEquals": {"aws:ResourceTag/team": "other"}}),
+            _allow(
+                "ssm:GetParameter",
+                "*",
+                Condition={"StringNotEquals": {"aws:ResourceTag/team": "other"}},
+            ),
             "policy: statement S allows read action(s) ssm:GetParameter on Resource '*'.",
         ),
     ],
@@ -590,13 +597,16 @@ def test_data_reading_actions_on_wildcard_resources(
 
 def test_reads_on_named_resources_and_account_wide_actions_pass() -> None:
     rs = _policy(
-        _allow("secretsmanager:GetSecretValue",
-               "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/db-??????"),
+        _allow(
+            "secretsmanager:GetSecretValue",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/db-??????",
+        ),
         _allow("s3:GetObject", "arn:aws:s3:::acme-artifacts/teams/risk/*"),
         _allow("ecr:GetAuthorizationToken"),  # AWS takes only "*" for it
         _allow("s3:ListAllMyBuckets"),
-        _allow("ssm:GetParameter", "*",
-               Condition={"StringEquals": {"aws:ResourceTag/team": "risk"}}),
+        _allow(
+            "ssm:GetParameter", "*", Condition={"StringEquals": {"aws:ResourceTag/team": "risk"}}
+        ),
     )
     assert messages("iam-no-wildcard-resource-on-read", rs) == []
 
@@ -610,26 +620,39 @@ def test_reads_on_named_resources_and_account_wide_actions_pass() -> None:
             "Resource 'arn:aws:s3:::*/*'.",
         ),
         (
-            {"Sid": "S", "Effect": "Allow", "Action": "s3:DeleteObject",
-             "NotResource": "arn:aws:s3:::acme/keep/*"},
+            {
+                "Sid": "S",
+                "Effect": "Allow",
+                "Action": "s3:DeleteObject",
+                "NotResource": "arn:aws:s3:::acme/keep/*",
+            },
             "policy: statement S allows write action(s) s3:DeleteObject on NotResource "
             "(every resource but those listed).",
         ),
         # iam:PassedToService limits the service, not which role: PassRole of any role
         (
-            _allow("iam:PassRole", "*",
-                   Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}),
+            _allow(
+                "iam:PassRole",
+                "*",
+                Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+            ),
             "policy: statement S allows write action(s) iam:PassRole on Resource '*'.",
         ),
         (
-            _allow("kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/*",
-                   Condition={"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}),
+            _allow(
+                "kms:Decrypt",
+                "arn:aws:kms:us-east-1:123456789012:key/*",
+                Condition={"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+            ),
             "policy: statement S allows write action(s) kms:Decrypt on "
             "Resource 'arn:aws:kms:us-east-1:123456789012:key/*'.",
         ),
         (
-            _allow("iam:CreateServiceLinkedRole", "*",
-                   Condition={"StringLike": {"iam:AWSServiceName": "*"}}),
+            _allow(
+                "iam:CreateServiceLinkedRole",
+                "*",
+                Condition={"StringLike": {"iam:AWSServiceName": "*"}},
+            ),
             "policy: statement S allows write action(s) iam:CreateServiceLinkedRole on "
             "Resource '*'.",
         ),
@@ -641,15 +664,24 @@ def test_writes_on_wildcard_resources(statement: dict[str, Any], message: str) -
 
 def test_writes_scoped_by_a_pinned_condition_pass() -> None:
     rs = _policy(
-        _allow(["kms:Decrypt", "kms:GenerateDataKey"], "arn:aws:kms:us-east-1:123456789012:key/*",
-               Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/acme"}}),
+        _allow(
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            "arn:aws:kms:us-east-1:123456789012:key/*",
+            Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/acme"}},
+        ),
         _allow("iam:PassRole", "arn:aws:iam::123456789012:role/acme-dev-*"),
-        _allow("cloudwatch:PutMetricData", "*",
-               Condition={"StringEquals": {"cloudwatch:namespace": "Acme/Serving"}}),
+        _allow(
+            "cloudwatch:PutMetricData",
+            "*",
+            Condition={"StringEquals": {"cloudwatch:namespace": "Acme/Serving"}},
+        ),
         _allow("kms:CreateKey"),  # AWS takes only "*" for it
         # a create of a resource whose id AWS generates, scoped by the tag it must carry
-        _allow("ec2:CreateVpc", "arn:aws:ec2:us-east-1:123456789012:vpc/*",
-               Condition={"StringEquals": {"aws:RequestTag/stack": "acme-dev"}}),
+        _allow(
+            "ec2:CreateVpc",
+            "arn:aws:ec2:us-east-1:123456789012:vpc/*",
+            Condition={"StringEquals": {"aws:RequestTag/stack": "acme-dev"}},
+        ),
     )
     assert messages("iam-no-wildcard-resource-on-write", rs) == []
 
@@ -671,14 +703,19 @@ def _trust(**statement: Any) -> list[dict[str, Any]]:
             "sts:ExternalId (StringEquals); the stack's own accounts are the rule's account_ids.",
         ),
         (
-            {"Principal": {"AWS": "999999999999"}, "Action": "sts:*",
-             "Condition": {"StringNotEquals": {"sts:ExternalId": "guess"}}},
+            {
+                "Principal": {"AWS": "999999999999"},
+                "Action": "sts:*",
+                "Condition": {"StringNotEquals": {"sts:ExternalId": "guess"}},
+            },
             "Statement Trust lets account(s) 999999999999 assume the role without a fixed "
             "sts:ExternalId (StringEquals); the stack's own accounts are the rule's account_ids.",
         ),
         (
-            {"Principal": {"AWS": "*"},
-             "Condition": {"StringEquals": {"sts:ExternalId": "shared"}}},
+            {
+                "Principal": {"AWS": "*"},
+                "Condition": {"StringEquals": {"sts:ExternalId": "shared"}},
+            },
             "Statement Trust lets every AWS account assume the role (Principal '*' without a "
             "fixed aws:PrincipalAccount or aws:PrincipalArn).",
         ),
@@ -691,13 +728,21 @@ def test_role_trust_to_another_account_without_external_id(
 
 
 def test_role_trust_to_another_account_with_external_id_or_own_account_passes() -> None:
-    external = _trust(Principal={"AWS": "arn:aws:iam::999999999999:role/vendor"},
-                      Condition={"StringEquals": {"sts:ExternalId": "acme-7f3"}})
+    external = _trust(
+        Principal={"AWS": "arn:aws:iam::999999999999:role/vendor"},
+        Condition={"StringEquals": {"sts:ExternalId": "acme-7f3"}},
+    )
     own = _trust(Principal={"AWS": "arn:aws:iam::123456789012:root"})
-    pinned = _trust(Principal="*",
-                    Condition={"StringEquals": {"aws:PrincipalAccount": "123456789012"}})
-    services = [res(ROLE, "n", {"assumeRolePolicy": doc(
-        {**ASSUME, "Principal": {"Service": "ec2.amazonaws.com"}})})]
+    pinned = _trust(
+        Principal="*", Condition={"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
+    )
+    services = [
+        res(
+            ROLE,
+            "n",
+            {"assumeRolePolicy": doc({**ASSUME, "Principal": {"Service": "ec2.amazonaws.com"}})},
+        )
+    ]
     config = {"account_ids": ["123456789012"]}
     for rs in (external, own, pinned, services):
         assert messages("iam-cross-account-trust-external-id", rs, config) == []
@@ -711,14 +756,33 @@ def test_role_trust_to_another_account_with_external_id_or_own_account_passes() 
     [
         # a non-EKS, non-GitHub issuer: neither older rule looked at it
         ("accounts.google.com", {}, ["audience", "subjects"]),
-        ("gitlab.com", {"StringEquals": {"gitlab.com:aud": "https://gitlab.com"},
-                        "StringLike": {"gitlab.com:sub": "project_path:acme/*"}}, ["subjects"]),
+        (
+            "gitlab.com",
+            {
+                "StringEquals": {"gitlab.com:aud": "https://gitlab.com"},
+                "StringLike": {"gitlab.com:sub": "project_path:acme/*"},
+            },
+            ["subjects"],
+        ),
         # GitHub's included: a pattern admits every branch and pull request of the repo
-        (GITHUB, {"StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
-                  "StringLike": {f"{GITHUB}:sub": "repo:acme/ml-platform:*"}}, ["subjects"]),
-        (GITHUB, {"StringEqualsIfExists": {f"{GITHUB}:aud": "sts.amazonaws.com",
-                                           f"{GITHUB}:sub": "repo:acme/x:ref:refs/heads/main"}},
-         ["audience", "subjects"]),
+        (
+            GITHUB,
+            {
+                "StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
+                "StringLike": {f"{GITHUB}:sub": "repo:acme/ml-platform:*"},
+            },
+            ["subjects"],
+        ),
+        (
+            GITHUB,
+            {
+                "StringEqualsIfExists": {
+                    f"{GITHUB}:aud": "sts.amazonaws.com",
+                    f"{GITHUB}:sub": "repo:acme/x:ref:refs/heads/main",
+                }
+            },
+            ["audience", "subjects"],
+        ),
     ],
 )
 def test_oidc_trust_for_any_issuer_pins_audience_and_exact_subject(
@@ -732,11 +796,23 @@ def test_oidc_trust_for_any_issuer_pins_audience_and_exact_subject(
 
 
 def test_oidc_trust_through_a_wildcard_action_or_any_principal_is_judged() -> None:
-    wide = doc({"Sid": "Trust", "Effect": "Allow", "Action": "sts:AssumeRole*",
-                "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{GITHUB}"}})
+    wide = doc(
+        {
+            "Sid": "Trust",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole*",
+            "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{GITHUB}"},
+        }
+    )
     assert messages("iam-github-oidc-trust-pinned", [res(ROLE, "r", {"assumeRolePolicy": wide})])
-    anyone = doc({"Sid": "Trust", "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-                  "Principal": "*"})
+    anyone = doc(
+        {
+            "Sid": "Trust",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Principal": "*",
+        }
+    )
     assert messages("iam-oidc-trust-pinned", [res(ROLE, "r", {"assumeRolePolicy": anyone})]) == [
         "Statement Trust lets every identity provider assume the role with a web identity "
         "(Principal '*')."
@@ -759,14 +835,22 @@ def test_oidc_trust_pinned_passes_exact_github_and_eks_trust() -> None:
         (ATTACH, {"role": "r", "policyArn": "arn:aws-us-gov:iam::aws:policy/PowerUserAccess"}),
         (ATTACH, {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AmazonS3FullAccess"}),
         (ATTACH, {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
-        (ATTACH, {"role": "r",
-                  "policyArn": "arn:aws:iam::aws:policy/job-function/SystemAdministrator"}),
-        ("aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
-         {"group": "g", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
-        ("aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment",
-         {"managedPolicyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}),
-        ("aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
-         {"roleName": "r", "policyArns": ["arn:aws:iam::aws:policy/PowerUserAccess"]}),
+        (
+            ATTACH,
+            {"role": "r", "policyArn": "arn:aws:iam::aws:policy/job-function/SystemAdministrator"},
+        ),
+        (
+            "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+            {"group": "g", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        ),
+        (
+            "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment",
+            {"managedPolicyArn": "arn:aws:iam::aws:policy/PowerUserAccess"},
+        ),
+        (
+            "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+            {"roleName": "r", "policyArns": ["arn:aws:iam::aws:policy/PowerUserAccess"]},
+        ),
     ],
 )
 def test_power_user_and_other_broad_managed_policies_attached(
@@ -783,8 +867,11 @@ def test_iam_user_with_access_key() -> None:
     rs = [
         res(USER, "ci-bot", {"name": "ci-bot"}),
         res("aws:iam/accessKey:AccessKey", "ci-bot-key", {"user": "ci-bot"}),
-        res("aws:iam/userPolicyAttachment:UserPolicyAttachment", "ci-bot-s3",
-            {"user": "ci-bot", "policyArn": "arn:aws:iam::123456789012:policy/x"}),
+        res(
+            "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+            "ci-bot-s3",
+            {"user": "ci-bot", "policyArn": "arn:aws:iam::123456789012:policy/x"},
+        ),
     ]
     assert messages("iam-no-user-credentials", rs) == [
         "Creates a long-lived AccessKey for user 'ci-bot': use roles with temporary "
@@ -805,17 +892,30 @@ def test_every_place_an_identity_policy_can_be_set_is_read() -> None:
         res(POLICY, "p", {"policy": star}),
         res("aws:iam/userPolicy:UserPolicy", "u", {"user": "x", "policy": star}),
         res("aws:iam/groupPolicy:GroupPolicy", "g", {"group": "x", "policy": star}),
-        res("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy", "s",
-            {"inlinePolicy": star, "instanceArn": "i", "permissionSetArn": "p"}),
-        res(ROLE, "r", {"inlinePolicies": [{"name": "i", "policy": {
-            "Version": "2012-10-17", "Statement": _allow("*")}}]}),  # a dict, one statement
+        res(
+            "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy",
+            "s",
+            {"inlinePolicy": star, "instanceArn": "i", "permissionSetArn": "p"},
+        ),
+        res(
+            ROLE,
+            "r",
+            {
+                "inlinePolicies": [
+                    {"name": "i", "policy": {"Version": "2012-10-17", "Statement": _allow("*")}}
+                ]
+            },
+        ),  # a dict, one statement
     ]
     assert len(messages("iam-no-wildcard-actions", places)) == len(places)
 
 
 def test_what_the_evaluator_cannot_decide_is_a_violation() -> None:
-    variable = _allow("s3:GetObject", "*",
-                      Condition={"StringEquals": {"aws:ResourceTag/owner": "${aws:username}"}})
+    variable = _allow(
+        "s3:GetObject",
+        "*",
+        Condition={"StringEquals": {"aws:ResourceTag/owner": "${aws:username}"}},
+    )
     assert messages("iam-no-wildcard-resource-on-read", _policy(variable)) == [
         "policy: statement S cannot be judged: policy variable in '${aws:username}'."
     ]

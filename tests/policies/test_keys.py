@@ -45,15 +45,22 @@ def key(*statements: dict[str, Any], **inputs: Any) -> list[dict[str, Any]]:
 def test_kms_key_policy_of_the_account_and_a_pinned_service_passes() -> None:
     # the platform's own key policy shape, with and without the stack's account configured
     assert messages("kms-key-policy-account-only", key(ADMINISTERS, LOGS)) == []
-    assert messages("kms-key-policy-account-only", key(ADMINISTERS, LOGS),
-                    {"account_ids": [OWN]}) == []
+    assert (
+        messages("kms-key-policy-account-only", key(ADMINISTERS, LOGS), {"account_ids": [OWN]})
+        == []
+    )
     # a key without a policy gets AWS's default policy (the account administers)
     assert messages("kms-key-policy-account-only", [res(KEY, "k", {})]) == []
 
 
 def test_kms_key_policy_granting_kms_star_to_anyone() -> None:
-    anyone = {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:*",
-              "Resource": "*"}
+    anyone = {
+        "Sid": "Open",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "kms:*",
+        "Resource": "*",
+    }
     assert messages("kms-key-policy-account-only", key(ADMINISTERS, anyone)) == [
         "Statement Open allows kms:* to every principal ('*') without a fixed "
         "aws:PrincipalAccount, kms:CallerAccount or aws:PrincipalArn of this account."
@@ -64,13 +71,29 @@ def test_kms_key_policy_granting_kms_star_to_anyone() -> None:
     "statement",
     [
         # the caller-account key is present, under an operator that admits everyone else
-        {"Sid": "Open", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt",
-         "Resource": "*", "Condition": {"StringNotEquals": {"kms:CallerAccount": OTHER}}},
-        {"Sid": "Open", "Effect": "Allow", "Principal": {"AWS": ["*"]},
-         "Action": "kms:Decrypt", "Resource": "*",
-         "Condition": {"StringEqualsIfExists": {"kms:CallerAccount": OWN}}},
-        {"Sid": "Open", "Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
-         "Action": "kms:Decrypt", "Resource": "*"},
+        {
+            "Sid": "Open",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"kms:CallerAccount": OTHER}},
+        },
+        {
+            "Sid": "Open",
+            "Effect": "Allow",
+            "Principal": {"AWS": ["*"]},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEqualsIfExists": {"kms:CallerAccount": OWN}},
+        },
+        {
+            "Sid": "Open",
+            "Effect": "Allow",
+            "NotPrincipal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+        },
     ],
 )
 def test_kms_key_policy_star_with_conditions_that_do_not_pin(statement: dict[str, Any]) -> None:
@@ -79,24 +102,38 @@ def test_kms_key_policy_star_with_conditions_that_do_not_pin(statement: dict[str
 
 
 def test_kms_key_policy_star_pinned_to_the_callers_account_passes() -> None:
-    pinned = {"Sid": "Pinned", "Effect": "Allow", "Principal": {"AWS": "*"},
-              "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*",
-              "Condition": {"StringEquals": {"kms:CallerAccount": OWN,
-                                             "kms:ViaService": "s3.us-east-1.amazonaws.com"}}}
+    pinned = {
+        "Sid": "Pinned",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": ["kms:Decrypt", "kms:DescribeKey"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:CallerAccount": OWN,
+                "kms:ViaService": "s3.us-east-1.amazonaws.com",
+            }
+        },
+    }
     assert messages("kms-key-policy-account-only", key(ADMINISTERS, pinned)) == []
 
 
 def test_kms_key_policy_granting_another_account() -> None:
-    foreign = {"Sid": "Foreign", "Effect": "Allow",
-               "Principal": {"AWS": f"arn:aws:iam::{OTHER}:role/x"}, "Action": "kms:Decrypt",
-               "Resource": "*"}
+    foreign = {
+        "Sid": "Foreign",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{OTHER}:role/x"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+    }
     # without account_ids: two accounts, and only one can be the key's own
     assert messages("kms-key-policy-account-only", key(ADMINISTERS, foreign)) == [
         f"The key policy grants to several accounts ({OWN}, {OTHER}); only one is this "
         "stack's: list the stack's accounts in account_ids."
     ]
-    assert messages("kms-key-policy-account-only", key(ADMINISTERS, foreign),
-                    {"account_ids": [OWN]}) == [
+    assert messages(
+        "kms-key-policy-account-only", key(ADMINISTERS, foreign), {"account_ids": [OWN]}
+    ) == [
         f"Statement Foreign allows kms:Decrypt to account(s) {OTHER}, outside this stack's "
         f"account ({OWN})."
     ]
@@ -109,16 +146,22 @@ def test_kms_key_policy_unpinned_or_foreign_service_principal() -> None:
         "aws:SourceAccount, aws:SourceArn or the encryption context to this account's resources."
     ]
     foreign = {**LOGS, "Condition": {"StringEquals": {"aws:SourceAccount": OTHER}}}
-    assert messages("kms-key-policy-account-only", key(ADMINISTERS, foreign),
-                    {"account_ids": [OWN]}) == [
+    assert messages(
+        "kms-key-policy-account-only", key(ADMINISTERS, foreign), {"account_ids": [OWN]}
+    ) == [
         f"Statement Logs lets logs.us-east-1.amazonaws.com use it for account(s) {OTHER}, "
         "outside this stack's account."
     ]
 
 
 def test_kms_key_policy_set_elsewhere_and_lockout_bypass() -> None:
-    anyone = {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:*",
-              "Resource": "*"}
+    anyone = {
+        "Sid": "Open",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "kms:*",
+        "Resource": "*",
+    }
     rs = [res(KEY_POLICY, "kp", {"keyId": "k", "policy": doc(ADMINISTERS, anyone)})]
     assert len(messages("kms-key-policy-account-only", rs)) == 1
     bypass = key(ADMINISTERS, bypassPolicyLockoutSafetyCheck=True)
@@ -127,63 +170,127 @@ def test_kms_key_policy_set_elsewhere_and_lockout_bypass() -> None:
         "its own key."
     ]
     secret = [res(KEY, "k", {"policy": "[secret]"})]
-    assert messages("kms-key-policy-account-only", secret) == [
-        unseen(".policy")
-    ]
+    assert messages("kms-key-policy-account-only", secret) == [unseen(".policy")]
 
 
 def test_kms_grant_to_another_account() -> None:
-    grant = [res(GRANT, "g", {"keyId": "k", "operations": ["Decrypt"],
-                              "granteePrincipal": f"arn:aws:iam::{OTHER}:role/x"})]
+    grant = [
+        res(
+            GRANT,
+            "g",
+            {
+                "keyId": "k",
+                "operations": ["Decrypt"],
+                "granteePrincipal": f"arn:aws:iam::{OTHER}:role/x",
+            },
+        )
+    ]
     assert messages("kms-key-policy-account-only", grant, {"account_ids": [OWN]}) == [
         f"Grant gives granteePrincipal to account {OTHER}, outside this stack's account ({OWN})."
     ]
-    own = [res(GRANT, "g", {"keyId": "k", "operations": ["Decrypt"],
-                            "granteePrincipal": f"arn:aws:iam::{OWN}:role/x"})]
+    own = [
+        res(
+            GRANT,
+            "g",
+            {
+                "keyId": "k",
+                "operations": ["Decrypt"],
+                "granteePrincipal": f"arn:aws:iam::{OWN}:role/x",
+            },
+        )
+    ]
     assert messages("kms-key-policy-account-only", own, {"account_ids": [OWN]}) == []
 
 
 # ------------------------------------------------------------------ secrets
 def test_secretsmanager_secret_policy_account_only() -> None:
-    public = {"Sid": "Open", "Effect": "Allow", "Principal": {"AWS": "*"},
-              "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
-    own = {"Sid": "Reader", "Effect": "Allow",
-           "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/reader"},
-           "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
-    assert len(messages("secretsmanager-secret-policy-account-only",
-                        [res(SECRET_POLICY, "sp", {"secretArn": "s", "policy": doc(public)})])) == 1
-    assert len(messages("secretsmanager-secret-policy-account-only",
-                        [res(SECRET, "s", {"kmsKeyId": "k", "policy": doc(public)})])) == 1
-    assert messages("secretsmanager-secret-policy-account-only",
-                    [res(SECRET_POLICY, "sp", {"secretArn": "s", "policy": doc(own)})],
-                    {"account_ids": [OWN]}) == []
+    public = {
+        "Sid": "Open",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": "*",
+    }
+    own = {
+        "Sid": "Reader",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/reader"},
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": "*",
+    }
+    assert (
+        len(
+            messages(
+                "secretsmanager-secret-policy-account-only",
+                [res(SECRET_POLICY, "sp", {"secretArn": "s", "policy": doc(public)})],
+            )
+        )
+        == 1
+    )
+    assert (
+        len(
+            messages(
+                "secretsmanager-secret-policy-account-only",
+                [res(SECRET, "s", {"kmsKeyId": "k", "policy": doc(public)})],
+            )
+        )
+        == 1
+    )
+    assert (
+        messages(
+            "secretsmanager-secret-policy-account-only",
+            [res(SECRET_POLICY, "sp", {"secretArn": "s", "policy": doc(own)})],
+            {"account_ids": [OWN]},
+        )
+        == []
+    )
 
 
 CMK = f"arn:aws:kms:us-east-1:{OWN}:key/0000-1111"
 
 
 def test_secretsmanager_secret_cmk_passes_a_customer_managed_key() -> None:
-    rs = [res(SECRET, "s", {"name": "acme/db", "kmsKeyId": CMK,
-                            "replicas": [{"region": "eu-west-1", "kmsKeyId": "alias/acme-db"}]})]
+    rs = [
+        res(
+            SECRET,
+            "s",
+            {
+                "name": "acme/db",
+                "kmsKeyId": CMK,
+                "replicas": [{"region": "eu-west-1", "kmsKeyId": "alias/acme-db"}],
+            },
+        )
+    ]
     assert messages("secretsmanager-secret-cmk", rs) == []
 
 
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
-        ({"name": "acme/db"},
-         "kmsKeyId is not set: Secrets Manager then uses the AWS-managed key "
-         "aws/secretsmanager, whose policy this stack cannot scope."),
-        ({"name": "acme/db", "kmsKeyId": "alias/aws/secretsmanager"},
-         "kmsKeyId 'alias/aws/secretsmanager' is an AWS-managed key, not a customer-managed one."),
-        ({"name": "acme/db", "kmsKeyId": f"arn:aws:kms:us-east-1:{OWN}:alias/aws/secretsmanager"},
-         f"kmsKeyId 'arn:aws:kms:us-east-1:{OWN}:alias/aws/secretsmanager' is an AWS-managed "
-         "key, not a customer-managed one."),
-        ({"name": "acme/db", "kmsKeyId": CMK, "replicas": [{"region": "eu-west-1"}]},
-         "replicas[0].kmsKeyId is not set: Secrets Manager then uses the AWS-managed key "
-         "aws/secretsmanager, whose policy this stack cannot scope."),
-        ({"name": "acme/db", "kmsKeyId": "[secret]"},
-         unseen(".kmsKeyId")),
+        (
+            {"name": "acme/db"},
+            "kmsKeyId is not set: Secrets Manager then uses the AWS-managed key "
+            "aws/secretsmanager, whose policy this stack cannot scope.",
+        ),
+        (
+            {"name": "acme/db", "kmsKeyId": "alias/aws/secretsmanager"},
+            "kmsKeyId 'alias/aws/secretsmanager' is an AWS-managed key, "
+            "not a customer-managed one.",
+        ),
+        (
+            {
+                "name": "acme/db",
+                "kmsKeyId": f"arn:aws:kms:us-east-1:{OWN}:alias/aws/secretsmanager",
+            },
+            f"kmsKeyId 'arn:aws:kms:us-east-1:{OWN}:alias/aws/secretsmanager' is an AWS-managed "
+            "key, not a customer-managed one.",
+        ),
+        (
+            {"name": "acme/db", "kmsKeyId": CMK, "replicas": [{"region": "eu-west-1"}]},
+            "replicas[0].kmsKeyId is not set: Secrets Manager then uses the AWS-managed key "
+            "aws/secretsmanager, whose policy this stack cannot scope.",
+        ),
+        ({"name": "acme/db", "kmsKeyId": "[secret]"}, unseen(".kmsKeyId")),
     ],
 )
 def test_secret_without_cmk(inputs: dict[str, Any], message: str) -> None:

@@ -118,8 +118,13 @@ def _db_rule(name: str, **inputs: Any) -> dict[str, Any]:
     return res(
         INGRESS,
         name,
-        {"securityGroupId": "sg-2", "fromPort": 5432, "toPort": 5432, "ipProtocol": "tcp",
-         **inputs},
+        {
+            "securityGroupId": "sg-2",
+            "fromPort": 5432,
+            "toPort": 5432,
+            "ipProtocol": "tcp",
+            **inputs,
+        },
         deps={"securityGroupId": [DB_GROUP]},
     )
 
@@ -165,8 +170,15 @@ def test_security_group_no_public_ingress_fails(change: Any, message: str) -> No
     [
         (
             # two halves in one inline rule
-            _set("db", ingress=[{**https(fromPort=5432, toPort=5432),
-                                 "cidrBlocks": ["0.0.0.0/1", "128.0.0.0/1"]}]),
+            _set(
+                "db",
+                ingress=[
+                    {
+                        **https(fromPort=5432, toPort=5432),
+                        "cidrBlocks": ["0.0.0.0/1", "128.0.0.0/1"],
+                    }
+                ],
+            ),
             "Ingress to group 'db' on tcp 5432: 0.0.0.0/1, 128.0.0.0/1 together "
             f"reach 100% of the public IPv4 internet; {ONLY_443}",
         ),
@@ -174,10 +186,21 @@ def test_security_group_no_public_ingress_fails(change: Any, message: str) -> No
             # the halves split across a standalone rule and a SecurityGroupRule
             lambda rs: (
                 _add(_db_rule("half-a", cidrIpv4="0.0.0.0/1"))(rs),
-                _add(res(SG_RULE, "half-b", {"type": "ingress", "securityGroupId": "sg-2",
-                                             "fromPort": 5432, "toPort": 5432, "protocol": "tcp",
-                                             "cidrBlocks": ["128.0.0.0/1"]},
-                         deps={"securityGroupId": [happy()[1]]}))(rs),
+                _add(
+                    res(
+                        SG_RULE,
+                        "half-b",
+                        {
+                            "type": "ingress",
+                            "securityGroupId": "sg-2",
+                            "fromPort": 5432,
+                            "toPort": 5432,
+                            "protocol": "tcp",
+                            "cidrBlocks": ["128.0.0.0/1"],
+                        },
+                        deps={"securityGroupId": [happy()[1]]},
+                    )
+                )(rs),
             ),
             "Ingress to group 'db' on tcp 5432: 0.0.0.0/1, 128.0.0.0/1 together "
             f"reach 100% of the public IPv4 internet; {ONLY_443}",
@@ -192,8 +215,10 @@ def test_security_group_no_public_ingress_fails(change: Any, message: str) -> No
             f"{ONLY_443}",
         ),
         (
-            lambda rs: [_add(_db_rule(f"slash15-{i}", cidrIpv4=f"{i}.0.0.0/15"))(rs)
-                        for i in PUBLIC_FIRST_OCTETS],
+            lambda rs: [
+                _add(_db_rule(f"slash15-{i}", cidrIpv4=f"{i}.0.0.0/15"))(rs)
+                for i in PUBLIC_FIRST_OCTETS
+            ],
             "Ingress to group 'db' on tcp 5432: 1.0.0.0/15, 2.0.0.0/15, 3.0.0.0/15, 4.0.0.0/15, "
             "5.0.0.0/15, 6.0.0.0/15 and 193 more together reach 0.78% of the public IPv4 "
             f"internet; {ONLY_443}",
@@ -204,8 +229,13 @@ def test_security_group_no_public_ingress_fails(change: Any, message: str) -> No
             f"internet; {ONLY_443}",
         ),
     ],
-    ids=["halves-inline", "halves-split-across-rule-shapes", "ipv6-halves",
-         "a-slash15-in-every-public-slash8", "host-bits"],
+    ids=[
+        "halves-inline",
+        "halves-split-across-rule-shapes",
+        "ipv6-halves",
+        "a-slash15-in-every-public-slash8",
+        "host-bits",
+    ],
 )
 def test_open_cidrs_spelled_as_narrower_ranges(change: Any, message: str) -> None:
     rs = happy()
@@ -246,8 +276,14 @@ def test_description_does_not_make_a_load_balancer() -> None:
 def test_load_balancer_group_shared_with_a_database_loses_the_exemption() -> None:
     rs = happy()
     lb_sg = rs[0]
-    rs.append(res(RDS, "pg", {"vpcSecurityGroupIds": ["sg-1"], "port": 443},
-                  deps={"vpcSecurityGroupIds": [lb_sg]}))
+    rs.append(
+        res(
+            RDS,
+            "pg",
+            {"vpcSecurityGroupIds": ["sg-1"], "port": 443},
+            deps={"vpcSecurityGroupIds": [lb_sg]},
+        )
+    )
     assert len(messages(INGRESS_POLICY, rs)) == 1
 
 
@@ -275,8 +311,18 @@ def test_unreadable_ranges_are_violations() -> None:
 
 
 def test_rule_of_unknown_direction_is_judged_as_ingress() -> None:
-    rule = res(SG_RULE, "odd", {"type": "sideways", "securityGroupId": "sg-9", "protocol": "-1",
-                                "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]})
+    rule = res(
+        SG_RULE,
+        "odd",
+        {
+            "type": "sideways",
+            "securityGroupId": "sg-9",
+            "protocol": "-1",
+            "fromPort": 0,
+            "toPort": 0,
+            "cidrBlocks": ["0.0.0.0/0"],
+        },
+    )
     found = messages(INGRESS_POLICY, [rule])
     assert len(found) == 2 and "direction (type 'sideways')" in found[0]
 
@@ -299,8 +345,13 @@ def egress_happy() -> list[dict[str, Any]]:
         res(
             EGRESS,
             "nodes-v6-https",
-            {"securityGroupId": "sg-3", "cidrIpv6": "::/0", "fromPort": 443, "toPort": 443,
-             "ipProtocol": "tcp"},
+            {
+                "securityGroupId": "sg-3",
+                "cidrIpv6": "::/0",
+                "fromPort": 443,
+                "toPort": 443,
+                "ipProtocol": "tcp",
+            },
             deps={"securityGroupId": [nodes]},
         ),
     ]
@@ -317,8 +368,12 @@ ONLY_HTTPS_OUT = "only tcp 443 (HTTPS to AWS APIs and registries) may go to the 
     ("change", "message"),
     [
         (
-            _set("db", egress=[{"fromPort": 0, "toPort": 0, "protocol": "-1",
-                                "cidrBlocks": ["0.0.0.0/0"]}]),
+            _set(
+                "db",
+                egress=[
+                    {"fromPort": 0, "toPort": 0, "protocol": "-1", "cidrBlocks": ["0.0.0.0/0"]}
+                ],
+            ),
             f"Egress from group 'db' on all traffic: 0.0.0.0/0 reaches 100% of the public IPv4 "
             f"internet; {ONLY_HTTPS_OUT}",
         ),
@@ -328,10 +383,21 @@ ONLY_HTTPS_OUT = "only tcp 443 (HTTPS to AWS APIs and registries) may go to the 
             f"internet; {ONLY_HTTPS_OUT}",
         ),
         (
-            _add(res(SG_RULE, "smtp", {"type": "egress", "securityGroupId": "sg-3",
-                                       "fromPort": 25, "toPort": 25, "protocol": "tcp",
-                                       "cidrBlocks": ["0.0.0.0/1", "128.0.0.0/1"]},
-                     deps={"securityGroupId": [egress_happy()[0]]})),
+            _add(
+                res(
+                    SG_RULE,
+                    "smtp",
+                    {
+                        "type": "egress",
+                        "securityGroupId": "sg-3",
+                        "fromPort": 25,
+                        "toPort": 25,
+                        "protocol": "tcp",
+                        "cidrBlocks": ["0.0.0.0/1", "128.0.0.0/1"],
+                    },
+                    deps={"securityGroupId": [egress_happy()[0]]},
+                )
+            ),
             "Egress from group 'nodes' on tcp 25: 0.0.0.0/1, 128.0.0.0/1 together reach 100% of "
             f"the public IPv4 internet; {ONLY_HTTPS_OUT}",
         ),
@@ -397,16 +463,19 @@ def namespace(name: str) -> dict[str, Any]:
 
 
 def netpol(ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return res(NETPOL, f"{ns}-{name}", {"metadata": {"name": name, "namespace": ns},
-                                       "spec": spec})
+    return res(NETPOL, f"{ns}-{name}", {"metadata": {"name": name, "namespace": ns}, "spec": spec})
 
 
 DENY_INGRESS = {"podSelector": {}, "policyTypes": ["Ingress"]}
 
 
 def test_namespace_network_policy_passes() -> None:
-    rs = [namespace("team-a"), netpol("team-a", "default-deny", DENY_INGRESS),
-          namespace("team-b"), netpol("team-b", "deny-all", {"podSelector": {}})]
+    rs = [
+        namespace("team-a"),
+        netpol("team-a", "default-deny", DENY_INGRESS),
+        namespace("team-b"),
+        netpol("team-b", "deny-all", {"podSelector": {}}),
+    ]
     assert messages(NS_POLICY, rs) == []
 
 
@@ -414,10 +483,20 @@ def test_namespace_network_policy_passes() -> None:
     ("policies", "why"),
     [
         ([], "no policy"),
-        ([netpol("team-a", "egress-only", {"podSelector": {}, "policyTypes": ["Egress"]})],
-         "egress only"),
-        ([netpol("team-a", "some-pods", {"podSelector": {"matchLabels": {"app": "x"}},
-                                         "policyTypes": ["Ingress"]})], "some pods"),
+        (
+            [netpol("team-a", "egress-only", {"podSelector": {}, "policyTypes": ["Egress"]})],
+            "egress only",
+        ),
+        (
+            [
+                netpol(
+                    "team-a",
+                    "some-pods",
+                    {"podSelector": {"matchLabels": {"app": "x"}}, "policyTypes": ["Ingress"]},
+                )
+            ],
+            "some pods",
+        ),
         ([netpol("team-b", "default-deny", DENY_INGRESS)], "another namespace's policy"),
     ],
     ids=["none", "egress-only", "some-pods", "other-namespace"],
@@ -431,14 +510,21 @@ def test_namespace_without_a_network_policy(policies: list[Any], why: str) -> No
 
 @pytest.mark.parametrize(
     "rule",
-    [{}, {"from": []}, {"from": [{"namespaceSelector": {}}]},
-     {"from": [{"namespaceSelector": {}, "podSelector": {}}]},
-     {"from": [{"ipBlock": {"cidr": "0.0.0.0/1"}}, {"ipBlock": {"cidr": "128.0.0.0/1"}}]}],
+    [
+        {},
+        {"from": []},
+        {"from": [{"namespaceSelector": {}}]},
+        {"from": [{"namespaceSelector": {}, "podSelector": {}}]},
+        {"from": [{"ipBlock": {"cidr": "0.0.0.0/1"}}, {"ipBlock": {"cidr": "128.0.0.0/1"}}]},
+    ],
     ids=["empty-rule", "empty-from", "every-namespace", "every-pod-everywhere", "ip-halves"],
 )
 def test_namespace_policy_that_allows_everything_is_no_isolation(rule: dict[str, Any]) -> None:
-    rs = [namespace("team-a"), netpol("team-a", "default-deny", DENY_INGRESS),
-          netpol("team-a", "allow-all", {"podSelector": {}, "ingress": [rule]})]
+    rs = [
+        namespace("team-a"),
+        netpol("team-a", "default-deny", DENY_INGRESS),
+        netpol("team-a", "allow-all", {"podSelector": {}, "ingress": [rule]}),
+    ]
     assert messages(NS_POLICY, rs) == [
         "NetworkPolicy 'team-a/allow-all' admits any source on any port: the pods it selects "
         "are not isolated."
@@ -446,15 +532,24 @@ def test_namespace_policy_that_allows_everything_is_no_isolation(rule: dict[str,
 
 
 def test_namespace_policy_allowing_one_port_from_anywhere_is_explicit() -> None:
-    rs = [namespace("team-a"), netpol("team-a", "default-deny", DENY_INGRESS),
-          netpol("team-a", "webhook", {"podSelector": {}, "ingress": [
-              {"ports": [{"protocol": "TCP", "port": 9443}]}]})]
+    rs = [
+        namespace("team-a"),
+        netpol("team-a", "default-deny", DENY_INGRESS),
+        netpol(
+            "team-a",
+            "webhook",
+            {"podSelector": {}, "ingress": [{"ports": [{"protocol": "TCP", "port": 9443}]}]},
+        ),
+    ]
     assert messages(NS_POLICY, rs) == []
 
 
 def test_namespaces_in_config_groups_need_policies_too() -> None:
-    group = res("kubernetes:yaml/v2:ConfigGroup", "extra",
-                {"yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: shadow}\n"})
+    group = res(
+        "kubernetes:yaml/v2:ConfigGroup",
+        "extra",
+        {"yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: shadow}\n"},
+    )
     assert messages(NS_POLICY, [group]) == [
         "ConfigGroup 'extra' object Namespace/shadow: Namespace 'shadow' has no NetworkPolicy "
         "selecting every pod for ingress (podSelector: {}, policyTypes: [Ingress]): any pod in "
@@ -479,51 +574,103 @@ PUBLIC = "k8s-public-endpoint-authenticated"
 
 def deployment(app: str, container: dict[str, Any], ns: str = "mlflow") -> dict[str, Any]:
     labels = {"app.kubernetes.io/name": app}
-    return res(DEPLOYMENT, f"{ns}-{app}", {
-        "metadata": {"name": app, "namespace": ns},
-        "spec": {"selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels},
-                              "spec": {"containers": [container]}}}})
+    return res(
+        DEPLOYMENT,
+        f"{ns}-{app}",
+        {
+            "metadata": {"name": app, "namespace": ns},
+            "spec": {
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+            },
+        },
+    )
 
 
 def service(name: str, app: str, ns: str = "mlflow", **spec: Any) -> dict[str, Any]:
     annotations = spec.pop("annotations", {})
-    return res(SERVICE, f"{ns}-{name}-svc", {
-        "metadata": {"name": name, "namespace": ns, "annotations": annotations},
-        "spec": {"selector": {"app.kubernetes.io/name": app}, "ports": [{"port": 80}], **spec}})
+    return res(
+        SERVICE,
+        f"{ns}-{name}-svc",
+        {
+            "metadata": {"name": name, "namespace": ns, "annotations": annotations},
+            "spec": {"selector": {"app.kubernetes.io/name": app}, "ports": [{"port": 80}], **spec},
+        },
+    )
 
 
 def ingress(name: str, backend: str, ns: str = "mlflow", **annotations: str) -> dict[str, Any]:
-    return res(INGRESS_K8S, f"{ns}-{name}-ing", {
-        "metadata": {"name": name, "namespace": ns, "annotations": annotations},
-        "spec": {"rules": [{"host": "mlflow.example.com", "http": {"paths": [
-            {"path": "/", "pathType": "Prefix",
-             "backend": {"service": {"name": backend, "port": {"number": 80}}}}]}}]}})
+    return res(
+        INGRESS_K8S,
+        f"{ns}-{name}-ing",
+        {
+            "metadata": {"name": name, "namespace": ns, "annotations": annotations},
+            "spec": {
+                "rules": [
+                    {
+                        "host": "mlflow.example.com",
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {
+                                        "service": {"name": backend, "port": {"number": 80}}
+                                    },
+                                }
+                            ]
+                        },
+                    }
+                ]
+            },
+        },
+    )
 
 
-MLFLOW_NO_AUTH = {"name": "mlflow", "image": "ghcr.io/mlflow/mlflow:v3.1.0",
-                  "args": ["mlflow", "server", "--host", "0.0.0.0"]}
+MLFLOW_NO_AUTH = {
+    "name": "mlflow",
+    "image": "ghcr.io/mlflow/mlflow:v3.1.0",
+    "args": ["mlflow", "server", "--host", "0.0.0.0"],
+}
 MLFLOW_AUTH = {**MLFLOW_NO_AUTH, "args": ["mlflow", "server", "--app-name", "basic-auth"]}
-PROXY = {"name": "oauth2-proxy", "image": "quay.io/oauth2-proxy/oauth2-proxy:v7.12.0",
-         "args": ["--provider=oidc", "--upstream=http://mlflow"]}
+PROXY = {
+    "name": "oauth2-proxy",
+    "image": "quay.io/oauth2-proxy/oauth2-proxy:v7.12.0",
+    "args": ["--provider=oidc", "--upstream=http://mlflow"],
+}
 
 
 def test_public_endpoints_that_authenticate_pass() -> None:
-    rs = [deployment("mlflow", MLFLOW_NO_AUTH), service("mlflow", "mlflow"),
-          deployment("oauth2-proxy", PROXY), service("oauth2-proxy", "oauth2-proxy"),
-          ingress("mlflow", "oauth2-proxy")]
+    rs = [
+        deployment("mlflow", MLFLOW_NO_AUTH),
+        service("mlflow", "mlflow"),
+        deployment("oauth2-proxy", PROXY),
+        service("oauth2-proxy", "oauth2-proxy"),
+        ingress("mlflow", "oauth2-proxy"),
+    ]
     assert messages(PUBLIC, rs) == []
     basic = [deployment("mlflow", MLFLOW_AUTH), service("mlflow", "mlflow", type="LoadBalancer")]
     assert messages(PUBLIC, basic) == []
-    internal = [deployment("mlflow", MLFLOW_NO_AUTH), service(
-        "mlflow", "mlflow", type="LoadBalancer",
-        annotations={"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"})]
+    internal = [
+        deployment("mlflow", MLFLOW_NO_AUTH),
+        service(
+            "mlflow",
+            "mlflow",
+            type="LoadBalancer",
+            annotations={"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"},
+        ),
+    ]
     assert messages(PUBLIC, internal) == []
-    office = [deployment("mlflow", MLFLOW_NO_AUTH), service(
-        "mlflow", "mlflow", type="LoadBalancer", loadBalancerSourceRanges=["81.2.69.0/24"])]
+    office = [
+        deployment("mlflow", MLFLOW_NO_AUTH),
+        service("mlflow", "mlflow", type="LoadBalancer", loadBalancerSourceRanges=["81.2.69.0/24"]),
+    ]
     assert messages(PUBLIC, office) == []
-    alb_oidc = [deployment("mlflow", MLFLOW_NO_AUTH), service("mlflow", "mlflow"),
-                ingress("mlflow", "mlflow", **{"alb.ingress.kubernetes.io/auth-type": "oidc"})]
+    alb_oidc = [
+        deployment("mlflow", MLFLOW_NO_AUTH),
+        service("mlflow", "mlflow"),
+        ingress("mlflow", "mlflow", **{"alb.ingress.kubernetes.io/auth-type": "oidc"}),
+    ]
     assert messages(PUBLIC, alb_oidc) == []
 
 
@@ -531,24 +678,40 @@ def test_public_endpoints_that_authenticate_pass() -> None:
     ("resources", "message"),
     [
         (
-            [deployment("mlflow", MLFLOW_NO_AUTH),
-             service("mlflow", "mlflow", type="LoadBalancer")],
+            [
+                deployment("mlflow", MLFLOW_NO_AUTH),
+                service("mlflow", "mlflow", type="LoadBalancer"),
+            ],
             "Service 'mlflow/mlflow' (type LoadBalancer, not internal) is reachable from the "
             "internet, but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
         ),
         (
-            [deployment("mlflow", MLFLOW_NO_AUTH), service(
-                "mlflow", "mlflow", type="LoadBalancer",
-                loadBalancerSourceRanges=["0.0.0.0/1", "128.0.0.0/1"])],
+            [
+                deployment("mlflow", MLFLOW_NO_AUTH),
+                service(
+                    "mlflow",
+                    "mlflow",
+                    type="LoadBalancer",
+                    loadBalancerSourceRanges=["0.0.0.0/1", "128.0.0.0/1"],
+                ),
+            ],
             "Service 'mlflow/mlflow' (type LoadBalancer, not internal, source ranges 0.0.0.0/1, "
             "128.0.0.0/1) is reachable from the internet, but Deployment 'mlflow' behind Service "
             "'mlflow' does not authenticate",
         ),
         (
-            [deployment("mlflow", MLFLOW_NO_AUTH), service("mlflow", "mlflow"),
-             ingress("mlflow", "mlflow",
-                     **{"mlops.platform/auth": "oidc",
-                        "alb.ingress.kubernetes.io/scheme": "internet-facing"})],
+            [
+                deployment("mlflow", MLFLOW_NO_AUTH),
+                service("mlflow", "mlflow"),
+                ingress(
+                    "mlflow",
+                    "mlflow",
+                    **{
+                        "mlops.platform/auth": "oidc",
+                        "alb.ingress.kubernetes.io/scheme": "internet-facing",
+                    },
+                ),
+            ],
             "Ingress 'mlflow/mlflow' (an Ingress not marked internal) is reachable from the "
             "internet, but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
         ),
@@ -558,45 +721,74 @@ def test_public_endpoints_that_authenticate_pass() -> None:
             "internet, but its backend Service 'ghost' is not in the plan",
         ),
         (
-            [deployment("app", {"name": "app", "image": "acme/app:1.0.0"}, ns="team-a"),
-             service("app", "app", ns="team-a", type="LoadBalancer")],
+            [
+                deployment("app", {"name": "app", "image": "acme/app:1.0.0"}, ns="team-a"),
+                service("app", "app", ns="team-a", type="LoadBalancer"),
+            ],
             "Service 'team-a/app' (type LoadBalancer, not internal) is reachable from the "
             "internet, but Deployment 'app' behind Service 'app' does not authenticate",
         ),
         (
-            [deployment("mlflow", MLFLOW_NO_AUTH),
-             service("mlflow", "mlflow", externalIPs=["81.2.69.10"])],
+            [
+                deployment("mlflow", MLFLOW_NO_AUTH),
+                service("mlflow", "mlflow", externalIPs=["81.2.69.10"]),
+            ],
             "Service 'mlflow/mlflow' (externalIPs 81.2.69.10) is reachable from the internet, "
             "but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
         ),
         (
-            [deployment("mlflow", MLFLOW_NO_AUTH), service("mlflow", "mlflow"),
-             res("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "route", {
-                 "metadata": {"name": "mlflow", "namespace": "mlflow"},
-                 "spec": {"parentRefs": [{"name": "public"}],
-                          "rules": [{"backendRefs": [{"name": "mlflow", "port": 80}]}]}})],
+            [
+                deployment("mlflow", MLFLOW_NO_AUTH),
+                service("mlflow", "mlflow"),
+                res(
+                    "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+                    "route",
+                    {
+                        "metadata": {"name": "mlflow", "namespace": "mlflow"},
+                        "spec": {
+                            "parentRefs": [{"name": "public"}],
+                            "rules": [{"backendRefs": [{"name": "mlflow", "port": 80}]}],
+                        },
+                    },
+                ),
+            ],
             "HTTPRoute 'mlflow/mlflow' (a Gateway API route) is reachable from the internet, but "
             "Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
         ),
         (
-            [deployment("oauth2-proxy", {**PROXY, "image": "docker.io/evil/oauth2-proxy:7.0.0"}),
-             service("oauth2-proxy", "oauth2-proxy"), ingress("mlflow", "oauth2-proxy")],
+            [
+                deployment("oauth2-proxy", {**PROXY, "image": "docker.io/evil/oauth2-proxy:7.0.0"}),
+                service("oauth2-proxy", "oauth2-proxy"),
+                ingress("mlflow", "oauth2-proxy"),
+            ],
             "Ingress 'mlflow/mlflow' (an Ingress not marked internal) is reachable from the "
             "internet, but Deployment 'oauth2-proxy' behind Service 'oauth2-proxy' does not "
             "authenticate",
         ),
         (
-            [deployment("oauth2-proxy",
-                        {**PROXY, "args": [*PROXY["args"], "--skip-auth-regex=.*"]}),
-             service("oauth2-proxy", "oauth2-proxy"), ingress("mlflow", "oauth2-proxy")],
+            [
+                deployment(
+                    "oauth2-proxy", {**PROXY, "args": [*PROXY["args"], "--skip-auth-regex=.*"]}
+                ),
+                service("oauth2-proxy", "oauth2-proxy"),
+                ingress("mlflow", "oauth2-proxy"),
+            ],
             "Ingress 'mlflow/mlflow' (an Ingress not marked internal) is reachable from the "
             "internet, but Deployment 'oauth2-proxy' behind Service 'oauth2-proxy' does not "
             "authenticate",
         ),
     ],
-    ids=["lb-in-front-of-mlflow", "lb-source-ranges-halves", "self-declared-auth-annotation",
-         "backend-outside-plan", "any-public-lb", "external-ips", "gateway-api-route",
-         "look-alike-proxy-image", "proxy-skipping-auth"],
+    ids=[
+        "lb-in-front-of-mlflow",
+        "lb-source-ranges-halves",
+        "self-declared-auth-annotation",
+        "backend-outside-plan",
+        "any-public-lb",
+        "external-ips",
+        "gateway-api-route",
+        "look-alike-proxy-image",
+        "proxy-skipping-auth",
+    ],
 )
 def test_public_endpoint_without_auth(resources: list[Any], message: str) -> None:
     assert messages(PUBLIC, resources) == [
@@ -606,6 +798,8 @@ def test_public_endpoint_without_auth(resources: list[Any], message: str) -> Non
 
 
 def test_deliberately_public_services_are_configured_not_self_declared() -> None:
-    rs = [deployment("app", {"name": "app", "image": "acme/app:1.0.0"}, ns="team-a"),
-          service("app", "app", ns="team-a", type="LoadBalancer")]
+    rs = [
+        deployment("app", {"name": "app", "image": "acme/app:1.0.0"}, ns="team-a"),
+        service("app", "app", ns="team-a", type="LoadBalancer"),
+    ]
     assert messages(PUBLIC, rs, {"public_services": ["team-a/app"]}) == []

@@ -141,38 +141,58 @@ def test_offline_runner_prints_sorted_violations_and_counts_evaluations() -> Non
     assert {v["enforcement"] for v in rotation} == {"mandatory"}
 
 
-@pytest.mark.parametrize("config", [{"all": "disabled"}, {"kms-key-rotation": "disabled"},
-                                    {"kms-key-rotation": {"enforcementLevel": "disabled"}}])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"all": "disabled"},
+        {"kms-key-rotation": "disabled"},
+        {"kms-key-rotation": {"enforcementLevel": "disabled"}},
+    ],
+)
 def test_a_config_cannot_disable_a_rule(config: dict[str, Any]) -> None:
     """A disabled rule cannot fail; a config may lower a rule to advisory, where it still
     evaluates and reports."""
     proc = _runner({"config": config, "resources": []})
     assert proc.returncode == 2
     assert proc.stderr.strip().endswith(
-        "a rule cannot be disabled; lower it to advisory, where it still evaluates and reports")
+        "a rule cannot be disabled; lower it to advisory, where it still evaluates and reports"
+    )
     bad = res("aws:kms/key:Key", "k", {"enableKeyRotation": False})
     out = evaluate({"config": {"all": "advisory"}, "resources": [bad]})
-    assert ("kms-key-rotation", "advisory") in {(v["policy"], v["enforcement"])
-                                                for v in out["violations"]}
+    assert ("kms-key-rotation", "advisory") in {
+        (v["policy"], v["enforcement"]) for v in out["violations"]
+    }
 
 
 @pytest.mark.parametrize(
     ("config", "error"),
     [
         # each would make a mandatory rule unable to fail
-        ({"kserve-min-replicas": {"minimum": 0}},
-         "config.kserve-min-replicas.minimum: must be at least 1, got 0"),
-        ({"eks-control-plane-logging": {"required_log_types": []}},
-         "config.eks-control-plane-logging.required_log_types: needs at least 1 item(s)"),
-        ({"iam-no-admin-policy-attachment": {"denied_policy_arns": []}},
-         "config.iam-no-admin-policy-attachment.denied_policy_arns: needs at least 1 item(s)"),
-        ({"aws-required-tags": {"required_tags": []}},
-         "config.aws-required-tags.required_tags: needs at least 1 item(s)"),
+        (
+            {"kserve-min-replicas": {"minimum": 0}},
+            "config.kserve-min-replicas.minimum: must be at least 1, got 0",
+        ),
+        (
+            {"eks-control-plane-logging": {"required_log_types": []}},
+            "config.eks-control-plane-logging.required_log_types: needs at least 1 item(s)",
+        ),
+        (
+            {"iam-no-admin-policy-attachment": {"denied_policy_arns": []}},
+            "config.iam-no-admin-policy-attachment.denied_policy_arns: needs at least 1 item(s)",
+        ),
+        (
+            {"aws-required-tags": {"required_tags": []}},
+            "config.aws-required-tags.required_tags: needs at least 1 item(s)",
+        ),
         # and values of the wrong type
-        ({"rds-backup-retention": {"minimum_days": "7"}},
-         'config.rds-backup-retention.minimum_days: expected integer, got "7"'),
-        ({"eks-control-plane-logging": {"required_log_types": ["api", "everything"]}},
-         "config.eks-control-plane-logging.required_log_types[1]: must be one of"),
+        (
+            {"rds-backup-retention": {"minimum_days": "7"}},
+            'config.rds-backup-retention.minimum_days: expected integer, got "7"',
+        ),
+        (
+            {"eks-control-plane-logging": {"required_log_types": ["api", "everything"]}},
+            "config.eks-control-plane-logging.required_log_types[1]: must be one of",
+        ),
     ],
 )
 def test_config_properties_are_checked_against_the_rule_schema(
@@ -184,9 +204,13 @@ def test_config_properties_are_checked_against_the_rule_schema(
 
 def test_a_schema_keyword_the_runner_cannot_check_is_refused() -> None:
     policy = ResourceValidationPolicy(
-        name="p", description="d", validate=lambda args, report: None,
+        name="p",
+        description="d",
+        validate=lambda args, report: None,
         config_schema=pulumi_policy.PolicyConfigSchema(
-            properties={"x": {"type": "string", "format": "uri"}}))
+            properties={"x": {"type": "string", "format": "uri"}}
+        ),
+    )
     with pytest.raises(PayloadError, match=r"config\.p\.x: the rule's schema uses format"):
         resolve_config({"p": {"x": "abc"}}, [policy])
 
@@ -205,7 +229,8 @@ def test_duplicate_urn_is_refused_by_the_runner() -> None:
     proc = _runner({"resources": [one, {**one, "inputs": {"enableKeyRotation": False}}]})
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        f"error: resources[1].urn: duplicate resource URN '{one['urn']}'")
+        f"error: resources[1].urn: duplicate resource URN '{one['urn']}'"
+    )
 
 
 @pytest.mark.parametrize(
@@ -289,8 +314,11 @@ def test_every_rule_fails_closed_on_secret_placeholders_everywhere() -> None:
     assert {v["enforcement"] for v in unseen} == {"mandatory"}
     config = json.loads((PACK / "config" / "dev.json").read_text())
     dev = evaluate({"config": config, "resources": resources})
-    levels = {v["policy"]: v["enforcement"] for v in dev["violations"]
-              if v["message"].startswith("Could not see")}
+    levels = {
+        v["policy"]: v["enforcement"]
+        for v in dev["violations"]
+        if v["message"].startswith("Could not see")
+    }
     assert levels["k8s-probes"] == "advisory"  # advisory in dev: still reported
     assert levels["k8s-no-privileged"] == "mandatory"
 

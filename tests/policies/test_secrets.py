@@ -31,8 +31,10 @@ def _privileged_spec() -> dict[str, Any]:
     pod = json.loads(json.dumps(POD_SPEC))
     pod["containers"][0].update(name="hidden-name", image=IMAGE)
     pod["containers"][0]["securityContext"]["privileged"] = True
-    return {"selector": {"matchLabels": {"app": "x"}},
-            "template": {"metadata": {"labels": {"app": "x"}}, "spec": pod}}
+    return {
+        "selector": {"matchLabels": {"app": "x"}},
+        "template": {"metadata": {"labels": {"app": "x"}}, "spec": pod},
+    }
 
 
 def test_secret_wrapped_pod_spec_does_not_skip_workload_rules() -> None:
@@ -46,15 +48,24 @@ def test_secret_wrapped_pod_spec_does_not_skip_workload_rules() -> None:
 
 def test_secret_valued_field_is_checked() -> None:
     spec = _privileged_spec()
-    spec["template"]["spec"]["containers"][0]["securityContext"] = secret(
-        {"privileged": True})
+    spec["template"]["spec"]["containers"][0]["securityContext"] = secret({"privileged": True})
     found = _violations([res(DEPLOYMENT, "d", {"spec": spec})])
     assert "k8s-no-privileged" in {v["policy"] for v in found}
 
 
 def test_secret_policy_document_is_checked_and_not_printed() -> None:
-    doc = json.dumps({"Statement": [{"Sid": "SecretSid", "Effect": "Allow", "Action": "*",
-                                     "Resource": "arn:aws:s3:::confidential-bucket-name/*"}]})
+    doc = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Sid": "SecretSid",
+                    "Effect": "Allow",
+                    "Action": "*",
+                    "Resource": "arn:aws:s3:::confidential-bucket-name/*",
+                }
+            ]
+        }
+    )
     found = _violations([res("aws:iam/policy:Policy", "p", {"policy": secret(doc)})])
     wildcard = [v for v in found if v["policy"] == "iam-no-wildcard-actions"]
     assert wildcard and all(v["enforcement"] == "mandatory" for v in wildcard)
@@ -64,9 +75,14 @@ def test_secret_policy_document_is_checked_and_not_printed() -> None:
 
 def test_the_runner_never_prints_a_secret_value() -> None:
     payload = {"resources": [res(DEPLOYMENT, "d", {"spec": secret(_privileged_spec())})]}
-    proc = subprocess.run([sys.executable, str(ROOT / "policies" / "offline.py")],
-                          input=json.dumps(payload), capture_output=True, text=True,
-                          check=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "policies" / "offline.py")],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     assert json.loads(proc.stdout)["violations"]
     assert "hidden-name" not in proc.stdout + proc.stderr
     assert "very-secret-app" not in proc.stdout + proc.stderr
@@ -75,25 +91,48 @@ def test_the_runner_never_prints_a_secret_value() -> None:
 def test_a_secret_json_document_masks_its_credentials_not_its_structure() -> None:
     # a kubeconfig or database credentials held as a secret: "aws", "v1", "mysql" and a
     # port are its structure, and every message would lose them if they were masked
-    kubeconfig = json.dumps({"apiVersion": "v1", "kind": "Config",
-                             "users": [{"exec": {"command": "aws"}}],
-                             "token": "k8s-aws-v1.c2VjcmV0LXRva2Vu"})
+    kubeconfig = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "users": [{"exec": {"command": "aws"}}],
+            "token": "k8s-aws-v1.c2VjcmV0LXRva2Vu",
+        }
+    )
     credentials = json.dumps({"engine": "mysql", "port": 3306, "password": "Zq8-long-pw"})
-    mask = masker([res("pulumi:providers:kubernetes", "k", {"kubeconfig": secret(kubeconfig)}),
-                   res("aws:secretsmanager/secretVersion:SecretVersion", "c",
-                       {"secretString": secret(credentials)})])
+    mask = masker(
+        [
+            res("pulumi:providers:kubernetes", "k", {"kubeconfig": secret(kubeconfig)}),
+            res(
+                "aws:secretsmanager/secretVersion:SecretVersion",
+                "c",
+                {"secretString": secret(credentials)},
+            ),
+        ]
+    )
     assert mask("aws:sqs/queue:Queue uses mysql on 3306 (v1)") == (
-        "aws:sqs/queue:Queue uses mysql on 3306 (v1)")
+        "aws:sqs/queue:Queue uses mysql on 3306 (v1)"
+    )
     assert mask("token k8s-aws-v1.c2VjcmV0LXRva2Vu, password Zq8-long-pw") == (
-        "token [secret], password [secret]")
+        "token [secret], password [secret]"
+    )
     assert mask(f"document {credentials}") == "document [secret]"
 
 
 def test_a_secret_value_the_plan_shows_in_the_clear_is_not_masked() -> None:
-    kubeconfig = json.dumps({"args": ["--region", "eu-west-1", "--cluster-name", "acme-dev"],
-                             "token": "k8s-aws-v1.c2VjcmV0LXRva2Vu"})
-    mask = masker([res("pulumi:providers:kubernetes", "k", {"kubeconfig": secret(kubeconfig)}),
-                   res("aws:eks/cluster:Cluster", "c", {"name": "acme-dev"}),
-                   res("aws:ec2/vpc:Vpc", "v", {"tags": {"region": "eu-west-1"}})])
+    kubeconfig = json.dumps(
+        {
+            "args": ["--region", "eu-west-1", "--cluster-name", "acme-dev"],
+            "token": "k8s-aws-v1.c2VjcmV0LXRva2Vu",
+        }
+    )
+    mask = masker(
+        [
+            res("pulumi:providers:kubernetes", "k", {"kubeconfig": secret(kubeconfig)}),
+            res("aws:eks/cluster:Cluster", "c", {"name": "acme-dev"}),
+            res("aws:ec2/vpc:Vpc", "v", {"tags": {"region": "eu-west-1"}}),
+        ]
+    )
     assert mask("arn:aws:eks:eu-west-1:1:cluster/acme-dev k8s-aws-v1.c2VjcmV0LXRva2Vu") == (
-        "arn:aws:eks:eu-west-1:1:cluster/acme-dev [secret]")
+        "arn:aws:eks:eu-west-1:1:cluster/acme-dev [secret]"
+    )

@@ -195,17 +195,32 @@ def test_kserve_runtime_known_passes_for_plan_runtimes() -> None:
 @pytest.mark.parametrize(
     ("change", "extra", "message"),
     [
-        (None, [], "InferenceService 'churn' predictor.model runs on 'kserve-mlserver', a runtime "
-         "that is not in the plan: its containers were not checked."),
-        (lambda i: i["spec"]["predictor"]["model"].pop("runtime"), [runtime()],
-         "InferenceService 'churn' predictor.model names no runtime: KServe would pick one by "
-         "model format, possibly one outside the plan that no rule checked."),
-        (_model(runtime="team-server"), [runtime(SR, "team-server", "other-team")],
-         "InferenceService 'churn' predictor.model runs on 'team-server', a runtime that is not "
-         "in the plan: its containers were not checked."),
-        (_model(runtime="[secret]"), [runtime()],
-         unseen("kubernetes:serving.kserve.io/v1beta1:InferenceService 'churn' "
-                ".spec.predictor.model.runtime")),
+        (
+            None,
+            [],
+            "InferenceService 'churn' predictor.model runs on 'kserve-mlserver', a runtime "
+            "that is not in the plan: its containers were not checked.",
+        ),
+        (
+            lambda i: i["spec"]["predictor"]["model"].pop("runtime"),
+            [runtime()],
+            "InferenceService 'churn' predictor.model names no runtime: KServe would pick one by "
+            "model format, possibly one outside the plan that no rule checked.",
+        ),
+        (
+            _model(runtime="team-server"),
+            [runtime(SR, "team-server", "other-team")],
+            "InferenceService 'churn' predictor.model runs on 'team-server', a runtime that is not "
+            "in the plan: its containers were not checked.",
+        ),
+        (
+            _model(runtime="[secret]"),
+            [runtime()],
+            unseen(
+                "kubernetes:serving.kserve.io/v1beta1:InferenceService 'churn' "
+                ".spec.predictor.model.runtime"
+            ),
+        ),
     ],
     ids=["runtime-outside-plan", "no-runtime", "runtime-of-another-namespace", "hidden-runtime"],
 )
@@ -237,24 +252,51 @@ MLFLOW_ARGS = ["mlflow", "server", "--host", "0.0.0.0", "--port", "5000"]
 
 def mlflow(args: list[str]) -> dict[str, Any]:
     labels = {"app.kubernetes.io/name": "mlflow"}
-    return res(DEPLOYMENT, "mlflow", {
-        "metadata": {"name": "mlflow", "namespace": "mlflow"},
-        "spec": {"selector": {"matchLabels": labels}, "template": {
-            "metadata": {"labels": labels},
-            "spec": {"containers": [{"name": "mlflow", "image": "ghcr.io/mlflow/mlflow:v3.1.0",
-                                     "args": args}]}}}})
+    return res(
+        DEPLOYMENT,
+        "mlflow",
+        {
+            "metadata": {"name": "mlflow", "namespace": "mlflow"},
+            "spec": {
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "mlflow",
+                                "image": "ghcr.io/mlflow/mlflow:v3.1.0",
+                                "args": args,
+                            }
+                        ]
+                    },
+                },
+            },
+        },
+    )
 
 
 def netpol(name: str, peers: list[dict[str, Any]], selector: Any = None) -> dict[str, Any]:
-    return res(NETPOL, name, {
-        "metadata": {"name": name, "namespace": "mlflow"},
-        "spec": {"podSelector": selector if selector is not None else {
-            "matchLabels": {"app.kubernetes.io/name": "mlflow"}},
-            "policyTypes": ["Ingress"], "ingress": [{"from": peers}]}})
+    return res(
+        NETPOL,
+        name,
+        {
+            "metadata": {"name": name, "namespace": "mlflow"},
+            "spec": {
+                "podSelector": selector
+                if selector is not None
+                else {"matchLabels": {"app.kubernetes.io/name": "mlflow"}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": peers}],
+            },
+        },
+    )
 
 
-PROXY_ONLY = [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}}},
-              {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-a"}}}]
+PROXY_ONLY = [
+    {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}}},
+    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-a"}}},
+]
 
 
 def test_mlflow_auth_required_passes() -> None:
@@ -270,28 +312,52 @@ NO_AUTH = "Deployment 'mlflow' runs MLflow without its auth app (--app-name basi
 @pytest.mark.parametrize(
     ("resources", "message"),
     [
-        ([mlflow(MLFLOW_ARGS)],
-         "no NetworkPolicy isolates it: any pod, and any load balancer, reaches it "
-         "unauthenticated."),
-        ([mlflow(MLFLOW_ARGS), netpol("open", [*PROXY_ONLY, {"ipBlock": {"cidr": "10.0.0.0/16"}}])],
-         "NetworkPolicy 'open' admits 10.0.0.0/16 (addresses outside the cluster's pods: a load "
-         "balancer, the VPC)."),
-        ([mlflow(MLFLOW_ARGS), netpol("all", [])],
-         "NetworkPolicy 'all' admits traffic from anywhere."),
-        ([mlflow(MLFLOW_ARGS), netpol("every-ns", [{"namespaceSelector": {}}])],
-         "NetworkPolicy 'every-ns' admits every namespace."),
-        ([mlflow([*MLFLOW_ARGS, "--app-name", "my-noop-app"])],
-         "no NetworkPolicy isolates it: any pod, and any load balancer, reaches it "
-         "unauthenticated."),
-        ([mlflow(["sh", "-c", "exec mlflow server --host 0.0.0.0"])],
-         "no NetworkPolicy isolates it: any pod, and any load balancer, reaches it "
-         "unauthenticated."),
-        ([mlflow(["gunicorn", "-b", "0.0.0.0:5000", "mlflow.server:app"])],
-         "no NetworkPolicy isolates it: any pod, and any load balancer, reaches it "
-         "unauthenticated."),
+        (
+            [mlflow(MLFLOW_ARGS)],
+            "no NetworkPolicy isolates it: any pod, and any load balancer, reaches it "
+            "unauthenticated.",
+        ),
+        (
+            [
+                mlflow(MLFLOW_ARGS),
+                netpol("open", [*PROXY_ONLY, {"ipBlock": {"cidr": "10.0.0.0/16"}}]),
+            ],
+            "NetworkPolicy 'open' admits 10.0.0.0/16 (addresses outside the cluster's pods: a load "
+            "balancer, the VPC).",
+        ),
+        (
+            [mlflow(MLFLOW_ARGS), netpol("all", [])],
+            "NetworkPolicy 'all' admits traffic from anywhere.",
+        ),
+        (
+            [mlflow(MLFLOW_ARGS), netpol("every-ns", [{"namespaceSelector": {}}])],
+            "NetworkPolicy 'every-ns' admits every namespace.",
+        ),
+        (
+            [mlflow([*MLFLOW_ARGS, "--app-name", "my-noop-app"])],
+            "no NetworkPolicy isolates it: any pod, and any load balancer, reaches it "
+            "unauthenticated.",
+        ),
+        (
+            [mlflow(["sh", "-c", "exec mlflow server --host 0.0.0.0"])],
+            "no NetworkPolicy isolates it: any pod, and any load balancer, reaches it "
+            "unauthenticated.",
+        ),
+        (
+            [mlflow(["gunicorn", "-b", "0.0.0.0:5000", "mlflow.server:app"])],
+            "no NetworkPolicy isolates it: any pod, and any load balancer, reaches it "
+            "unauthenticated.",
+        ),
     ],
-    ids=["not-isolated", "ip-block", "from-anywhere", "every-namespace", "unknown-auth-app",
-         "shell", "gunicorn"],
+    ids=[
+        "not-isolated",
+        "ip-block",
+        "from-anywhere",
+        "every-namespace",
+        "unknown-auth-app",
+        "shell",
+        "gunicorn",
+    ],
 )
 def test_mlflow_without_auth(resources: list[Any], message: str) -> None:
     assert messages("mlflow-auth-required", resources) == [NO_AUTH + message]

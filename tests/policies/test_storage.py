@@ -353,6 +353,7 @@ def test_kms_key_rotation_fails_without_rotation() -> None:
 
 # ---- the access-log exemption comes from another bucket's logging, not from a tag
 
+
 def _secret_bucket(**tags: str) -> list[dict[str, Any]]:
     """A data bucket tagging itself as an access-log bucket: AES256, no logging."""
     rs = bucket_stack("secrets", "acme-secrets", log=True)
@@ -373,9 +374,14 @@ def test_bucket_tagging_itself_purpose_s3_access_logs_gets_no_exemption() -> Non
 
 def test_bucket_logging_into_itself_is_no_log_bucket() -> None:
     rs = _secret_bucket()
-    rs.append(res("aws:s3/bucketLogging:BucketLogging", "secrets-logging",
-                  {"bucket": "acme-secrets", "targetBucket": "acme-secrets"},
-                  deps={"bucket": [rs[0]], "targetBucket": [rs[0]]}))
+    rs.append(
+        res(
+            "aws:s3/bucketLogging:BucketLogging",
+            "secrets-logging",
+            {"bucket": "acme-secrets", "targetBucket": "acme-secrets"},
+            deps={"bucket": [rs[0]], "targetBucket": [rs[0]]},
+        )
+    )
     assert len(messages("s3-bucket-encryption-kms", rs)) == 1
 
 
@@ -392,11 +398,15 @@ def test_bucket_receiving_another_buckets_logs_may_use_aes256_untagged() -> None
 
 def test_inline_logging_of_another_bucket_makes_the_target_a_log_bucket() -> None:
     logs = bucket_stack("logs", "acme-data-logs", log=True)
-    source = res("aws:s3/bucket:Bucket", "legacy",
-                 {"bucket": "acme-legacy", "logging": {"targetBucket": "acme-data-logs"}})
+    source = res(
+        "aws:s3/bucket:Bucket",
+        "legacy",
+        {"bucket": "acme-legacy", "logging": {"targetBucket": "acme-data-logs"}},
+    )
     assert messages("s3-bucket-encryption-kms", [*logs, source]) == [
         "Bucket 'acme-legacy' has no server-side encryption configuration."
     ]
+
 
 # ------------------------------------------------------------------ issue 14: bucket policies
 def _deny_plain_http(**change: Any) -> dict[str, Any]:
@@ -415,26 +425,39 @@ def _deny_plain_http(**change: Any) -> dict[str, Any]:
     ("statement", "gaps"),
     [
         # the miss: a plain-HTTP request carries no s3:TlsVersion, so nothing is denied
-        (_deny_plain_http(Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
-         "s3:AbortMultipartUpload, "),
+        (
+            _deny_plain_http(Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
+            "s3:AbortMultipartUpload, ",
+        ),
         (_deny_plain_http(Action="s3:DeleteBucket", Resource="*"), "s3:AbortMultipartUpload, "),
         (_deny_plain_http(Action=["s3:GetObject", "s3:PutObject"]), "s3:AbortMultipartUpload, "),
         (_deny_plain_http(Resource="arn:aws:s3:::acme-data/*"), "s3:CreateBucket"),
         # narrowed to requests through one VPC endpoint: the rest get through
-        (_deny_plain_http(Condition={"Bool": {"aws:SecureTransport": "false"},
-                                     "StringEquals": {"aws:SourceVpce": "vpce-1"}}),
-         "s3:AbortMultipartUpload, "),
+        (
+            _deny_plain_http(
+                Condition={
+                    "Bool": {"aws:SecureTransport": "false"},
+                    "StringEquals": {"aws:SourceVpce": "vpce-1"},
+                }
+            ),
+            "s3:AbortMultipartUpload, ",
+        ),
         # a Deny that spares some principals lets them skip TLS
-        ({**{k: v for k, v in _deny_plain_http().items() if k != "Principal"},
-          "NotPrincipal": {"AWS": "arn:aws:iam::999999999999:root"}},
-         "s3:AbortMultipartUpload, "),
+        (
+            {
+                **{k: v for k, v in _deny_plain_http().items() if k != "Principal"},
+                "NotPrincipal": {"AWS": "arn:aws:iam::999999999999:root"},
+            },
+            "s3:AbortMultipartUpload, ",
+        ),
     ],
 )
 def test_tls_only_policy_accepting_tls_version_alone_or_partial_denies(
     statement: dict[str, Any], gaps: str
 ) -> None:
-    rs = mutated(HAPPY, lambda rs: _inputs(rs, "BucketPolicy", "data-policy").update(
-        policy=_doc(statement)))
+    rs = mutated(
+        HAPPY, lambda rs: _inputs(rs, "BucketPolicy", "data-policy").update(policy=_doc(statement))
+    )
     (message,) = messages("s3-bucket-tls-only", rs)
     assert message.startswith(
         "Bucket 'acme-data' has no bucket policy denying requests without TLS (Deny s3:* when "
@@ -445,23 +468,33 @@ def test_tls_only_policy_accepting_tls_version_alone_or_partial_denies(
 
 def test_tls_only_policy_passes_a_deny_of_everything_without_tls() -> None:
     also_old_tls = _deny_plain_http(Condition={"Bool": {"aws:SecureTransport": "false"}})
-    tls_version = {**_deny_plain_http(Sid="OldTls"),
-                   "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}}
-    rs = mutated(HAPPY, lambda rs: _inputs(rs, "BucketPolicy", "data-policy").update(
-        policy=json.dumps({"Statement": [also_old_tls, tls_version]})))
+    tls_version = {
+        **_deny_plain_http(Sid="OldTls"),
+        "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+    }
+    rs = mutated(
+        HAPPY,
+        lambda rs: _inputs(rs, "BucketPolicy", "data-policy").update(
+            policy=json.dumps({"Statement": [also_old_tls, tls_version]})
+        ),
+    )
     assert messages("s3-bucket-tls-only", rs) == []
     # the bucket's own policy input counts too
-    inline = mutated(HAPPY, lambda rs: (
-        rs.remove(find(rs, "BucketPolicy", "data-policy")),
-        _inputs(rs, "s3/bucket:Bucket", "data").update(policy=_doc(_deny_plain_http())),
-    ))
+    inline = mutated(
+        HAPPY,
+        lambda rs: (
+            rs.remove(find(rs, "BucketPolicy", "data-policy")),
+            _inputs(rs, "s3/bucket:Bucket", "data").update(policy=_doc(_deny_plain_http())),
+        ),
+    )
     assert messages("s3-bucket-tls-only", inline) == []
 
 
 def test_tls_only_every_policy_set_on_a_bucket_must_deny_plain_http() -> None:
     # AWS keeps one bucket policy: a non-TLS inline policy may be the one that wins
-    rs = mutated(HAPPY, lambda rs: _inputs(rs, "s3/bucket:Bucket", "data").update(
-        policy=_doc(PUBLIC_GET)))
+    rs = mutated(
+        HAPPY, lambda rs: _inputs(rs, "s3/bucket:Bucket", "data").update(policy=_doc(PUBLIC_GET))
+    )
     (message,) = messages("s3-bucket-tls-only", rs)
     assert "the bucket's policy input lets" in message
 
@@ -472,23 +505,68 @@ def test_tls_only_every_policy_set_on_a_bucket_must_deny_plain_http() -> None:
         # the miss: the bucket's own (deprecated) policy argument made public
         ("aws:s3/bucket:Bucket", {"bucket": "b", "policy": _doc(PUBLIC_GET)}),
         ("aws:s3/bucketV2:BucketV2", {"bucket": "b", "policy": _doc(PUBLIC_GET)}),
-        ("aws:s3/accessPoint:AccessPoint", {"bucket": "b", "name": "ap",
-                                            "policy": _doc(PUBLIC_GET)}),
-        ("aws:s3control/accessPointPolicy:AccessPointPolicy", {"accessPointArn": "ap",
-                                                               "policy": _doc(PUBLIC_GET)}),
-        ("aws:s3control/multiRegionAccessPointPolicy:MultiRegionAccessPointPolicy",
-         {"details": {"name": "m", "policy": _doc(PUBLIC_GET)}}),
+        (
+            "aws:s3/accessPoint:AccessPoint",
+            {"bucket": "b", "name": "ap", "policy": _doc(PUBLIC_GET)},
+        ),
+        (
+            "aws:s3control/accessPointPolicy:AccessPointPolicy",
+            {"accessPointArn": "ap", "policy": _doc(PUBLIC_GET)},
+        ),
+        (
+            "aws:s3control/multiRegionAccessPointPolicy:MultiRegionAccessPointPolicy",
+            {"details": {"name": "m", "policy": _doc(PUBLIC_GET)}},
+        ),
         # a condition whose key is present under an operator that admits anyone
-        (POLICY, {"bucket": "b", "policy": _doc({**PUBLIC_GET, "Condition": {
-            "StringNotEquals": {"aws:SourceVpce": "vpce-1"}}})}),
-        (POLICY, {"bucket": "b", "policy": _doc({**PUBLIC_GET, "Condition": {
-            "StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}}})}),
-        (POLICY, {"bucket": "b", "policy": _doc({**PUBLIC_GET, "Condition": {
-            "IpAddress": {"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}}})}),
+        (
+            POLICY,
+            {
+                "bucket": "b",
+                "policy": _doc(
+                    {**PUBLIC_GET, "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}
+                ),
+            },
+        ),
+        (
+            POLICY,
+            {
+                "bucket": "b",
+                "policy": _doc(
+                    {
+                        **PUBLIC_GET,
+                        "Condition": {
+                            "StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}
+                        },
+                    }
+                ),
+            },
+        ),
+        (
+            POLICY,
+            {
+                "bucket": "b",
+                "policy": _doc(
+                    {
+                        **PUBLIC_GET,
+                        "Condition": {"IpAddress": {"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}},
+                    }
+                ),
+            },
+        ),
         (POLICY, {"bucket": "b", "policy": _doc({**PUBLIC_GET, "Principal": {"AWS": ["*"]}})}),
-        (POLICY, {"bucket": "b", "policy": _doc(
-            {k: v for k, v in {**PUBLIC_GET, "NotPrincipal": {"AWS": "1"}}.items()
-             if k != "Principal"})}),
+        (
+            POLICY,
+            {
+                "bucket": "b",
+                "policy": _doc(
+                    {
+                        k: v
+                        for k, v in {**PUBLIC_GET, "NotPrincipal": {"AWS": "1"}}.items()
+                        if k != "Principal"
+                    }
+                ),
+            },
+        ),
     ],
 )
 def test_bucket_policy_made_public_wherever_it_is_set(type_: str, inputs: dict[str, Any]) -> None:

@@ -12,32 +12,53 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER = "pulumi:providers:kubernetes"
 
 
-def release(chart: str, values: Any = None, deps: list[dict[str, Any]] | None = None,
-            name: str = "") -> dict[str, Any]:
-    return res(RELEASE, name or chart, {"chart": chart, "version": "1.0.0",
-                                        "repositoryOpts": {"repo": "https://x.example"},
-                                        "values": {} if values is None else values},
-               deps={"": deps} if deps else None)
+def release(
+    chart: str, values: Any = None, deps: list[dict[str, Any]] | None = None, name: str = ""
+) -> dict[str, Any]:
+    return res(
+        RELEASE,
+        name or chart,
+        {
+            "chart": chart,
+            "version": "1.0.0",
+            "repositoryOpts": {"repo": "https://x.example"},
+            "values": {} if values is None else values,
+        },
+        deps={"": deps} if deps else None,
+    )
 
 
 def lb(values: Any = None) -> dict[str, Any]:
     return release("aws-load-balancer-controller", values)
 
 
-def service(deps: list[dict[str, Any]] | None = None, labels: dict[str, str] | None = None,
-            provider: dict[str, Any] | None = None) -> dict[str, Any]:
-    return res("kubernetes:core/v1:Service", "web-svc",
-               {"metadata": {"name": "web", "namespace": "apps", "labels": labels or {}},
-                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}},
-               deps={"": deps} if deps else None,
-               provider=f"{provider['urn']}::id" if provider else None)
+def service(
+    deps: list[dict[str, Any]] | None = None,
+    labels: dict[str, str] | None = None,
+    provider: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return res(
+        "kubernetes:core/v1:Service",
+        "web-svc",
+        {
+            "metadata": {"name": "web", "namespace": "apps", "labels": labels or {}},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+        },
+        deps={"": deps} if deps else None,
+        provider=f"{provider['urn']}::id" if provider else None,
+    )
 
 
 def ingress(deps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return res("kubernetes:networking.k8s.io/v1:Ingress", "web-ing",
-               {"metadata": {"name": "web", "namespace": "apps"},
-                "spec": {"ingressClassName": "nginx", "rules": []}},
-               deps={"": deps} if deps else None)
+    return res(
+        "kubernetes:networking.k8s.io/v1:Ingress",
+        "web-ing",
+        {
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"ingressClassName": "nginx", "rules": []},
+        },
+        deps={"": deps} if deps else None,
+    )
 
 
 def provider(deps: list[dict[str, Any]] | None = None, name: str = "k8s") -> dict[str, Any]:
@@ -54,7 +75,8 @@ def test_a_service_racing_the_load_balancer_controller_is_refused() -> None:
     assert found[0].startswith(
         "Service 'web' is admitted by aws-load-balancer-controller's webhook "
         "mservice.elbv2.k8s.aws (failurePolicy Fail), but the plan does not order it after "
-        "Helm release 'aws-load-balancer-controller'")
+        "Helm release 'aws-load-balancer-controller'"
+    )
 
 
 def test_an_ingress_of_any_class_racing_it_is_refused() -> None:
@@ -72,8 +94,12 @@ def test_an_object_ordered_after_the_release_passes(how: str) -> None:
         plan = [controller, p, service(provider=p)]
     else:
         # the provider waits for something that waits for the release
-        ns = res("kubernetes:core/v1:Namespace", "apps", {"metadata": {"name": "apps"}},
-                 deps={"": [controller]})
+        ns = res(
+            "kubernetes:core/v1:Namespace",
+            "apps",
+            {"metadata": {"name": "apps"}},
+            deps={"": [controller]},
+        )
         p = provider(deps=[ns])
         plan = [controller, ns, p, service(provider=p)]
     assert refused(plan) == []
@@ -97,8 +123,10 @@ def test_the_controllers_own_objects_are_exempt() -> None:
         ({"webhookConfig": {"disableIngressValidation": True}}, ["Service 'web'"]),
         ({"webhookConfig": {"ingressValdationFailurePolicy": "Ignore"}}, ["Service 'web'"]),
         # unknown during preview: counts as the chart's default (the webhook on, Fail)
-        ({"webhookConfig": {"ingressValdationFailurePolicy": "[unknown]"}},
-         ["Service 'web'", "Ingress 'web'"]),
+        (
+            {"webhookConfig": {"ingressValdationFailurePolicy": "[unknown]"}},
+            ["Service 'web'", "Ingress 'web'"],
+        ),
     ],
 )
 def test_the_releases_values_decide_which_webhooks_fail_closed(
@@ -108,8 +136,7 @@ def test_the_releases_values_decide_which_webhooks_fail_closed(
     assert sorted(m.split(" is ")[0] for m in found) == sorted(refusals)
 
 
-@pytest.mark.parametrize(
-    "values", ["[secret]", {"enableServiceMutatorWebhook": "[secret]"}])
+@pytest.mark.parametrize("values", ["[secret]", {"enableServiceMutatorWebhook": "[secret]"}])
 def test_values_it_cannot_see_are_refused(values: Any) -> None:
     found = refused([lb(values), service(deps=[]), ingress()])
     assert found and all(m.startswith("Could not see") for m in found)
@@ -118,7 +145,8 @@ def test_values_it_cannot_see_are_refused(values: Any) -> None:
 def test_another_release_counts_as_writing_services_unless_it_installs_crds_only() -> None:
     found = refused([lb(), release("kube-prometheus-stack"), release("kserve-crd")])
     assert [m.split(" is ")[0] for m in found] == [
-        "Helm release 'kube-prometheus-stack' (chart kube-prometheus-stack, whose Services)"]
+        "Helm release 'kube-prometheus-stack' (chart kube-prometheus-stack, whose Services)"
+    ]
 
 
 def test_a_kustomize_directory_counts_as_writing_services() -> None:
@@ -127,18 +155,35 @@ def test_a_kustomize_directory_counts_as_writing_services() -> None:
 
 
 def test_cert_manager_and_kserve_objects_wait_for_their_releases() -> None:
-    issuer = res("kubernetes:cert-manager.io/v1:ClusterIssuer", "ca",
-                 {"metadata": {"name": "ca"}, "spec": {"selfSigned": {}}})
-    isvc = res("kubernetes:serving.kserve.io/v1beta1:InferenceService", "m",
-               {"metadata": {"name": "m", "namespace": "apps"},
-                "spec": {"predictor": {"model": {"modelFormat": {"name": "mlflow"}}}}})
+    issuer = res(
+        "kubernetes:cert-manager.io/v1:ClusterIssuer",
+        "ca",
+        {"metadata": {"name": "ca"}, "spec": {"selfSigned": {}}},
+    )
+    isvc = res(
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+        "m",
+        {
+            "metadata": {"name": "m", "namespace": "apps"},
+            "spec": {"predictor": {"model": {"modelFormat": {"name": "mlflow"}}}},
+        },
+    )
     cm, ks = release("cert-manager"), release("kserve")
     found = refused([cm, ks, issuer, isvc])
-    assert sorted(m.split(" is ")[0] for m in found) == ["ClusterIssuer 'ca'",
-                                                          "InferenceService 'm'"]
-    ordered = [cm, ks, res("kubernetes:cert-manager.io/v1:ClusterIssuer", "ca",
-                           {"metadata": {"name": "ca"}, "spec": {"selfSigned": {}}},
-                           deps={"": [cm]})]
+    assert sorted(m.split(" is ")[0] for m in found) == [
+        "ClusterIssuer 'ca'",
+        "InferenceService 'm'",
+    ]
+    ordered = [
+        cm,
+        ks,
+        res(
+            "kubernetes:cert-manager.io/v1:ClusterIssuer",
+            "ca",
+            {"metadata": {"name": "ca"}, "spec": {"selfSigned": {}}},
+            deps={"": [cm]},
+        ),
+    ]
     assert refused(ordered) == []
 
 

@@ -116,7 +116,9 @@ FAILING = [
     ),
     (
         "k8s-image-pinned",
-        _container(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/pipeline-components:0.1.0"),
+        _container(
+            image="123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/pipeline-components:0.1.0"
+        ),
         "Container 'app' image '123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/"
         "pipeline-components:0.1.0' is the platform's own, but '0.1.0' is not a tag the image "
         "workflow pushes (the full commit SHA).",
@@ -224,18 +226,26 @@ def _pod_bearing(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     shapes: dict[str, tuple[str, dict[str, Any]]] = {
         "ReplicationController": ("core/v1", {"spec": {"template": template}}),
         "PodTemplate": ("core/v1", {"template": template}),
-        "DeploymentList": ("apps/v1", {"items": [{"metadata": meta,
-                                                  "spec": {"template": template}}]}),
+        "DeploymentList": (
+            "apps/v1",
+            {"items": [{"metadata": meta, "spec": {"template": template}}]},
+        ),
         "DeploymentPatch": ("apps/v1", {"spec": {"template": template}}),
         "InferenceService": ("serving.kserve.io/v1beta1", {"spec": {"predictor": spec}}),
         "ServingRuntime": ("serving.kserve.io/v1alpha1", {"spec": spec}),
         "ClusterServingRuntime": ("serving.kserve.io/v1alpha1", {"spec": spec}),
-        "Workflow": ("argoproj.io/v1alpha1", {"spec": {"templates": [
-            {"name": "main", "container": container}]}}),
-        "WorkflowTemplate": ("argoproj.io/v1alpha1", {"spec": {"templates": [
-            {"name": "main", "script": {**container, "source": "echo"}}]}}),
-        "CronWorkflow": ("argoproj.io/v1alpha1", {"spec": {"workflowSpec": {"templates": [
-            {"name": "main", "container": container}]}}}),
+        "Workflow": (
+            "argoproj.io/v1alpha1",
+            {"spec": {"templates": [{"name": "main", "container": container}]}},
+        ),
+        "WorkflowTemplate": (
+            "argoproj.io/v1alpha1",
+            {"spec": {"templates": [{"name": "main", "script": {**container, "source": "echo"}}]}},
+        ),
+        "CronWorkflow": (
+            "argoproj.io/v1alpha1",
+            {"spec": {"workflowSpec": {"templates": [{"name": "main", "container": container}]}}},
+        ),
         # a kind the pack has never heard of, carrying a pod template
         "Rollout": ("argoproj.io/v1alpha1", {"spec": {"template": template}}),
         "Widget": ("acme.example.com/v1", {"spec": {"runner": {"podSpec": spec}}}),
@@ -247,9 +257,22 @@ def _pod_bearing(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     return res(f"kubernetes:{api}:{kind}", "app", {"metadata": meta, **copy.deepcopy(body)})
 
 
-POD_BEARING = ["ReplicationController", "PodTemplate", "DeploymentList", "DeploymentPatch",
-               "InferenceService", "ServingRuntime", "ClusterServingRuntime", "Workflow",
-               "WorkflowTemplate", "CronWorkflow", "Rollout", "Widget", "Task", "Sensor"]
+POD_BEARING = [
+    "ReplicationController",
+    "PodTemplate",
+    "DeploymentList",
+    "DeploymentPatch",
+    "InferenceService",
+    "ServingRuntime",
+    "ClusterServingRuntime",
+    "Workflow",
+    "WorkflowTemplate",
+    "CronWorkflow",
+    "Rollout",
+    "Widget",
+    "Task",
+    "Sensor",
+]
 
 
 @pytest.mark.parametrize("kind", POD_BEARING)
@@ -286,20 +309,32 @@ ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 
 
 def _isvc(predictor: dict[str, Any]) -> dict[str, Any]:
-    return res(ISVC, "churn", {"metadata": {"name": "churn", "namespace": "team-risk"},
-                               "spec": {"predictor": predictor}})
+    return res(
+        ISVC,
+        "churn",
+        {"metadata": {"name": "churn", "namespace": "team-risk"}, "spec": {"predictor": predictor}},
+    )
 
 
 def test_inference_service_model_block_is_judged_on_what_it_sets() -> None:
     # merged over its runtime's container: unset settings are the runtime's (checked there)
-    model = {"modelFormat": {"name": "mlflow"}, "runtime": "kserve-mlserver",
-             "storageUri": "s3://b/m"}
+    model = {
+        "modelFormat": {"name": "mlflow"},
+        "runtime": "kserve-mlserver",
+        "storageUri": "s3://b/m",
+    }
     for policy in POLICIES:
         assert messages(policy, [_isvc({"model": model})]) == [], policy
-    bad = {**model, "image": "ghcr.io/acme/server:stable",
-           "securityContext": {"privileged": True, "runAsUser": 0,
-                               "readOnlyRootFilesystem": False,
-                               "capabilities": {"add": ["SYS_ADMIN"]}}}
+    bad = {
+        **model,
+        "image": "ghcr.io/acme/server:stable",
+        "securityContext": {
+            "privileged": True,
+            "runAsUser": 0,
+            "readOnlyRootFilesystem": False,
+            "capabilities": {"add": ["SYS_ADMIN"]},
+        },
+    }
     assert messages("k8s-no-privileged", [_isvc({"model": bad})]) == [
         "predictor: The model block is privileged."
     ]
@@ -318,8 +353,9 @@ def test_inference_service_model_block_is_judged_on_what_it_sets() -> None:
 
 def test_inference_service_transformer_and_explainer_containers_are_checked() -> None:
     inputs = _isvc({"containers": [CONTAINER]})
-    inputs["inputs"]["spec"]["transformer"] = {"containers": [
-        {**copy.deepcopy(CONTAINER), "name": "t", "image": "busybox:latest"}]}
+    inputs["inputs"]["spec"]["transformer"] = {
+        "containers": [{**copy.deepcopy(CONTAINER), "name": "t", "image": "busybox:latest"}]
+    }
     inputs["inputs"]["spec"]["explainer"] = {"hostNetwork": True, "containers": [CONTAINER]}
     assert messages("k8s-image-pinned", [inputs]) == [
         "transformer: Container 't' image 'busybox:latest' uses the 'latest' tag."
@@ -335,21 +371,27 @@ def test_argo_workflow_pod_level_settings_and_pod_spec_patch() -> None:
     wf["inputs"]["spec"]["templates"][0]["podSpecPatch"] = '{"hostPID": true}'
     found = messages("k8s-no-host-network", [wf])
     assert found == [
-        "template 'main': The pack cannot see templates[main].podSpecPatch: it cannot be "
-        "checked.",
+        "template 'main': The pack cannot see templates[main].podSpecPatch: it cannot be checked.",
         "template 'main': The pod shares the node's namespace (hostNetwork: true).",
     ]
 
 
 def test_deployment_patch_is_judged_on_what_it_sets() -> None:
-    patch = res("kubernetes:apps/v1:DeploymentPatch", "p", {
-        "metadata": {"name": "coredns", "namespace": "kube-system"},
-        "spec": {"template": {"spec": {"containers": [{"name": "coredns",
-                                                       "securityContext": {}}]}}}})
+    patch = res(
+        "kubernetes:apps/v1:DeploymentPatch",
+        "p",
+        {
+            "metadata": {"name": "coredns", "namespace": "kube-system"},
+            "spec": {
+                "template": {"spec": {"containers": [{"name": "coredns", "securityContext": {}}]}}
+            },
+        },
+    )
     for policy in POLICIES:
         assert messages(policy, [patch]) == [], policy
     patch["inputs"]["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {
-        "allowPrivilegeEscalation": True}
+        "allowPrivilegeEscalation": True
+    }
     assert messages("k8s-no-privilege-escalation", [patch]) == [
         "Container 'coredns' does not set allowPrivilegeEscalation: false."
     ]
@@ -361,14 +403,22 @@ def test_deployment_patch_is_judged_on_what_it_sets() -> None:
 @pytest.mark.parametrize(
     ("policy", "spec", "message"),
     [
-        ("k8s-no-privileged", _security(privileged="[secret]"),
-         unseen(".spec.template.spec.containers.0.securityContext.privileged")),
-        ("k8s-no-host-network", _pod(hostNetwork="[unknown]"),
-         "The pod sets hostNetwork to a value the pack cannot see."),
-        ("k8s-no-host-path", _pod(volumes="[secret]"),
-         unseen(".spec.template.spec.volumes")),
-        ("k8s-no-privileged", _pod(containers="[secret]"),
-         unseen(".spec.template.spec.containers")),
+        (
+            "k8s-no-privileged",
+            _security(privileged="[secret]"),
+            unseen(".spec.template.spec.containers.0.securityContext.privileged"),
+        ),
+        (
+            "k8s-no-host-network",
+            _pod(hostNetwork="[unknown]"),
+            "The pod sets hostNetwork to a value the pack cannot see.",
+        ),
+        ("k8s-no-host-path", _pod(volumes="[secret]"), unseen(".spec.template.spec.volumes")),
+        (
+            "k8s-no-privileged",
+            _pod(containers="[secret]"),
+            unseen(".spec.template.spec.containers"),
+        ),
     ],
 )
 def test_hidden_settings_are_violations(policy: str, spec: dict[str, Any], message: str) -> None:
@@ -378,9 +428,7 @@ def test_hidden_settings_are_violations(policy: str, spec: dict[str, Any], messa
 def test_hidden_pod_template_is_a_violation() -> None:
     deployment = workload("Deployment", POD_SPEC)
     deployment["inputs"]["spec"]["template"] = "[secret]"
-    assert messages("k8s-no-privileged", [deployment]) == [
-        unseen(".spec.template")
-    ]
+    assert messages("k8s-no-privileged", [deployment]) == [unseen(".spec.template")]
     widget = _pod_bearing("Widget", POD_SPEC)
     widget["inputs"]["spec"]["runner"]["podSpec"] = "[secret]"
     assert messages("k8s-no-privileged", [widget]) == [unseen(".spec.runner.podSpec")]
@@ -422,13 +470,22 @@ def test_config_group_yaml_is_expanded_and_checked() -> None:
 
 
 def test_config_group_objs_and_config_file_yaml_are_expanded() -> None:
-    daemon = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-              "spec": {"template": {"spec": PRIVILEGED}}}
+    daemon = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {"template": {"spec": PRIVILEGED}},
+    }
     group = res(CONFIG_GROUP, "objs", {"objs": [daemon]})
-    file = res("kubernetes:yaml/v2:ConfigFile", "f",
-               {"yaml": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n"
-                        "  metadata: {name: p}\n  spec:\n    containers: [{name: c, image: "
-                        "'busybox:1.36.1', securityContext: {privileged: true}}]\n"})
+    file = res(
+        "kubernetes:yaml/v2:ConfigFile",
+        "f",
+        {
+            "yaml": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n"
+            "  metadata: {name: p}\n  spec:\n    containers: [{name: c, image: "
+            "'busybox:1.36.1', securityContext: {privileged: true}}]\n"
+        },
+    )
     assert messages("k8s-no-privileged", [group, file]) == [
         "ConfigFile 'f' object Pod/p: Container 'c' is privileged.",
         "ConfigGroup 'objs' object Deployment/d: Container 'app' is privileged.",
@@ -436,8 +493,12 @@ def test_config_group_objs_and_config_file_yaml_are_expanded() -> None:
 
 
 def test_config_group_of_compliant_objects_passes() -> None:
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-                  "spec": {"template": {"spec": POD_SPEC}}}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {"template": {"spec": POD_SPEC}},
+    }
     group = res(CONFIG_GROUP, "ok", {"objs": [deployment]})
     for policy in [*POLICIES, "k8s-manifests-visible"]:
         assert messages(policy, [group]) == [], policy
@@ -477,12 +538,12 @@ RESTRICTED_POD: dict[str, Any] = {
 
 def namespace(name: str = "team-risk", level: Any = "restricted") -> dict[str, Any]:
     labels = {} if level is None else {"pod-security.kubernetes.io/enforce": level}
-    return res("kubernetes:core/v1:Namespace", name, {"metadata": {"name": name,
-                                                                   "labels": labels}})
+    return res("kubernetes:core/v1:Namespace", name, {"metadata": {"name": name, "labels": labels}})
 
 
-def admitted(spec: dict[str, Any], level: Any = "restricted",
-             config: dict[str, Any] | None = None) -> list[str]:
+def admitted(
+    spec: dict[str, Any], level: Any = "restricted", config: dict[str, Any] | None = None
+) -> list[str]:
     return messages(PSA, [namespace(level=level), workload("Deployment", spec)], config)
 
 
@@ -512,59 +573,101 @@ def _psa_pod(**fields: Any) -> dict[str, Any]:
         (_psa_pod(hostNetwork=True), "Host Namespaces: hostNetwork: true"),
         (_psa_pod(hostPID=True), "Host Namespaces: hostPID: true"),
         (_psa_container(privileged=True), "Privileged Containers: set to true"),
-        (_psa_container(capabilities={"drop": ["ALL"], "add": ["SYS_ADMIN"]}),
-         "Capabilities: adds SYS_ADMIN (beyond the baseline set)"),
-        (_psa_pod(volumes=[{"name": "node", "hostPath": {"path": "/var"}}]),
-         "HostPath Volumes: volume 'node' mounts /var"),
+        (
+            _psa_container(capabilities={"drop": ["ALL"], "add": ["SYS_ADMIN"]}),
+            "Capabilities: adds SYS_ADMIN (beyond the baseline set)",
+        ),
+        (
+            _psa_pod(volumes=[{"name": "node", "hostPath": {"path": "/var"}}]),
+            "HostPath Volumes: volume 'node' mounts /var",
+        ),
         (_psa_container(windowsOptions={"hostProcess": True}), "HostProcess: set to true"),
-        (_psa_container(appArmorProfile={"type": "Unconfined"}),
-         "AppArmor: appArmorProfile.type 'Unconfined'"),
+        (
+            _psa_container(appArmorProfile={"type": "Unconfined"}),
+            "AppArmor: appArmorProfile.type 'Unconfined'",
+        ),
         (_psa_container(seLinuxOptions={"type": "spc_t"}), "SELinux: seLinuxOptions.type 'spc_t'"),
         (_psa_container(procMount="Unmasked"), "/proc Mount Type: procMount 'Unmasked'"),
-        (_psa_container(seccompProfile={"type": "Unconfined"}),
-         "Seccomp: seccompProfile.type Unconfined"),
-        (_psa_pod(securityContext={**RESTRICTED_POD["securityContext"],
-                               "sysctls": [{"name": "kernel.msgmax", "value": "1"}]}),
-         "Sysctls: sysctl 'kernel.msgmax' is not in the safe set"),
+        (
+            _psa_container(seccompProfile={"type": "Unconfined"}),
+            "Seccomp: seccompProfile.type Unconfined",
+        ),
+        (
+            _psa_pod(
+                securityContext={
+                    **RESTRICTED_POD["securityContext"],
+                    "sysctls": [{"name": "kernel.msgmax", "value": "1"}],
+                }
+            ),
+            "Sysctls: sysctl 'kernel.msgmax' is not in the safe set",
+        ),
     ],
 )
 def test_psa_baseline_controls(spec: dict[str, Any], control: str) -> None:
     found = admitted(spec, "baseline")
     assert any(control in m for m in found), found
-    assert all(m.startswith("Namespace 'team-risk' enforces baseline: Deployment 'app'")
-               for m in found)
+    assert all(
+        m.startswith("Namespace 'team-risk' enforces baseline: Deployment 'app'") for m in found
+    )
 
 
 def test_psa_host_ports_and_probe_hosts_are_baseline_controls() -> None:
     pod = copy.deepcopy(RESTRICTED_POD)
     pod["containers"][0]["ports"] = [{"containerPort": 80, "hostPort": 80}]
-    pod["containers"][0]["livenessProbe"] = {"httpGet": {"path": "/", "port": 8080,
-                                                         "host": "10.0.0.1"}}
+    pod["containers"][0]["livenessProbe"] = {
+        "httpGet": {"path": "/", "port": 8080, "host": "10.0.0.1"}
+    }
     found = admitted(pod, "baseline")
-    assert "Namespace 'team-risk' enforces baseline: Deployment 'app', Container 'app' " \
-           "violates Host Ports: hostPort 80." in found
+    assert (
+        "Namespace 'team-risk' enforces baseline: Deployment 'app', Container 'app' "
+        "violates Host Ports: hostPort 80." in found
+    )
     assert any("Host Probes / Lifecycle Hooks: host '10.0.0.1'" in m for m in found)
 
 
 @pytest.mark.parametrize(
     ("spec", "control"),
     [
-        (_psa_pod(volumes=[{"name": "nfs", "nfs": {"server": "x", "path": "/"}}]),
-         "(the pod) violates Volume Types: volume 'nfs' is of type nfs"),
-        (_psa_container(allowPrivilegeEscalation=None),
-         "Container 'app' violates Privilege Escalation: allowPrivilegeEscalation is not false"),
-        (_psa_pod(securityContext={"seccompProfile": {"type": "RuntimeDefault"}}) | {
-            "containers": [{**CONTAINER, "securityContext": {
-                k: v for k, v in CONTAINER["securityContext"].items() if k != "runAsNonRoot"}}]},
-         "Container 'app' violates Running as Non-root: runAsNonRoot is not true"),
-        (_psa_container(runAsUser=0),
-         "Container 'app' violates Running as Non-root user: runAsUser: 0"),
-        (_psa_pod(securityContext={"runAsNonRoot": True}),
-         "Container 'app' violates Seccomp: seccompProfile.type is not set"),
-        (_psa_container(capabilities={"drop": ["NET_RAW"]}),
-         "Container 'app' violates Capabilities: capabilities.drop does not include ALL"),
-        (_psa_container(capabilities={"drop": ["ALL"], "add": ["CHOWN"]}),
-         "Container 'app' violates Capabilities: adds CHOWN (only NET_BIND_SERVICE"),
+        (
+            _psa_pod(volumes=[{"name": "nfs", "nfs": {"server": "x", "path": "/"}}]),
+            "(the pod) violates Volume Types: volume 'nfs' is of type nfs",
+        ),
+        (
+            _psa_container(allowPrivilegeEscalation=None),
+            "Container 'app' violates Privilege Escalation: allowPrivilegeEscalation is not false",
+        ),
+        (
+            _psa_pod(securityContext={"seccompProfile": {"type": "RuntimeDefault"}})
+            | {
+                "containers": [
+                    {
+                        **CONTAINER,
+                        "securityContext": {
+                            k: v
+                            for k, v in CONTAINER["securityContext"].items()
+                            if k != "runAsNonRoot"
+                        },
+                    }
+                ]
+            },
+            "Container 'app' violates Running as Non-root: runAsNonRoot is not true",
+        ),
+        (
+            _psa_container(runAsUser=0),
+            "Container 'app' violates Running as Non-root user: runAsUser: 0",
+        ),
+        (
+            _psa_pod(securityContext={"runAsNonRoot": True}),
+            "Container 'app' violates Seccomp: seccompProfile.type is not set",
+        ),
+        (
+            _psa_container(capabilities={"drop": ["NET_RAW"]}),
+            "Container 'app' violates Capabilities: capabilities.drop does not include ALL",
+        ),
+        (
+            _psa_container(capabilities={"drop": ["ALL"], "add": ["CHOWN"]}),
+            "Container 'app' violates Capabilities: adds CHOWN (only NET_BIND_SERVICE",
+        ),
     ],
 )
 def test_psa_restricted_controls(spec: dict[str, Any], control: str) -> None:
@@ -582,7 +685,8 @@ def test_psa_judges_init_containers_too() -> None:
     assert admitted(pod) == [
         "Namespace 'team-risk' enforces restricted: Deployment 'app', Container 'init' "
         "violates Seccomp: seccompProfile.type is not set to RuntimeDefault or Localhost "
-        "(container or pod securityContext)."]
+        "(container or pod securityContext)."
+    ]
 
 
 def test_psa_level_comes_from_the_namespace_and_fails_closed() -> None:
@@ -594,66 +698,106 @@ def test_psa_level_comes_from_the_namespace_and_fails_closed() -> None:
     # a namespace the plan does not declare cannot be judged
     assert messages(PSA, [workload("Deployment", RESTRICTED_POD)]) == [
         "Deployment 'app': its namespace 'team-risk' is not declared in the plan, so the Pod "
-        "Security level it enforces cannot be seen and its pods cannot be judged."]
+        "Security level it enforces cannot be seen and its pods cannot be judged."
+    ]
     assert messages(PSA, [namespace(level="strict"), workload("Deployment", RESTRICTED_POD)]) == [
         "Deployment 'app': Namespace 'team-risk' sets pod-security.kubernetes.io/enforce to a "
         "value the pack cannot read (one of privileged, baseline, restricted): its pods "
-        "cannot be judged."]
+        "cannot be judged."
+    ]
     assert messages(PSA, [namespace(level="[secret]"), workload("Deployment", bad)]) != []
 
 
 def test_psa_reads_objects_inside_yaml_groups() -> None:
-    daemon = {"apiVersion": "apps/v1", "kind": "DaemonSet",
-              "metadata": {"name": "agent", "namespace": "team-risk"},
-              "spec": {"template": {"spec": _psa_pod(hostNetwork=True)}}}
+    daemon = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "team-risk"},
+        "spec": {"template": {"spec": _psa_pod(hostNetwork=True)}},
+    }
     group = res("kubernetes:yaml/v2:ConfigGroup", "extras", {"objs": [daemon]})
     found = messages(PSA, [namespace(), group])
-    assert any("ConfigGroup 'extras' object DaemonSet/agent" in m and "hostNetwork" in m
-               for m in found), found
+    assert any(
+        "ConfigGroup 'extras' object DaemonSet/agent" in m and "hostNetwork" in m for m in found
+    ), found
 
 
 # -- the pods KServe makes: runtime containers + what its webhook injects (defect 5)
 
 RUNTIME = res(
-    "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime", "mlserver",
-    {"metadata": {"name": "kserve-mlserver"}, "spec": {
-        "supportedModelFormats": [{"name": "mlflow", "autoSelect": True}],
-        "containers": [{**CONTAINER, "name": "kserve-container", "securityContext": {
-            **CONTAINER["securityContext"], "seccompProfile": {"type": "RuntimeDefault"}}}]}})
+    "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime",
+    "mlserver",
+    {
+        "metadata": {"name": "kserve-mlserver"},
+        "spec": {
+            "supportedModelFormats": [{"name": "mlflow", "autoSelect": True}],
+            "containers": [
+                {
+                    **CONTAINER,
+                    "name": "kserve-container",
+                    "securityContext": {
+                        **CONTAINER["securityContext"],
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                }
+            ],
+        },
+    },
+)
 
 
-def kserve_release(values: dict[str, Any] | None = None,
-                   version: str = "v0.20.0") -> dict[str, Any]:
+def kserve_release(
+    values: dict[str, Any] | None = None, version: str = "v0.20.0"
+) -> dict[str, Any]:
     base = {"kserve": {"version": version, "controller": {"deploymentMode": "Standard"}}}
-    return res("kubernetes:helm.sh/v3:Release", "kserve", {
-        "chart": "oci://ghcr.io/kserve/charts/kserve-resources", "version": version,
-        "namespace": "kserve", "values": base if values is None else values})
+    return res(
+        "kubernetes:helm.sh/v3:Release",
+        "kserve",
+        {
+            "chart": "oci://ghcr.io/kserve/charts/kserve-resources",
+            "version": version,
+            "namespace": "kserve",
+            "values": base if values is None else values,
+        },
+    )
 
 
 def isvc(predictor: dict[str, Any] | None = None) -> dict[str, Any]:
     from mlops_runtime.inference_service import render_inference_service
 
-    obj = render_inference_service("scorer", "team-risk", "s3://artifacts/teams/risk/m",
-                                   "scorer", "3")
+    obj = render_inference_service(
+        "scorer", "team-risk", "s3://artifacts/teams/risk/m", "scorer", "3"
+    )
     if predictor is not None:
         obj["spec"]["predictor"] = predictor
-    return res("kubernetes:serving.kserve.io/v1beta1:InferenceService", "scorer",
-               {"metadata": obj["metadata"], "spec": obj["spec"]})
+    return res(
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+        "scorer",
+        {"metadata": obj["metadata"], "spec": obj["spec"]},
+    )
 
 
-BARE_PREDICTOR = {"model": {"modelFormat": {"name": "mlflow"}, "runtime": "kserve-mlserver",
-                            "storageUri": "s3://artifacts/teams/risk/m"}}
-INJECTED = ("Namespace 'team-risk' enforces restricted: InferenceService 'scorer' predictor on "
-            "ClusterServingRuntime 'kserve-mlserver', Container 'storage-initializer' (injected "
-            "by KServe v0.20.0, ClusterStorageContainer 'default') violates Seccomp: "
-            "seccompProfile.type is not set to RuntimeDefault or Localhost (container or pod "
-            "securityContext).")
+BARE_PREDICTOR = {
+    "model": {
+        "modelFormat": {"name": "mlflow"},
+        "runtime": "kserve-mlserver",
+        "storageUri": "s3://artifacts/teams/risk/m",
+    }
+}
+INJECTED = (
+    "Namespace 'team-risk' enforces restricted: InferenceService 'scorer' predictor on "
+    "ClusterServingRuntime 'kserve-mlserver', Container 'storage-initializer' (injected "
+    "by KServe v0.20.0, ClusterStorageContainer 'default') violates Seccomp: "
+    "seccompProfile.type is not set to RuntimeDefault or Localhost (container or pod "
+    "securityContext)."
+)
 
 
 def test_psa_refuses_the_storage_initializer_kserve_injects_without_seccomp() -> None:
     # chart defaults (v0.20.0 values.yaml): no seccompProfile on the storage-initializer
     assert messages(PSA, [namespace(), RUNTIME, kserve_release(), isvc(BARE_PREDICTOR)]) == [
-        INJECTED]
+        INJECTED
+    ]
 
 
 def test_psa_admits_the_platform_template_under_the_chart_defaults() -> None:
@@ -662,10 +806,13 @@ def test_psa_admits_the_platform_template_under_the_chart_defaults() -> None:
 
 
 def test_psa_admits_the_injected_container_given_the_chart_value() -> None:
-    values = {"kserve": {"controller": {"deploymentMode": "Standard"}, "storage": {
-        "containerSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}}}
-    assert messages(PSA, [namespace(), RUNTIME, kserve_release(values),
-                          isvc(BARE_PREDICTOR)]) == []
+    values = {
+        "kserve": {
+            "controller": {"deploymentMode": "Standard"},
+            "storage": {"containerSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}}},
+        }
+    }
+    assert messages(PSA, [namespace(), RUNTIME, kserve_release(values), isvc(BARE_PREDICTOR)]) == []
 
 
 def test_psa_kserve_fails_closed() -> None:
@@ -685,10 +832,19 @@ def test_psa_kserve_fails_closed() -> None:
 def test_psa_kserve_agent_copies_the_first_container() -> None:
     runtime = copy.deepcopy(RUNTIME)
     del runtime["inputs"]["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"]
-    found = messages(PSA, [namespace(), runtime, kserve_release(),
-                           isvc({**isvc()["inputs"]["spec"]["predictor"], "logger": {
-                               "mode": "all"}})])
-    assert any("Container 'agent' (injected by KServe v0.20.0) violates Privilege Escalation"
-               in m for m in found), found
-    assert any("Container 'kserve-container' violates Privilege Escalation" in m
-               for m in found), found
+    found = messages(
+        PSA,
+        [
+            namespace(),
+            runtime,
+            kserve_release(),
+            isvc({**isvc()["inputs"]["spec"]["predictor"], "logger": {"mode": "all"}}),
+        ],
+    )
+    assert any(
+        "Container 'agent' (injected by KServe v0.20.0) violates Privilege Escalation" in m
+        for m in found
+    ), found
+    assert any("Container 'kserve-container' violates Privilege Escalation" in m for m in found), (
+        found
+    )

@@ -40,6 +40,7 @@ AUTOSCALER = "cluster-autoscaler"
 AUTOSCALER_CHART_VERSION = "9.59.0"
 # the tag follows the cluster's minor (the version table)
 AUTOSCALER_REPOSITORY_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
+AUTOSCALER_TAG = "k8s.io/cluster-autoscaler"  # + "/<cluster>": the groups it may resize
 AUTOSCALER_REPOSITORY = "https://kubernetes.github.io/autoscaler"
 DEVICE_PLUGIN = "nvidia-device-plugin"
 DEVICE_PLUGIN_CHART_VERSION = "0.20.0"
@@ -97,87 +98,199 @@ def lb_controller_policy(args: ClusterControllersArgs) -> str:
     in_vpc = {f"aws:ResourceTag/kubernetes.io/cluster/{args.cluster_name}": "shared"}
     sg = _arn(args, "ec2", "security-group/*")
     vpc = _arn(args, "ec2", "vpc/*")
-    lbs = [_arn(args, "elasticloadbalancing", r)
-           for r in ("targetgroup/*/*", "loadbalancer/net/*/*", "loadbalancer/app/*/*")]
-    listeners = [_arn(args, "elasticloadbalancing", f"{kind}/{lb}/*/*/*")
-                 for kind in ("listener", "listener-rule") for lb in ("net", "app")]
+    lbs = [
+        _arn(args, "elasticloadbalancing", r)
+        for r in ("targetgroup/*/*", "loadbalancer/net/*/*", "loadbalancer/app/*/*")
+    ]
+    listeners = [
+        _arn(args, "elasticloadbalancing", f"{kind}/{lb}/*/*/*")
+        for kind in ("listener", "listener-rule")
+        for lb in ("net", "app")
+    ]
     statements: list[dict[str, Any]] = [
-        {"Sid": "ServiceLinkedRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
-         "Resource": "*", "Condition": {"StringEquals": {
-             "iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}},
-        {"Sid": "Describe", "Effect": "Allow", "Resource": "*", "Action": [
-            "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses",
-            "ec2:DescribeAvailabilityZones", "ec2:DescribeInternetGateways", "ec2:DescribeVpcs",
-            "ec2:DescribeVpcPeeringConnections", "ec2:DescribeSubnets",
-            "ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
-            "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:DescribeCoipPools",
-            "ec2:DescribeIpamPools",
-            "ec2:DescribeRouteTables", "elasticloadbalancing:DescribeLoadBalancers",
-            "elasticloadbalancing:DescribeLoadBalancerAttributes",
-            "elasticloadbalancing:DescribeListeners",
-            "elasticloadbalancing:DescribeListenerCertificates",
-            "elasticloadbalancing:DescribeSSLPolicies", "elasticloadbalancing:DescribeRules",
-            "elasticloadbalancing:DescribeTargetGroups",
-            "elasticloadbalancing:DescribeTargetGroupAttributes",
-            "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags",
-            "elasticloadbalancing:DescribeTrustStores",
-            "elasticloadbalancing:DescribeListenerAttributes",
-            "elasticloadbalancing:DescribeCapacityReservation"]},
-        {"Sid": "VpcSecurityGroups", "Effect": "Allow", "Action": "ec2:GetSecurityGroupsForVpc",
-         "Resource": vpc, "Condition": {"StringEquals": in_vpc}},
+        {
+            "Sid": "ServiceLinkedRole",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}
+            },
+        },
+        {
+            "Sid": "Describe",
+            "Effect": "Allow",
+            "Resource": "*",
+            "Action": [
+                "ec2:DescribeAccountAttributes",
+                "ec2:DescribeAddresses",
+                "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeInternetGateways",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeVpcPeeringConnections",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeInstances",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeTags",
+                "ec2:DescribeCoipPools",
+                "ec2:DescribeIpamPools",
+                "ec2:DescribeRouteTables",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeListenerCertificates",
+                "elasticloadbalancing:DescribeSSLPolicies",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DescribeTrustStores",
+                "elasticloadbalancing:DescribeListenerAttributes",
+                "elasticloadbalancing:DescribeCapacityReservation",
+            ],
+        },
+        {
+            "Sid": "VpcSecurityGroups",
+            "Effect": "Allow",
+            "Action": "ec2:GetSecurityGroupsForVpc",
+            "Resource": vpc,
+            "Condition": {"StringEquals": in_vpc},
+        },
         # the cluster security group (EKS tags it kubernetes.io/cluster/<name>: owned), which
         # the nodes carry, admits the ALBs
-        {"Sid": "ClusterSecurityGroupRules", "Effect": "Allow", "Resource": sg,
-         "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
-         "Condition": {"StringEquals": {
-             f"aws:ResourceTag/kubernetes.io/cluster/{args.cluster_name}": "owned"}}},
-        {"Sid": "CreateSecurityGroup", "Effect": "Allow", "Action": "ec2:CreateSecurityGroup",
-         "Resource": sg, "Condition": {"StringEquals": tagging_mine}},
-        {"Sid": "CreateSecurityGroupInVpc", "Effect": "Allow", "Action": "ec2:CreateSecurityGroup",
-         "Resource": vpc, "Condition": {"StringEquals": in_vpc}},
-        {"Sid": "TagNewSecurityGroup", "Effect": "Allow", "Action": "ec2:CreateTags",
-         "Resource": sg, "Condition": {"StringEquals": {
-             "ec2:CreateAction": "CreateSecurityGroup", **tagging_mine}}},
-        {"Sid": "TagOwnSecurityGroups", "Effect": "Allow",
-         "Action": ["ec2:CreateTags", "ec2:DeleteTags"], "Resource": sg,
-         "Condition": {"Null": {f"aws:RequestTag/{LB_CLUSTER_TAG}": "true"},
-                       "StringEquals": mine}},
-        {"Sid": "OwnSecurityGroups", "Effect": "Allow", "Resource": sg, "Action": [
-            "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
-            "ec2:DeleteSecurityGroup"], "Condition": {"StringEquals": mine}},
-        {"Sid": "CreateLoadBalancers", "Effect": "Allow", "Resource": lbs,
-         "Action": ["elasticloadbalancing:CreateLoadBalancer",
-                    "elasticloadbalancing:CreateTargetGroup"],
-         "Condition": {"StringEquals": tagging_mine}},
-        {"Sid": "TagNewLoadBalancers", "Effect": "Allow", "Action": "elasticloadbalancing:AddTags",
-         "Resource": lbs, "Condition": {"StringEquals": {
-             "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"],
-             **tagging_mine}}},
-        {"Sid": "TagOwnLoadBalancers", "Effect": "Allow", "Resource": lbs,
-         "Action": ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
-         "Condition": {"Null": {f"aws:RequestTag/{LB_CLUSTER_TAG}": "true"},
-                       "StringEquals": mine}},
-        {"Sid": "OwnLoadBalancers", "Effect": "Allow", "Resource": lbs,
-         "Condition": {"StringEquals": mine}, "Action": [
-             "elasticloadbalancing:ModifyLoadBalancerAttributes",
-             "elasticloadbalancing:SetIpAddressType", "elasticloadbalancing:SetSecurityGroups",
-             "elasticloadbalancing:SetSubnets", "elasticloadbalancing:DeleteLoadBalancer",
-             "elasticloadbalancing:ModifyTargetGroup",
-             "elasticloadbalancing:ModifyTargetGroupAttributes",
-             "elasticloadbalancing:DeleteTargetGroup",
-             "elasticloadbalancing:ModifyCapacityReservation",
-             "elasticloadbalancing:ModifyIpPools",
-             "elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets",
-             # listeners and rules are created and changed on the controller's own ALBs
-             "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateRule"]},
-        {"Sid": "OwnListeners", "Effect": "Allow", "Resource": listeners,
-         "Condition": {"StringEquals": mine}, "Action": [
-             "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
-             "elasticloadbalancing:DeleteListener", "elasticloadbalancing:DeleteRule",
-             "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListenerAttributes",
-             "elasticloadbalancing:AddListenerCertificates",
-             "elasticloadbalancing:RemoveListenerCertificates",
-             "elasticloadbalancing:ModifyRule", "elasticloadbalancing:SetRulePriorities"]},
+        {
+            "Sid": "ClusterSecurityGroupRules",
+            "Effect": "Allow",
+            "Resource": sg,
+            "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+            "Condition": {
+                "StringEquals": {
+                    f"aws:ResourceTag/kubernetes.io/cluster/{args.cluster_name}": "owned"
+                }
+            },
+        },
+        {
+            "Sid": "CreateSecurityGroup",
+            "Effect": "Allow",
+            "Action": "ec2:CreateSecurityGroup",
+            "Resource": sg,
+            "Condition": {"StringEquals": tagging_mine},
+        },
+        {
+            "Sid": "CreateSecurityGroupInVpc",
+            "Effect": "Allow",
+            "Action": "ec2:CreateSecurityGroup",
+            "Resource": vpc,
+            "Condition": {"StringEquals": in_vpc},
+        },
+        {
+            "Sid": "TagNewSecurityGroup",
+            "Effect": "Allow",
+            "Action": "ec2:CreateTags",
+            "Resource": sg,
+            "Condition": {
+                "StringEquals": {"ec2:CreateAction": "CreateSecurityGroup", **tagging_mine}
+            },
+        },
+        {
+            "Sid": "TagOwnSecurityGroups",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateTags", "ec2:DeleteTags"],
+            "Resource": sg,
+            "Condition": {
+                "Null": {f"aws:RequestTag/{LB_CLUSTER_TAG}": "true"},
+                "StringEquals": mine,
+            },
+        },
+        {
+            "Sid": "OwnSecurityGroups",
+            "Effect": "Allow",
+            "Resource": sg,
+            "Action": [
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:DeleteSecurityGroup",
+            ],
+            "Condition": {"StringEquals": mine},
+        },
+        {
+            "Sid": "CreateLoadBalancers",
+            "Effect": "Allow",
+            "Resource": lbs,
+            "Action": [
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:CreateTargetGroup",
+            ],
+            "Condition": {"StringEquals": tagging_mine},
+        },
+        {
+            "Sid": "TagNewLoadBalancers",
+            "Effect": "Allow",
+            "Action": "elasticloadbalancing:AddTags",
+            "Resource": lbs,
+            "Condition": {
+                "StringEquals": {
+                    "elasticloadbalancing:CreateAction": [
+                        "CreateTargetGroup",
+                        "CreateLoadBalancer",
+                    ],
+                    **tagging_mine,
+                }
+            },
+        },
+        {
+            "Sid": "TagOwnLoadBalancers",
+            "Effect": "Allow",
+            "Resource": lbs,
+            "Action": ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+            "Condition": {
+                "Null": {f"aws:RequestTag/{LB_CLUSTER_TAG}": "true"},
+                "StringEquals": mine,
+            },
+        },
+        {
+            "Sid": "OwnLoadBalancers",
+            "Effect": "Allow",
+            "Resource": lbs,
+            "Condition": {"StringEquals": mine},
+            "Action": [
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:SetIpAddressType",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:ModifyCapacityReservation",
+                "elasticloadbalancing:ModifyIpPools",
+                "elasticloadbalancing:RegisterTargets",
+                "elasticloadbalancing:DeregisterTargets",
+                # listeners and rules are created and changed on the controller's own ALBs
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:CreateRule",
+            ],
+        },
+        {
+            "Sid": "OwnListeners",
+            "Effect": "Allow",
+            "Resource": listeners,
+            "Condition": {"StringEquals": mine},
+            "Action": [
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:RemoveTags",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:DeleteRule",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:ModifyListenerAttributes",
+                "elasticloadbalancing:AddListenerCertificates",
+                "elasticloadbalancing:RemoveListenerCertificates",
+                "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:SetRulePriorities",
+            ],
+        },
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
@@ -186,20 +299,51 @@ def autoscaler_policy(args: ClusterControllersArgs) -> str:
     """The Cluster Autoscaler's documented AWS policy (cluster-autoscaler/cloudprovider/aws
     README): resize only the Auto Scaling groups EKS tagged as this cluster's."""
     groups = _arn(args, "autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "Discover", "Effect": "Allow", "Resource": "*", "Action": [
-            "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
-            "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
-            "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
-            "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements"]},
-        # labels and taints of a group at zero nodes come from its node group
-        {"Sid": "NodeGroups", "Effect": "Allow", "Action": "eks:DescribeNodegroup",
-         "Resource": _arn(args, "eks", f"nodegroup/{args.cluster_name}/*/*")},
-        {"Sid": "ResizeOwnGroups", "Effect": "Allow", "Resource": groups, "Action": [
-            "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-         "Condition": {"StringEquals": {
-             f"aws:ResourceTag/k8s.io/cluster-autoscaler/{args.cluster_name}": "owned"}}},
-    ]}, sort_keys=True)
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Discover",
+                    "Effect": "Allow",
+                    "Resource": "*",
+                    "Action": [
+                        "autoscaling:DescribeAutoScalingGroups",
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations",
+                        "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags",
+                        "ec2:DescribeImages",
+                        "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions",
+                        "ec2:GetInstanceTypesFromInstanceRequirements",
+                    ],
+                },
+                # labels and taints of a group at zero nodes come from its node group
+                {
+                    "Sid": "NodeGroups",
+                    "Effect": "Allow",
+                    "Action": "eks:DescribeNodegroup",
+                    "Resource": _arn(args, "eks", f"nodegroup/{args.cluster_name}/*/*"),
+                },
+                {
+                    "Sid": "ResizeOwnGroups",
+                    "Effect": "Allow",
+                    "Resource": groups,
+                    "Action": [
+                        "autoscaling:SetDesiredCapacity",
+                        "autoscaling:TerminateInstanceInAutoScalingGroup",
+                    ],
+                    "Condition": {
+                        "StringEquals": {
+                            f"aws:ResourceTag/{AUTOSCALER_TAG}/{args.cluster_name}": "owned"
+                        }
+                    },
+                },
+            ],
+        },
+        sort_keys=True,
+    )
 
 
 def _image(image: tuple[str, str]) -> dict[str, str]:
@@ -340,11 +484,23 @@ class ClusterControllers(pulumi.ComponentResource):
                         "image": _image(DEVICE_PLUGIN_IMAGE),
                         # upstream's affinity wants node-feature-discovery labels, which
                         # EKS nodes lack; the GPU group's own label replaces that list
-                        "affinity": {"nodeAffinity": {
-                            "requiredDuringSchedulingIgnoredDuringExecution": {
-                                "nodeSelectorTerms": [{"matchExpressions": [{
-                                    "key": "node-group", "operator": "In",
-                                    "values": [args.gpu_node_group]}]}]}}},
+                        "affinity": {
+                            "nodeAffinity": {
+                                "requiredDuringSchedulingIgnoredDuringExecution": {
+                                    "nodeSelectorTerms": [
+                                        {
+                                            "matchExpressions": [
+                                                {
+                                                    "key": "node-group",
+                                                    "operator": "In",
+                                                    "values": [args.gpu_node_group],
+                                                }
+                                            ]
+                                        }
+                                    ]
+                                }
+                            }
+                        },
                     },
                     opts=after,
                 )

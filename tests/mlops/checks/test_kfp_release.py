@@ -61,26 +61,48 @@ OLD = "2.5.0"  # the backend the platform once pinned while compiling with SDK 2
     ("rel", "change", "needle"),
     [
         # the SDK moves on without the backend
-        (kfp_release.PYPROJECT, lambda t: t.replace('"kfp>=2.17,', f'"kfp>={NEXT},'),
-         f"pyproject.toml pins kfp {NEXT}"),
-        (kfp_release.IMAGE_REQUIREMENTS, lambda t: t.replace("kfp==2.17.3", f"kfp=={NEXT}.0"),
-         f"pipelines/requirements.txt pins kfp {NEXT}.0"),
-        (f"{kfp_release.COMPILED}/training.yaml",
-         lambda t: t.replace("sdkVersion: kfp-2.17.3", f"sdkVersion: kfp-{NEXT}.1"),
-         f"training.yaml was compiled by SDK kfp {NEXT}.1"),
+        (
+            kfp_release.PYPROJECT,
+            lambda t: t.replace('"kfp>=2.17,', f'"kfp>={NEXT},'),
+            f"pyproject.toml pins kfp {NEXT}",
+        ),
+        (
+            kfp_release.IMAGE_REQUIREMENTS,
+            lambda t: t.replace("kfp==2.17.3", f"kfp=={NEXT}.0"),
+            f"pipelines/requirements.txt pins kfp {NEXT}.0",
+        ),
+        (
+            f"{kfp_release.COMPILED}/training.yaml",
+            lambda t: t.replace("sdkVersion: kfp-2.17.3", f"sdkVersion: kfp-{NEXT}.1"),
+            f"training.yaml was compiled by SDK kfp {NEXT}.1",
+        ),
         # the backend stays behind (the 2.5.0 under SDK 2.17), in either file
-        (kfp_release.OVERLAY, lambda t: t.replace(f"ref={KFP_RELEASE}", f"ref={OLD}", 1),
-         f"is not at the release {KFP_RELEASE}"),
-        (kfp_release.INVENTORY, lambda t: t.replace(f"?ref={KFP_RELEASE}:", f"?ref={OLD}:", 1),
-         f"not the release {KFP_RELEASE}"),
-        (kfp_release.INVENTORY,
-         lambda t: t.replace(f"kfp-api-server:{KFP_RELEASE}", f"kfp-api-server:{OLD}"),
-         f"kfp-api-server:{OLD} is not the release"),
+        (
+            kfp_release.OVERLAY,
+            lambda t: t.replace(f"ref={KFP_RELEASE}", f"ref={OLD}", 1),
+            f"is not at the release {KFP_RELEASE}",
+        ),
+        (
+            kfp_release.INVENTORY,
+            lambda t: t.replace(f"?ref={KFP_RELEASE}:", f"?ref={OLD}:", 1),
+            f"not the release {KFP_RELEASE}",
+        ),
+        (
+            kfp_release.INVENTORY,
+            lambda t: t.replace(f"kfp-api-server:{KFP_RELEASE}", f"kfp-api-server:{OLD}"),
+            f"kfp-api-server:{OLD} is not the release",
+        ),
         # a pin that cannot be read is refused, not passed
-        (kfp_release.IMAGE_REQUIREMENTS, lambda t: t.replace("kfp==2.17.3\n", ""),
-         "pipelines/requirements.txt: the kfp pin cannot be read"),
-        (f"{kfp_release.COMPILED}/drift.yaml", lambda t: t.replace("sdkVersion:", "sdk:"),
-         "drift.yaml names no sdkVersion"),
+        (
+            kfp_release.IMAGE_REQUIREMENTS,
+            lambda t: t.replace("kfp==2.17.3\n", ""),
+            "pipelines/requirements.txt: the kfp pin cannot be read",
+        ),
+        (
+            f"{kfp_release.COMPILED}/drift.yaml",
+            lambda t: t.replace("sdkVersion:", "sdk:"),
+            "drift.yaml names no sdkVersion",
+        ),
     ],
 )
 def test_a_release_other_than_the_backends_is_refused(
@@ -104,6 +126,4 @@ def test_every_plan_refuses_a_mismatch(tmp_path: Path, monkeypatch: pytest.Monke
     empty = {"_cwd": str(tmp_path), "resources": [], "_providers": {}}
     assert not [r for r in refusals(empty) if r.startswith("KFP release")]
     monkeypatch.setattr(kfp_release, "installed_sdk", lambda: {"kfp": f"{NEXT}.0"})
-    assert any(
-        r.startswith(f"KFP release: the installed kfp is {NEXT}.0") for r in refusals(empty)
-    )
+    assert any(r.startswith(f"KFP release: the installed kfp is {NEXT}.0") for r in refusals(empty))

@@ -270,9 +270,21 @@ def test_a_failure_inside_a_handler_names_the_resource_instead_of_crashing(aws: 
 
 def _grants(count: int) -> str:
     """A policy document of ``count`` distinct statements (about 90 characters each)."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": f"S{i}", "Effect": "Allow", "Action": "s3:GetObject",
-         "Resource": f"arn:aws:s3:::bucket-{i:04d}/*"} for i in range(count)]}, indent=2)
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": f"S{i}",
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::bucket-{i:04d}/*",
+                }
+                for i in range(count)
+            ],
+        },
+        indent=2,
+    )
 
 
 def test_iam_policy_size_quotas_are_enforced_as_iam_counts_them(aws: Backend) -> None:
@@ -285,17 +297,39 @@ def test_iam_policy_size_quotas_are_enforced_as_iam_counts_them(aws: Backend) ->
         create(aws, "aws:iam/policy:Policy", "big", name="too-big", policy=large)
 
     def trust(subjects: int) -> str:
-        return json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-            "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/x.example"},
-            "Condition": {"StringEquals": {"x.example:sub": [
-                f"repo:acme/platform:environment:env-{i:03d}" for i in range(subjects)]}}}]})
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Principal": {
+                            "Federated": "arn:aws:iam::123456789012:oidc-provider/x.example"
+                        },
+                        "Condition": {
+                            "StringEquals": {
+                                "x.example:sub": [
+                                    f"repo:acme/platform:environment:env-{i:03d}"
+                                    for i in range(subjects)
+                                ]
+                            }
+                        },
+                    }
+                ],
+            }
+        )
 
     with pytest.raises(AwsRejected, match="ACLSizePerRole"):
         create(aws, "aws:iam/role:Role", "wide", name="wide-trust", assumeRolePolicy=trust(60))
     create(aws, "aws:iam/role:Role", "r", name="inline-role", assumeRolePolicy=trust(2))
-    create(aws, "aws:iam/rolePolicy:RolePolicy", "a", name="a", role="inline-role",
-           policy=small)
+    create(aws, "aws:iam/rolePolicy:RolePolicy", "a", name="a", role="inline-role", policy=small)
     with pytest.raises(AwsRejected, match="aggregate inline policies"):
-        create(aws, "aws:iam/rolePolicy:RolePolicy", "b", name="b", role="inline-role",
-               policy=_grants(55))
+        create(
+            aws,
+            "aws:iam/rolePolicy:RolePolicy",
+            "b",
+            name="b",
+            role="inline-role",
+            policy=_grants(55),
+        )

@@ -125,8 +125,12 @@ def test_program_calling_sys_exit_is_a_plan_error_not_an_exit() -> None:
     import sys
 
     def program() -> None:
-        aws.s3.Bucket("data", bucket="public-data", acl="public-read",
-                      opts=pulumi.ResourceOptions(provider=aws.Provider("aws", region="us-east-1")))
+        aws.s3.Bucket(
+            "data",
+            bucket="public-data",
+            acl="public-read",
+            opts=pulumi.ResourceOptions(provider=aws.Provider("aws", region="us-east-1")),
+        )
         sys.exit(0)
 
     with pytest.raises(PlanError, match=r"the program called sys\.exit\(0\) while it was planned"):
@@ -140,8 +144,11 @@ def test_secrets_show_as_placeholders_and_reach_the_pack_as_secrets() -> None:
 
     def program() -> None:
         provider = aws.Provider("aws", region="us-east-1")
-        aws.iam.Policy("p", policy=pulumi.Output.secret('{"Statement": []}'),
-                       opts=pulumi.ResourceOptions(provider=provider))
+        aws.iam.Policy(
+            "p",
+            policy=pulumi.Output.secret('{"Statement": []}'),
+            opts=pulumi.ResourceOptions(provider=provider),
+        )
         aws.kms.Key("k", opts=pulumi.ResourceOptions(provider=provider))
 
     plan = plan_function(program)
@@ -149,8 +156,10 @@ def test_secrets_show_as_placeholders_and_reach_the_pack_as_secrets() -> None:
     assert "_pack_inputs" not in public(plan)
     pack = {r["name"]: r for r in pack_resources(plan)}
     assert pack["p"]["inputs"]["policy"] == {SIG_KEY: SECRET_SIG, "value": '{"Statement": []}'}
-    assert pack["p"]["provider"] == by_name(plan, "aws")["urn"] + "::" + pack["p"]["provider"] \
-        .rsplit("::", 1)[-1]
+    assert (
+        pack["p"]["provider"]
+        == by_name(plan, "aws")["urn"] + "::" + pack["p"]["provider"].rsplit("::", 1)[-1]
+    )
     assert pack["k"]["inputs"] == by_name(plan, "k")["inputs"]  # no secret: as planned
 
 

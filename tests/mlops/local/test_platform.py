@@ -70,8 +70,9 @@ def test_status_endpoints_health_and_lean_mlflow(platform_sqlite: LocalPlatform)
     assert status["servers"]["mlflow"]["backend"] == "sqlite"
     # what the local platform does not use is off: the job runner and telemetry
     environ = Path(f"/proc/{status['servers']['mlflow']['pid']}/environ").read_bytes()
-    assert {b"MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false",
-            b"MLFLOW_DISABLE_TELEMETRY=true"} <= set(environ.split(b"\0"))
+    assert {b"MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false", b"MLFLOW_DISABLE_TELEMETRY=true"} <= set(
+        environ.split(b"\0")
+    )
     assert status["servers"]["model"]["state"] == "no model"
     assert status["feast"]["online_store"] == "sqlite"
     env = platform_sqlite.env()

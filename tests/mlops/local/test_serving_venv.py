@@ -18,6 +18,7 @@ def fake_build(calls: list[str]):
         (venv / "bin").mkdir(parents=True, exist_ok=True)
         (venv / "bin" / "mlserver").touch()
         (venv / serving_venv.STAMP).write_text(serving_venv.fingerprint())
+
     return build
 
 

@@ -136,7 +136,11 @@ def test_node_role_has_no_cni_policy_and_pulls_only(env: Planned) -> None:
 def test_core_addons_with_irsa_for_cni_and_ebs_csi_after_nodes(env: Planned) -> None:
     addons = {a["inputs"]["addonName"]: a for a in env.of_type(ADDON)}
     assert set(addons) == {
-        "vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "metrics-server"
+        "vpc-cni",
+        "coredns",
+        "kube-proxy",
+        "aws-ebs-csi-driver",
+        "metrics-server",
     }
     roles = {r["urn"]: r for r in env.of_type("aws:iam/role:Role")}
     arn_of = {env.state(r)["arn"]: r for r in roles.values()}

@@ -177,7 +177,10 @@ def test_a_created_cluster_needs_subnets() -> None:
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ARGS = ClusterControllersArgs(
-    cluster_name="t", kubernetes_version="1.35", account_id=ACCOUNT, region=REGION,
+    cluster_name="t",
+    kubernetes_version="1.35",
+    account_id=ACCOUNT,
+    region=REGION,
     vpc_id="vpc-0123456789abcdef0",
     oidc_provider_arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com/id/X",
     oidc_issuer=f"oidc.eks.{REGION}.amazonaws.com/id/X",
@@ -195,43 +198,65 @@ def test_the_autoscaler_is_the_release_of_the_clusters_minor(
     # it supports only its own minor: the tag comes from the version table's row for it
     monkeypatch.setitem(versions.table()["cluster_autoscaler"], "1.35", "v1.35.9")
     image = releases(ClusterConfig(version="1.35"))["cluster-autoscaler"]["inputs"]["values"][
-        "image"]
-    assert image == {"repository": "registry.k8s.io/autoscaling/cluster-autoscaler",
-                     "tag": "v1.35.9"}
+        "image"
+    ]
+    assert image == {
+        "repository": "registry.k8s.io/autoscaling/cluster-autoscaler",
+        "tag": "v1.35.9",
+    }
 
 
 def test_controllers_are_pinned_releases_and_the_device_plugin_follows_gpu_nodes() -> None:
     # issue 18 defect 6: groups at desired 0 never grew, alb Ingresses did nothing
     without_gpu = releases(ClusterConfig())
     assert set(without_gpu) == {"aws-load-balancer-controller", "cluster-autoscaler"}
-    gpu = ClusterConfig(node_groups={"gpu": {"enabled": True, "instance_types": ["g5.xlarge"],
-                                             "min_size": 0, "desired_size": 0, "max_size": 2}})
+    gpu = ClusterConfig(
+        node_groups={
+            "gpu": {
+                "enabled": True,
+                "instance_types": ["g5.xlarge"],
+                "min_size": 0,
+                "desired_size": 0,
+                "max_size": 2,
+            }
+        }
+    )
     found = releases(gpu)
-    assert set(found) == {"aws-load-balancer-controller", "cluster-autoscaler",
-                          "nvidia-device-plugin"}
+    assert set(found) == {
+        "aws-load-balancer-controller",
+        "cluster-autoscaler",
+        "nvidia-device-plugin",
+    }
     for r in found.values():
         inputs = r["inputs"]
         assert inputs["version"].count(".") == 2 and inputs["namespace"] == "kube-system"
         assert inputs["values"]["image"]["tag"].startswith("v")
     plugin = found["nvidia-device-plugin"]["inputs"]["values"]
     terms = plugin["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-    assert terms["nodeSelectorTerms"] == [{"matchExpressions": [
-        {"key": "node-group", "operator": "In", "values": ["gpu"]}]}]
+    assert terms["nodeSelectorTerms"] == [
+        {"matchExpressions": [{"key": "node-group", "operator": "In", "values": ["gpu"]}]}
+    ]
 
 
 def test_the_lb_controller_gets_region_and_vpc_because_pods_cannot_reach_imds() -> None:
     built = created(ClusterConfig())
-    lb = next(r for r in built.of_type(RELEASE)
-              if r["inputs"]["name"] == "aws-load-balancer-controller")["inputs"]["values"]
+    lb = next(
+        r for r in built.of_type(RELEASE) if r["inputs"]["name"] == "aws-load-balancer-controller"
+    )["inputs"]["values"]
     assert lb["region"] == REGION and lb["clusterName"] == "t"
     assert isinstance(lb["vpcId"], str) and lb["vpcId"].startswith("vpc-")
     role = f"arn:aws:iam::{ACCOUNT}:role/t-lb-controller"
     assert lb["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": role}
-    trust = json.loads(next(r for r in built.of_type("aws:iam/role:Role")
-                            if r["inputs"]["name"] == "t-lb-controller")["inputs"][
-        "assumeRolePolicy"])
+    trust = json.loads(
+        next(
+            r
+            for r in built.of_type("aws:iam/role:Role")
+            if r["inputs"]["name"] == "t-lb-controller"
+        )["inputs"]["assumeRolePolicy"]
+    )
     assert "system:serviceaccount:kube-system:aws-load-balancer-controller" in (
-        trust["Statement"][0]["Condition"]["StringEquals"].values())
+        trust["Statement"][0]["Condition"]["StringEquals"].values()
+    )
     vpc = built.one("aws:ec2/vpc:Vpc")["inputs"]["tags"]
     assert vpc["kubernetes.io/cluster/t"] == "shared"
 
@@ -247,22 +272,42 @@ SG = f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-1"
 @pytest.mark.parametrize(
     ("action", "resource", "context", "expected"),
     [
-        ("elasticloadbalancing:CreateLoadBalancer", LB,
-         {"aws:RequestTag/elbv2.k8s.aws/cluster": "t"}, True),
+        (
+            "elasticloadbalancing:CreateLoadBalancer",
+            LB,
+            {"aws:RequestTag/elbv2.k8s.aws/cluster": "t"},
+            True,
+        ),
         # another cluster's tag, or none: refused (upstream only checks the tag exists)
-        ("elasticloadbalancing:CreateLoadBalancer", LB,
-         {"aws:RequestTag/elbv2.k8s.aws/cluster": "other"}, False),
-        ("elasticloadbalancing:DeleteLoadBalancer", LB,
-         {"aws:ResourceTag/elbv2.k8s.aws/cluster": "t"}, True),
+        (
+            "elasticloadbalancing:CreateLoadBalancer",
+            LB,
+            {"aws:RequestTag/elbv2.k8s.aws/cluster": "other"},
+            False,
+        ),
+        (
+            "elasticloadbalancing:DeleteLoadBalancer",
+            LB,
+            {"aws:ResourceTag/elbv2.k8s.aws/cluster": "t"},
+            True,
+        ),
         ("elasticloadbalancing:DeleteLoadBalancer", LB, {}, False),
         ("ec2:DeleteSecurityGroup", SG, {"aws:ResourceTag/elbv2.k8s.aws/cluster": "other"}, False),
         # the nodes' group (tagged by EKS) admits the ALBs
-        ("ec2:AuthorizeSecurityGroupIngress", SG,
-         {"aws:ResourceTag/kubernetes.io/cluster/t": "owned"}, True),
+        (
+            "ec2:AuthorizeSecurityGroupIngress",
+            SG,
+            {"aws:ResourceTag/kubernetes.io/cluster/t": "owned"},
+            True,
+        ),
         ("ec2:AuthorizeSecurityGroupIngress", SG, {}, False),
         # another region or account is out of reach
-        ("elasticloadbalancing:DeleteLoadBalancer", LB.replace(REGION, "eu-west-1"),
-         {"aws:ResourceTag/elbv2.k8s.aws/cluster": "t"}, False),
+        (
+            "elasticloadbalancing:DeleteLoadBalancer",
+            LB.replace(REGION, "eu-west-1"),
+            {"aws:ResourceTag/elbv2.k8s.aws/cluster": "t"},
+            False,
+        ),
         ("wafv2:AssociateWebACL", "*", {}, False),
     ],
 )
@@ -274,15 +319,23 @@ def test_the_lb_controller_acts_only_on_this_clusters_resources(
 
 def test_the_autoscaler_resizes_only_this_clusters_groups() -> None:
     policy = autoscaler_policy(ARGS)
-    group = (f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:uuid:"
-             "autoScalingGroupName/eks-gpu-1")
-    assert allowed(policy, "autoscaling:SetDesiredCapacity", group,
-                   **{"aws:ResourceTag/k8s.io/cluster-autoscaler/t": "owned"})
+    group = (
+        f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:uuid:"
+        "autoScalingGroupName/eks-gpu-1"
+    )
+    assert allowed(
+        policy,
+        "autoscaling:SetDesiredCapacity",
+        group,
+        **{"aws:ResourceTag/k8s.io/cluster-autoscaler/t": "owned"},
+    )
     assert not allowed(policy, "autoscaling:SetDesiredCapacity", group)
-    assert allowed(policy, "eks:DescribeNodegroup",
-                   f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/t/gpu/uuid")
-    assert not allowed(policy, "eks:DescribeNodegroup",
-                       f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/other/gpu/uuid")
+    assert allowed(
+        policy, "eks:DescribeNodegroup", f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/t/gpu/uuid"
+    )
+    assert not allowed(
+        policy, "eks:DescribeNodegroup", f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/other/gpu/uuid"
+    )
 
 
 def test_what_the_platform_writes_waits_for_the_load_balancer_controller() -> None:

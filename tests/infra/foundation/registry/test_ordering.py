@@ -17,7 +17,7 @@ def test_repository_policies_depend_on_the_roles_they_name(env: str) -> None:
     assert policies
     for policy in policies:
         text = policy["inputs"]["policy"]
-        named = [urn for name, urn in roles.items() if f":role/{name}\"" in text]
+        named = [urn for name, urn in roles.items() if f':role/{name}"' in text]
         # the node role (pull) and the CI role (push)
         assert len(named) == 2, (policy["name"], named)
         assert set(named) <= set(policy["dependencies"]), policy["name"]

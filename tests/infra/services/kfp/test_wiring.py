@@ -58,8 +58,9 @@ def test_kfp_stores_artifacts_in_the_bucket_through_irsa(env: str) -> None:
             {"kind": "ServiceAccount", "name": runner, "namespace": "kubeflow"}
         ]
         rules = find(p, "Role", binding["roleRef"]["name"], "kubeflow")["rules"]
-        assert any("workflowtaskresults" in r["resources"] and "create" in r["verbs"]
-                   for r in rules)
+        assert any(
+            "workflowtaskresults" in r["resources"] and "create" in r["verbs"] for r in rules
+        )
     # no MinIO and no static keys anywhere in what the platform declares for KFP
     kfp_text = json.dumps([o for o in objects(p) if o["metadata"].get("namespace") == "kubeflow"])
     assert "minio" not in kfp_text.lower() and "accesskey" not in kfp_text.lower()
@@ -199,7 +200,9 @@ def test_each_teams_runs_get_its_workspace_prefix_and_pipeline_user_only() -> No
         assert data["MLOPS_DATA_PREFIX"] == f"teams/{team}"
         # the team's own pipeline account, and nothing else, never shown in the clear
         assert find(p, "Secret", f"mlops-pipelines-env-{team}", "kubeflow")["stringData"] == {
-            "MLFLOW_TRACKING_USERNAME": "[secret]", "MLFLOW_TRACKING_PASSWORD": "[secret]"}
+            "MLFLOW_TRACKING_USERNAME": "[secret]",
+            "MLFLOW_TRACKING_PASSWORD": "[secret]",
+        }
         (record,) = [
             r
             for r in resources_of(p, "kubernetes:core/v1:Secret")
