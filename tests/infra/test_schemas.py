@@ -82,7 +82,11 @@ def is_native(obj: dict[str, Any]) -> bool:
     return "." not in group or group.endswith(".k8s.io")
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize(
+    "env",
+    # make test-all: staging and prod as well (the same code on bigger plans)
+    [e if e == "dev" else pytest.param(e, marks=pytest.mark.long) for e in ENVIRONMENTS],
+)
 def test_the_manifest_folder_validates_as_a_whole(env: str, tmp_path: Path) -> None:
     """Every object file against the schema of the cluster version the plan targets:
     natives strictly (kubernetes-validate's offline OpenAPI schemas), KServe's against

@@ -71,6 +71,8 @@ def section(text: str, env: str) -> str:
     return text.split(f"\n### {env}\n", 1)[1].split("\n### ", 1)[0].split("\n<sub>", 1)[0]
 
 
+# make test-all: a second whole review of a real plan (the base's own plan is make test's)
+@pytest.mark.long
 def test_node_group_size_change_shows_exactly_that_change_and_its_cost(repo: Path) -> None:
     doc = yaml.safe_load(env_file(repo, "dev").read_text())
     group = platform(doc)["cluster"]["node_groups"]["workloads"]

@@ -82,6 +82,8 @@ def two_stacks(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# make test-all: plans every environment twice
+@pytest.mark.long
 def test_several_environments_plan_as_one_by_one() -> None:
     together = plan_environments(["dev", "prod"])
     for env in ("dev", "prod"):

@@ -130,6 +130,8 @@ def test_file_naming_rules(name: str, module: str) -> None:
     assert module in _candidates(name)
 
 
+# make test-all: plans every environment twice; test_internals' switch test covers it too
+@pytest.mark.long
 def test_plans_are_identical_when_the_providers_were_loaded_eagerly() -> None:
     """A process that imported the SDKs itself (as a test might) plans the same bytes."""
     script = (

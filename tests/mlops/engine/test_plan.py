@@ -23,6 +23,8 @@ def fixture_plan() -> dict:
     return plan_program(PROGRAMS / "k8s")
 
 
+# make test-all: determinism across processes stays in make test
+@pytest.mark.long
 def test_same_inputs_give_identical_bytes() -> None:
     assert to_json(plan_environment("staging")) == to_json(plan_environment("staging"))
 

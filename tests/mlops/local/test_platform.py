@@ -138,6 +138,8 @@ def serve_champions(p: LocalPlatform, name: str, monkeypatch: pytest.MonkeyPatch
     return second
 
 
+# make test-all: a second serving scenario (test_feast_online_store_sqlite serves and infers)
+@pytest.mark.long
 def test_serves_champion_and_reloads(
     platform_sqlite: LocalPlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
