@@ -39,7 +39,16 @@ from .common import (
     resources_of,
     stack_policy,
 )
-from .k8s import KSERVE_GROUP, Object, hidden, objects, pod_labels, pod_specs
+from .k8s import (
+    KSERVE_COMPONENTS,
+    KSERVE_FRAMEWORKS,
+    KSERVE_GROUP,
+    Object,
+    hidden,
+    objects,
+    pod_labels,
+    pod_specs,
+)
 from .network import (
     DEFAULT_AUTH_APPS,
     Placed,
@@ -56,29 +65,14 @@ ANNOTATION_MODEL = "mlops.platform/registered-model"
 ANNOTATION_VERSION = "mlops.platform/model-version"
 ARTIFACT_TAG = ("purpose", "ml-artifacts")
 ARTIFACT_STORE_COMPONENT = "mlops:storage:ArtifactStore"
-# Framework keys of the v1beta1 predictor (older spelling of `model:`).
-FRAMEWORKS = (
-    "model",
-    "sklearn",
-    "xgboost",
-    "lightgbm",
-    "tensorflow",
-    "pytorch",
-    "onnx",
-    "triton",
-    "pmml",
-    "paddle",
-    "huggingface",
-)
-COMPONENTS = ("predictor", "transformer", "explainer")
 DEFAULT_MIN_REPLICAS = 2
 
 
 def serving_containers(spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(label, container-like block) of every component of an InferenceService spec."""
-    for component in COMPONENTS:
+    for component in KSERVE_COMPONENTS:
         block = as_dict(spec.get(component))
-        for key in FRAMEWORKS:
+        for key in KSERVE_FRAMEWORKS:
             if isinstance(block.get(key), Mapping):
                 yield f"{component}.{key}", block[key]
         for c in as_list(block.get("containers")):
@@ -90,7 +84,7 @@ def storage_uris(spec: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(label, storageUri) of the predictor's model(s)."""
     predictor = as_dict(spec.get("predictor"))
     out = []
-    for key in FRAMEWORKS:
+    for key in KSERVE_FRAMEWORKS:
         uri = get(predictor, key, "storageUri")
         if uri is not None:
             out.append((f"predictor.{key}", uri))
@@ -240,9 +234,9 @@ def _check_runtime_known(args: StackValidationArgs, report: ReportViolation) -> 
             continue
         name = f"{p.obj.prefix()}InferenceService '{_isvc_name(p)}'"
         spec = as_dict(p.obj.props.get("spec"))
-        for component in COMPONENTS:
+        for component in KSERVE_COMPONENTS:
             block = as_dict(spec.get(component))
-            for key in FRAMEWORKS:
+            for key in KSERVE_FRAMEWORKS:
                 model = block.get(key)
                 if not isinstance(model, Mapping):
                     continue

@@ -62,19 +62,15 @@ class Hook:
         return group in self.groups and (not self.kinds or kind in self.kinds)
 
 
-def _value(values: Mapping[str, Any], *path: str) -> Any:
-    return get(values, *path)
-
-
 def _lb_services(values: Mapping[str, Any]) -> bool:
-    enabled = _value(values, "enableServiceMutatorWebhook")
-    policy = _value(values, "serviceMutatorWebhookConfig", "failurePolicy")
+    enabled = get(values, "enableServiceMutatorWebhook")
+    policy = get(values, "serviceMutatorWebhookConfig", "failurePolicy")
     return enabled is not False and policy != "Ignore"
 
 
 def _lb_ingresses(values: Mapping[str, Any]) -> bool:
-    disabled = _value(values, "webhookConfig", "disableIngressValidation")
-    policy = _value(values, "webhookConfig", "ingressValdationFailurePolicy")
+    disabled = get(values, "webhookConfig", "disableIngressValidation")
+    policy = get(values, "webhookConfig", "ingressValdationFailurePolicy")
     return disabled is not True and policy != "Ignore"
 
 

@@ -210,7 +210,6 @@ class Cluster(pulumi.ComponentResource):
             endpoint = None
         else:
             endpoint = self._create(name, args)
-        # server-side apply: field ownership instead of last-applied annotations
         if args.config.mode == "create":
             # the controllers go first, on a provider of their own: the load balancer
             # controller's webhooks refuse Services and Ingresses until its pods answer, so
@@ -232,23 +231,13 @@ class Cluster(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    provider=k8s.Provider(
-                        f"{name}-k8s-controllers",
-                        kubeconfig=self.kubeconfig,
-                        enable_server_side_apply=True,
-                        opts=pulumi.ResourceOptions(parent=self),
-                    ),
+                    provider=self._kubernetes(f"{name}-k8s-controllers"),
                 ),
             )
             ready: list[pulumi.Resource] = [controllers.lb_controller]
         else:
             ready = []
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
-        )
+        self.provider = self._kubernetes(f"{name}-k8s", depends_on=ready)
         if args.config.mode == "create":
             self._storage_class(name)
         self.register_outputs(
@@ -260,6 +249,18 @@ class Cluster(pulumi.ComponentResource):
                 "node_security_group_id": self.node_security_group_id,
                 "kubeconfig": self.kubeconfig,
             }
+        )
+
+    def _kubernetes(
+        self, name: str, depends_on: list[pulumi.Resource] | None = None
+    ) -> k8s.Provider:
+        """A provider for this cluster; server-side apply: field ownership instead of
+        last-applied annotations."""
+        return k8s.Provider(
+            name,
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
         )
 
     @property
