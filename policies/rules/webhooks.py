@@ -22,8 +22,9 @@ The webhooks, from the charts' templates at the versions the platform pins (read
   TargetGroupBindings and IngressClassParams (Fail);
 * ``cert-manager``: ``webhook.cert-manager.io`` on every object of ``cert-manager.io`` and
   ``acme.cert-manager.io`` (Fail);
-* ``kserve``: InferenceService, TrainedModel, InferenceGraph, ServingRuntime,
-  ClusterServingRuntime (validating and defaulting webhooks, Fail).
+* ``kserve-resources`` (``kserve`` before v0.15): InferenceService, TrainedModel,
+  InferenceGraph, ServingRuntime, ClusterServingRuntime (validating and defaulting
+  webhooks, Fail).
 
 Another Helm release writes objects the pack cannot list (the chart's templates are not in
 the plan), so it counts as writing a Service unless its chart installs CRDs only: nearly
@@ -84,20 +85,22 @@ WEBHOOKS: dict[str, tuple[Hook, ...]] = {
     "cert-manager": (
         Hook("webhook.cert-manager.io", ("cert-manager.io", "acme.cert-manager.io"), ()),
     ),
-    "kserve": (
-        Hook(
-            "serving.kserve.io webhooks",
-            ("serving.kserve.io",),
-            (
-                "InferenceService",
-                "TrainedModel",
-                "InferenceGraph",
-                "ServingRuntime",
-                "ClusterServingRuntime",
-            ),
+}
+# KServe's chart is `kserve-resources` since v0.15 (`kserve` before): the same webhooks
+KSERVE_HOOKS = (
+    Hook(
+        "serving.kserve.io webhooks",
+        ("serving.kserve.io",),
+        (
+            "InferenceService",
+            "TrainedModel",
+            "InferenceGraph",
+            "ServingRuntime",
+            "ClusterServingRuntime",
         ),
     ),
-}
+)
+WEBHOOKS |= {"kserve": KSERVE_HOOKS, "kserve-resources": KSERVE_HOOKS}
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,10 @@ def test_a_kustomize_directory_counts_as_writing_services() -> None:
     assert len(refused([lb(), kfp])) == 1
 
 
-def test_cert_manager_and_kserve_objects_wait_for_their_releases() -> None:
+# KServe's chart as the platform installs it (oci://ghcr.io/kserve/charts/kserve-resources,
+# v0.15 on) and its name before
+@pytest.mark.parametrize("kserve", ["oci://ghcr.io/kserve/charts/kserve-resources", "kserve"])
+def test_cert_manager_and_kserve_objects_wait_for_their_releases(kserve: str) -> None:
     issuer = res(
         "kubernetes:cert-manager.io/v1:ClusterIssuer",
         "ca",
@@ -168,7 +171,7 @@ def test_cert_manager_and_kserve_objects_wait_for_their_releases() -> None:
             "spec": {"predictor": {"model": {"modelFormat": {"name": "mlflow"}}}},
         },
     )
-    cm, ks = release("cert-manager"), release("kserve")
+    cm, ks = release("cert-manager"), release(kserve, name="kserve")
     found = refused([cm, ks, issuer, isvc])
     assert sorted(m.split(" is ")[0] for m in found) == [
         "ClusterIssuer 'ca'",
