@@ -24,7 +24,14 @@ The webhooks, from the charts' templates at the versions the platform pins (read
   ``acme.cert-manager.io`` (Fail);
 * ``kserve-resources`` (``kserve`` before v0.15): InferenceService, TrainedModel,
   InferenceGraph, ServingRuntime, ClusterServingRuntime (validating and defaulting
-  webhooks, Fail).
+  webhooks, Fail);
+* ``kube-prometheus-stack`` 79.5.0: PrometheusRules, Ignore by default (its patch Job),
+  Fail when ``prometheusOperator.admissionWebhooks.failurePolicy`` says so or the patch
+  Job is off.
+
+Every chart whose inventory (``infra/**/inventory*.yaml``) lists a webhook configuration
+has an entry here (asserted by the rule's tests), so the next chart with a webhook is not
+silently left out.
 
 Another Helm release writes objects the pack cannot list (the chart's templates are not in
 the plan), so it counts as writing a Service unless its chart installs CRDs only: nearly
@@ -101,6 +108,31 @@ KSERVE_HOOKS = (
     ),
 )
 WEBHOOKS |= {"kserve": KSERVE_HOOKS, "kserve-resources": KSERVE_HOOKS}
+
+
+def _prometheus_rules(values: Mapping[str, Any]) -> bool:
+    operator = as_dict(get(values, "prometheusOperator"))
+    hooks = as_dict(operator.get("admissionWebhooks"))
+    if operator.get("enabled") is False or hooks.get("enabled") is False:
+        return False
+    policy = hooks.get("failurePolicy") or ""
+    if policy:
+        # IgnoreOnInstallOnly: Ignore on the first install, the race this rule is about
+        return policy == "Fail"
+    # unset: Ignore while the patch Job (the default) sets up the certificates, else Fail
+    return as_dict(hooks.get("patch")).get("enabled") is False
+
+
+# kube-prometheus-stack 79.5.0 (templates/prometheus-operator/admission-webhooks/
+# {validating,mutating}WebhookConfiguration.yaml): PrometheusRules, Ignore by default
+WEBHOOKS["kube-prometheus-stack"] = (
+    Hook(
+        "prometheusrule{validate,mutate}.monitoring.coreos.com",
+        ("monitoring.coreos.com",),
+        ("PrometheusRule",),
+        _prometheus_rules,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -216,13 +248,15 @@ TYPES_READ = (
     "kubernetes:serving.kserve.io/v1beta1:InferenceService",
     "kubernetes:serving.kserve.io/v1alpha1:ServingRuntime",
     "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime",
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
 )
 
 POLICIES: list[Policy] = [
     stack_policy(
         "k8s-admitted-after-webhook",
         "Objects a fail-closed admission webhook intercepts (load balancer controller, "
-        "cert-manager, KServe) are written after the release that installs the webhook.",
+        "cert-manager, KServe, the Prometheus operator) are written after the release that "
+        "installs the webhook.",
         _check,
         types=TYPES_READ,
         remediation="Order the object after the release: depends_on it, or create it with "

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from harness import messages, res
+
+from policies.rules.capabilities import chart_name
+from policies.rules.webhooks import WEBHOOKS
 
 RULE = "k8s-admitted-after-webhook"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -192,3 +197,47 @@ def test_cert_manager_and_kserve_objects_wait_for_their_releases(kserve: str) ->
 
 def test_no_webhook_release_no_finding() -> None:
     assert refused([service(), ingress(), release("kube-prometheus-stack")]) == []
+
+
+def prometheus_rule(deps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return res(
+        "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+        "slo",
+        {"metadata": {"name": "slo", "namespace": "monitoring"}, "spec": {"groups": []}},
+        deps={"": deps} if deps else None,
+    )
+
+
+# kube-prometheus-stack 79.5.0: Ignore while its patch Job manages the certificates (the
+# default), Fail when the values say so
+@pytest.mark.parametrize(
+    ("hooks", "refused_"),
+    [
+        ({}, False),
+        ({"failurePolicy": "Ignore"}, False),
+        ({"failurePolicy": "IgnoreOnInstallOnly"}, False),
+        ({"enabled": False, "failurePolicy": "Fail"}, False),
+        ({"failurePolicy": "Fail"}, True),
+        ({"patch": {"enabled": False}}, True),
+    ],
+)
+def test_prometheus_rules_race_the_operators_webhook_only_when_it_fails_closed(
+    hooks: dict[str, Any], refused_: bool
+) -> None:
+    kps = release("kube-prometheus-stack", {"prometheusOperator": {"admissionWebhooks": hooks}})
+    found = refused([kps, prometheus_rule()])
+    assert [m.split(" is ")[0] for m in found] == (["PrometheusRule 'slo'"] if refused_ else [])
+    assert refused([kps, prometheus_rule(deps=[kps])]) == []
+
+
+def test_every_chart_whose_inventory_lists_a_webhook_is_known_to_the_rule() -> None:
+    # a chart added with a webhook the rule does not know would let its objects race it
+    root = Path(__file__).resolve().parents[2]
+    hooked = set()
+    for path in sorted(root.glob("infra/**/inventory*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        kinds = {o.get("kind") for o in doc.get("objects") or []}
+        if kinds & {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}:
+            hooked.add(chart_name(doc["helm"]))
+    assert hooked >= {"aws-load-balancer-controller", "cert-manager", "kserve-resources"}
+    assert hooked - set(WEBHOOKS) == set()
