@@ -1,7 +1,7 @@
 """Adding a service touches only what docs/architecture.md says it touches, and plans.
 
 A copy of the project gains a toy service slice — its own folder, one field in
-`infra/config.py`'s `Components`, one entry in `infra/__main__.py`'s `SERVICES` — and is
+`infra/config.py`'s `Components`, one entry in `infra/slices.py`'s `SERVICES` — and is
 planned next to the untouched copy: the plan grows by the toy's resources and nothing
 else of it changes.
 """
@@ -125,7 +125,7 @@ def add_toy(tree: Path) -> None:
             "    toy: ToyConfig = Field(default_factory=ToyConfig)\n",
         )
     )
-    main = tree / "infra" / "__main__.py"
+    main = tree / "infra" / "slices.py"
     text = main.read_text()
     text = edit(
         text,
@@ -166,7 +166,7 @@ def test_a_new_service_slice_touches_three_places_and_adds_only_itself(tmp_path:
         == documented_places()
         == {
             "infra/config.py",
-            "infra/__main__.py",
+            "infra/slices.py",
             "infra/services/toy",
         }
     )
