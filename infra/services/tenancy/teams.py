@@ -11,6 +11,7 @@ model nor read the team's data.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -51,9 +52,8 @@ class TeamsArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
-def _team_output(
-    team: TeamConfig, artifact_uri: str, role_arn: str, serving_role_arn: str
-) -> dict[str, str]:
+def _team_output(team: TeamConfig, artifact_uri: str, arns: list[str]) -> dict[str, str]:
+    role_arn, serving_role_arn = arns
     return {
         "namespace": team.namespace,
         "service_account": team.service_account,
@@ -128,9 +128,7 @@ class Teams(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
             out[team.name] = pulumi.Output.all(identity.role_arn, serving.role_arn).apply(
-                lambda arns, team=team: _team_output(
-                    team, args.bucket_uri(team.prefix), arns[0], arns[1]
-                )
+                functools.partial(_team_output, team, args.bucket_uri(team.prefix))
             )
         self.teams = pulumi.Output.all(**out)
         self.register_outputs({"teams": self.teams})
