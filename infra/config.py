@@ -267,6 +267,7 @@ class PlatformConfig(Strict):
                 add("iam-role", f"{base}-{role}")
         for i, team in enumerate(self.teams):
             add("iam-role", f"{base}-team-{team.name}", f"teams.{i}.name")
+            add("iam-role", f"{base}-team-{team.name}-serving", f"teams.{i}.name")
             if comp.kfp.enabled:
                 add("iam-role", f"{base}-kfp-runner-{team.name}", f"teams.{i}.name")
         return names

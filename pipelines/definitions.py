@@ -2,7 +2,6 @@
 
 from kfp import dsl, kubernetes
 
-from mlops_runtime import teams
 from mlops_runtime.pipelines_env import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
 from pipelines import kfp_components as c
 from pipelines import settings
@@ -54,7 +53,6 @@ def training_pipeline(
     approver: str = "training-pipeline",
     reason: str = "",
     team: str = "data-science",
-    service_account: str = teams.SERVICE_ACCOUNT,
     min_replicas: int = 1,
 ) -> None:
     """Training: features -> training set -> validate -> split -> sweep -> register ->
@@ -71,8 +69,8 @@ def training_pipeline(
         approver: Recorded with the decision.
         reason: Recorded with the decision (default: the measured improvement).
         team: Team that serves the model: its namespace ``team-<team>``, its prefix of the
-            artifact store (where the model is published) and its service account.
-        service_account: The team's serving service account (``teams.N.service_account``).
+            artifact store (where the model is published) and its serving account
+            (``model-server``, read-only on the team's models; not a parameter).
         min_replicas: Lowest replica count of the InferenceService.
     """
     ingest = _platform(c.ingest_features())
@@ -115,7 +113,6 @@ def training_pipeline(
         c.deploy_champion(
             model_name=model_name,
             team=team,
-            service_account=service_account,
             min_replicas=min_replicas,
             champion=promotion.outputs["champion"],
         )

@@ -264,7 +264,6 @@ def evaluate_and_promote(
 def deploy_champion(
     model_name: str,
     team: str,
-    service_account: str,
     min_replicas: int,
     champion: str,
     manifest: Output[Artifact],
@@ -272,13 +271,14 @@ def deploy_champion(
     """Publish the champion to the team's prefix and render its KServe InferenceService;
     reload the local server.
 
-    The InferenceService runs in the team's namespace as the team's service account (its
-    IRSA role reads only the team's prefix), so the model is copied there first.
+    The InferenceService runs in the team's namespace as the team's serving account (its
+    IRSA role reads only the team's published models, ``teams/<team>/models/``), so the
+    model is copied there first. The account is not a run parameter: whoever submits a run
+    chooses its parameters, and a model server must not run as the read-write runner.
 
     Args:
         model_name: Registered model name.
         team: Team that serves it (namespace ``team-<team>``, prefix ``teams/<team>``).
-        service_account: The team's serving service account (its IRSA role).
         min_replicas: Lowest replica count.
         champion: Champion version decided upstream (re-read here: the alias wins).
         manifest: The InferenceService YAML.
@@ -309,7 +309,7 @@ def deploy_champion(
         model_name=model_name,
         model_version=version,
         min_replicas=min_replicas,
-        service_account=service_account,
+        service_account=teams.SERVING_ACCOUNT,
     )
     text = yaml.safe_dump(service, sort_keys=False)
     Path(manifest.path).write_text(text)

@@ -20,9 +20,9 @@ _DTYPES = {"f": "FP64", "i": "INT64", "u": "UINT64", "b": "BOOL"}
 def publish_model(download_uri: str, team: str, model_name: str, version: str) -> str:
     """Copy a registered model version to the team's prefix, where its model servers read.
 
-    The team's serving role may read only its own prefix (``teams/<team>``), not MLflow's
-    (``mlflow/``): the run downloads the version through the tracking server (its proxied
-    artifacts, with the run's MLflow credentials) and writes it under
+    The team's serving role may read only its published models (``teams/<team>/models/``),
+    not MLflow's prefix (``mlflow/``): the run downloads the version through the tracking
+    server (its proxied artifacts, with the run's MLflow credentials) and writes it under
     ``teams/<team>/models/<model>/<version>/``, which the team's runner role may write.
 
     Args:

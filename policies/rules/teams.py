@@ -15,18 +15,32 @@ is a team whose data another team must not reach.
 * `team-env-own-workspace`: a team's ConfigMap that names an MLflow workspace
   (``MLFLOW_WORKSPACE``) names the team's, and a data prefix (``MLOPS_DATA_PREFIX``) lies in
   the team's prefix.
+* `team-serving-read-only`: a team's serving account (a team identity also labelled
+  ``mlops.platform/workload: serving``) is bound to a role granted nothing but S3 reads and
+  ``kms:Decrypt`` (no write of any service, nothing of another service), which AWS —
+  conditions included — would refuse reading or listing anything of the team's prefix
+  outside its published models (``teams/<team>/models/``: its data, its MLflow artifacts,
+  a look-alike ``models*`` folder) and listing a bucket without an ``s3:prefix``, in every
+  bucket where teams keep data and every bucket its policies name. Another team's prefix and
+  MLflow's are `team-role-own-prefix-only`'s (a serving account is a team identity).
+* `team-inference-service-serving-account`: an InferenceService in a team's namespace runs
+  each of its components (predictor, transformer, explainer) under a service account the
+  plan declares in that namespace as the team's serving account: not the namespace's
+  ``default`` (no ``serviceAccountName``), not the team's read-write runner.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, StackValidationArgs
 
 from .common import SECRET, as_dict, as_list, config, get, resources_of, stack_policy
-from .iam_eval import Request, Unmodelled, decide
+from .iam_actions import LIST, PERMISSIONS, READ, TAGGING, WRITE, statement_actions
+from .iam_eval import Request, Unmodelled, decide, statements
 
 TEAM_LABEL = "mlops.platform/team"
 IRSA = "eks.amazonaws.com/role-arn"
@@ -40,10 +54,20 @@ WORKSPACE_KEY = "MLFLOW_WORKSPACE"
 DATA_PREFIX_KEY = "MLOPS_DATA_PREFIX"
 DEFAULT_TEAM_PREFIX = "teams/{team}/"
 DEFAULT_PROTECTED = ["mlflow/"]
+WORKLOAD_LABEL = "mlops.platform/workload"
+SERVING = "serving"
+DEFAULT_MODELS_FOLDER = "models"
+INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+ISVC_COMPONENTS = ("predictor", "transformer", "explainer")
+# a bucket no plan names: a grant on every bucket (a wildcard) reaches it too
+ANY_BUCKET = "mlops-policy-probe-any-bucket"
+# reading an SSE-KMS object asks KMS to decrypt through S3: the one non-S3 action a serving
+# role needs (it writes nothing, though AWS files it under Write)
+SERVING_KMS = "kms:decrypt"
 _BUCKET = re.compile(r"^arn:aws[a-z-]*:s3:::([^/*?]+)")
 PROBES = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
 
-SCHEMA = {
+SCHEMA: dict[str, dict[str, Any]] = {
     "team_prefix": {
         "type": "string",
         "default": DEFAULT_TEAM_PREFIX,
@@ -58,13 +82,24 @@ SCHEMA = {
 }
 
 
+SERVING_SCHEMA: dict[str, dict[str, Any]] = {
+    "team_prefix": SCHEMA["team_prefix"],
+    "models_folder": {
+        "type": "string",
+        "default": DEFAULT_MODELS_FOLDER,
+        "description": "The folder of a team's prefix holding its published models (all its "
+        "serving account may read).",
+    },
+}
+
+
 def _config(args: StackValidationArgs) -> tuple[str, list[str]]:
     prefix = str(config(args, "team_prefix", DEFAULT_TEAM_PREFIX))
     protected = [str(p) for p in as_list(config(args, "protected_prefixes", DEFAULT_PROTECTED))]
     return prefix, protected
 
 
-def _labels(props: Any) -> dict[str, Any]:
+def _labels(props: Any) -> Mapping[str, Any]:
     return as_dict(as_dict(get(props, "metadata")).get("labels"))
 
 
@@ -120,51 +155,120 @@ def _team_buckets(arns: set[str], team_prefix: str, teams: set[str]) -> set[str]
     return out
 
 
-def _check_team_roles(args: StackValidationArgs, report: ReportViolation) -> None:
-    team_prefix, protected = _config(args)
-    teams = all_teams(args)
-    ns_teams = _teams_of_namespaces(args)
-    inline: dict[str, list[Any]] = {}
-    for r in resources_of(args, ROLE_POLICY):
-        inline.setdefault(str(get(r.props, "role")), []).append(get(r.props, "policy"))
-    attached = {str(get(r.props, "role")) for r in resources_of(args, ATTACHMENT)}
-    identities = []
-    for account in resources_of(args, SERVICE_ACCOUNT):
-        meta = as_dict(get(account.props, "metadata"))
-        role_arn = as_dict(meta.get("annotations")).get(IRSA)
-        team = _labels(account.props).get(TEAM_LABEL) or ns_teams.get(str(meta.get("namespace")))
-        if role_arn is not None and isinstance(team, str):
-            identities.append((account, meta, str(role_arn).rsplit("/", 1)[-1], team))
-    # where teams keep data: buckets in which a team identity is granted a team's prefix
-    # (a registry bucket every runner lists holds no team's data)
-    buckets = _team_buckets(
-        {a for _, _, role, _ in identities for a in _arns(inline.get(role, []))}, team_prefix, teams
-    )
-    for account, meta, role, team in identities:
-        who = f"ServiceAccount {meta.get('namespace')}/{meta.get('name')} (team {team})"
-        policies = inline.get(role, [])
-        if role in attached:
+def _account_team(props: Any, ns_teams: dict[str, str]) -> str | None:
+    """The team of a service account: its label, else its namespace's."""
+    meta = as_dict(get(props, "metadata"))
+    team = _labels(props).get(TEAM_LABEL) or ns_teams.get(str(meta.get("namespace")))
+    return team if isinstance(team, str) else None
+
+
+class _Identities:
+    """The plan's team identities (IRSA service accounts of a team) and their roles."""
+
+    def __init__(self, args: StackValidationArgs, team_prefix: str) -> None:
+        self.teams = all_teams(args)
+        ns_teams = _teams_of_namespaces(args)
+        self.inline: dict[str, list[Any]] = {}
+        for r in resources_of(args, ROLE_POLICY):
+            self.inline.setdefault(str(get(r.props, "role")), []).append(get(r.props, "policy"))
+        self.attached = {str(get(r.props, "role")) for r in resources_of(args, ATTACHMENT)}
+        self.accounts: list[tuple[Any, Mapping[str, Any], str, str]] = []
+        for account in resources_of(args, SERVICE_ACCOUNT):
+            meta = as_dict(get(account.props, "metadata"))
+            role_arn = as_dict(meta.get("annotations")).get(IRSA)
+            team = _account_team(account.props, ns_teams)
+            if role_arn is not None and team is not None:
+                self.accounts.append((account, meta, str(role_arn).rsplit("/", 1)[-1], team))
+        # where teams keep data: buckets in which a team identity is granted a team's prefix
+        # (a registry bucket every runner lists holds no team's data)
+        self.buckets = _team_buckets(
+            {a for _, _, role, _ in self.accounts for a in _arns(self.inline.get(role, []))},
+            team_prefix,
+            self.teams,
+        )
+
+    def readable(
+        self, account: Any, who: str, role: str, report: ReportViolation
+    ) -> list[Any] | None:
+        """The role's inline policies, or None (reported) when they cannot be judged."""
+        policies = self.inline.get(role, [])
+        if role in self.attached:
             report(
                 f"{who}: role {role!r} has managed policies, which cannot be shown to stop "
                 "at the team's prefix offline",
                 account.urn,
             )
-            continue
+            return None
         if any(not isinstance(p, str) or p == SECRET for p in policies):
             report(f"{who}: a policy of role {role!r} cannot be read", account.urn)
+            return None
+        return policies
+
+
+def _instance(pattern: str) -> str:
+    """A concrete value a glob matches (``*`` a name, ``?`` one character)."""
+    return pattern.replace("*", "probe").replace("?", "x")
+
+
+def _instances(policies: list[Any]) -> tuple[set[str], set[str]]:
+    """Object keys and ``s3:prefix`` values the policies' own patterns match: (keys, prefixes).
+
+    Probing the top of a prefix misses a grant on a folder below it; probing an instance of
+    each pattern the role names finds it.
+    """
+    keys: set[str] = set()
+    prefixes: set[str] = set()
+
+    def walk(value: Any, condition_key: str | None = None) -> None:
+        if isinstance(value, str):
+            if condition_key == "s3:prefix":
+                prefixes.add(_instance(value))
+            elif value.startswith("arn:aws") and ":s3:::" in value:
+                key = value.split(":::", 1)[1].partition("/")[2]
+                if key:
+                    keys.add(_instance(key))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k.lower() if isinstance(k, str) and k.lower() == "s3:prefix" else None)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, condition_key)
+
+    for policy in policies:
+        try:
+            walk(json.loads(policy) if isinstance(policy, str) else policy)
+        except ValueError:
+            continue
+    return keys, prefixes
+
+
+def _check_team_roles(args: StackValidationArgs, report: ReportViolation) -> None:
+    team_prefix, protected = _config(args)
+    found = _Identities(args, team_prefix)
+    teams, buckets = found.teams, found.buckets
+    for account, meta, role, team in found.accounts:
+        who = f"ServiceAccount {meta.get('namespace')}/{meta.get('name')} (team {team})"
+        policies = found.readable(account, who, role, report)
+        if policies is None:
             continue
         foreign = [team_prefix.format(team=o) for o in sorted(teams - {team})] + protected
+        keys, listed = _instances(policies)
         for bucket in sorted(buckets):
             for prefix in foreign:
+                # the top of the prefix, and whatever deeper the role's own patterns name
+                # there (a grant on teams/<other>/models/* does not reach teams/<other>/probe)
+                here = ["probe", *sorted(k[len(prefix) :] for k in keys if k.startswith(prefix))]
                 requests = [
-                    Request(action=a, resource=f"arn:aws:s3:::{bucket}/{prefix}probe")
+                    Request(action=a, resource=f"arn:aws:s3:::{bucket}/{prefix}{key}")
+                    for key in here
                     for a in PROBES
                 ] + [
                     Request(
                         action="s3:ListBucket",
                         resource=f"arn:aws:s3:::{bucket}",
-                        context={"s3:prefix": prefix},
-                    ),
+                        context={"s3:prefix": p},
+                    )
+                    for p in [prefix, *sorted(v for v in listed if v.startswith(prefix))]
                 ]
                 for request in requests:
                     try:
@@ -183,6 +287,151 @@ def _check_team_roles(args: StackValidationArgs, report: ReportViolation) -> Non
                             account.urn,
                         )
                         break
+
+
+def _serving_grants(policies: list[Any]) -> tuple[list[str], list[str]]:
+    """What Allow statements grant beyond S3 reads and kms:Decrypt: (writes, other actions).
+
+    Raises:
+        Unmodelled: a statement or an action the action reference cannot read.
+    """
+    writes: set[str] = set()
+    other: set[str] = set()
+    for policy in policies:
+        for statement in statements(policy):
+            if statement.get("Effect") != "Allow":
+                continue
+            for action in statement_actions(statement):
+                if action.key.lower() == SERVING_KMS:
+                    continue
+                if action.service == "s3" and action.levels <= {READ, LIST}:
+                    continue
+                if action.levels & {WRITE, PERMISSIONS, TAGGING}:
+                    writes.add(action.key)
+                else:
+                    other.add(action.key)
+    return sorted(writes), sorted(other)
+
+
+def _few(keys: list[str], n: int = 3) -> str:
+    shown = ", ".join(keys[:n])
+    return shown + (f" and {len(keys) - n} more" if len(keys) > n else "")
+
+
+def _check_serving(args: StackValidationArgs, report: ReportViolation) -> None:
+    team_prefix, _ = _config(args)
+    folder = str(config(args, "models_folder", DEFAULT_MODELS_FOLDER)).strip("/")
+    found = _Identities(args, team_prefix)
+    for account, meta, role, team in found.accounts:
+        if _labels(account.props).get(WORKLOAD_LABEL) != SERVING:
+            continue
+        who = f"ServiceAccount {meta.get('namespace')}/{meta.get('name')} (team {team}, serving)"
+        policies = found.readable(account, who, role, report)
+        if policies is None:
+            continue
+        own = team_prefix.format(team=team)
+        models = f"{own}{folder}/"
+        try:
+            writes, other = _serving_grants(policies)
+        except Unmodelled as exc:
+            report(f"{who}: what role {role!r} grants cannot be decided ({exc})", account.urn)
+            continue
+        if writes:
+            report(
+                f"{who}: role {role!r} may write ({_few(writes)}); a serving account only "
+                f"reads the team's models under {models}",
+                account.urn,
+            )
+        if other:
+            report(
+                f"{who}: role {role!r} may {_few(other)}, beyond reading the team's models "
+                f"under {models}",
+                account.urn,
+            )
+        named = {m.group(1) for a in _arns(policies) if (m := _BUCKET.match(a))}
+        outside = [f"{own}probe", f"{own}{folder}x/probe", "probe"]
+        for bucket in sorted(found.buckets | named | {ANY_BUCKET}):
+            arn = f"arn:aws:s3:::{bucket}"
+            requests = [
+                *(Request(action="s3:GetObject", resource=f"{arn}/{key}") for key in outside),
+                # HeadBucket, or a listing of the whole bucket: no s3:prefix at all
+                Request(action="s3:ListBucket", resource=arn),
+                *(
+                    Request(action="s3:ListBucket", resource=arn, context={"s3:prefix": p})
+                    for p in (own, f"{own}{folder}x/")
+                ),
+            ]
+            for request in requests:
+                where = request.resource.removeprefix("arn:aws:s3:::")
+                prefix = request.context.get("s3:prefix")
+                if request.action != "s3:ListBucket":
+                    target = f"s3://{where}"
+                elif prefix:
+                    target = f"s3://{where} (s3:prefix {prefix})"
+                else:
+                    target = f"s3://{where} without an s3:prefix (every key's name)"
+                try:
+                    allowed = decide(request, policies).allowed
+                except Unmodelled as exc:
+                    report(
+                        f"{who}: {request.action} on {target} cannot be decided ({exc})",
+                        account.urn,
+                    )
+                    break
+                if allowed:
+                    report(
+                        f"{who}: role {role!r} may {request.action} on {target}, outside the "
+                        f"team's models ({models})",
+                        account.urn,
+                    )
+                    break
+
+
+def _check_isvc_accounts(args: StackValidationArgs, report: ReportViolation) -> None:
+    ns_teams = _teams_of_namespaces(args)
+    accounts: dict[tuple[str, str], Any] = {}
+    for account in resources_of(args, SERVICE_ACCOUNT):
+        meta = as_dict(get(account.props, "metadata"))
+        accounts[(str(meta.get("namespace")), str(meta.get("name")))] = account.props
+    for isvc in resources_of(args, INFERENCE_SERVICE):
+        meta = as_dict(get(isvc.props, "metadata"))
+        ns = meta.get("namespace")
+        team = ns_teams.get(str(ns)) or _labels(isvc.props).get(TEAM_LABEL)
+        if not isinstance(team, str):
+            continue  # not a team's: the platform's own models are not this rule's
+        who = f"InferenceService {ns}/{meta.get('name')} (team {team})"
+        if not isinstance(ns, str):
+            report(f"{who}: its namespace cannot be read", isvc.urn)
+            continue
+        spec = as_dict(get(isvc.props, "spec"))
+        for component in ISVC_COMPONENTS:
+            if component not in spec:
+                continue
+            name = as_dict(spec[component]).get("serviceAccountName")
+            if name is None:
+                report(
+                    f"{who}: its {component} names no serviceAccountName, so it runs as the "
+                    "namespace's 'default' account, not the team's serving account",
+                    isvc.urn,
+                )
+                continue
+            props = accounts.get((ns, str(name)))
+            if props is None:
+                report(
+                    f"{who}: its {component} runs as {name!r}, which the plan does not declare "
+                    f"in {ns}: it cannot be shown to be the team's serving account",
+                    isvc.urn,
+                )
+                continue
+            if (
+                _account_team(props, ns_teams) != team
+                or _labels(props).get(WORKLOAD_LABEL) != SERVING
+            ):
+                report(
+                    f"{who}: its {component} runs as {name!r}, not the team's serving account "
+                    f"(labelled {WORKLOAD_LABEL}: {SERVING}, read-only on the team's models)",
+                    isvc.urn,
+                )
 
 
 def _check_team_env(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -219,6 +468,30 @@ POLICIES: list[Policy] = [
         types=(NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP, ROLE_POLICY, ATTACHMENT),
         remediation="Scope the role's S3 statements to the team's prefix (objects under "
         "teams/<team>/*, ListBucket with s3:prefix teams/<team>/*).",
+    ),
+    stack_policy(
+        "team-serving-read-only",
+        "A team's serving account (a team identity labelled mlops.platform/workload: "
+        "serving) may only read: its role grants no write and nothing beyond S3 reads and "
+        "kms:Decrypt, and cannot read or list the team's prefix outside its published models "
+        "(teams/<team>/models/) nor list a bucket without an s3:prefix, as AWS would evaluate "
+        "it (conditions included).",
+        _check_serving,
+        schema=SERVING_SCHEMA,
+        types=(NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP, ROLE_POLICY, ATTACHMENT),
+        remediation="Give the serving account a role of its own with s3:GetObject on "
+        "teams/<team>/models/*, s3:ListBucket with s3:prefix teams/<team>/models/*, and "
+        "kms:Decrypt through S3; run the team's pipelines under another account.",
+    ),
+    stack_policy(
+        "team-inference-service-serving-account",
+        "An InferenceService in a team's namespace runs each component (predictor, "
+        "transformer, explainer) as the team's serving account declared in that namespace: "
+        "not the namespace's default account, not the team's read-write runner.",
+        _check_isvc_accounts,
+        types=(NAMESPACE, SERVICE_ACCOUNT, INFERENCE_SERVICE),
+        remediation="Set spec.<component>.serviceAccountName to the team's serving account "
+        "(model-server).",
     ),
     stack_policy(
         "team-env-own-workspace",

@@ -350,7 +350,7 @@ def test_cross_field_orders_are_refused(change: Change, message: str) -> None:
 
 
 def test_the_limit_range_default_is_the_one_the_config_checks() -> None:
-    args = TeamTenancyArgs(config=TeamConfig(name="fraud"), role_arn="arn")
+    args = TeamTenancyArgs(config=TeamConfig(name="fraud"), role_arn="arn", serving_role_arn="s")
     assert args.default_limits == CONTAINER_DEFAULT_LIMITS
 
 
@@ -382,6 +382,26 @@ def test_the_same_model_name_in_two_teams_is_two_objects() -> None:
 def test_a_served_model_path_leaving_its_prefix_is_refused(path: str) -> None:
     message = refusal(lambda p: p["components"]["kserve"]["models"][0].update(path=path))
     assert message.startswith("platform.components.kserve.models.0.path: ")
+
+
+@pytest.mark.parametrize(
+    "path", ["data/fraud-classifier/1", "mlflow/1/abc", "modelsx/m/1", "models"]
+)
+def test_a_served_model_outside_the_teams_models_is_refused(path: str) -> None:
+    """The team's serving account reads only teams/<team>/models/: a model elsewhere would
+    fail to download at run time."""
+    message = refusal(lambda p: p["components"]["kserve"]["models"][0].update(path=path))
+    assert message == (
+        f"platform.components.kserve.models.0.path: {path!r} is not under models/: the "
+        "team's serving account reads only its published models (teams/<team>/models/)"
+    )
+
+
+def test_a_teams_pipelines_account_named_like_its_serving_account_is_refused() -> None:
+    message = refusal(lambda p: p["teams"][0].update(service_account="model-server"))
+    assert message.startswith(
+        "platform.teams.0.service_account: 'model-server' is the team's serving account"
+    )
 
 
 # ---------------------------------------------------------------- cron
@@ -503,8 +523,8 @@ def test_a_team_name_making_an_iam_role_over_64_characters_is_refused(tmp_path: 
     message = planned_refusal(tmp_path, change)
     assert message == (
         "platform.teams.0.name: with the stack 'dev', it makes the IAM role name "
-        f"'acme-ml-platform-eu1-dev-kfp-runner-{long}', which is 67 characters; AWS allows 1-64 "
-        "for the IAM role name"
+        f"'acme-ml-platform-eu1-dev-team-{long}-serving', which is 69 characters; AWS allows "
+        "1-64 for the IAM role name"
     )
 
 

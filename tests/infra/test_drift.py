@@ -95,6 +95,21 @@ def test_the_pipeline_root_has_one_name() -> None:
 # ------------------------------------------------------------------ team groups
 
 
+def _read_prefix(prefix: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::b/{prefix}/*",
+                }
+            ],
+        }
+    )
+
+
 def test_team_members_sign_in_to_the_teams_group_only() -> None:
     member = f"arn:aws:iam::{ACCOUNT}:role/fraud-scientists"
 
@@ -104,18 +119,8 @@ def test_team_members_sign_in_to_the_teams_group_only() -> None:
             TeamsArgs(
                 role_prefix="t-dev",
                 teams=[TeamConfig(name="fraud", members=[member]), TeamConfig(name="recsys")],
-                prefix_policy=lambda prefix: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": "s3:GetObject",
-                                "Resource": f"arn:aws:s3:::b/{prefix}/*",
-                            }
-                        ],
-                    }
-                ),
+                prefix_policy=_read_prefix,
+                read_policy=_read_prefix,
                 bucket_uri=lambda p: f"s3://b/{p}",
                 oidc_provider_arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}",
                 oidc_issuer=ISSUER,

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from kfp.dsl import HTML, Artifact, Dataset, Metrics
 
+from mlops_runtime import teams
 from pipelines import kfp_components as c
 from pipelines import settings, storage
 from pipelines.data import feature_columns, load_dataset, model_frame, split_holdout
@@ -145,7 +146,6 @@ def test_train_register_promote_deploy(env_sqlite: dict[str, str], tmp_path: Pat
     uri = c.deploy_champion.python_func(
         model_name=name,
         team="a",
-        service_account="serve-a",
         min_replicas=1,
         champion=outcome.champion,
         manifest=manifest,
@@ -154,10 +154,10 @@ def test_train_register_promote_deploy(env_sqlite: dict[str, str], tmp_path: Pat
     predictor = service["spec"]["predictor"]
     assert predictor["model"]["storageUri"] == uri
     assert service["metadata"]["annotations"]["mlops.platform/model-version"] == version
-    # In the team's namespace, as the team's account, from the team's prefix (the only one
-    # its IRSA role reads; MLflow's `mlflow/` prefix is not)
+    # In the team's namespace, as the team's serving account, from the team's published
+    # models (all its IRSA role reads; MLflow's `mlflow/` prefix and the team's data are not)
     assert service["metadata"]["namespace"] == "team-a"
-    assert predictor["serviceAccountName"] == "serve-a"
+    assert predictor["serviceAccountName"] == teams.SERVING_ACCOUNT == "model-server"
     bucket = env_sqlite["MLOPS_ARTIFACT_BUCKET"]
     assert uri == f"s3://{bucket}/teams/a/models/{name}/{version}"
     # KServe would find the model there: the published copy carries MLmodel

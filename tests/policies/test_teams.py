@@ -102,6 +102,12 @@ def test_roles_scoped_to_their_teams_prefix_pass() -> None:
             "may s3:GetObject under s3://acme-artifacts/teams/recsys/",
         ),
         (
+            # a folder below another team's prefix (its published models): probing the top
+            # of the prefix alone would miss it
+            [*scoped("teams/fraud"), *scoped("teams/recsys/models")],
+            "may s3:GetObject under s3://acme-artifacts/teams/recsys/",
+        ),
+        (
             # a prefix wildcard that also matches every other team's
             scoped("teams/*"),
             "may s3:GetObject under s3://acme-artifacts/teams/recsys/",
@@ -194,3 +200,326 @@ def test_a_teams_env_naming_another_workspace_or_prefix_is_refused(
     (message,) = messages(ENV_POLICY, env(data))
     assert message.startswith("ConfigMap kubeflow/mlops-pipelines-env-fraud (team fraud): ")
     assert expected in message
+
+
+SERVING_POLICY = "team-serving-read-only"
+ISVC_POLICY = "team-inference-service-serving-account"
+WORKLOAD = "mlops.platform/workload"
+KMS_DECRYPT = {
+    "Effect": "Allow",
+    "Action": "kms:Decrypt",
+    "Resource": "arn:aws:kms:us-east-1:123456789012:key/*",
+    "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+}
+
+
+def models_read(team: str) -> list[dict[str, Any]]:
+    """What the platform grants a serving role: its team's published models, read only."""
+    prefix = f"teams/{team}/models"
+    return [
+        {
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{BUCKET}",
+            "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"arn:aws:s3:::{BUCKET}/{prefix}/*",
+        },
+        KMS_DECRYPT,
+    ]
+
+
+def serving_plan(
+    fraud_serving: list[dict[str, Any]], *, serving_label: bool = True
+) -> list[dict[str, Any]]:
+    """Two teams, each with its runner (read-write on its prefix) and its serving account;
+    fraud's serving role holds ``fraud_serving``."""
+    out = []
+    for team in ("fraud", "recsys"):
+        ns = f"team-{team}"
+        out.append(
+            res(
+                "kubernetes:core/v1:Namespace",
+                f"ns-{team}",
+                {"metadata": {"name": ns, "labels": {LABEL: team}}},
+            )
+        )
+        serving = fraud_serving if team == "fraud" else models_read(team)
+        for sa, role, statements, labels in (
+            ("pipeline-runner", f"acme-team-{team}", scoped(f"teams/{team}"), {LABEL: team}),
+            (
+                "model-server",
+                f"acme-team-{team}-serving",
+                serving,
+                {LABEL: team, **({WORKLOAD: "serving"} if serving_label else {})},
+            ),
+        ):
+            out += [
+                res("aws:iam/role:Role", role, {"name": role, "assumeRolePolicy": "{}"}),
+                res(
+                    "aws:iam/rolePolicy:RolePolicy",
+                    f"{role}-access",
+                    {"name": "access", "role": role, "policy": doc(*statements)},
+                ),
+                res(
+                    "kubernetes:core/v1:ServiceAccount",
+                    f"{ns}-{sa}",
+                    {
+                        "metadata": {
+                            "name": sa,
+                            "namespace": ns,
+                            "labels": labels,
+                            "annotations": {
+                                "eks.amazonaws.com/role-arn": (
+                                    f"arn:aws:iam::123456789012:role/{role}"
+                                )
+                            },
+                        }
+                    },
+                ),
+            ]
+    return out
+
+
+FRAUD_SERVING = "ServiceAccount team-fraud/model-server (team fraud, serving)"
+
+
+def test_serving_accounts_reading_their_teams_models_only_pass() -> None:
+    plan_ = serving_plan(models_read("fraud"))
+    assert messages(SERVING_POLICY, plan_) == []
+    # the serving accounts are team identities: the prefix rule holds them too, and passes
+    assert messages(POLICY, plan_) == []
+
+
+@pytest.mark.parametrize(
+    ("statements", "expected"),
+    [
+        (
+            # the team runner's grant: read-write on the whole team prefix
+            [*scoped("teams/fraud"), KMS_DECRYPT],
+            "may write (s3:DeleteObject, s3:PutObject); a serving account only reads the "
+            "team's models under teams/fraud/models/",
+        ),
+        (
+            # writing its own models is a write all the same
+            [
+                *models_read("fraud"),
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:PutObject",
+                    "Resource": f"arn:aws:s3:::{BUCKET}/teams/fraud/models/*",
+                },
+            ],
+            "may write (s3:PutObject)",
+        ),
+        (
+            # a write in another service: encrypting with the key
+            [*models_read("fraud"), {**KMS_DECRYPT, "Action": "kms:GenerateDataKey"}],
+            "may write (kms:GenerateDataKey)",
+        ),
+        (
+            # a read of another service
+            [
+                *models_read("fraud"),
+                {
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+                },
+            ],
+            "may secretsmanager:GetSecretValue, beyond reading the team's models under "
+            "teams/fraud/models/",
+        ),
+        (
+            # read-only, but the team's whole prefix: its data and MLflow artifacts
+            [
+                {**models_read("fraud")[1], "Resource": f"arn:aws:s3:::{BUCKET}/teams/fraud/*"},
+                *models_read("fraud")[::2],
+            ],
+            "may s3:GetObject on s3://acme-artifacts/teams/fraud/probe, outside the team's "
+            "models (teams/fraud/models/)",
+        ),
+        (
+            # a look-alike of the models folder (no slash after the folder)
+            [
+                {
+                    **models_read("fraud")[1],
+                    "Resource": f"arn:aws:s3:::{BUCKET}/teams/fraud/models*",
+                },
+                *models_read("fraud")[::2],
+            ],
+            "may s3:GetObject on s3://acme-artifacts/teams/fraud/modelsx/probe",
+        ),
+        (
+            # listing the team's whole prefix shows its data's keys
+            [
+                {
+                    **models_read("fraud")[0],
+                    "Condition": {"StringLike": {"s3:prefix": ["teams/fraud/*"]}},
+                },
+                *models_read("fraud")[1:],
+            ],
+            "may s3:ListBucket on s3://acme-artifacts (s3:prefix teams/fraud/), outside "
+            "the team's models",
+        ),
+        (
+            # listing without an s3:prefix condition (HeadBucket) shows every key
+            [{**models_read("fraud")[0], "Condition": {}}, *models_read("fraud")[1:]],
+            "may s3:ListBucket on s3://acme-artifacts without an s3:prefix (every key's name), "
+            "outside the team's models",
+        ),
+        (
+            # a grant on every bucket's objects
+            [
+                *models_read("fraud"),
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/*"},
+            ],
+            "may s3:GetObject on s3://acme-artifacts/teams/fraud/probe",
+        ),
+        (
+            # another bucket altogether (no team keeps data there): reading it is beyond too
+            [
+                *models_read("fraud"),
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::acme-feast-registry/*",
+                },
+            ],
+            "may s3:GetObject on s3://acme-feast-registry/teams/fraud/probe",
+        ),
+    ],
+)
+def test_a_serving_account_that_can_write_or_read_beyond_its_models_is_refused(
+    statements: list[dict[str, Any]], expected: str
+) -> None:
+    found = messages(SERVING_POLICY, serving_plan(statements))
+    assert found, "refused"
+    assert all(m.startswith(FRAUD_SERVING + ": ") for m in found), found
+    assert any(expected in m for m in found), found
+    # recsys's serving role is read-only on its models: nothing of it is reported
+
+
+def test_a_serving_account_reaching_another_teams_models_is_refused_as_a_team_identity() -> None:
+    statements = [*models_read("fraud"), *models_read("recsys")]
+    found = messages(POLICY, serving_plan(statements))
+    assert any(
+        m.startswith(FRAUD_SERVING.replace(", serving", "") + ": ")
+        and "may s3:GetObject under s3://acme-artifacts/teams/recsys/" in m
+        for m in found
+    ), found
+
+
+def test_a_serving_policy_the_rule_cannot_read_is_refused() -> None:
+    statements = [*models_read("fraud"), {"Effect": "Allow", "Action": "s3:NoSuchAction"}]
+    (message,) = messages(SERVING_POLICY, serving_plan(statements))
+    assert message.startswith(FRAUD_SERVING + ": what role 'acme-team-fraud-serving' grants ")
+    assert "cannot be decided" in message
+
+
+def test_a_serving_role_with_managed_policies_is_refused() -> None:
+    plan_ = serving_plan(models_read("fraud"))
+    plan_.append(
+        res(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "fraud-serving-s3-read",
+            {
+                "role": "acme-team-fraud-serving",
+                "policyArn": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+            },
+        )
+    )
+    (message,) = messages(SERVING_POLICY, plan_)
+    assert message == (
+        f"{FRAUD_SERVING}: role 'acme-team-fraud-serving' has managed policies, which cannot "
+        "be shown to stop at the team's prefix offline"
+    )
+
+
+def isvc(namespace: str, **components: dict[str, Any]) -> dict[str, Any]:
+    return res(
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+        f"isvc-{namespace}",
+        {
+            "apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService",
+            "metadata": {"name": "fraud-classifier", "namespace": namespace},
+            "spec": components,
+        },
+    )
+
+
+def model(account: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"model": {"modelFormat": {"name": "mlflow"}, "storageUri": "s3://b/x"}}
+    if account is not None:
+        out["serviceAccountName"] = account
+    return out
+
+
+def test_an_inference_service_under_its_teams_serving_account_passes() -> None:
+    resources = [
+        *serving_plan(models_read("fraud")),
+        isvc("team-fraud", predictor=model("model-server"), transformer=model("model-server")),
+        # outside the teams' namespaces: not this rule's
+        isvc("kserve-demo", predictor=model(None)),
+    ]
+    assert messages(ISVC_POLICY, resources) == []
+
+
+@pytest.mark.parametrize(
+    ("components", "expected"),
+    [
+        (
+            {"predictor": model(None)},
+            "its predictor names no serviceAccountName, so it runs as the namespace's "
+            "'default' account, not the team's serving account",
+        ),
+        (
+            {"predictor": model("pipeline-runner")},
+            "its predictor runs as 'pipeline-runner', not the team's serving account "
+            "(labelled mlops.platform/workload: serving, read-only on the team's models)",
+        ),
+        (
+            {"predictor": model("model-server"), "transformer": model("pipeline-runner")},
+            "its transformer runs as 'pipeline-runner', not the team's serving account",
+        ),
+        (
+            {"predictor": model("default")},
+            "its predictor runs as 'default', which the plan does not declare in team-fraud",
+        ),
+    ],
+)
+def test_an_inference_service_not_under_its_teams_serving_account_is_refused(
+    components: dict[str, Any], expected: str
+) -> None:
+    resources = [*serving_plan(models_read("fraud")), isvc("team-fraud", **components)]
+    (message,) = messages(ISVC_POLICY, resources)
+    assert message.startswith("InferenceService team-fraud/fraud-classifier (team fraud): ")
+    assert expected in message
+
+
+def test_another_teams_serving_account_is_not_the_teams() -> None:
+    """recsys's serving account, labelled as such, named from fraud's namespace."""
+    resources = serving_plan(models_read("fraud"))
+    for r in resources:
+        if r["name"] == "team-recsys-model-server":
+            r["inputs"]["metadata"]["namespace"] = "team-fraud"
+            r["inputs"]["metadata"]["name"] = "recsys-server"
+    resources.append(isvc("team-fraud", predictor=model("recsys-server")))
+    (message,) = messages(ISVC_POLICY, resources)
+    assert "runs as 'recsys-server', not the team's serving account" in message
+
+
+def test_an_unlabelled_serving_account_is_not_a_serving_account() -> None:
+    """Without its label the account is not held read-only — and no InferenceService may
+    run under it."""
+    resources = [
+        *serving_plan([*scoped("teams/fraud"), KMS_DECRYPT], serving_label=False),
+        isvc("team-fraud", predictor=model("model-server")),
+    ]
+    assert messages(SERVING_POLICY, resources) == []
+    (message,) = messages(ISVC_POLICY, resources)
+    assert "runs as 'model-server', not the team's serving account" in message

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from infra.base.config import CLASS_NAME_PATTERN, ChartVersion, FieldProblem, Image, Strict
+from mlops_runtime import teams
 
 RuntimeName = Literal["sklearn", "mlserver", "xgboost"]
 
@@ -18,7 +19,8 @@ class ServedModel(Strict):
         name: InferenceService name.
         team: The team whose namespace, service account and prefix serve it.
         model_name / model_version: The registered model version.
-        path: Path under the team's artifact prefix (``s3://<bucket>/teams/<team>/<path>``).
+        path: Path under the team's artifact prefix (``s3://<bucket>/teams/<team>/<path>``),
+            in its ``models/`` folder: the only one the team's serving account reads.
         min_replicas / max_replicas: Predictor replicas.
     """
 
@@ -40,6 +42,12 @@ class ServedModel(Strict):
                 "path",
                 f"{self.path!r} must be a relative path of named segments (no empty, '.' or "
                 "'..' segment): it is appended to the team's prefix",
+            )
+        if segments[0] != teams.MODELS or len(segments) < 2:
+            raise FieldProblem(
+                "path",
+                f"{self.path!r} is not under {teams.MODELS}/: the team's serving account reads "
+                f"only its published models (teams/<team>/{teams.MODELS}/)",
             )
         return self
 

@@ -1,5 +1,5 @@
 """KServe: CRDs, controller, serving runtimes, and the configured models, each served in
-its team's namespace under the team's service account."""
+its team's namespace under the team's serving account (read-only on its models)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def deploy(p: Platform) -> None:
                     model_version=m.model_version,
                     min_replicas=m.min_replicas,
                     max_replicas=m.max_replicas,
-                    service_account=teams[m.team].service_account,
+                    service_account=teams[m.team].serving_account,
                 )
                 for m in cfg.models
             ],

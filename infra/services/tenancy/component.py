@@ -8,6 +8,11 @@
   the instance metadata endpoint stays blocked), traffic inside the namespace and
   scrapes from monitoring.
 * The team's service account, bound to the team's IRSA role.
+* The team's serving account (``model-server``), bound to its read-only role on the
+  team's published models, which its InferenceServices run as. It has no Kubernetes
+  API rights and no API token mounted: neither KServe's storage initializer nor the
+  model server calls the API, and IRSA's web-identity token is a projected volume of its
+  own that EKS's pod identity webhook adds whatever ``automountServiceAccountToken`` says.
 * RBAC for the team's group and service account, in this namespace only: run
   pipelines (Argo Workflows, which Kubeflow Pipelines drives), manage
   InferenceServices, read pods and logs.
@@ -51,7 +56,10 @@ class TeamTenancyArgs:
     Attributes:
         config: The team's entry of the stack's ``teams`` (name, quota, service account).
         role_arn: The team's IRSA role.
-        aws_calls: The AWS calls its workloads make as that role (model downloads).
+        serving_role_arn: The team's serving role (reads its published models only).
+        aws_calls: The AWS calls its workloads make as the team's role.
+        serving_aws_calls: The AWS calls its model servers make as the serving role
+            (KServe's storage initializer downloading a model).
         peers: Services the team may reach (MLflow, Feast, KFP).
         monitoring_namespace: Namespace allowed to scrape the team's pods.
         group: Kubernetes group of the team's people (EKS access entries); ``None``:
@@ -60,7 +68,9 @@ class TeamTenancyArgs:
 
     config: TeamConfig
     role_arn: pulumi.Input[str]
+    serving_role_arn: pulumi.Input[str]
     aws_calls: Sequence[AwsCall] = ()
+    serving_aws_calls: Sequence[AwsCall] = ()
     peers: Sequence[Peer] = ()
     monitoring_namespace: str | None = "monitoring"
     group: str | None = None
@@ -83,6 +93,10 @@ class TeamTenancyArgs:
     def service_account(self) -> str:
         return self.config.service_account
 
+    @property
+    def serving_account(self) -> str:
+        return self.config.serving_account
+
 
 def _ns_selector(namespace: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}}}
@@ -94,6 +108,7 @@ class TeamTenancy(pulumi.ComponentResource):
     Outputs:
         namespace: The team namespace.
         service_account: The team's service account.
+        serving_account: The account its model servers run as.
     """
 
     def __init__(
@@ -226,6 +241,18 @@ class TeamTenancy(pulumi.ComponentResource):
             },
             opts=in_ns,
         )
+        self.serving_account = k8s.core.v1.ServiceAccount(
+            f"{name}-serving-sa",
+            metadata={
+                **service_account_metadata(
+                    args.serving_account, ns, args.serving_role_arn, args.serving_aws_calls
+                ),
+                "labels": {**team_labels, teams.WORKLOAD_LABEL: teams.SERVING},
+            },
+            # no RoleBinding names it, and its pods need no API token (see the module doc)
+            automount_service_account_token=False,
+            opts=in_ns,
+        )
         role = k8s.rbac.v1.Role(
             f"{name}-role",
             metadata=meta("team-member"),
@@ -266,4 +293,11 @@ class TeamTenancy(pulumi.ComponentResource):
         )
         self.namespace_name = ns
         self.service_account_name = args.service_account
-        self.register_outputs({"namespace": ns, "service_account": args.service_account})
+        self.serving_account_name = args.serving_account
+        self.register_outputs(
+            {
+                "namespace": ns,
+                "service_account": args.service_account,
+                "serving_account": args.serving_account,
+            }
+        )

@@ -51,7 +51,8 @@ class TeamConfig(Strict):
         name: Team name (a DNS label).
         quota: Its namespace's quota.
         service_account: The service account its pipelines and services run as (the
-            subject of its IRSA role).
+            subject of its read-write IRSA role). Its model servers run as another one,
+            ``model-server`` (`serving_account`), whose role only reads its published models.
         members: IAM roles of the team's people (e.g. their IAM Identity Center role). Each
             gets an EKS access entry in the team's Kubernetes group (``team-<name>``), which
             the team's RoleBinding grants ``team-member`` in its namespace only; no EKS
@@ -82,10 +83,26 @@ class TeamConfig(Strict):
         """The team's prefix of the artifact store."""
         return teams.prefix(self.name)
 
+    @property
+    def serving_account(self) -> str:
+        """The service account the team's model servers run as (read-only on its models)."""
+        return teams.SERVING_ACCOUNT
+
+    @property
+    def models_prefix(self) -> str:
+        """Where the team's models are published (all its serving account reads)."""
+        return teams.models_prefix(self.name)
+
     @model_validator(mode="after")
     def _check(self) -> TeamConfig:
         if not DNS_LABEL.match(self.name):
             raise FieldProblem("name", f"{self.name!r} is not a DNS label (a-z, 0-9, '-')")
+        if self.service_account == teams.SERVING_ACCOUNT:
+            raise FieldProblem(
+                "service_account",
+                f"{self.service_account!r} is the team's serving account (read-only on its "
+                "models): name the pipelines' account otherwise",
+            )
         for i, member in enumerate(self.members):
             if not _ROLE_ARN.match(member):
                 raise FieldProblem(

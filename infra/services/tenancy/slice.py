@@ -27,6 +27,7 @@ def deploy(p: Platform) -> None:
             role_prefix=p.base,
             teams=p.config.teams,
             prefix_policy=lambda prefix: artifacts.policy_document(prefix, "read-write"),
+            read_policy=lambda prefix: artifacts.policy_document(prefix, "read"),
             bucket_uri=artifacts.uri,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
@@ -49,12 +50,21 @@ def deploy(p: Platform) -> None:
                 config=t,
                 # its own role only: another team's joining changes nothing of this one
                 role_arn=teams.role_arns[t.name],
+                serving_role_arn=teams.serving_role_arns[t.name],
+                # the team's own workloads in its namespace work on the team's prefix
+                aws_calls=[
+                    artifacts.calls.list_under(f"{t.prefix}/data", "list the team's data"),
+                    *artifacts.calls.read(f"{t.prefix}/data/part.parquet", "read the team's data"),
+                    *artifacts.calls.write(
+                        f"{t.prefix}/data/part.parquet", "write the team's data"
+                    ),
+                ],
                 peers=peers,
                 monitoring_namespace=comp.monitoring.namespace if comp.monitoring.enabled else None,
                 group=t.group,
-                # KServe's storage initializer downloads the team's models as this account,
-                # from where the training pipeline publishes them
-                aws_calls=[
+                # KServe's storage initializer downloads the team's models as the serving
+                # account, from where the training pipeline publishes them
+                serving_aws_calls=[
                     artifacts.calls.list_under(
                         teams_names.model_prefix(t.name, "m", "1"), "list a model's files"
                     ),

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 from alone import ACCOUNT, build
 
+from infra.base.aws_calls import AwsCall
 from infra.services.artifact_store.component import prefix_policy_document
 from infra.services.tenancy.component import Peer, TeamTenancy, TeamTenancyArgs
 from infra.services.tenancy.config import TeamConfig
@@ -22,7 +23,12 @@ def tenancy(team: TeamConfig, peers: list[Peer]) -> Any:
         TeamTenancy(
             "tenant",
             TeamTenancyArgs(
-                config=team, role_arn="arn:team", peers=peers, group=f"team-{team.name}"
+                config=team,
+                role_arn="arn:team",
+                serving_role_arn="arn:team-serving",
+                serving_aws_calls=[AwsCall("s3:GetObject", "arn:aws:s3:::b/x", "download")],
+                peers=peers,
+                group=f"team-{team.name}",
             ),
             opts=opts,
         )
@@ -45,17 +51,36 @@ def test_a_team_namespace_is_restricted_bounded_and_denied_by_default() -> None:
     assert egress["ports"] == [{"protocol": "TCP", "port": 5000}]
     (aws,) = policies["allow-aws-apis"]["egress"]
     assert aws["to"][0]["ipBlock"]["except"] == ["169.254.169.254/32"]  # no node credentials
-    sa = built.inputs("kubernetes:core/v1:ServiceAccount")["metadata"]
+    sa = built.inputs("kubernetes:core/v1:ServiceAccount", "tenant-sa")["metadata"]
     assert sa["annotations"] == {"eks.amazonaws.com/role-arn": "arn:team"}
     assert sa["namespace"] == "team-fraud"
 
 
+def test_model_servers_have_an_account_of_their_own_without_api_rights() -> None:
+    built = tenancy(TeamConfig(name="fraud"), [])
+    serving = built.inputs("kubernetes:core/v1:ServiceAccount", "tenant-serving-sa")
+    meta = serving["metadata"]
+    assert (meta["name"], meta["namespace"]) == ("model-server", "team-fraud")
+    # its own (read-only) role, and the model download it makes declared on it
+    assert meta["annotations"]["eks.amazonaws.com/role-arn"] == "arn:team-serving"
+    assert "s3:GetObject" in meta["annotations"]["mlops.platform/aws-calls"]
+    # the labels the pack recognises a team's serving account by
+    assert meta["labels"]["mlops.platform/team"] == "fraud"
+    assert meta["labels"]["mlops.platform/workload"] == "serving"
+    # no API token in its pods, and no RoleBinding names it
+    assert serving["automountServiceAccountToken"] is False
+    binding = built.inputs("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert [s["name"] for s in binding["subjects"] if s["kind"] == "ServiceAccount"] == [
+        "pipeline-runner"
+    ]
+
+
 def test_each_team_role_reaches_its_own_prefix_only() -> None:
-    def policy(prefix: str) -> str:
+    def policy(prefix: str, access: Any = "read-write") -> str:
         return prefix_policy_document(
             bucket_name="b",
             prefix=prefix,
-            access="read-write",
+            access=access,
             key_alias="alias/b",
             region="us-east-1",
             account_id=ACCOUNT,
@@ -68,6 +93,7 @@ def test_each_team_role_reaches_its_own_prefix_only() -> None:
                 role_prefix="t-dev",
                 teams=[TeamConfig(name="a"), TeamConfig(name="b")],
                 prefix_policy=policy,
+                read_policy=lambda prefix: policy(prefix, "read"),
                 bucket_uri=lambda p: f"s3://b/{p}",
                 oidc_provider_arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}",
                 oidc_issuer=ISSUER,
@@ -82,10 +108,27 @@ def test_each_team_role_reaches_its_own_prefix_only() -> None:
         },
     )
     built.assert_parented("mlops:tenancy:Teams")
-    assert built.aws["roles"] == ["t-dev-team-a", "t-dev-team-b"]
+    assert built.aws["roles"] == [
+        "t-dev-team-a",
+        "t-dev-team-a-serving",
+        "t-dev-team-b",
+        "t-dev-team-b-serving",
+    ]
     for team in ("a", "b"):
         document = json.loads(
             built.inputs("aws:iam/rolePolicy:RolePolicy", f"teams-{team}-artifacts")["policy"]
         )
         text = json.dumps(document)
         assert f"teams/{team}/" in text and f"teams/{'b' if team == 'a' else 'a'}/" not in text
+        # the serving role: its team's models, read only (the evaluator's matrix is in
+        # test_iam_isolation.py)
+        serving = built.inputs("aws:iam/rolePolicy:RolePolicy", f"teams-{team}-serving-models")
+        text = serving["policy"]
+        assert f"teams/{team}/models/*" in text and "s3:PutObject" not in text
+        trust = json.loads(
+            built.inputs("aws:iam/role:Role", f"teams-{team}-serving")["assumeRolePolicy"]
+        )
+        (statement,) = trust["Statement"]
+        assert statement["Condition"]["StringEquals"][f"{ISSUER}:sub"] == (
+            f"system:serviceaccount:team-{team}:model-server"
+        )

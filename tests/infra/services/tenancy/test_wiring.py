@@ -26,6 +26,10 @@ def test_team_namespaces_are_isolated_and_bound_to_their_role(env: str) -> None:
         assert find(p, "LimitRange", "team-defaults", ns)["spec"]["limits"][0]["default"]
         trust = role_trusting(p, sa_role(p, ns, "pipeline-runner"))
         assert trust["sub"] == f"system:serviceaccount:{ns}:pipeline-runner"
+        # the model servers' account: a role of its own, trusted by that account alone
+        assert sa_role(p, ns, "model-server").endswith(f":role/mlops-{env}-team-{team}-serving")
+        trust = role_trusting(p, sa_role(p, ns, "model-server"))
+        assert trust["sub"] == f"system:serviceaccount:{ns}:model-server"
         binding = find(p, "RoleBinding", "team-member", ns)
         assert binding["roleRef"]["kind"] == "Role"  # its own namespace only
         rules = find(p, "Role", "team-member", ns)["rules"]
@@ -37,9 +41,10 @@ def test_team_namespaces_are_isolated_and_bound_to_their_role(env: str) -> None:
 
 def test_team_model_servers_read_where_the_pipelines_publish() -> None:
     """The training pipeline copies the champion to `teams.model_prefix` and renders the
-    InferenceService with the team's account: the team's serving account declares reading
-    there (workload-aws-access evaluates it against the team's role) and the team's runner
-    declares writing there, both under the team's own prefix, not MLflow's."""
+    InferenceService with the team's serving account: that account declares reading there
+    (workload-aws-access evaluates it against its read-only role) and the team's runner
+    declares writing there, both under the team's own prefix, not MLflow's; the model the
+    stack serves runs as the serving account too."""
     import json
 
     from mlops_runtime import teams
@@ -48,7 +53,7 @@ def test_team_model_servers_read_where_the_pipelines_publish() -> None:
     for team in ("fraud", "recsys"):
         published = teams.model_prefix(team, "m", "1")
         assert published.startswith(f"teams/{team}/")
-        serving = find(p, "ServiceAccount", teams.SERVICE_ACCOUNT, teams.namespace(team))
+        serving = find(p, "ServiceAccount", teams.SERVING_ACCOUNT, teams.namespace(team))
         calls = json.loads(serving["metadata"]["annotations"]["mlops.platform/aws-calls"])
         reads = [c["resource"] for c in calls if c["action"] == "s3:GetObject"]
         assert reads and all(r.endswith(f"/{published}/MLmodel") for r in reads)
@@ -58,3 +63,10 @@ def test_team_model_servers_read_where_the_pipelines_publish() -> None:
             c["action"] == "s3:PutObject" and c["resource"].endswith(f"/{published}/MLmodel")
             for c in calls
         )
+    (isvc,) = [o for o in objects(p) if o["kind"] == "InferenceService"]
+    assert isvc["spec"]["predictor"]["serviceAccountName"] == teams.SERVING_ACCOUNT
+    assert (
+        isvc["spec"]["predictor"]["model"]["storageUri"]
+        .split("/", 3)[3]
+        .startswith(teams.models_prefix(isvc["metadata"]["namespace"].removeprefix("team-")) + "/")
+    )
