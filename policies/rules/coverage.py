@@ -87,7 +87,6 @@ REVIEWED: dict[str, str] = {
     "aws:secretsmanager/secretVersion:SecretVersion": "a secret's value",
     "random:index/randomPassword:RandomPassword": "generates a secret",
     "kubernetes:core/v1:LimitRange": "limits (it only constrains pods)",
-    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": "alerting rules",
 }
 
 # Known and not yet governed: what each sets that should be checked.
