@@ -667,3 +667,34 @@ def test_check_program_refuses_objects_racing_a_fail_closed_webhook() -> None:
 @pytest.mark.long
 def test_check_program_passes_them_written_after_the_webhook_answers() -> None:
     assert _webhook_refusals("gate_webhooks_ok") == []
+
+
+# issue 18's served kinds: custom resources whose kind no CRD serves, in a version their
+# CRD does not serve, or racing what installs their CRD; and their twin, each after its CRD
+# (tests/fixtures/programs/gate_crds/shapes.py builds both)
+def _served_kind_refusals(program: str) -> list[str]:
+    path = ROOT / "tests" / "fixtures" / "programs" / program
+    result = invoke("policy", "check", "--program", str(path), "--json")
+    assert result.exit_code in (0, 1), result.output
+    return sorted(
+        v["message"].split(" (")[0]
+        for v in json.loads(result.stdout)["violations"]
+        if v["policy"] == "k8s-kind-served"
+    )
+
+
+@needs_pack_venv
+def test_check_program_refuses_custom_resources_no_crd_serves_first() -> None:
+    assert _served_kind_refusals("gate_crds") == [
+        "IngressClassParams 'internal'",  # races the chart that installs its CRD
+        "ServiceMonitor 'web'",  # no CRD at all
+        "TargetGroupBinding 'web'",  # a version its CRD does not serve
+        "Widget 'w'",  # races its CustomResourceDefinition
+    ]
+
+
+@needs_pack_venv
+# make test-all: a corrected twin (its refused program stays in make test)
+@pytest.mark.long
+def test_check_program_passes_custom_resources_written_after_their_crds() -> None:
+    assert _served_kind_refusals("gate_crds_ok") == []
