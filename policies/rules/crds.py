@@ -19,7 +19,8 @@ resource is accepted when:
   whose CRDs ``data/crd-sources.yaml`` lists for that chart version (and the release's
   values install them), or an upstream kustomize directory listed there;
 * and it waits for what installs that CRD (its dependencies, property dependencies,
-  provider, transitively: `webhooks.Waits`), or comes from the same yaml group. Helm
+  provider, transitively; a remote component's children wait for what it waits for:
+  `webhooks.Waits`), or comes from the same yaml group or directory. Helm
   installs a chart's CRDs before its other objects and the release resource completes
   after them, so waiting for the release is enough; the 31 s of retries are not, when
   the CRD's release waits minutes for the cluster, cert-manager or a node group.

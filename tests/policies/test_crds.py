@@ -139,6 +139,25 @@ def test_a_custom_resource_ordered_through_its_provider_passes() -> None:
     assert refused([cluster(), stack, provider, sm]) == []
 
 
+def test_a_child_of_a_remote_component_waits_for_what_its_component_waits_for() -> None:
+    # a kustomize Directory's objects are written once the Directory's dependencies are
+    # done (the provider constructs it then), though their own dependencies do not say so
+    stack = prometheus_stack()
+    directory = res(
+        "kubernetes:kustomize/v2:Directory",
+        "apps",
+        {"directory": "https://github.com/acme/apps?ref=v1"},
+        deps=after(stack),
+    )
+    child = monitor()
+    child["parent"] = directory["urn"]
+    assert refused([cluster(), stack, directory, child]) == []
+    # a Python component's children are written at once: its depends_on does not order them
+    local = res("mlops:apps:Apps", "apps", {}, deps=after(stack))
+    child["parent"] = local["urn"]
+    assert len(refused([cluster(), stack, local, child])) == 1
+
+
 def test_built_in_kinds_need_no_crd() -> None:
     deployment = res(
         "kubernetes:apps/v1:Deployment", "web", {"metadata": {"name": "web"}, "spec": {}}
