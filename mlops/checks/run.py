@@ -9,6 +9,7 @@ from typing import Any
 from mlops.checks.identity import duplicates
 from mlops.checks.images import upstream_image_problems, workflow_problems
 from mlops.checks.kfp_release import kfp_release_problems
+from mlops.checks.served import served_problems
 from mlops.checks.upstream import Inventories
 from mlops.paths import PACKAGE_DIR
 
@@ -28,4 +29,8 @@ def refusals(plan: dict[str, Any]) -> list[str]:
             for p in duplicates(resources, plan["_providers"], cwd, inventories)
         ),
         *(f"image rule: {p}" for p in upstream_image_problems(resources, cwd, inventories)),
+        *(
+            f"served kinds: {p}"
+            for p in served_problems(resources, plan["_providers"], cwd, inventories)
+        ),
     ]

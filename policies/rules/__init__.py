@@ -26,6 +26,7 @@ AREA_MODULES = {
     "capabilities": "capabilities",
     "reachability": "reachability",
     "webhooks": "webhooks",
+    "crds": "crds",
     "workloads": "workloads",
     "serving": "serving",
     "monitoring": "monitoring",

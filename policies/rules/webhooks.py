@@ -172,8 +172,22 @@ def _writes(args: StackValidationArgs) -> Iterator[Write]:
             yield Write(r, obj.group, obj.kind, f"{obj.prefix()}{obj.kind} '{obj.name}'", labels)
 
 
+# Components a provider builds (Construct): the SDK registers one only once its
+# dependencies are done, and the provider writes its children after, so a child waits for
+# what its component waits for, although its own dependencies do not list it.
+REMOTE_COMPONENTS = frozenset(
+    {
+        "kubernetes:kustomize/v2:Directory",
+        "kubernetes:yaml/v2:ConfigGroup",
+        "kubernetes:yaml/v2:ConfigFile",
+        "kubernetes:helm.sh/v4:Chart",
+    }
+)
+
+
 class Waits:
-    """What each resource waits for before Pulumi writes it (transitively)."""
+    """What each resource waits for before Pulumi writes it (transitively), a remote
+    component's children included (`REMOTE_COMPONENTS`)."""
 
     def __init__(self, args: StackValidationArgs) -> None:
         self._by_urn = {r.urn: r for r in args.resources}
@@ -188,6 +202,8 @@ class Waits:
             out |= {d.urn for d in deps or []}
         if r.provider is not None:
             out.add(r.provider.urn)
+        if r.parent is not None and r.parent.resource_type in REMOTE_COMPONENTS:
+            out.add(r.parent.urn)
         return out
 
     def on(self, urn: str) -> frozenset[str]:

@@ -312,6 +312,67 @@ def test_check_program_passes_the_same_shapes_done_right() -> None:
     assert not found & GATE_CLUSTER_MISSES, sorted(found & GATE_CLUSTER_MISSES)
 
 
+# A fork turns components off; the plan it gets must still pass the pack (with KServe off,
+# monitoring once kept a PodMonitor for model servers nothing declared the port of)
+def _dev_without(tmp_path: Path, *components: str) -> Path:
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "environments" / "Pulumi.dev.yaml").read_text())
+    section = doc["config"]["mlops-platform:platform"].setdefault("components", {})
+    for name in components:
+        section[name] = {**(section.get(name) or {}), "enabled": False}
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def _mandatory_without(tmp_path: Path, *components: str) -> list[str]:
+    config = _dev_without(tmp_path, *components)
+    pack = ROOT / "policies" / "config" / "dev.json"
+    result = invoke(
+        "policy",
+        "check",
+        "--program",
+        str(ROOT),
+        "--config",
+        str(config),
+        "--policy-config",
+        str(pack),
+        "--json",
+    )
+    assert result.exit_code in (0, 1), result.output
+    return [
+        f"{v['policy']}: {v['message']}"
+        for v in json.loads(result.stdout)["violations"]
+        if v["enforcement"] == "mandatory"
+    ]
+
+
+@needs_pack_venv
+def test_the_blueprint_without_kserve_passes_the_pack(tmp_path: Path) -> None:
+    assert _mandatory_without(tmp_path, "kserve") == []
+
+
+@needs_pack_venv
+@pytest.mark.long
+@pytest.mark.parametrize(
+    "components",
+    [
+        ("monitoring",),
+        ("kfp",),
+        ("feast",),
+        ("kfp", "mlflow"),
+        ("kserve", "kfp", "cert_manager"),
+        ("monitoring", "kserve"),
+    ],
+    ids="-".join,
+)
+def test_the_blueprint_with_components_off_passes_the_pack(
+    tmp_path: Path, components: tuple[str, ...]
+) -> None:
+    assert _mandatory_without(tmp_path, *components) == []
+
+
 # ------------------------------------------------------------------ the gate fails closed
 # Each program below is a compliant-looking start plus one way past the gate: a public
 # bucket, then a trick. `--program` plans it in a process of its own (mlops.engine.isolated).
@@ -678,3 +739,34 @@ def test_check_program_refuses_objects_racing_a_fail_closed_webhook() -> None:
 @pytest.mark.long
 def test_check_program_passes_them_written_after_the_webhook_answers() -> None:
     assert _whole_pack("gate_webhooks_ok") == (0, [])
+
+
+# issue 18's served kinds: custom resources whose kind no CRD serves, in a version their
+# CRD does not serve, or racing what installs their CRD; and their twin, each after its CRD
+# (tests/fixtures/programs/gate_crds/shapes.py builds both)
+def _served_kind_refusals(program: str) -> list[str]:
+    path = ROOT / "tests" / "fixtures" / "programs" / program
+    result = invoke("policy", "check", "--program", str(path), "--json")
+    assert result.exit_code in (0, 1), result.output
+    return sorted(
+        v["message"].split(" (")[0]
+        for v in json.loads(result.stdout)["violations"]
+        if v["policy"] == "k8s-kind-served"
+    )
+
+
+@needs_pack_venv
+def test_check_program_refuses_custom_resources_no_crd_serves_first() -> None:
+    assert _served_kind_refusals("gate_crds") == [
+        "Certificate 'web'",  # a version its CRD no longer serves
+        "ClusterIssuer 'apps-internal'",  # races the chart that installs its CRD
+        "PodMonitor 'web'",  # races its CustomResourceDefinition
+        "ServiceMonitor 'web'",  # no CRD at all
+    ]
+
+
+@needs_pack_venv
+# make test-all: a corrected twin (its refused program stays in make test)
+@pytest.mark.long
+def test_check_program_passes_custom_resources_written_after_their_crds() -> None:
+    assert _whole_pack("gate_crds_ok") == (0, [])

@@ -39,6 +39,7 @@ def test_one_module_per_area() -> None:
         "teams",
         "reachability",
         "webhooks",
+        "crds",
         "keys",
         "logs",
         "coverage",
