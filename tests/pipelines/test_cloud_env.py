@@ -242,5 +242,5 @@ def test_drift_share_is_pushed_for_the_alert(
     }
     assert samples[DRIFT_SHARE] > 0.3 and samples["mlops_drift_detected"] == 1.0
     # ...which is the series the monitoring component's alert watches
-    rules = json.dumps(alert_rules(MonitoringArgs(config=MonitoringConfig())))
+    rules = json.dumps(alert_rules(MonitoringArgs(config=MonitoringConfig(), model_servers=True)))
     assert f"max by (model) ({DRIFT_SHARE})" in rules

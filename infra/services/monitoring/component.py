@@ -76,9 +76,12 @@ class MonitoringArgs:
         push_namespaces: Namespaces whose pods push to the Pushgateway (pipeline runs).
         teams: Team name -> its namespace: each gets a Grafana folder with its serving
             dashboard, every query filtered to that namespace.
+        model_servers: Scrape KServe's predictors (a PodMonitor on their metrics port);
+            off when the stack has no KServe, whose runtimes declare that port.
     """
 
     config: MonitoringConfig
+    model_servers: bool
     targets: Sequence[ScrapeTarget] = ()
     push_namespaces: Sequence[str] = ()
     teams: Mapping[str, str] = field(default_factory=dict)
@@ -366,24 +369,25 @@ class Monitoring(pulumi.ComponentResource):
                 },
                 opts=after_chart,
             )
-        k8s.apiextensions.CustomResource(
-            f"{name}-pm-kserve-predictors",
-            api_version="monitoring.coreos.com/v1",
-            kind="PodMonitor",
-            metadata={"name": "kserve-predictors", "namespace": ns, "labels": dict(MANAGED_BY)},
-            spec={
-                "namespaceSelector": {"any": True},
-                "selector": {
-                    "matchExpressions": [
-                        {"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}
-                    ]
+        if args.model_servers:
+            k8s.apiextensions.CustomResource(
+                f"{name}-pm-kserve-predictors",
+                api_version="monitoring.coreos.com/v1",
+                kind="PodMonitor",
+                metadata={"name": "kserve-predictors", "namespace": ns, "labels": dict(MANAGED_BY)},
+                spec={
+                    "namespaceSelector": {"any": True},
+                    "selector": {
+                        "matchExpressions": [
+                            {"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}
+                        ]
+                    },
+                    "podMetricsEndpoints": [
+                        {"port": PREDICTOR_METRICS_PORT, "path": "/metrics", "interval": "30s"}
+                    ],
                 },
-                "podMetricsEndpoints": [
-                    {"port": PREDICTOR_METRICS_PORT, "path": "/metrics", "interval": "30s"}
-                ],
-            },
-            opts=after_chart,
-        )
+                opts=after_chart,
+            )
 
         app = "pushgateway"
         selector = {"app.kubernetes.io/name": app}

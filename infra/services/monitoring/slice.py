@@ -27,6 +27,7 @@ def deploy(p: Platform) -> None:
         "monitoring",
         MonitoringArgs(
             config=comp.monitoring,
+            model_servers=comp.kserve.enabled,
             targets=targets,
             # the drift pipeline pushes from its run's pods (KFP's namespace), teams from theirs
             push_namespaces=[

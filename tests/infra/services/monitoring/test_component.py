@@ -14,9 +14,10 @@ from infra.services.monitoring.config import MonitoringConfig
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 
 
-def monitoring(config: MonitoringConfig, *targets: ScrapeTarget) -> Any:
+def monitoring(config: MonitoringConfig, *targets: ScrapeTarget, model_servers: bool = True) -> Any:
     def make(opts: pulumi.ResourceOptions) -> None:
-        Monitoring("monitoring", MonitoringArgs(config=config, targets=list(targets)), opts=opts)
+        args = MonitoringArgs(config=config, model_servers=model_servers, targets=list(targets))
+        Monitoring("monitoring", args, opts=opts)
 
     return build(make, kubernetes=True)
 
@@ -55,3 +56,13 @@ def test_each_target_is_scraped_with_its_credentials_from_a_secret() -> None:
         "[secret]"
     )
     assert "scrape-pw-1" not in str(built.plan["resources"])
+
+
+def test_model_servers_are_scraped_only_where_kserve_runs_them() -> None:
+    # without KServe nothing declares the predictors' metrics port: a PodMonitor for them
+    # would select no pod (and the pack refuses it, k8s-scrape-target-answers)
+    pod_monitor = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+    assert [r["name"] for r in monitoring(MonitoringConfig()).of_type(pod_monitor)] == [
+        "monitoring-pm-kserve-predictors"
+    ]
+    assert monitoring(MonitoringConfig(), model_servers=False).of_type(pod_monitor) == []
