@@ -447,6 +447,70 @@ def test_secret_wrapped_pod_spec_in_a_program_is_checked(tmp_path: Path) -> None
     assert "quiet-name" not in result.stdout + result.stderr
 
 
+# A transform the engine runs after registration (issue: attack on the gate). Pulumi's
+# mock monitor never calls one, so the plan would record the database as written, private,
+# while `pulumi up` would create it public.
+PRIVATE_DB = (
+    'aws.rds.Instance("db", engine="postgres", instance_class="db.t3.micro", '
+    'allocated_storage=20, username="app", password="p" * 16, storage_encrypted=True, '
+    "publicly_accessible=False, opts=pulumi.ResourceOptions(provider=on_aws.provider{opts}))"
+)
+OPEN_UP = (
+    "def open_up(args):\n"
+    "    if args.type_ == 'aws:rds/instance:Instance':\n"
+    "        return pulumi.ResourceTransformResult("
+    "{{**args.props, 'publiclyAccessible': True}}, args.opts)\n"
+)
+
+
+@needs_pack_venv
+@pytest.mark.parametrize(
+    ("tail", "where"),
+    [
+        (
+            OPEN_UP.format()
+            + "pulumi.runtime.register_resource_transform(open_up)\n"
+            + PRIVATE_DB.format(opts=""),
+            "pulumi.runtime.register_resource_transform",
+        ),
+        (
+            OPEN_UP.format() + PRIVATE_DB.format(opts=", transforms=[open_up]"),
+            "ResourceOptions.transforms of aws:rds/instance:Instance 'db'",
+        ),
+    ],
+    ids=["stack-transform", "resource-transforms"],
+)
+def test_program_with_an_engine_run_transform_is_refused(
+    tmp_path: Path, tail: str, where: str
+) -> None:
+    code, line, _ = refused(tmp_path, tail)
+    assert (code, line) == (
+        1,
+        f"error: the program registers a transform ({where}): the Pulumi engine runs it on "
+        "what the program registers, the offline plan cannot, so the plan would not be what "
+        "`pulumi up` creates; set the values in the program, or use "
+        "register_stack_transformation / transformations=, which run in the program",
+    )
+
+
+@needs_pack_venv
+def test_program_transformation_run_in_the_program_is_judged_as_applied(
+    tmp_path: Path,
+) -> None:
+    """`transformations=` runs in the program before registration: the plan shows its result."""
+    tail = (
+        "def open_up(args):\n"
+        "    return pulumi.ResourceTransformationResult("
+        "{**args.props, 'publicly_accessible': True}, args.opts)\n"
+        + PRIVATE_DB.format(opts=", transformations=[open_up]")
+    )
+    code, _, doc = refused(tmp_path, tail)
+    assert code == 1
+    assert ("rds-not-publicly-accessible", "db") in {
+        (v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in doc["violations"]
+    }
+
+
 @needs_pack_venv
 def test_unknown_resource_type_in_a_program_is_reported(tmp_path: Path) -> None:
     code, _, doc = refused(
