@@ -262,6 +262,27 @@ def test_s3_no_public_acl_fails(inputs: dict[str, Any], message: str) -> None:
     assert messages("s3-no-public-acl", [res(ACL, "acl", inputs)]) == [message]
 
 
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+OWNER_ID = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+
+
+@pytest.mark.parametrize("bucket_type", ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"])
+def test_s3_no_public_acl_reads_the_bucket_inline_grants(bucket_type: str) -> None:
+    """The bucket's own `grants` input is an ACL as much as a BucketAcl is."""
+    public = {
+        "bucket": "b",
+        "grants": [
+            {"type": "CanonicalUser", "id": OWNER_ID, "permissions": ["FULL_CONTROL"]},
+            {"type": "Group", "uri": ALL_USERS, "permissions": ["READ", "READ_ACP"]},
+        ],
+    }
+    assert messages("s3-no-public-acl", [res(bucket_type, "b", public)]) == [
+        "ACL grants READ, READ_ACP to AllUsers."
+    ]
+    owner_only = {"bucket": "b", "grants": public["grants"][:1]}
+    assert messages("s3-no-public-acl", [res(bucket_type, "b", owner_only)]) == []
+
+
 def _doc(statement: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
