@@ -102,6 +102,19 @@ DEFAULT_DENIED_POLICIES = [
     "arn:aws:iam::aws:policy/ReadOnlyAccess",
     "arn:aws:iam::aws:policy/job-function/*",
 ]
+# AWS-managed policies reviewed as narrow enough to attach: the pack cannot read an
+# AWS-managed policy's document (AWS keeps it and changes it), so any other one is refused
+# as unseen, whatever its name says (SecretsManagerReadWrite, AmazonS3ReadOnlyAccess and
+# AmazonEC2RoleforSSM are broad without being named so). These are the EKS add-ons' and
+# nodes' own (partition-free ARNs).
+DEFAULT_REVIEWED_MANAGED_POLICIES = [
+    "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+]
 EKS_ISSUER = re.compile(r"^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/id/[A-Za-z0-9]+$")
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 SERVICE_ACCOUNT_SUB = re.compile(
@@ -489,11 +502,20 @@ def _check_denied_attachments(args: ResourceValidationArgs, report: ReportViolat
     arns = []
     for prop in ATTACHMENT_PROPS:
         arns += as_list(args.props.get(prop))
+    reviewed = {
+        str(p) for p in config(args, "reviewed_managed_policies", DEFAULT_REVIEWED_MANAGED_POLICIES)
+    }
     for arn in arns:
         if arn == "[secret]":
             report("Attaches a policy whose ARN is a secret the plan does not show.", None)
         elif isinstance(arn, str) and _denied(arn, denied):
             report(f"Attaches '{arn}'.", None)
+        elif isinstance(arn, str) and (name := _policy_name(arn)) and name not in reviewed:
+            report(
+                f"Attaches the AWS-managed policy '{arn}', whose document the pack cannot "
+                "read: what it grants is not checked by any rule.",
+                None,
+            )
 
 
 def _check_no_users(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -706,7 +728,8 @@ POLICIES: list[Policy] = [
     resource_policy(
         "iam-no-admin-policy-attachment",
         "No role, user, group or permission set gets an administrator-level or otherwise "
-        "broad AWS managed policy (AdministratorAccess, PowerUserAccess, *FullAccess, ...).",
+        "broad AWS managed policy (AdministratorAccess, PowerUserAccess, *FullAccess, ...), "
+        "nor an AWS managed policy not reviewed (its document cannot be read).",
         ATTACHMENT_TYPES,
         _check_denied_attachments,
         schema={
@@ -716,9 +739,17 @@ POLICIES: list[Policy] = [
                 "items": {"type": "string"},
                 "default": DEFAULT_DENIED_POLICIES,
                 "description": "Globs of policy ARNs (any partition) that may not be attached.",
-            }
+            },
+            "reviewed_managed_policies": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^arn:aws:iam::aws:policy/[^*?]+$"},
+                "default": DEFAULT_REVIEWED_MANAGED_POLICIES,
+                "description": "AWS-managed policies (partition-free ARNs, exact) reviewed as "
+                "narrow enough to attach; denied_policy_arns still applies to them.",
+            },
         },
-        remediation="Write an inline policy with the actions and resources needed.",
+        remediation="Write an inline or customer-managed policy with the actions and "
+        "resources needed (the rules read it).",
     ),
     resource_policy(
         "iam-no-users",

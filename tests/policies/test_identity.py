@@ -859,6 +859,45 @@ def test_power_user_and_other_broad_managed_policies_attached(
     assert len(messages("iam-no-admin-policy-attachment", [res(type_, "a", inputs)])) == 1
 
 
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::aws:policy/SecretsManagerReadWrite",  # secretsmanager:* on *
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",  # s3:Get* on every bucket
+        "arn:aws-cn:iam::aws:policy/service-role/AmazonEC2RoleforSSM",  # s3:GetObject on *
+    ],
+)
+def test_an_aws_managed_policy_the_pack_cannot_read_is_refused(arn: str) -> None:
+    """Broad without being named so: AWS keeps the document, no rule can check it."""
+    rs = [res(ATTACH, "a", {"role": "r", "policyArn": arn})]
+    assert messages("iam-no-admin-policy-attachment", rs) == [
+        f"Attaches the AWS-managed policy '{arn}', whose document the pack cannot read: "
+        "what it grants is not checked by any rule."
+    ]
+
+
+def test_reviewed_aws_managed_policies_come_from_the_pack_config() -> None:
+    arn = "arn:aws-us-gov:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    rs = [
+        res(ROLE, "r", {"assumeRolePolicy": "{}", "managedPolicyArns": [arn]}),
+        res(ATTACH, "b", {"role": "r", "policyArn": "arn:aws:iam::123456789012:policy/own"}),
+    ]
+    assert messages("iam-no-admin-policy-attachment", rs) == []  # reviewed by default
+    config = {"reviewed_managed_policies": ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]}
+    assert messages("iam-no-admin-policy-attachment", rs, config) == [
+        f"Attaches the AWS-managed policy '{arn}', whose document the pack cannot read: "
+        "what it grants is not checked by any rule."
+    ]
+    # reviewing a denied one does not let it through
+    denied = [
+        res(ATTACH, "a", {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"})
+    ]
+    config = {"reviewed_managed_policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}
+    assert messages("iam-no-admin-policy-attachment", denied, config) == [
+        "Attaches 'arn:aws:iam::aws:policy/ReadOnlyAccess'."
+    ]
+
+
 # ------------------------------------------------------------------ users and keys
 USER = "aws:iam/user:User"
 
