@@ -31,6 +31,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from .iam_eval import unique_keys
+
 SECRET = "[secret]"
 
 ResourceCheck = Callable[[ResourceValidationArgs, ReportViolation], None]
@@ -95,7 +97,7 @@ def policy_document(value: Any) -> Mapping[str, Any] | None:
         return value
     if isinstance(value, str) and value != SECRET:
         try:
-            doc = json.loads(value)
+            doc = json.loads(value, object_pairs_hook=unique_keys)
         except ValueError:
             return None
         return doc if isinstance(doc, Mapping) else None

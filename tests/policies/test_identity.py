@@ -118,6 +118,42 @@ def test_iam_rules_refuse_documents_they_cannot_read() -> None:
         assert messages(policy, trust) == [unseen(".assumeRolePolicy")]
 
 
+# one statement, each key twice: Python's json keeps the narrow last value, a parser that
+# keeps the first reads "*" on "*"
+REPEATED = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", '
+    '"Resource": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/*"}]}'
+)
+
+
+def test_a_document_repeating_a_key_is_unreadable_not_its_last_value() -> None:
+    repeated = (
+        "policy repeats the key(s) Action, Resource in one object, so which value AWS reads "
+        "cannot be shown."
+    )
+    for policy in (
+        "iam-no-wildcard-actions",
+        "iam-no-wildcard-resource-on-write",
+        "iam-no-wildcard-resource-on-read",
+    ):
+        assert messages(policy, [res(ROLE_POLICY, "p", {"role": "r", "policy": REPEATED})]) == [
+            repeated
+        ]
+    once = REPEATED.replace('"Action": "*", "Resource": "*", ', "")
+    rs = [res(ROLE_POLICY, "p", {"role": "r", "policy": once})]
+    assert messages("iam-no-wildcard-actions", rs) == []
+    assert messages("iam-no-wildcard-resource-on-read", rs) == []
+    trust = REPEATED.replace(
+        '"Action": "*"', '"Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"'
+    )
+    assert messages(
+        "iam-cross-account-trust-external-id", [res(ROLE, "r", {"assumeRolePolicy": trust})]
+    ) == [
+        "assumeRolePolicy repeats the key(s) Action, Resource in one object, so which value "
+        "AWS reads cannot be shown."
+    ]
+
+
 # ------------------------------------------------------------------ wildcard resource
 def test_iam_no_wildcard_resource_on_write_passes_reads_and_scoped_writes() -> None:
     rs = [
