@@ -512,6 +512,30 @@ def test_program_transformation_run_in_the_program_is_judged_as_applied(
 
 
 @needs_pack_venv
+@pytest.mark.parametrize("merge", ["source_policy_documents", "override_policy_documents"])
+def test_a_policy_document_merged_from_another_is_judged_whole(tmp_path: Path, merge: str) -> None:
+    """get_policy_document merges whole documents into its statements, as the provider
+    does: the plan once showed only the narrow statement and the role passed."""
+    code, _, doc = refused(
+        tmp_path,
+        'role = aws.iam.Role("app", assume_role_policy=json.dumps({"Version": "2012-10-17", '
+        '"Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, '
+        '"Action": "sts:AssumeRole"}]}), opts=on_aws)\n'
+        "everything = json.dumps({'Version': '2012-10-17', 'Statement': "
+        "[{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]})\n"
+        f"merged = aws.iam.get_policy_document_output({merge}=[everything], statements=["
+        "{'actions': ['s3:GetObject'], 'resources': ['arn:aws:s3:::team-public-data/*']}])\n"
+        'aws.iam.RolePolicy("app-access", role=role.name, policy=merged.json, opts=on_aws)',
+    )
+    assert code == 1
+    assert (
+        "iam-no-wildcard-actions",
+        "app-access",
+        "policy: statement (no Sid) allows action '*'.",
+    ) in {(v["policy"], v["urn"].rsplit("::", 1)[-1], v["message"]) for v in doc["violations"]}
+
+
+@needs_pack_venv
 def test_unknown_resource_type_in_a_program_is_reported(tmp_path: Path) -> None:
     code, _, doc = refused(
         tmp_path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import string
 
@@ -81,3 +82,34 @@ def test_invokes_answer_for_the_context() -> None:
     assert region["name"] == "eu-west-1"
     zones = fakes.INVOKES["aws:index/getAvailabilityZones:getAvailabilityZones"](PROD, {})
     assert all(z.startswith("eu-west-1") for z in zones["names"]) and len(zones["names"]) >= 3
+
+
+def test_policy_documents_merge_their_source_and_override_documents() -> None:
+    """As the provider does: source statements, then the document's own (replacing one
+    with the same Sid), then override documents (replacing by Sid again, else added)."""
+
+    def doc(*statements: dict[str, object]) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+    base = {"Sid": "Base", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}
+    everything = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    answer = fakes.INVOKES["aws:iam/getPolicyDocument:getPolicyDocument"](
+        DEV,
+        {
+            "sourcePolicyDocuments": [doc(base, everything)],
+            "statements": [
+                {"sid": "Base", "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]}
+            ],
+            "overridePolicyDocuments": [doc({**everything, "Sid": "Extra"})],
+        },
+    )
+    assert json.loads(answer["json"])["Statement"] == [
+        {
+            "Sid": "Base",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::b/*",
+        },
+        everything,
+        {**everything, "Sid": "Extra"},
+    ]
