@@ -316,10 +316,17 @@ def _policy_document(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
                     else {k: _one_or_list(v) for k, v in principals.items()}
                 )
         if st.get("conditions"):
-            cond: dict[str, dict[str, Any]] = {}
+            # two conditions on one test and variable add up, as in the provider: keeping
+            # the last alone would plan a narrower condition than AWS enforces
+            values: dict[str, dict[str, list[Any]]] = {}
             for c in st["conditions"]:
-                cond.setdefault(c["test"], {})[c["variable"]] = _one_or_list(c["values"])
-            out["Condition"] = cond
+                values.setdefault(c["test"], {}).setdefault(c["variable"], []).extend(
+                    c.get("values") or []
+                )
+            out["Condition"] = {
+                test: {var: _one_or_list(v) for var, v in by_var.items()}
+                for test, by_var in values.items()
+            }
         statements.append(out)
     # The provider merges whole documents around the statements: sourcePolicyDocuments
     # first, the statements replacing any of theirs with the same Sid, then

@@ -536,6 +536,25 @@ def test_a_policy_document_merged_from_another_is_judged_whole(tmp_path: Path, m
 
 
 @needs_pack_venv
+def test_policy_document_conditions_on_one_key_are_judged_together(tmp_path: Path) -> None:
+    """Two conditions on aws:SourceIp add up in the provider's document: the plan once kept
+    the last (a private range) and the bucket open to 0.0.0.0/0 passed."""
+    code, _, doc = refused(
+        tmp_path,
+        "anyone = aws.iam.get_policy_document_output(statements=[{'actions': ['s3:GetObject'], "
+        "'resources': ['arn:aws:s3:::team-public-data/*'], "
+        "'principals': [{'type': '*', 'identifiers': ['*']}], 'conditions': ["
+        "{'test': 'IpAddress', 'variable': 'aws:SourceIp', 'values': ['0.0.0.0/0']}, "
+        "{'test': 'IpAddress', 'variable': 'aws:SourceIp', 'values': ['10.0.0.0/8']}]}])\n"
+        'aws.s3.BucketPolicy("public-read", bucket=bucket.id, policy=anyone.json, opts=on_aws)',
+    )
+    assert code == 1
+    assert ("s3-bucket-policy-not-public", "public-read") in {
+        (v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in doc["violations"]
+    }
+
+
+@needs_pack_venv
 def test_unknown_resource_type_in_a_program_is_reported(tmp_path: Path) -> None:
     code, _, doc = refused(
         tmp_path,

@@ -113,3 +113,26 @@ def test_policy_documents_merge_their_source_and_override_documents() -> None:
         everything,
         {**everything, "Sid": "Extra"},
     ]
+
+
+def test_policy_document_conditions_on_one_key_add_up() -> None:
+    """Two conditions on one test and key are one condition with both values (the
+    provider appends them): the last alone would be narrower than what AWS enforces."""
+    answer = fakes.INVOKES["aws:iam/getPolicyDocument:getPolicyDocument"](
+        DEV,
+        {
+            "statements": [
+                {
+                    "actions": ["s3:GetObject"],
+                    "resources": ["arn:aws:s3:::b/*"],
+                    "principals": [{"type": "*", "identifiers": ["*"]}],
+                    "conditions": [
+                        {"test": "IpAddress", "variable": "aws:SourceIp", "values": ["0.0.0.0/0"]},
+                        {"test": "IpAddress", "variable": "aws:SourceIp", "values": ["10.0.0.0/8"]},
+                    ],
+                }
+            ]
+        },
+    )
+    (statement,) = json.loads(answer["json"])["Statement"]
+    assert statement["Condition"] == {"IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "10.0.0.0/8"]}}
