@@ -369,6 +369,7 @@ LB_SOURCE_RANGES = "service.beta.kubernetes.io/load-balancer-source-ranges"
 ALB_SCHEME = "alb.ingress.kubernetes.io/scheme"
 ALB_INBOUND = "alb.ingress.kubernetes.io/inbound-cidrs"
 ALB_AUTH = "alb.ingress.kubernetes.io/auth-type"
+ALB_UNAUTHENTICATED = "alb.ingress.kubernetes.io/auth-on-unauthenticated-request"
 NGINX_AUTH = "nginx.ingress.kubernetes.io/auth-url"
 
 
@@ -634,9 +635,13 @@ def _public_service(obj: Object) -> str | None:
     if get(obj.props, "spec", "type") != "LoadBalancer":
         return None
     notes = _annotations(obj)
-    if str(notes.get(LB_SCHEME, "")).lower() == "internal" or str(
-        notes.get(LB_INTERNAL, "")
-    ).lower() in ("true", "0.0.0.0/0"):
+    # The AWS Load Balancer Controller (whose webhook takes every LoadBalancer Service on
+    # this platform) reads the scheme annotation first and the legacy `internal` one only
+    # without it: `internal: "true"` beside `scheme: internet-facing` is internet-facing.
+    if LB_SCHEME in notes:
+        if str(notes.get(LB_SCHEME, "")).lower() == "internal":
+            return None
+    elif str(notes.get(LB_INTERNAL, "")).lower() in ("true", "0.0.0.0/0"):
         return None
     ranges = as_list(get(obj.props, "spec", "loadBalancerSourceRanges")) or [
         r.strip() for r in str(notes.get(LB_SOURCE_RANGES, "")).split(",") if r.strip()
@@ -696,7 +701,13 @@ def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) 
             why = _public_ingress(obj)
             names = _ingress_backends(obj)
             auth = str(_annotations(obj).get(ALB_AUTH, "")).lower()
-            if why and (auth in ("oidc", "cognito") or _annotations(obj).get(NGINX_AUTH)):
+            # `allow` lets a request without a session through to the backend, signed in
+            # or not (the ALB's on-unauthenticated-request action; default authenticate)
+            lets_anyone = str(_annotations(obj).get(ALB_UNAUTHENTICATED, "")).lower() == "allow"
+            if why and (
+                (auth in ("oidc", "cognito") and not lets_anyone)
+                or _annotations(obj).get(NGINX_AUTH)
+            ):
                 continue  # the load balancer / controller signs people in
         elif obj.kind in ROUTES and obj.group == GATEWAY_GROUP:
             # the Gateway's listeners and load balancer are outside what a route shows

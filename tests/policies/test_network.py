@@ -672,6 +672,26 @@ def test_public_endpoints_that_authenticate_pass() -> None:
         ingress("mlflow", "mlflow", **{"alb.ingress.kubernetes.io/auth-type": "oidc"}),
     ]
     assert messages(PUBLIC, alb_oidc) == []
+    legacy_internal = [
+        deployment("mlflow", MLFLOW_NO_AUTH),
+        service(
+            "mlflow",
+            "mlflow",
+            type="LoadBalancer",
+            annotations={"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
+        ),
+    ]
+    assert messages(PUBLIC, legacy_internal) == []
+    signing_in = {
+        "alb.ingress.kubernetes.io/auth-type": "cognito",
+        "alb.ingress.kubernetes.io/auth-on-unauthenticated-request": "authenticate",
+    }
+    alb_cognito = [
+        deployment("mlflow", MLFLOW_NO_AUTH),
+        service("mlflow", "mlflow"),
+        ingress("mlflow", "mlflow", **signing_in),
+    ]
+    assert messages(PUBLIC, alb_cognito) == []
 
 
 @pytest.mark.parametrize(
@@ -777,6 +797,38 @@ def test_public_endpoints_that_authenticate_pass() -> None:
             "internet, but Deployment 'oauth2-proxy' behind Service 'oauth2-proxy' does not "
             "authenticate",
         ),
+        (
+            [
+                deployment("mlflow", MLFLOW_NO_AUTH),
+                service(
+                    "mlflow",
+                    "mlflow",
+                    type="LoadBalancer",
+                    annotations={
+                        "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+                        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                    },
+                ),
+            ],
+            "Service 'mlflow/mlflow' (type LoadBalancer, not internal) is reachable from the "
+            "internet, but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
+        ),
+        (
+            [
+                deployment("mlflow", MLFLOW_NO_AUTH),
+                service("mlflow", "mlflow"),
+                ingress(
+                    "mlflow",
+                    "mlflow",
+                    **{
+                        "alb.ingress.kubernetes.io/auth-type": "oidc",
+                        "alb.ingress.kubernetes.io/auth-on-unauthenticated-request": "allow",
+                    },
+                ),
+            ],
+            "Ingress 'mlflow/mlflow' (an Ingress not marked internal) is reachable from the "
+            "internet, but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
+        ),
     ],
     ids=[
         "lb-in-front-of-mlflow",
@@ -788,6 +840,8 @@ def test_public_endpoints_that_authenticate_pass() -> None:
         "gateway-api-route",
         "look-alike-proxy-image",
         "proxy-skipping-auth",
+        "legacy-internal-beside-internet-facing-scheme",
+        "alb-oidc-letting-unauthenticated-through",
     ],
 )
 def test_public_endpoint_without_auth(resources: list[Any], message: str) -> None:
