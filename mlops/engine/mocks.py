@@ -39,6 +39,18 @@ class UnrunTransform(Exception):
     """
 
 
+class UnrunRemoteComponent(Exception):
+    """A component whose children its provider plugin creates (awsx, eks, any multi-language
+    component): the mock monitor records the component and nothing under it, so the plan
+    would show none of what `pulumi up` creates. The Kubernetes provider's own (yaml/v2
+    ConfigGroup and ConfigFile, helm v4 Chart, kustomize v2 Directory) are expanded from
+    their inline objects or their inventories."""
+
+
+# packages whose remote components the plan and the pack expand themselves
+EXPANDED_REMOTE_PACKAGES = frozenset({"kubernetes"})
+
+
 class UnmodelledInvoke(Exception):
     """An invoke the offline plan cannot answer truthfully.
 
@@ -163,6 +175,15 @@ class RecordingMonitor(MockMonitor):
             message = f"Duplicate resource URN '{urn}'; try giving it a unique name"
             self.plan_mocks.errors.append(message)
             raise DuplicateUrn(message)
+        if request.remote and request.type.split(":", 1)[0] not in EXPANDED_REMOTE_PACKAGES:
+            message = (
+                f"the program registers the remote component {request.type} "
+                f"'{request.name}': its provider plugin creates its resources during "
+                "`pulumi up`, the offline plan cannot run it, so nothing it creates would be "
+                "checked; declare the resources themselves (pulumi_aws, pulumi_kubernetes)"
+            )
+            self.plan_mocks.errors.append(message)
+            raise UnrunRemoteComponent(message)
         if request.transforms:  # ResourceOptions(transforms=...), a component's included
             self.plan_mocks._refuse_transform(
                 f"ResourceOptions.transforms of {request.type} {request.name!r}"

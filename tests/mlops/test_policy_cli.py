@@ -555,6 +555,29 @@ def test_policy_document_conditions_on_one_key_are_judged_together(tmp_path: Pat
 
 
 @needs_pack_venv
+def test_a_remote_component_whose_plugin_creates_its_resources_is_refused(
+    tmp_path: Path,
+) -> None:
+    """awsx's load balancer opens port 80 to the internet; under mocks its plugin never runs,
+    so the plan showed the component and nothing it creates (and passed)."""
+    code, line, _ = refused(
+        tmp_path,
+        "class Alb(pulumi.ComponentResource):\n"
+        "    def __init__(self, name, props, opts=None):\n"
+        "        super().__init__('awsx:lb:ApplicationLoadBalancer', name, props, opts, "
+        "remote=True)\n"
+        "Alb('web', {'subnetIds': ['subnet-1']})",
+    )
+    assert (code, line) == (
+        1,
+        "error: the program registers the remote component awsx:lb:ApplicationLoadBalancer "
+        "'web': its provider plugin creates its resources during `pulumi up`, the offline plan "
+        "cannot run it, so nothing it creates would be checked; declare the resources "
+        "themselves (pulumi_aws, pulumi_kubernetes)",
+    )
+
+
+@needs_pack_venv
 def test_unknown_resource_type_in_a_program_is_reported(tmp_path: Path) -> None:
     code, _, doc = refused(
         tmp_path,
