@@ -299,7 +299,14 @@ def admin_grant(rule: Any, cluster_wide: bool = False) -> str | None:
     for what, in_groups, targets, risky in CLUSTER_WIDE_ESCALATIONS:
         if not ("*" in groups or any(g in in_groups for g in groups)):
             continue
-        hit = [r for r in resources if r == "*" or r in targets or r == "*/*"]
+        # RBAC matches '*', the exact resource, and '*/<subresource>' (any resource's)
+        hit = [
+            r
+            for r in resources
+            if r == "*"
+            or r in targets
+            or (r.startswith("*/") and any(t.endswith("/" + r[2:]) for t in targets))
+        ]
         held = [v for v in verbs if (v == "*" or v in risky) and (not named or v in UNNAMED_VERBS)]
         if hit and held:
             return f"{what}: {', '.join(held)} on {', '.join(hit)}"

@@ -436,6 +436,10 @@ ESCALATIONS = {
         "installs admission webhooks that see and rewrite every object: * on "
         "mutatingwebhookconfigurations",
     ),
+    "any-resource-exec": (
+        [_rule([""], ["*/exec"], ["create"])],
+        "runs commands in every namespace's pods: create on */exec",
+    ),
     "read-everything": (
         [_rule(["*"], ["*"], ["get", "list", "watch"])],
         "reads every namespace's secrets: get, list, watch on *",
