@@ -125,6 +125,25 @@ def principals(statement: Mapping[str, Any], kind: str | None = None) -> list[st
     return out
 
 
+def aws_managed_key(key: str) -> bool:
+    """An AWS-managed KMS key (``alias/aws/<service>``, by name or alias ARN): its policy is
+    AWS's, letting every principal of the account use it through the service, so it is no
+    customer-managed key."""
+    return key.startswith("alias/aws/") or ":alias/aws/" in key
+
+
+def customer_key_problem(key: Any) -> str | None:
+    """Why ``key`` (a KMS key id, ARN or alias) is not shown to be customer-managed, or
+    None: absent, not a string the plan shows, or an AWS-managed alias."""
+    if key is None or key == "":
+        return "no key is set, so AWS uses its AWS-managed key"
+    if not isinstance(key, str) or key == SECRET:
+        return "the key is not an id, ARN or alias the plan shows"
+    if aws_managed_key(key):
+        return f"'{key}' is an AWS-managed key"
+    return None
+
+
 def tags_of(props: Mapping[str, Any]) -> Mapping[str, Any]:
     """The ``tags`` input as a mapping ({} when absent or secret)."""
     return as_dict(props.get("tags"))

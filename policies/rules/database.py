@@ -29,6 +29,7 @@ from .common import (
     as_int,
     as_list,
     config,
+    customer_key_problem,
     get,
     is_true,
     resource_policy,
@@ -52,6 +53,8 @@ def _check_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> N
             "customer-managed key.",
             None,
         )
+    elif (problem := customer_key_problem(args.props.get("kmsKeyId"))) is not None:
+        report(f"Storage is not encrypted with a customer-managed key (kmsKeyId): {problem}.", None)
 
 
 def _flag(value: Any) -> bool | str | None:
@@ -398,6 +401,12 @@ def _check_dynamodb(args: ResourceValidationArgs, report: ReportViolation) -> No
         report(
             "The table is not encrypted with a customer-managed KMS key "
             "(serverSideEncryption.kmsKeyArn).",
+            None,
+        )
+    elif (problem := customer_key_problem(get(sse, "kmsKeyArn"))) is not None:
+        report(
+            "The table is not encrypted with a customer-managed KMS key "
+            f"(serverSideEncryption.kmsKeyArn): {problem}.",
             None,
         )
 

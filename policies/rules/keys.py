@@ -22,7 +22,7 @@ from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
-from .common import as_dict, as_list, config, is_true, resource_policy
+from .common import as_dict, as_list, aws_managed_key, config, is_true, resource_policy
 from .iam_eval import Unmodelled
 from .iam_grants import (
     account_of,
@@ -213,11 +213,6 @@ def _check_secret_policy(args: ResourceValidationArgs, report: ReportViolation) 
             own.add(parts[4])
         for message in outsider_grants(doc, own, "secret", lockout_check=False):
             report(message, None)
-
-
-def aws_managed_key(key: str) -> bool:
-    """An AWS-managed key: ``alias/aws/...`` by name or ARN."""
-    return key.startswith("alias/aws/") or ":alias/aws/" in key
 
 
 def _check_secret_cmk(args: ResourceValidationArgs, report: ReportViolation) -> None:

@@ -18,6 +18,7 @@ from pulumi_policy import Policy, PolicyResource, ReportViolation, StackValidati
 from .common import (
     as_dict,
     as_list,
+    customer_key_problem,
     get,
     is_true,
     resource_policy,
@@ -187,6 +188,12 @@ def _check_encryption(args: StackValidationArgs, report: ReportViolation) -> Non
                 report(
                     f"Bucket {_label(bucket)} uses aws:kms without a customer-managed key "
                     "(kmsMasterKeyId).",
+                    bucket.urn,
+                )
+            elif (problem := customer_key_problem(d.get("kmsMasterKeyId"))) is not None:
+                report(
+                    f"Bucket {_label(bucket)} uses aws:kms without a customer-managed key "
+                    f"(kmsMasterKeyId): {problem}.",
                     bucket.urn,
                 )
 

@@ -50,6 +50,12 @@ def test_rds_rules_pass_a_hardened_instance(policy: str) -> None:
             "set kmsKeyId to a customer-managed key.",
         ),
         (
+            "rds-storage-encrypted",
+            {"kmsKeyId": "alias/aws/rds"},
+            "Storage is not encrypted with a customer-managed key (kmsKeyId): 'alias/aws/rds' "
+            "is an AWS-managed key.",
+        ),
+        (
             "rds-not-publicly-accessible",
             {"publiclyAccessible": True},
             "The database is publicly accessible (publiclyAccessible).",
@@ -272,6 +278,17 @@ def test_dynamodb_table_protected_passes() -> None:
             {"serverSideEncryption": {"enabled": True}},
             "The table is not encrypted with a customer-managed KMS key "
             "(serverSideEncryption.kmsKeyArn).",
+        ),
+        (
+            {
+                "serverSideEncryption": {
+                    "enabled": True,
+                    "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:alias/aws/dynamodb",
+                }
+            },
+            "The table is not encrypted with a customer-managed KMS key "
+            "(serverSideEncryption.kmsKeyArn): "
+            "'arn:aws:kms:us-east-1:123456789012:alias/aws/dynamodb' is an AWS-managed key.",
         ),
     ],
 )

@@ -137,6 +137,20 @@ FAILING = [
     ),
     (
         "s3-bucket-encryption-kms",
+        lambda rs: _sse(rs).update(kmsMasterKeyId="alias/aws/s3"),
+        "Bucket 'acme-data' uses aws:kms without a customer-managed key (kmsMasterKeyId): "
+        "'alias/aws/s3' is an AWS-managed key.",
+    ),
+    (
+        "s3-bucket-encryption-kms",
+        lambda rs: _sse(rs).update(
+            kmsMasterKeyId="arn:aws:kms:us-east-1:123456789012:alias/aws/s3"
+        ),
+        "Bucket 'acme-data' uses aws:kms without a customer-managed key (kmsMasterKeyId): "
+        "'arn:aws:kms:us-east-1:123456789012:alias/aws/s3' is an AWS-managed key.",
+    ),
+    (
+        "s3-bucket-encryption-kms",
         lambda rs: rs.remove(find(rs, "BucketServerSideEncryptionConfiguration", "data-sse")),
         "Bucket 'acme-data' has no server-side encryption configuration.",
     ),
