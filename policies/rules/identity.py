@@ -52,7 +52,7 @@ from .common import (
     statements,
 )
 from .iam_actions import READ
-from .iam_eval import Unmodelled, pinned_values
+from .iam_eval import Request, Unmodelled, decide, pinned_values
 from .iam_grants import (
     WRITE_LEVELS,
     action_findings,
@@ -612,6 +612,62 @@ def _check_boundaries(args: StackValidationArgs, report: ReportViolation) -> Non
                 "boundary: that caps nothing.",
                 role.urn,
             )
+        elif not _trusts_deployer(role):
+            for problem in _boundary_problems(args, role, boundary, set(d.urn for d in deps)):
+                report(f"Role '{name}' {problem}", role.urn)
+
+
+# What a workload role's boundary must refuse: the calls that let a role lift its own
+# permissions (or another's) past any boundary: write its policies, make a policy version,
+# pass or create a role, change who may assume one. The wildcard rules skip a boundary
+# (a cap, not a grant), so its content is judged here.
+ESCALATION_PROBES = (
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:CreateRole",
+    "iam:PassRole",
+    "iam:DeleteRolePermissionsBoundary",
+)
+PROBE_ROLE = "arn:aws:iam::000000000000:role/zq-probe"
+
+
+def _boundary_problems(
+    args: StackValidationArgs, role: PolicyResource, boundary: Any, deps: set[str]
+) -> list[str]:
+    """Why a workload role's boundary does not cap permissions management: it is a policy
+    outside the plan (its document cannot be read) or one whose document allows an
+    `ESCALATION_PROBES` call."""
+    policies = [p for p in resources_of(args, POLICY) if _names_policy(boundary, deps, p) is True]
+    if not policies:
+        shown = boundary if isinstance(boundary, str) else "its permissionsBoundary"
+        if isinstance(boundary, str) and _policy_name(boundary) is not None:
+            return []  # an AWS-managed policy: refused by name when denied (above)
+        return [
+            f"has the boundary {shown!r}, which is not a policy of the plan: whether it "
+            "caps permissions management cannot be seen."
+        ]
+    problems = []
+    for policy in policies:
+        doc, problem = read_document(policy.props.get("policy"))
+        label = get(policy.props, "name") or policy.name
+        if problem is not None or doc is None:
+            problems.append(f"has the boundary '{label}', whose policy {problem or 'is unset'}.")
+            continue
+        for action in ESCALATION_PROBES:
+            try:
+                allowed = decide(Request(action=action, resource=PROBE_ROLE), [doc]).allowed
+            except Unmodelled as exc:
+                problems.append(f"has the boundary '{label}', which cannot be judged: {exc}.")
+                break
+            if allowed:
+                problems.append(
+                    f"has the boundary '{label}', which allows {action}: a role it caps can "
+                    "lift its own permissions (or another's) past any boundary."
+                )
+                break
+    return problems
 
 
 ATTACHMENT_TYPES = (
@@ -709,7 +765,9 @@ POLICIES: list[Policy] = [
     stack_policy(
         "iam-role-permissions-boundary",
         "In a stack with a deployer identity (a role GitHub Actions or CodeBuild assumes), "
-        "every IAM role carries a permissions boundary; a boundary (IAM path /boundary/) is "
+        "every IAM role carries a permissions boundary, and a workload role's boundary is a "
+        "policy of the plan that refuses permissions management (writing role policies, "
+        "policy versions, passing or creating roles); a boundary (IAM path /boundary/) is "
         "never attached as a grant.",
         _check_boundaries,
         types=(POLICY, *ATTACHMENT_TYPES, *BOUNDED),

@@ -470,6 +470,58 @@ def test_iam_role_permissions_boundary_fails(change: Any, message: str) -> None:
     assert messages("iam-role-permissions-boundary", mutated(bounded_stack(), change)) == [message]
 
 
+def _boundary_allowing(*actions: str) -> Any:
+    def change(rs: list[dict[str, Any]]) -> None:
+        statement = {"Sid": "Cap", "Effect": "Allow", "Action": list(actions), "Resource": "*"}
+        find(rs, "policy:Policy", "cap")["inputs"]["policy"] = doc(statement)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            _boundary_allowing("*"),
+            "Role 'acme-dev-node' has the boundary 'acme-dev-boundary', which allows "
+            "iam:PutRolePolicy: a role it caps can lift its own permissions (or another's) "
+            "past any boundary.",
+        ),
+        (
+            _boundary_allowing("s3:*", "iam:Pass*"),
+            "Role 'acme-dev-node' has the boundary 'acme-dev-boundary', which allows "
+            "iam:PassRole: a role it caps can lift its own permissions (or another's) past "
+            "any boundary.",
+        ),
+        (
+            lambda rs: find(rs, "role:Role", "node")["inputs"].update(
+                permissionsBoundary="arn:aws:iam::123456789012:policy/elsewhere"
+            ),
+            "Role 'acme-dev-node' has the boundary 'arn:aws:iam::123456789012:policy/elsewhere', "
+            "which is not a policy of the plan: whether it caps permissions management cannot "
+            "be seen.",
+        ),
+    ],
+    ids=["allows-everything", "allows-passing-roles", "outside-the-plan"],
+)
+def test_a_workload_boundary_that_caps_nothing_is_refused(change: Any, message: str) -> None:
+    """The wildcard rules skip a boundary (a cap, not a grant): what it allows is judged
+    here, for the roles it caps other than the deployer's own (whose boundary lets it
+    manage IAM under conditions)."""
+    found = messages("iam-role-permissions-boundary", mutated(bounded_stack(), change))
+    assert found == [message]
+
+
+def test_a_boundary_refusing_permissions_management_caps_a_workload() -> None:
+    refusing = doc(
+        {"Sid": "Cap", "Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Sid": "NoIamWrites", "Effect": "Deny", "Action": ["iam:*"], "Resource": "*"},
+    )
+    rs = bounded_stack()
+    find(rs, "policy:Policy", "cap")["inputs"]["policy"] = refusing
+    assert messages("iam-role-permissions-boundary", rs) == []
+
+
 def test_a_boundary_is_a_cap_not_a_grant_for_the_wildcard_rules() -> None:
     rs = bounded_stack()
     for policy in ("iam-no-wildcard-actions", "iam-no-wildcard-resource-on-write"):
