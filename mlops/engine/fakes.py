@@ -261,6 +261,35 @@ def _one_or_list(values: list[Any]) -> Any:
     return values[0] if len(values) == 1 else sorted(values)
 
 
+def _document_statements(documents: Any) -> list[dict[str, Any]]:
+    """The statements of the JSON policy documents given to getPolicyDocument."""
+    out: list[dict[str, Any]] = []
+    for text in documents or []:
+        try:
+            doc = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise ValueError(f"getPolicyDocument: {str(text)[:40]!r} is not a JSON policy document")
+        found = doc.get("Statement") or []
+        out += [
+            st for st in (found if isinstance(found, list) else [found]) if isinstance(st, dict)
+        ]
+    return out
+
+
+def _merged(base: list[dict[str, Any]], over: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``base`` with each statement of ``over`` replacing the one of the same Sid, or added."""
+    out = list(base)
+    for st in over:
+        same = [i for i, b in enumerate(out) if st.get("Sid") and b.get("Sid") == st.get("Sid")]
+        if same:
+            out[same[0]] = st
+        else:
+            out.append(st)
+    return out
+
+
 @invoke("aws:iam/getPolicyDocument:getPolicyDocument")
 def _policy_document(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
     """Render the JSON the provider would: single values collapse to strings."""
@@ -287,12 +316,25 @@ def _policy_document(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
                     else {k: _one_or_list(v) for k, v in principals.items()}
                 )
         if st.get("conditions"):
-            cond: dict[str, dict[str, Any]] = {}
+            # two conditions on one test and variable add up, as in the provider: keeping
+            # the last alone would plan a narrower condition than AWS enforces
+            values: dict[str, dict[str, list[Any]]] = {}
             for c in st["conditions"]:
-                cond.setdefault(c["test"], {})[c["variable"]] = _one_or_list(c["values"])
-            out["Condition"] = cond
+                values.setdefault(c["test"], {}).setdefault(c["variable"], []).extend(
+                    c.get("values") or []
+                )
+            out["Condition"] = {
+                test: {var: _one_or_list(v) for var, v in by_var.items()}
+                for test, by_var in values.items()
+            }
         statements.append(out)
-    doc: dict[str, Any] = {"Version": args.get("version") or "2012-10-17", "Statement": statements}
+    # The provider merges whole documents around the statements: sourcePolicyDocuments
+    # first, the statements replacing any of theirs with the same Sid, then
+    # overridePolicyDocuments replacing by Sid again (a statement without one is added).
+    # Leaving them out would plan a narrower document than `pulumi up` creates.
+    merged = _merged(_document_statements(args.get("sourcePolicyDocuments")), statements)
+    merged = _merged(merged, _document_statements(args.get("overridePolicyDocuments")))
+    doc: dict[str, Any] = {"Version": args.get("version") or "2012-10-17", "Statement": merged}
     if args.get("policyId"):
         doc["Id"] = args["policyId"]
     text = json.dumps(doc, indent=2)

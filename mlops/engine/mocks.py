@@ -25,6 +25,32 @@ class DuplicateUrn(Exception):
     """
 
 
+class UnrunTransform(Exception):
+    """A transform the Pulumi engine would run and the offline plan does not.
+
+    Transforms (``pulumi.runtime.register_resource_transform``,
+    ``register_invoke_transform``, ``ResourceOptions(transforms=...)``) are called by
+    the engine, after the program registered a resource. Pulumi's mock monitor never
+    calls them, so the plan would record what the program wrote before them, not what
+    `pulumi up` creates: a transform that sets ``publiclyAccessible`` would pass every
+    rule. The plan refuses them instead. The older ``transformations=`` and
+    ``register_stack_transformation`` run inside the program, before registration, and
+    are recorded as applied.
+    """
+
+
+class UnrunRemoteComponent(Exception):
+    """A component whose children its provider plugin creates (awsx, eks, any multi-language
+    component): the mock monitor records the component and nothing under it, so the plan
+    would show none of what `pulumi up` creates. The Kubernetes provider's own (yaml/v2
+    ConfigGroup and ConfigFile, helm v4 Chart, kustomize v2 Directory) are expanded from
+    their inline objects or their inventories."""
+
+
+# packages whose remote components the plan and the pack expand themselves
+EXPANDED_REMOTE_PACKAGES = frozenset({"kubernetes"})
+
+
 class UnmodelledInvoke(Exception):
     """An invoke the offline plan cannot answer truthfully.
 
@@ -75,6 +101,22 @@ class PlanMocks(Mocks):
                 self.errors.append(message)
                 raise AwsRejected(message) from None
         return ident, state
+
+    def register_transform(self, transform: Any) -> None:
+        self._refuse_transform("pulumi.runtime.register_resource_transform")
+
+    def register_invoke_transform(self, transform: Any) -> None:
+        self._refuse_transform("pulumi.runtime.register_invoke_transform")
+
+    def _refuse_transform(self, where: str) -> None:
+        message = (
+            f"the program registers a transform ({where}): the Pulumi engine runs it on "
+            "what the program registers, the offline plan cannot, so the plan would not be "
+            "what `pulumi up` creates; set the values in the program, or use "
+            "register_stack_transformation / transformations=, which run in the program"
+        )
+        self.errors.append(message)
+        raise UnrunTransform(message)
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         handler = fakes.INVOKES.get(args.token)
@@ -133,6 +175,19 @@ class RecordingMonitor(MockMonitor):
             message = f"Duplicate resource URN '{urn}'; try giving it a unique name"
             self.plan_mocks.errors.append(message)
             raise DuplicateUrn(message)
+        if request.remote and request.type.split(":", 1)[0] not in EXPANDED_REMOTE_PACKAGES:
+            message = (
+                f"the program registers the remote component {request.type} "
+                f"'{request.name}': its provider plugin creates its resources during "
+                "`pulumi up`, the offline plan cannot run it, so nothing it creates would be "
+                "checked; declare the resources themselves (pulumi_aws, pulumi_kubernetes)"
+            )
+            self.plan_mocks.errors.append(message)
+            raise UnrunRemoteComponent(message)
+        if request.transforms:  # ResourceOptions(transforms=...), a component's included
+            self.plan_mocks._refuse_transform(
+                f"ResourceOptions.transforms of {request.type} {request.name!r}"
+            )
         response = self._keeping_loop(super().RegisterResource, request)
         registered = self.resources.get(urn)
         inputs, pack_inputs = struct_to_recorded(request.object)

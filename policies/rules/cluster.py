@@ -224,12 +224,65 @@ ESCALATING = {
 }
 
 
+# Grants that make their holder cluster-admin when they reach every namespace (a
+# ClusterRoleBinding), after Kubernetes' "RBAC good practices" (privilege escalation
+# risks): (what it does, API groups, resources, verbs). A pod created in kube-system runs
+# as any of its service accounts; a token minted for one, an exec into one of its pods, a
+# secret read from it, a kubelet reached through nodes/proxy, a hostPath volume, an
+# approved client certificate or a webhook that rewrites every object all end the same.
+CLUSTER_WIDE_ESCALATIONS: tuple[
+    tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...
+] = (
+    ("reads every namespace's secrets", ("",), ("secrets",), ("get", "list", "watch")),
+    (
+        "creates pods in every namespace, as any of its service accounts",
+        ("", "apps", "batch"),
+        (
+            "pods",
+            "deployments",
+            "daemonsets",
+            "statefulsets",
+            "replicasets",
+            "replicationcontrollers",
+            "jobs",
+            "cronjobs",
+        ),
+        ("create",),
+    ),
+    (
+        "runs commands in every namespace's pods",
+        ("",),
+        ("pods/exec", "pods/attach", "pods/ephemeralcontainers"),
+        ("create", "update", "patch", "get"),
+    ),
+    ("mints tokens for every service account", ("",), ("serviceaccounts/token",), ("create",)),
+    ("reaches every kubelet's API", ("",), ("nodes/proxy",), ("get", "create")),
+    ("mounts any node path (a hostPath volume)", ("",), ("persistentvolumes",), ("create",)),
+    (
+        "approves client certificates (any user or group)",
+        ("certificates.k8s.io",),
+        ("certificatesigningrequests/approval", "signers"),
+        ("update", "patch", "approve"),
+    ),
+    (
+        "installs admission webhooks that see and rewrite every object",
+        ("admissionregistration.k8s.io",),
+        ("mutatingwebhookconfigurations", "validatingwebhookconfigurations"),
+        ("create", "update", "patch"),
+    ),
+)
+# verbs a rule's resourceNames do not narrow (a create names no object yet; list and watch
+# return every object)
+UNNAMED_VERBS = ("create", "list", "watch")
+
+
 def _strings_of(value: Any) -> list[str]:
     return [str(v).lower() for v in as_list(value)]
 
 
-def admin_grant(rule: Any) -> str | None:
-    """Why one RBAC rule is cluster-admin-equivalent, or None."""
+def admin_grant(rule: Any, cluster_wide: bool = False) -> str | None:
+    """Why one RBAC rule is cluster-admin-equivalent, or None; ``cluster_wide`` when it
+    reaches every namespace (a ClusterRoleBinding), where more grants escalate."""
     verbs = _strings_of(get(rule, "verbs"))
     resources = _strings_of(get(rule, "resources"))
     urls = _strings_of(get(rule, "nonResourceURLs"))
@@ -239,6 +292,24 @@ def admin_grant(rule: Any) -> str | None:
         hit = [r for r in resources if r == "*" or r in targets]
         if hit and (verb in verbs or "*" in verbs):
             return f"'{verb if verb in verbs else '*'}' on {', '.join(hit)}"
+    if not cluster_wide:
+        return None
+    groups = _strings_of(get(rule, "apiGroups"))
+    named = bool(as_list(get(rule, "resourceNames")))
+    for what, in_groups, targets, risky in CLUSTER_WIDE_ESCALATIONS:
+        if not ("*" in groups or any(g in in_groups for g in groups)):
+            continue
+        # RBAC matches '*', the exact resource, and '*/<subresource>' (any resource's)
+        hit = [
+            r
+            for r in resources
+            if r == "*"
+            or r in targets
+            or (r.startswith("*/") and any(t.endswith("/" + r[2:]) for t in targets))
+        ]
+        held = [v for v in verbs if (v == "*" or v in risky) and (not named or v in UNNAMED_VERBS)]
+        if hit and held:
+            return f"{what}: {', '.join(held)} on {', '.join(hit)}"
     return None
 
 
@@ -288,7 +359,7 @@ def _check_admin_bindings(args: Any, report: ReportViolation) -> None:
                     p.resource.urn,
                 )
                 continue
-            why = _role_grant(role, cluster_roles)
+            why = _role_grant(role, cluster_roles, obj.kind == "ClusterRoleBinding")
             if why is None:
                 continue
             why = f"{kind} '{name}' ({why})"
@@ -302,6 +373,7 @@ def _check_admin_bindings(args: Any, report: ReportViolation) -> None:
                 "bindings.",
                 p.resource.urn,
             )
+    _check_aggregated_into_builtins(placed, report)
     _check_aws_auth(args, report)
 
 
@@ -342,7 +414,7 @@ def _check_aws_auth(args: Any, report: ReportViolation) -> None:
                     )
 
 
-def _role_grant(role: Any, cluster_roles: dict[Any, Any]) -> str | None:
+def _role_grant(role: Any, cluster_roles: dict[Any, Any], cluster_wide: bool) -> str | None:
     rules = list(as_list(get(role.props, "rules")))
     # an aggregated ClusterRole gets the rules of every ClusterRole its selectors match
     for selector in as_list(get(role.props, "aggregationRule", "clusterRoleSelectors")):
@@ -352,10 +424,42 @@ def _role_grant(role: Any, cluster_roles: dict[Any, Any]) -> str | None:
     for rule in rules:
         if not isinstance(rule, Mapping):
             return f"a rule the pack cannot see ({rule!r})"
-        why = admin_grant(rule)
+        why = admin_grant(rule, cluster_wide)
         if why:
             return why
     return None
+
+
+# The built-in roles the API server aggregates: a ClusterRole labelled
+# `rbac.authorization.k8s.io/aggregate-to-<role>: "true"` adds its rules to that role for
+# every holder, bindings outside the plan included. `view` is safe to bind cluster-wide
+# (SAFE_BUILTIN_ROLES), so what joins it must be too; `edit` and `admin` only in a namespace.
+AGGREGATE_LABEL = "rbac.authorization.k8s.io/aggregate-to-"
+AGGREGATED_BUILTINS = {"view": True, "edit": False, "admin": False}  # role: held cluster-wide
+
+
+def _check_aggregated_into_builtins(placed: list[Any], report: ReportViolation) -> None:
+    for p in placed:
+        if p.obj.kind != "ClusterRole":
+            continue
+        labels = as_dict(get(p.obj.props, "metadata", "labels"))
+        for builtin, cluster_wide in AGGREGATED_BUILTINS.items():
+            if str(labels.get(AGGREGATE_LABEL + builtin, "")).lower() != "true":
+                continue
+            for rule in as_list(get(p.obj.props, "rules")):
+                why = (
+                    admin_grant(rule, cluster_wide)
+                    if isinstance(rule, Mapping)
+                    else f"a rule the pack cannot see ({rule!r})"
+                )
+                if why:
+                    report(
+                        f"{p.obj.prefix()}ClusterRole '{p.obj.name}' adds {why} to the "
+                        f"built-in ClusterRole '{builtin}' (label {AGGREGATE_LABEL}{builtin}): "
+                        f"every holder of '{builtin}' gets it.",
+                        p.resource.urn,
+                    )
+                    break
 
 
 def _subject(subject: Mapping[str, Any], binding: Any) -> str:
@@ -370,7 +474,10 @@ POLICIES += [
     stack_policy(
         "k8s-no-cluster-admin-binding",
         "No ClusterRoleBinding or RoleBinding grants cluster-admin or an equivalent role "
-        "('*' verbs on '*', escalate/bind on roles, impersonate, admin/edit cluster-wide), "
+        "('*' verbs on '*', escalate/bind on roles, impersonate, admin/edit cluster-wide, "
+        "and cluster-wide: secrets read, pod or workload create, exec, service account "
+        "tokens, nodes/proxy, persistent volumes, certificate approval, admission "
+        "webhooks), no ClusterRole adds such grants to the built-in view, edit or admin, "
         "and aws-auth maps no one to system:masters, outside the allowed subjects.",
         _check_admin_bindings,
         types=tuple(

@@ -31,6 +31,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from .iam_eval import unique_keys
+
 SECRET = "[secret]"
 
 ResourceCheck = Callable[[ResourceValidationArgs, ReportViolation], None]
@@ -95,7 +97,7 @@ def policy_document(value: Any) -> Mapping[str, Any] | None:
         return value
     if isinstance(value, str) and value != SECRET:
         try:
-            doc = json.loads(value)
+            doc = json.loads(value, object_pairs_hook=unique_keys)
         except ValueError:
             return None
         return doc if isinstance(doc, Mapping) else None
@@ -121,6 +123,25 @@ def principals(statement: Mapping[str, Any], kind: str | None = None) -> list[st
         if kind is None or key == kind:
             out.extend(str(v) for v in as_list(values))
     return out
+
+
+def aws_managed_key(key: str) -> bool:
+    """An AWS-managed KMS key (``alias/aws/<service>``, by name or alias ARN): its policy is
+    AWS's, letting every principal of the account use it through the service, so it is no
+    customer-managed key."""
+    return key.startswith("alias/aws/") or ":alias/aws/" in key
+
+
+def customer_key_problem(key: Any) -> str | None:
+    """Why ``key`` (a KMS key id, ARN or alias) is not shown to be customer-managed, or
+    None: absent, not a string the plan shows, or an AWS-managed alias."""
+    if key is None or key == "":
+        return "no key is set, so AWS uses its AWS-managed key"
+    if not isinstance(key, str) or key == SECRET:
+        return "the key is not an id, ARN or alias the plan shows"
+    if aws_managed_key(key):
+        return f"'{key}' is an AWS-managed key"
+    return None
 
 
 def tags_of(props: Mapping[str, Any]) -> Mapping[str, Any]:

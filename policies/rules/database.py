@@ -29,6 +29,7 @@ from .common import (
     as_int,
     as_list,
     config,
+    customer_key_problem,
     get,
     is_true,
     resource_policy,
@@ -52,6 +53,8 @@ def _check_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> N
             "customer-managed key.",
             None,
         )
+    elif (problem := customer_key_problem(args.props.get("kmsKeyId"))) is not None:
+        report(f"Storage is not encrypted with a customer-managed key (kmsKeyId): {problem}.", None)
 
 
 def _flag(value: Any) -> bool | str | None:
@@ -218,6 +221,90 @@ SERVERLESS_CACHE = "aws:elasticache/serverlessCache:ServerlessCache"
 MEMORYDB = "aws:memorydb/cluster:Cluster"
 
 
+USER_GROUP = "aws:elasticache/userGroup:UserGroup"
+CACHE_USER = "aws:elasticache/user:User"
+USER_GROUP_ASSOCIATION = "aws:elasticache/userGroupAssociation:UserGroupAssociation"
+# AWS's own user of every Redis/Valkey cache: no password, every command on every key
+BUILTIN_DEFAULT_USER = "default"
+
+
+def _linked(
+    args: StackValidationArgs, owner: PolicyResource, prop: str, type_: str, key: str
+) -> tuple[list[PolicyResource], list[str]]:
+    """The resources of ``type_`` that ``owner.<prop>`` names (by dependency, else by their
+    ``key`` value), and the values naming none of the plan's."""
+    values = [v for v in as_list(owner.props.get(prop)) if v is not None]
+    deps = [d for d in owner.property_dependencies.get(prop) or [] if d.resource_type == type_]
+    if deps and len(deps) >= len(values):
+        return deps, []
+    found, missing = list(deps), []
+    for value in values:
+        match = [
+            r
+            for r in resources_of(args, type_)
+            if isinstance(value, str) and value != SECRET and r.props.get(key) == value
+        ]
+        if match:
+            found += [r for r in match if r not in found]
+        elif not deps:
+            missing.append(str(value))
+    return found, missing
+
+
+def _user_group_problems(args: StackValidationArgs, cache: PolicyResource, prop: str) -> list[str]:
+    """Who a user group lets connect: every user of every group ``cache.<prop>`` names must
+    need a password (or IAM), or be switched off. AWS's own `default` user needs none, and a
+    group (or user) outside the plan cannot be seen (fail closed)."""
+    groups, missing = _linked(args, cache, prop, USER_GROUP, "userGroupId")
+    problems = [
+        f"User group {g!r} is not in the plan: who may connect cannot be seen." for g in missing
+    ]
+    for group in groups:
+        label = group.props.get("userGroupId") or group.name
+        members: list[tuple[Any, list[PolicyResource]]] = []
+        holders = [group] + [
+            a
+            for a in resources_of(args, USER_GROUP_ASSOCIATION)
+            if any(d.urn == group.urn for d in a.property_dependencies.get("userGroupId") or [])
+            or a.props.get("userGroupId") == group.props.get("userGroupId")
+        ]
+        for holder in holders:
+            prop_name = "userIds" if holder is group else "userId"
+            for user_id in as_list(holder.props.get(prop_name)):
+                # by the user's id (an input, so the plan and the update both show it)
+                users = [
+                    u
+                    for u in resources_of(args, CACHE_USER)
+                    if isinstance(user_id, str) and u.props.get("userId") == user_id
+                ]
+                members.append((user_id, users))
+        for user_id, users in members:
+            if not users and user_id == BUILTIN_DEFAULT_USER:
+                problems.append(
+                    f"User group {label!r} holds AWS's built-in 'default' user, which needs no "
+                    "password and may run every command: any client in the network can "
+                    "connect (add a user named 'default' of your own, switched off)."
+                )
+            elif not users:
+                problems.append(
+                    f"User group {label!r} holds user {user_id!r}, which is not in the plan: "
+                    "whether it needs a password cannot be seen."
+                )
+            for user in users:
+                mode = get(user.props, "authenticationMode", "type")
+                open_ = is_true(user.props.get("noPasswordRequired")) or (
+                    mode == "no-password-required"
+                )
+                access = str(user.props.get("accessString") or "")
+                if open_ and access.split(" ", 1)[0] != "off":
+                    problems.append(
+                        f"User group {label!r} holds user {user_id!r}, which needs no "
+                        f"password (access string {access!r}): any client in the network "
+                        "can connect as it."
+                    )
+    return problems
+
+
 def _replication_group_problems(props: Mapping[str, Any]) -> list[str]:
     problems = []
     if not is_true(props.get("atRestEncryptionEnabled")):
@@ -264,6 +351,7 @@ def _cache_cluster_problems(args: StackValidationArgs, cluster: PolicyResource) 
 
 def _serverless_problems(props: Mapping[str, Any]) -> list[str]:
     # serverless caches always encrypt at rest and in transit; AUTH needs a user group
+    # (whose users `_user_group_problems` judges)
     engine = str(props.get("engine", "")).lower()
     if engine == "memcached":
         return [
@@ -289,10 +377,14 @@ def _check_caches(args: StackValidationArgs, report: ReportViolation) -> None:
     for r in args.resources:
         if r.resource_type == REPLICATION_GROUP:
             problems = _replication_group_problems(r.props)
+            if r.props.get("userGroupIds"):
+                problems += _user_group_problems(args, r, "userGroupIds")
         elif r.resource_type == CACHE_CLUSTER:
             problems = _cache_cluster_problems(args, r)
         elif r.resource_type == SERVERLESS_CACHE:
             problems = _serverless_problems(r.props)
+            if r.props.get("userGroupId"):
+                problems += _user_group_problems(args, r, "userGroupId")
         elif r.resource_type == MEMORYDB:
             problems = _memorydb_problems(r.props)
         else:
@@ -309,6 +401,12 @@ def _check_dynamodb(args: ResourceValidationArgs, report: ReportViolation) -> No
         report(
             "The table is not encrypted with a customer-managed KMS key "
             "(serverSideEncryption.kmsKeyArn).",
+            None,
+        )
+    elif (problem := customer_key_problem(get(sse, "kmsKeyArn"))) is not None:
+        report(
+            "The table is not encrypted with a customer-managed KMS key "
+            f"(serverSideEncryption.kmsKeyArn): {problem}.",
             None,
         )
 
@@ -363,9 +461,18 @@ POLICIES: list[Policy] = [
     stack_policy(
         "elasticache-encrypted",
         "In-memory caches (ElastiCache replication groups, clusters and serverless caches; "
-        "MemoryDB) encrypt at rest and in transit and require authentication.",
+        "MemoryDB) encrypt at rest and in transit and require authentication (a user "
+        "group of the plan, none of whose users connects without a password).",
         _check_caches,
-        types=(REPLICATION_GROUP, CACHE_CLUSTER, SERVERLESS_CACHE, MEMORYDB),
+        types=(
+            REPLICATION_GROUP,
+            CACHE_CLUSTER,
+            SERVERLESS_CACHE,
+            MEMORYDB,
+            USER_GROUP,
+            CACHE_USER,
+            USER_GROUP_ASSOCIATION,
+        ),
     ),
     resource_policy(
         "dynamodb-table-protected",

@@ -63,11 +63,25 @@ class Decision:
         return self.effect == "allow"
 
 
+class RepeatedKeys(ValueError):
+    """A JSON object with one key twice: Python keeps the last value, another parser may
+    keep the first, so a rule reading one could pass what AWS enforces as the other. A
+    policy document with one is unreadable (fail closed)."""
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``'s object_pairs_hook refusing a repeated key (`RepeatedKeys`)."""
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise RepeatedKeys(sorted({k for k in keys if keys.count(k) > 1}))
+    return dict(pairs)
+
+
 def document(policy: str | Mapping[str, Any]) -> dict[str, Any]:
     """A policy as a dict, from its JSON text or a dict."""
     if isinstance(policy, str):
         try:
-            doc = json.loads(policy)
+            doc = json.loads(policy, object_pairs_hook=unique_keys)
         except ValueError as exc:
             raise Unmodelled(f"policy is not JSON ({exc})") from None
     else:

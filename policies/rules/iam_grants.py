@@ -37,7 +37,14 @@ from .iam_actions import (
     wildcard_resources,
     with_level,
 )
-from .iam_eval import Unmodelled, covers_action, pinned_values, tests_by_key
+from .iam_eval import (
+    RepeatedKeys,
+    Unmodelled,
+    covers_action,
+    pinned_values,
+    tests_by_key,
+    unique_keys,
+)
 
 SECRET = "[secret]"
 WRITE_LEVELS = (WRITE, PERMISSIONS, TAGGING)
@@ -66,7 +73,12 @@ def read_document(value: Any) -> tuple[dict[str, Any] | None, str | None]:
         return None, "is a secret the plan does not show, so it cannot be checked"
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = json.loads(value, object_pairs_hook=unique_keys)
+        except RepeatedKeys as exc:
+            return None, (
+                f"repeats the key(s) {', '.join(exc.args[0])} in one object, so which value "
+                "AWS reads cannot be shown"
+            )
         except ValueError:
             return None, "is not JSON"
     if not isinstance(value, Mapping):

@@ -52,7 +52,7 @@ from .common import (
     statements,
 )
 from .iam_actions import READ
-from .iam_eval import Unmodelled, pinned_values
+from .iam_eval import Request, Unmodelled, decide, pinned_values
 from .iam_grants import (
     WRITE_LEVELS,
     action_findings,
@@ -101,6 +101,19 @@ DEFAULT_DENIED_POLICIES = [
     "arn:aws:iam::aws:policy/*FullAccess*",
     "arn:aws:iam::aws:policy/ReadOnlyAccess",
     "arn:aws:iam::aws:policy/job-function/*",
+]
+# AWS-managed policies reviewed as narrow enough to attach: the pack cannot read an
+# AWS-managed policy's document (AWS keeps it and changes it), so any other one is refused
+# as unseen, whatever its name says (SecretsManagerReadWrite, AmazonS3ReadOnlyAccess and
+# AmazonEC2RoleforSSM are broad without being named so). These are the EKS add-ons' and
+# nodes' own (partition-free ARNs).
+DEFAULT_REVIEWED_MANAGED_POLICIES = [
+    "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
 ]
 EKS_ISSUER = re.compile(r"^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/id/[A-Za-z0-9]+$")
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
@@ -489,11 +502,20 @@ def _check_denied_attachments(args: ResourceValidationArgs, report: ReportViolat
     arns = []
     for prop in ATTACHMENT_PROPS:
         arns += as_list(args.props.get(prop))
+    reviewed = {
+        str(p) for p in config(args, "reviewed_managed_policies", DEFAULT_REVIEWED_MANAGED_POLICIES)
+    }
     for arn in arns:
         if arn == "[secret]":
             report("Attaches a policy whose ARN is a secret the plan does not show.", None)
         elif isinstance(arn, str) and _denied(arn, denied):
             report(f"Attaches '{arn}'.", None)
+        elif isinstance(arn, str) and (name := _policy_name(arn)) and name not in reviewed:
+            report(
+                f"Attaches the AWS-managed policy '{arn}', whose document the pack cannot "
+                "read: what it grants is not checked by any rule.",
+                None,
+            )
 
 
 def _check_no_users(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -590,6 +612,62 @@ def _check_boundaries(args: StackValidationArgs, report: ReportViolation) -> Non
                 "boundary: that caps nothing.",
                 role.urn,
             )
+        elif not _trusts_deployer(role):
+            for problem in _boundary_problems(args, role, boundary, set(d.urn for d in deps)):
+                report(f"Role '{name}' {problem}", role.urn)
+
+
+# What a workload role's boundary must refuse: the calls that let a role lift its own
+# permissions (or another's) past any boundary: write its policies, make a policy version,
+# pass or create a role, change who may assume one. The wildcard rules skip a boundary
+# (a cap, not a grant), so its content is judged here.
+ESCALATION_PROBES = (
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:CreateRole",
+    "iam:PassRole",
+    "iam:DeleteRolePermissionsBoundary",
+)
+PROBE_ROLE = "arn:aws:iam::000000000000:role/zq-probe"
+
+
+def _boundary_problems(
+    args: StackValidationArgs, role: PolicyResource, boundary: Any, deps: set[str]
+) -> list[str]:
+    """Why a workload role's boundary does not cap permissions management: it is a policy
+    outside the plan (its document cannot be read) or one whose document allows an
+    `ESCALATION_PROBES` call."""
+    policies = [p for p in resources_of(args, POLICY) if _names_policy(boundary, deps, p) is True]
+    if not policies:
+        shown = boundary if isinstance(boundary, str) else "its permissionsBoundary"
+        if isinstance(boundary, str) and _policy_name(boundary) is not None:
+            return []  # an AWS-managed policy: refused by name when denied (above)
+        return [
+            f"has the boundary {shown!r}, which is not a policy of the plan: whether it "
+            "caps permissions management cannot be seen."
+        ]
+    problems = []
+    for policy in policies:
+        doc, problem = read_document(policy.props.get("policy"))
+        label = get(policy.props, "name") or policy.name
+        if problem is not None or doc is None:
+            problems.append(f"has the boundary '{label}', whose policy {problem or 'is unset'}.")
+            continue
+        for action in ESCALATION_PROBES:
+            try:
+                allowed = decide(Request(action=action, resource=PROBE_ROLE), [doc]).allowed
+            except Unmodelled as exc:
+                problems.append(f"has the boundary '{label}', which cannot be judged: {exc}.")
+                break
+            if allowed:
+                problems.append(
+                    f"has the boundary '{label}', which allows {action}: a role it caps can "
+                    "lift its own permissions (or another's) past any boundary."
+                )
+                break
+    return problems
 
 
 ATTACHMENT_TYPES = (
@@ -687,7 +765,9 @@ POLICIES: list[Policy] = [
     stack_policy(
         "iam-role-permissions-boundary",
         "In a stack with a deployer identity (a role GitHub Actions or CodeBuild assumes), "
-        "every IAM role carries a permissions boundary; a boundary (IAM path /boundary/) is "
+        "every IAM role carries a permissions boundary, and a workload role's boundary is a "
+        "policy of the plan that refuses permissions management (writing role policies, "
+        "policy versions, passing or creating roles); a boundary (IAM path /boundary/) is "
         "never attached as a grant.",
         _check_boundaries,
         types=(POLICY, *ATTACHMENT_TYPES, *BOUNDED),
@@ -706,7 +786,8 @@ POLICIES: list[Policy] = [
     resource_policy(
         "iam-no-admin-policy-attachment",
         "No role, user, group or permission set gets an administrator-level or otherwise "
-        "broad AWS managed policy (AdministratorAccess, PowerUserAccess, *FullAccess, ...).",
+        "broad AWS managed policy (AdministratorAccess, PowerUserAccess, *FullAccess, ...), "
+        "nor an AWS managed policy not reviewed (its document cannot be read).",
         ATTACHMENT_TYPES,
         _check_denied_attachments,
         schema={
@@ -716,9 +797,17 @@ POLICIES: list[Policy] = [
                 "items": {"type": "string"},
                 "default": DEFAULT_DENIED_POLICIES,
                 "description": "Globs of policy ARNs (any partition) that may not be attached.",
-            }
+            },
+            "reviewed_managed_policies": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^arn:aws:iam::aws:policy/[^*?]+$"},
+                "default": DEFAULT_REVIEWED_MANAGED_POLICIES,
+                "description": "AWS-managed policies (partition-free ARNs, exact) reviewed as "
+                "narrow enough to attach; denied_policy_arns still applies to them.",
+            },
         },
-        remediation="Write an inline policy with the actions and resources needed.",
+        remediation="Write an inline or customer-managed policy with the actions and "
+        "resources needed (the rules read it).",
     ),
     resource_policy(
         "iam-no-users",

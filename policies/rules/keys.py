@@ -11,6 +11,8 @@ The stack's own account comes from the rule's ``account_ids``. Without it, a key
 still shows it: AWS refuses a key policy that would lock out the account creating the key
 (unless ``bypassPolicyLockoutSafetyCheck``, itself refused here), so the one account a key
 policy names is the key's own, and a policy naming two accounts grants to a foreign one.
+A secret's policy has no such check: its own account is the one its ARN shows (a
+SecretPolicy's ``secretArn``) or ``account_ids``; any other account it names is foreign.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
-from .common import as_dict, as_list, config, is_true, resource_policy
+from .common import as_dict, as_list, aws_managed_key, config, is_true, resource_policy
 from .iam_eval import Unmodelled
 from .iam_grants import (
     account_of,
@@ -75,10 +77,14 @@ def _named_accounts(doc: Mapping[str, Any]) -> set[str]:
     return found
 
 
-def outsider_grants(doc: Mapping[str, Any], own: set[str], what: str) -> Iterator[str]:
+def outsider_grants(
+    doc: Mapping[str, Any], own: set[str], what: str, *, lockout_check: bool = True
+) -> Iterator[str]:
     """Messages for each Allow in ``doc`` that admits a principal outside ``own``; with no
-    ``own``, the one account the policy names is taken as its own (see module doc)."""
-    if not own:
+    ``own``, the one account a key policy names is taken as its own (AWS's lockout check:
+    see module doc). Other policies (``lockout_check=False``: a secret's) have no such
+    check, so an account they name is foreign unless ``own`` lists it."""
+    if not own and lockout_check:
         named = _named_accounts(doc)
         if len(named) > 1:
             yield (
@@ -107,11 +113,17 @@ def outsider_grants(doc: Mapping[str, Any], own: set[str], what: str) -> Iterato
             )
             continue
         foreign = sorted(accounts - own)
-        if foreign:
+        if foreign and not own:
+            yield (
+                f"Statement {sid(st)} allows {_actions(st)} to account(s) "
+                f"{', '.join(foreign)}, which the rule cannot tell are this stack's: list "
+                "the stack's accounts in account_ids."
+            )
+        elif foreign:
             yield (
                 f"Statement {sid(st)} allows {_actions(st)} to account(s) "
                 f"{', '.join(foreign)}, outside this stack's account "
-                f"({', '.join(sorted(own)) or 'unknown'})."
+                f"({', '.join(sorted(own))})."
             )
         if others:
             yield (
@@ -189,13 +201,18 @@ def _check_secret_policy(args: ResourceValidationArgs, report: ReportViolation) 
     if problem is not None:
         report(f"The secret's resource policy {problem}.", None)
     if doc is not None:
-        for message in outsider_grants(doc, _own(args), "secret"):
+        # AWS checks no lockout on a secret's policy: the account it names may be any
+        # account. The secret's own is the one its ARN shows (a SecretPolicy's secretArn).
+        own = _own(args)
+        parts = str(args.props.get("secretArn") or "").split(":")
+        if (
+            len(parts) >= 7
+            and parts[:1] + parts[2:3] == ["arn", "secretsmanager"]
+            and account_of(parts[4]) is not None
+        ):
+            own.add(parts[4])
+        for message in outsider_grants(doc, own, "secret", lockout_check=False):
             report(message, None)
-
-
-def aws_managed_key(key: str) -> bool:
-    """An AWS-managed key: ``alias/aws/...`` by name or ARN."""
-    return key.startswith("alias/aws/") or ":alias/aws/" in key
 
 
 def _check_secret_cmk(args: ResourceValidationArgs, report: ReportViolation) -> None:

@@ -369,6 +369,7 @@ LB_SOURCE_RANGES = "service.beta.kubernetes.io/load-balancer-source-ranges"
 ALB_SCHEME = "alb.ingress.kubernetes.io/scheme"
 ALB_INBOUND = "alb.ingress.kubernetes.io/inbound-cidrs"
 ALB_AUTH = "alb.ingress.kubernetes.io/auth-type"
+ALB_UNAUTHENTICATED = "alb.ingress.kubernetes.io/auth-on-unauthenticated-request"
 NGINX_AUTH = "nginx.ingress.kubernetes.io/auth-url"
 
 
@@ -548,8 +549,15 @@ SKIP_AUTH = (
     "--skip-auth-regex",
     "--skip-auth-route",
     "--skip-auth-routes",
+    "--trusted-ip",  # requests from these addresses skip authentication
     "OAUTH2_PROXY_SKIP_AUTH_REGEX",
     "OAUTH2_PROXY_SKIP_AUTH_ROUTES",
+    "OAUTH2_PROXY_TRUSTED_IPS",
+    # settings read from where the plan does not show them (a config file, whole
+    # ConfigMaps or Secrets as environment): they may skip authentication as well
+    "--config",
+    "--alpha-config",
+    "OAUTH2_PROXY_CONFIG",
 )
 
 
@@ -591,7 +599,11 @@ def auth_proxy(container: Mapping[str, Any]) -> bool:
     if ":" in last:
         repo = repo.rsplit(":", 1)[0]
     text = _command_text(container)
-    return repo in AUTH_PROXY_IMAGES and not any(flag in text for flag in SKIP_AUTH)
+    return (
+        repo in AUTH_PROXY_IMAGES
+        and not any(flag in text for flag in SKIP_AUTH)
+        and not as_list(container.get("envFrom"))
+    )
 
 
 def authenticates(pod: PodSpec, apps: Sequence[str]) -> bool:
@@ -634,9 +646,13 @@ def _public_service(obj: Object) -> str | None:
     if get(obj.props, "spec", "type") != "LoadBalancer":
         return None
     notes = _annotations(obj)
-    if str(notes.get(LB_SCHEME, "")).lower() == "internal" or str(
-        notes.get(LB_INTERNAL, "")
-    ).lower() in ("true", "0.0.0.0/0"):
+    # The AWS Load Balancer Controller (whose webhook takes every LoadBalancer Service on
+    # this platform) reads the scheme annotation first and the legacy `internal` one only
+    # without it: `internal: "true"` beside `scheme: internet-facing` is internet-facing.
+    if LB_SCHEME in notes:
+        if str(notes.get(LB_SCHEME, "")).lower() == "internal":
+            return None
+    elif str(notes.get(LB_INTERNAL, "")).lower() in ("true", "0.0.0.0/0"):
         return None
     ranges = as_list(get(obj.props, "spec", "loadBalancerSourceRanges")) or [
         r.strip() for r in str(notes.get(LB_SOURCE_RANGES, "")).split(",") if r.strip()
@@ -658,28 +674,80 @@ def _public_ingress(obj: Object) -> str | None:
     return "an Ingress not marked internal"
 
 
-def _ingress_backends(obj: Object) -> list[Any]:
-    """Service names an Ingress routes to; None for a backend that is not a Service."""
+def _ingress_backends(obj: Object) -> list[tuple[Any, Any]]:
+    """(Service name, its port by number or name) an Ingress routes to; the name is None
+    for a backend that is not a Service."""
     spec = as_dict(obj.props.get("spec"))
     backends = [spec.get("defaultBackend")] if spec.get("defaultBackend") is not None else []
     for rule in as_list(spec.get("rules")):
         for path in as_list(get(rule, "http", "paths")):
             backends.append(get(path, "backend"))
-    return [get(b, "service", "name") for b in backends]
+    return [
+        (
+            get(b, "service", "name"),
+            get(b, "service", "port", "number") or get(b, "service", "port", "name"),
+        )
+        for b in backends
+    ]
 
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 ROUTES = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 
 
-def _route_backends(obj: Object) -> list[Any]:
-    """Service names a Gateway API route sends to; None for a backend of another kind."""
+def _route_backends(obj: Object) -> list[tuple[Any, Any]]:
+    """(Service name, port) a Gateway API route sends to; None for a backend of another
+    kind."""
     names = []
     for rule in as_list(get(obj.props, "spec", "rules")):
         for ref in as_list(get(rule, "backendRefs")):
             kind = get(ref, "kind") or "Service"
-            names.append(get(ref, "name") if kind == "Service" else None)
+            names.append((get(ref, "name") if kind == "Service" else None, get(ref, "port")))
     return names
+
+
+def _target_ports(svc: Object, port: Any) -> list[Any]:
+    """The targetPorts behind the Service port ``port`` (its number or name; every port of
+    the Service for None): where its traffic lands in the pods."""
+    out = []
+    for sp in as_list(get(svc.props, "spec", "ports")):
+        number, name = as_int(get(sp, "port")), get(sp, "name")
+        if port is None or (as_int(port) is not None and as_int(port) == number) or port == name:
+            target = get(sp, "targetPort")
+            out.append(number if target is None else target)
+    return out
+
+
+def _serving(pod: PodSpec, target: Any) -> list[Mapping[str, Any]] | None:
+    """The containers of ``pod`` that receive traffic sent to ``target`` (a port number or
+    name); None when the plan cannot tell which (a number no container declares, in a pod
+    of several)."""
+    containers = [c for c in pod.containers if not c.init]
+    number = as_int(target)
+
+    def declares(spec: Mapping[str, Any]) -> bool:
+        for declared in as_list(spec.get("ports")):
+            if number is not None and as_int(get(declared, "containerPort")) == number:
+                return True
+            if number is None and isinstance(target, str) and get(declared, "name") == target:
+                return True
+        return False
+
+    found = [c.spec for c in containers if declares(c.spec)]
+    if found:
+        return found
+    if number is not None and len(containers) == 1:
+        return [containers[0].spec]  # a container may listen on a port it does not declare
+    return None
+
+
+def _port(target: Any) -> str:
+    """A port as written (numbers reach the pack as floats)."""
+    return str(as_int(target) if as_int(target) is not None else target)
+
+
+def _authenticating(container: Mapping[str, Any], apps: Sequence[str]) -> bool:
+    return auth_proxy(container) or (mlflow_server(container) and mlflow_auth_app(container, apps))
 
 
 def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -691,12 +759,18 @@ def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) 
         obj = p.obj
         if obj.kind == "Service" and obj.group in ("", "core"):
             why = _public_service(obj)
-            names: list[Any] = [obj.name]
+            names: list[tuple[Any, Any]] = [(obj.name, None)]  # every port it exposes
         elif obj.kind == "Ingress" and obj.group in ("networking.k8s.io", "extensions"):
             why = _public_ingress(obj)
             names = _ingress_backends(obj)
             auth = str(_annotations(obj).get(ALB_AUTH, "")).lower()
-            if why and (auth in ("oidc", "cognito") or _annotations(obj).get(NGINX_AUTH)):
+            # `allow` lets a request without a session through to the backend, signed in
+            # or not (the ALB's on-unauthenticated-request action; default authenticate)
+            lets_anyone = str(_annotations(obj).get(ALB_UNAUTHENTICATED, "")).lower() == "allow"
+            if why and (
+                (auth in ("oidc", "cognito") and not lets_anyone)
+                or _annotations(obj).get(NGINX_AUTH)
+            ):
                 continue  # the load balancer / controller signs people in
         elif obj.kind in ROUTES and obj.group == GATEWAY_GROUP:
             # the Gateway's listeners and load balancer are outside what a route shows
@@ -708,7 +782,7 @@ def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) 
             continue
         label = f"{obj.prefix()}{obj.kind} '{p.namespace}/{obj.name}' ({why})"
         problems = []
-        for name in names:
+        for name, port in names:
             if name is None or not isinstance(name, str) or hidden(name):
                 problems.append(f"a backend cannot be seen ({name!r})")
                 continue
@@ -727,11 +801,36 @@ def _check_public_endpoints(args: StackValidationArgs, report: ReportViolation) 
             if not pods:
                 problems.append(f"Service '{name}' selects no pods the plan shows")
                 continue
+            targets = _target_ports(svc, port)
             for owner, pod in pods:
-                if not authenticates(pod, apps):
+                # the container the traffic reaches must authenticate, not only one of
+                # the pod's: a Service port aimed past the oauth2-proxy sidecar at the
+                # app reaches the app unauthenticated
+                serving = [_serving(pod, t) for t in targets]
+                if not targets or not authenticates(pod, apps):
                     problems.append(
                         f"{owner.obj.kind} '{owner.obj.name}' behind Service "
                         f"'{name}' does not authenticate"
+                    )
+                elif any(found is None for found in serving):
+                    shown = ", ".join(
+                        _port(t) for t, f in zip(targets, serving, strict=True) if f is None
+                    )
+                    problems.append(
+                        f"which container of {owner.obj.kind} '{owner.obj.name}' receives "
+                        f"Service '{name}' port {shown} cannot be seen (declare it in the "
+                        "container's ports)"
+                    )
+                elif not all(_authenticating(c, apps) for found in serving for c in found or []):
+                    shown = ", ".join(
+                        _port(t)
+                        for t, found in zip(targets, serving, strict=True)
+                        if not all(_authenticating(c, apps) for c in found or [])
+                    )
+                    problems.append(
+                        f"Service '{name}' port {shown} reaches a container of "
+                        f"{owner.obj.kind} '{owner.obj.name}' that does not authenticate, "
+                        "past its auth proxy"
                     )
         for problem in dict.fromkeys(problems):
             report(

@@ -18,6 +18,7 @@ from pulumi_policy import Policy, PolicyResource, ReportViolation, StackValidati
 from .common import (
     as_dict,
     as_list,
+    customer_key_problem,
     get,
     is_true,
     resource_policy,
@@ -189,6 +190,12 @@ def _check_encryption(args: StackValidationArgs, report: ReportViolation) -> Non
                     "(kmsMasterKeyId).",
                     bucket.urn,
                 )
+            elif (problem := customer_key_problem(d.get("kmsMasterKeyId"))) is not None:
+                report(
+                    f"Bucket {_label(bucket)} uses aws:kms without a customer-managed key "
+                    f"(kmsMasterKeyId): {problem}.",
+                    bucket.urn,
+                )
 
 
 def _check_versioning(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -324,11 +331,17 @@ def _check_no_public_acl(args: Any, report: ReportViolation) -> None:
     acl = args.props.get("acl")
     if acl in PUBLIC_ACLS:
         report(f"ACL '{acl}' makes the bucket public.", None)
-    grants = as_list(get(args.props, "accessControlPolicy", "grants"))
-    for grant in grants:
-        uri = str(get(grant, "grantee", "uri") or "")
+    # (grantee URI, permissions): a BucketAcl's accessControlPolicy, and the bucket's own
+    # inline `grants` (deprecated on Bucket, still applied by the provider)
+    grants = [
+        (get(g, "grantee", "uri"), as_list(get(g, "permission")))
+        for g in as_list(get(args.props, "accessControlPolicy", "grants"))
+    ] + [(get(g, "uri"), as_list(get(g, "permissions"))) for g in as_list(args.props.get("grants"))]
+    for uri, permissions in grants:
+        uri = str(uri or "")
         if uri.endswith(("/global/AllUsers", "/global/AuthenticatedUsers")):
-            report(f"ACL grants {get(grant, 'permission')} to {uri.rsplit('/', 1)[-1]}.", None)
+            shown = ", ".join(str(p) for p in permissions) or "access"
+            report(f"ACL grants {shown} to {uri.rsplit('/', 1)[-1]}.", None)
 
 
 def _check_no_public_policy(args: Any, report: ReportViolation) -> None:

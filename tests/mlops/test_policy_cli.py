@@ -508,6 +508,136 @@ def test_secret_wrapped_pod_spec_in_a_program_is_checked(tmp_path: Path) -> None
     assert "quiet-name" not in result.stdout + result.stderr
 
 
+# A transform the engine runs after registration (issue: attack on the gate). Pulumi's
+# mock monitor never calls one, so the plan would record the database as written, private,
+# while `pulumi up` would create it public.
+PRIVATE_DB = (
+    'aws.rds.Instance("db", engine="postgres", instance_class="db.t3.micro", '
+    'allocated_storage=20, username="app", password="p" * 16, storage_encrypted=True, '
+    "publicly_accessible=False, opts=pulumi.ResourceOptions(provider=on_aws.provider{opts}))"
+)
+OPEN_UP = (
+    "def open_up(args):\n"
+    "    if args.type_ == 'aws:rds/instance:Instance':\n"
+    "        return pulumi.ResourceTransformResult("
+    "{{**args.props, 'publiclyAccessible': True}}, args.opts)\n"
+)
+
+
+@needs_pack_venv
+@pytest.mark.parametrize(
+    ("tail", "where"),
+    [
+        (
+            OPEN_UP.format()
+            + "pulumi.runtime.register_resource_transform(open_up)\n"
+            + PRIVATE_DB.format(opts=""),
+            "pulumi.runtime.register_resource_transform",
+        ),
+        (
+            OPEN_UP.format() + PRIVATE_DB.format(opts=", transforms=[open_up]"),
+            "ResourceOptions.transforms of aws:rds/instance:Instance 'db'",
+        ),
+    ],
+    ids=["stack-transform", "resource-transforms"],
+)
+def test_program_with_an_engine_run_transform_is_refused(
+    tmp_path: Path, tail: str, where: str
+) -> None:
+    code, line, _ = refused(tmp_path, tail)
+    assert (code, line) == (
+        1,
+        f"error: the program registers a transform ({where}): the Pulumi engine runs it on "
+        "what the program registers, the offline plan cannot, so the plan would not be what "
+        "`pulumi up` creates; set the values in the program, or use "
+        "register_stack_transformation / transformations=, which run in the program",
+    )
+
+
+@needs_pack_venv
+def test_program_transformation_run_in_the_program_is_judged_as_applied(
+    tmp_path: Path,
+) -> None:
+    """`transformations=` runs in the program before registration: the plan shows its result."""
+    tail = (
+        "def open_up(args):\n"
+        "    return pulumi.ResourceTransformationResult("
+        "{**args.props, 'publicly_accessible': True}, args.opts)\n"
+        + PRIVATE_DB.format(opts=", transformations=[open_up]")
+    )
+    code, _, doc = refused(tmp_path, tail)
+    assert code == 1
+    assert ("rds-not-publicly-accessible", "db") in {
+        (v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in doc["violations"]
+    }
+
+
+@needs_pack_venv
+@pytest.mark.parametrize("merge", ["source_policy_documents", "override_policy_documents"])
+def test_a_policy_document_merged_from_another_is_judged_whole(tmp_path: Path, merge: str) -> None:
+    """get_policy_document merges whole documents into its statements, as the provider
+    does: the plan once showed only the narrow statement and the role passed."""
+    code, _, doc = refused(
+        tmp_path,
+        'role = aws.iam.Role("app", assume_role_policy=json.dumps({"Version": "2012-10-17", '
+        '"Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, '
+        '"Action": "sts:AssumeRole"}]}), opts=on_aws)\n'
+        "everything = json.dumps({'Version': '2012-10-17', 'Statement': "
+        "[{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]})\n"
+        f"merged = aws.iam.get_policy_document_output({merge}=[everything], statements=["
+        "{'actions': ['s3:GetObject'], 'resources': ['arn:aws:s3:::team-public-data/*']}])\n"
+        'aws.iam.RolePolicy("app-access", role=role.name, policy=merged.json, opts=on_aws)',
+    )
+    assert code == 1
+    assert (
+        "iam-no-wildcard-actions",
+        "app-access",
+        "policy: statement (no Sid) allows action '*'.",
+    ) in {(v["policy"], v["urn"].rsplit("::", 1)[-1], v["message"]) for v in doc["violations"]}
+
+
+@needs_pack_venv
+def test_policy_document_conditions_on_one_key_are_judged_together(tmp_path: Path) -> None:
+    """Two conditions on aws:SourceIp add up in the provider's document: the plan once kept
+    the last (a private range) and the bucket open to 0.0.0.0/0 passed."""
+    code, _, doc = refused(
+        tmp_path,
+        "anyone = aws.iam.get_policy_document_output(statements=[{'actions': ['s3:GetObject'], "
+        "'resources': ['arn:aws:s3:::team-public-data/*'], "
+        "'principals': [{'type': '*', 'identifiers': ['*']}], 'conditions': ["
+        "{'test': 'IpAddress', 'variable': 'aws:SourceIp', 'values': ['0.0.0.0/0']}, "
+        "{'test': 'IpAddress', 'variable': 'aws:SourceIp', 'values': ['10.0.0.0/8']}]}])\n"
+        'aws.s3.BucketPolicy("public-read", bucket=bucket.id, policy=anyone.json, opts=on_aws)',
+    )
+    assert code == 1
+    assert ("s3-bucket-policy-not-public", "public-read") in {
+        (v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in doc["violations"]
+    }
+
+
+@needs_pack_venv
+def test_a_remote_component_whose_plugin_creates_its_resources_is_refused(
+    tmp_path: Path,
+) -> None:
+    """awsx's load balancer opens port 80 to the internet; under mocks its plugin never runs,
+    so the plan showed the component and nothing it creates (and passed)."""
+    code, line, _ = refused(
+        tmp_path,
+        "class Alb(pulumi.ComponentResource):\n"
+        "    def __init__(self, name, props, opts=None):\n"
+        "        super().__init__('awsx:lb:ApplicationLoadBalancer', name, props, opts, "
+        "remote=True)\n"
+        "Alb('web', {'subnetIds': ['subnet-1']})",
+    )
+    assert (code, line) == (
+        1,
+        "error: the program registers the remote component awsx:lb:ApplicationLoadBalancer "
+        "'web': its provider plugin creates its resources during `pulumi up`, the offline plan "
+        "cannot run it, so nothing it creates would be checked; declare the resources "
+        "themselves (pulumi_aws, pulumi_kubernetes)",
+    )
+
+
 @needs_pack_venv
 def test_unknown_resource_type_in_a_program_is_reported(tmp_path: Path) -> None:
     code, _, doc = refused(

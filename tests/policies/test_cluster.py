@@ -395,6 +395,130 @@ def test_cluster_admin_equivalent_bindings(resources: list[Any], message: str) -
     assert messages(ADMIN, resources) == [message + SUFFIX]
 
 
+def _rule(groups: list[str], resources: list[str], verbs: list[str], **extra: Any) -> dict:
+    return {"apiGroups": groups, "resources": resources, "verbs": verbs, **extra}
+
+
+# Grants that are cluster-admin once they reach every namespace (Kubernetes' RBAC good
+# practices, privilege escalation risks): none is '*', escalate, bind or impersonate.
+ESCALATIONS = {
+    "secrets": (
+        [_rule([""], ["secrets"], ["get", "list"])],
+        "reads every namespace's secrets: get, list on secrets",
+    ),
+    "pods": (
+        [_rule(["apps"], ["deployments"], ["create"])],
+        "creates pods in every namespace, as any of its service accounts: create on deployments",
+    ),
+    "exec": (
+        [_rule([""], ["pods/exec"], ["create"])],
+        "runs commands in every namespace's pods: create on pods/exec",
+    ),
+    "tokens": (
+        [_rule([""], ["serviceaccounts/token"], ["create"])],
+        "mints tokens for every service account: create on serviceaccounts/token",
+    ),
+    "nodes-proxy": (
+        [_rule([""], ["nodes/proxy"], ["get"])],
+        "reaches every kubelet's API: get on nodes/proxy",
+    ),
+    "hostpath-pv": (
+        [_rule([""], ["persistentvolumes"], ["create"])],
+        "mounts any node path (a hostPath volume): create on persistentvolumes",
+    ),
+    "csr-approval": (
+        [_rule(["certificates.k8s.io"], ["certificatesigningrequests/approval"], ["update"])],
+        "approves client certificates (any user or group): update on "
+        "certificatesigningrequests/approval",
+    ),
+    "webhooks": (
+        [_rule(["admissionregistration.k8s.io"], ["mutatingwebhookconfigurations"], ["*"])],
+        "installs admission webhooks that see and rewrite every object: * on "
+        "mutatingwebhookconfigurations",
+    ),
+    "any-resource-exec": (
+        [_rule([""], ["*/exec"], ["create"])],
+        "runs commands in every namespace's pods: create on */exec",
+    ),
+    "read-everything": (
+        [_rule(["*"], ["*"], ["get", "list", "watch"])],
+        "reads every namespace's secrets: get, list, watch on *",
+    ),
+}
+
+
+@pytest.mark.parametrize(("rules", "why"), ESCALATIONS.values(), ids=ESCALATIONS.keys())
+def test_cluster_wide_escalation_grants_are_cluster_admin(rules: list[Any], why: str) -> None:
+    rs = [
+        role("ClusterRole", "sneaky", rules),
+        binding("ClusterRoleBinding", "ClusterRole", "sneaky", {"kind": "Group", "name": "devs"}),
+    ]
+    assert messages(ADMIN, rs) == [
+        f"ClusterRoleBinding 'sneaky-binding' grants ClusterRole 'sneaky' ({why}) to "
+        "Group:devs: " + SUFFIX
+    ]
+
+
+@pytest.mark.parametrize(("rules", "why"), ESCALATIONS.values(), ids=ESCALATIONS.keys())
+def test_the_same_grants_in_one_namespace_are_not(rules: list[Any], why: str) -> None:
+    """A RoleBinding keeps them in its namespace (as `admin` and `edit` are there)."""
+    rs = [
+        role("ClusterRole", "sneaky", rules),
+        binding("RoleBinding", "ClusterRole", "sneaky"),
+        role("Role", "local", rules),
+        binding("RoleBinding", "Role", "local"),
+    ]
+    assert messages(ADMIN, rs) == []
+
+
+def test_resource_names_narrow_reads_but_not_creates() -> None:
+    named_read = [_rule([""], ["secrets"], ["get"], resourceNames=["app-config"])]
+    named_create = [_rule([""], ["pods"], ["create"], resourceNames=["x"])]
+    assert (
+        messages(
+            ADMIN,
+            [
+                role("ClusterRole", "r", named_read),
+                binding("ClusterRoleBinding", "ClusterRole", "r"),
+            ],
+        )
+        == []
+    )
+    assert messages(
+        ADMIN,
+        [role("ClusterRole", "c", named_create), binding("ClusterRoleBinding", "ClusterRole", "c")],
+    ) == [
+        "ClusterRoleBinding 'c-binding' grants ClusterRole 'c' (creates pods in every "
+        "namespace, as any of its service accounts: create on pods) to "
+        "ServiceAccount:team-a/runner: " + SUFFIX
+    ]
+
+
+def test_a_role_aggregated_into_the_builtin_view_role_is_judged_as_view() -> None:
+    """`view` is safe to bind cluster-wide only while nothing adds to it: a ClusterRole
+    labelled aggregate-to-view hands its rules to every holder of view."""
+    label = {"rbac.authorization.k8s.io/aggregate-to-view": "true"}
+    secrets = [_rule([""], ["secrets"], ["get", "list"])]
+    rs = [
+        role("ClusterRole", "extra", secrets, labels=label),
+        binding("ClusterRoleBinding", "ClusterRole", "view"),
+    ]
+    assert messages(ADMIN, rs) == [
+        "ClusterRole 'extra' adds reads every namespace's secrets: get, list on secrets to "
+        "the built-in ClusterRole 'view' (label rbac.authorization.k8s.io/aggregate-to-view): "
+        "every holder of 'view' gets it."
+    ]
+    # into `edit`, held in a namespace only, reading secrets is what edit already does
+    to_edit = [
+        role("ClusterRole", "extra", secrets, labels={AGG_EDIT: "true"}),
+        role("ClusterRole", "crds", READER, labels=label),
+    ]
+    assert messages(ADMIN, to_edit) == []
+
+
+AGG_EDIT = "rbac.authorization.k8s.io/aggregate-to-edit"
+
+
 def test_binding_to_a_role_outside_the_plan_cannot_be_seen() -> None:
     assert messages(ADMIN, [binding("ClusterRoleBinding", "ClusterRole", "mystery")]) == [
         "ClusterRoleBinding 'mystery-binding' binds ClusterRole 'mystery', which is not in the "

@@ -50,6 +50,12 @@ def test_rds_rules_pass_a_hardened_instance(policy: str) -> None:
             "set kmsKeyId to a customer-managed key.",
         ),
         (
+            "rds-storage-encrypted",
+            {"kmsKeyId": "alias/aws/rds"},
+            "Storage is not encrypted with a customer-managed key (kmsKeyId): 'alias/aws/rds' "
+            "is an AWS-managed key.",
+        ),
+        (
             "rds-not-publicly-accessible",
             {"publiclyAccessible": True},
             "The database is publicly accessible (publiclyAccessible).",
@@ -126,13 +132,105 @@ def test_elasticache_encrypted_passes() -> None:
         {"replicationGroupId": "feast"},
         deps={"replicationGroupId": [group]},
     )
+    users = user_group("ug-1", APP_USER, OWN_DEFAULT)
     serverless = res(
         "aws:elasticache/serverlessCache:ServerlessCache",
         "s",
         {"engine": "valkey", "userGroupId": "ug-1"},
+        deps={"userGroupId": [users[-1]]},
     )
     memorydb = res("aws:memorydb/cluster:Cluster", "m", {"aclName": "app-users"})
-    assert messages("elasticache-encrypted", [group, member, serverless, memorydb]) == []
+    assert messages("elasticache-encrypted", [group, member, *users, serverless, memorydb]) == []
+
+
+USER = "aws:elasticache/user:User"
+USER_GROUP = "aws:elasticache/userGroup:UserGroup"
+APP_USER = {
+    "userId": "feast-app",
+    "userName": "feast-app",
+    "engine": "valkey",
+    "accessString": "on ~feast:* +@read +@write",
+    "authenticationMode": {"type": "password", "passwords": [secret("p" * 32)]},
+}
+# the user named 'default' every group must hold: one's own, switched off
+OWN_DEFAULT = {
+    "userId": "feast-default",
+    "userName": "default",
+    "engine": "valkey",
+    "accessString": "off ~* -@all",
+    "noPasswordRequired": True,
+}
+
+
+def user_group(group_id: str, *users: dict[str, Any], extra_ids: tuple[str, ...] = ()) -> list:
+    """The users, then their group (last), linked as the plan links them."""
+    made = [res(USER, u["userId"], u) for u in users]
+    group = res(
+        USER_GROUP,
+        group_id,
+        {
+            "userGroupId": group_id,
+            "engine": "valkey",
+            "userIds": [u["userId"] for u in users] + list(extra_ids),
+        },
+        deps={"userIds": made},
+    )
+    return [*made, group]
+
+
+def test_a_cache_user_group_lets_no_one_connect_without_a_password() -> None:
+    def found(*rs: dict[str, Any]) -> list[str]:
+        cache = res(
+            CACHE,
+            "c",
+            {**CACHE_OK, "authToken": None, "userGroupIds": ["ug-1"]},
+            deps={"userGroupIds": [r for r in rs if r["type"] == USER_GROUP]},
+        )
+        return messages("elasticache-encrypted", [*rs, cache])
+
+    assert found(*user_group("ug-1", APP_USER, OWN_DEFAULT)) == []
+    # AWS's own default user: no password, every command
+    assert found(*user_group("ug-1", APP_USER, extra_ids=("default",))) == [
+        "User group 'ug-1' holds AWS's built-in 'default' user, which needs no password and "
+        "may run every command: any client in the network can connect (add a user named "
+        "'default' of your own, switched off)."
+    ]
+    open_default = {**OWN_DEFAULT, "accessString": "on ~* +@all"}
+    assert found(*user_group("ug-1", APP_USER, open_default)) == [
+        "User group 'ug-1' holds user 'feast-default', which needs no password (access string "
+        "'on ~* +@all'): any client in the network can connect as it."
+    ]
+    nopass = {**APP_USER, "authenticationMode": {"type": "no-password-required"}}
+    assert found(*user_group("ug-1", nopass, OWN_DEFAULT)) == [
+        "User group 'ug-1' holds user 'feast-app', which needs no password (access string "
+        "'on ~feast:* +@read +@write'): any client in the network can connect as it."
+    ]
+    # a user added to the group by an association counts as much as one listed in it
+    rs = user_group("ug-1", APP_USER, OWN_DEFAULT)
+    added = res(
+        "aws:elasticache/userGroupAssociation:UserGroupAssociation",
+        "add",
+        {"userGroupId": "ug-1", "userId": "default"},
+        deps={"userGroupId": [rs[-1]]},
+    )
+    assert found(*rs, added) == [
+        "User group 'ug-1' holds AWS's built-in 'default' user, which needs no password and "
+        "may run every command: any client in the network can connect (add a user named "
+        "'default' of your own, switched off)."
+    ]
+
+
+def test_a_cache_user_group_outside_the_plan_cannot_be_seen() -> None:
+    cache = res(CACHE, "c", {**CACHE_OK, "authToken": None, "userGroupIds": ["ug-elsewhere"]})
+    serverless = res(
+        "aws:elasticache/serverlessCache:ServerlessCache",
+        "s",
+        {"engine": "valkey", "userGroupId": "ug-elsewhere"},
+    )
+    assert (
+        messages("elasticache-encrypted", [cache, serverless])
+        == ["User group 'ug-elsewhere' is not in the plan: who may connect cannot be seen."] * 2
+    )
 
 
 @pytest.mark.parametrize(
@@ -180,6 +278,17 @@ def test_dynamodb_table_protected_passes() -> None:
             {"serverSideEncryption": {"enabled": True}},
             "The table is not encrypted with a customer-managed KMS key "
             "(serverSideEncryption.kmsKeyArn).",
+        ),
+        (
+            {
+                "serverSideEncryption": {
+                    "enabled": True,
+                    "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:alias/aws/dynamodb",
+                }
+            },
+            "The table is not encrypted with a customer-managed KMS key "
+            "(serverSideEncryption.kmsKeyArn): "
+            "'arn:aws:kms:us-east-1:123456789012:alias/aws/dynamodb' is an AWS-managed key.",
         ),
     ],
 )

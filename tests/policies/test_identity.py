@@ -118,6 +118,42 @@ def test_iam_rules_refuse_documents_they_cannot_read() -> None:
         assert messages(policy, trust) == [unseen(".assumeRolePolicy")]
 
 
+# one statement, each key twice: Python's json keeps the narrow last value, a parser that
+# keeps the first reads "*" on "*"
+REPEATED = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", '
+    '"Resource": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/*"}]}'
+)
+
+
+def test_a_document_repeating_a_key_is_unreadable_not_its_last_value() -> None:
+    repeated = (
+        "policy repeats the key(s) Action, Resource in one object, so which value AWS reads "
+        "cannot be shown."
+    )
+    for policy in (
+        "iam-no-wildcard-actions",
+        "iam-no-wildcard-resource-on-write",
+        "iam-no-wildcard-resource-on-read",
+    ):
+        assert messages(policy, [res(ROLE_POLICY, "p", {"role": "r", "policy": REPEATED})]) == [
+            repeated
+        ]
+    once = REPEATED.replace('"Action": "*", "Resource": "*", ', "")
+    rs = [res(ROLE_POLICY, "p", {"role": "r", "policy": once})]
+    assert messages("iam-no-wildcard-actions", rs) == []
+    assert messages("iam-no-wildcard-resource-on-read", rs) == []
+    trust = REPEATED.replace(
+        '"Action": "*"', '"Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"'
+    )
+    assert messages(
+        "iam-cross-account-trust-external-id", [res(ROLE, "r", {"assumeRolePolicy": trust})]
+    ) == [
+        "assumeRolePolicy repeats the key(s) Action, Resource in one object, so which value "
+        "AWS reads cannot be shown."
+    ]
+
+
 # ------------------------------------------------------------------ wildcard resource
 def test_iam_no_wildcard_resource_on_write_passes_reads_and_scoped_writes() -> None:
     rs = [
@@ -432,6 +468,58 @@ def _only_runner(rs: list[dict[str, Any]]) -> None:
 )
 def test_iam_role_permissions_boundary_fails(change: Any, message: str) -> None:
     assert messages("iam-role-permissions-boundary", mutated(bounded_stack(), change)) == [message]
+
+
+def _boundary_allowing(*actions: str) -> Any:
+    def change(rs: list[dict[str, Any]]) -> None:
+        statement = {"Sid": "Cap", "Effect": "Allow", "Action": list(actions), "Resource": "*"}
+        find(rs, "policy:Policy", "cap")["inputs"]["policy"] = doc(statement)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            _boundary_allowing("*"),
+            "Role 'acme-dev-node' has the boundary 'acme-dev-boundary', which allows "
+            "iam:PutRolePolicy: a role it caps can lift its own permissions (or another's) "
+            "past any boundary.",
+        ),
+        (
+            _boundary_allowing("s3:*", "iam:Pass*"),
+            "Role 'acme-dev-node' has the boundary 'acme-dev-boundary', which allows "
+            "iam:PassRole: a role it caps can lift its own permissions (or another's) past "
+            "any boundary.",
+        ),
+        (
+            lambda rs: find(rs, "role:Role", "node")["inputs"].update(
+                permissionsBoundary="arn:aws:iam::123456789012:policy/elsewhere"
+            ),
+            "Role 'acme-dev-node' has the boundary 'arn:aws:iam::123456789012:policy/elsewhere', "
+            "which is not a policy of the plan: whether it caps permissions management cannot "
+            "be seen.",
+        ),
+    ],
+    ids=["allows-everything", "allows-passing-roles", "outside-the-plan"],
+)
+def test_a_workload_boundary_that_caps_nothing_is_refused(change: Any, message: str) -> None:
+    """The wildcard rules skip a boundary (a cap, not a grant): what it allows is judged
+    here, for the roles it caps other than the deployer's own (whose boundary lets it
+    manage IAM under conditions)."""
+    found = messages("iam-role-permissions-boundary", mutated(bounded_stack(), change))
+    assert found == [message]
+
+
+def test_a_boundary_refusing_permissions_management_caps_a_workload() -> None:
+    refusing = doc(
+        {"Sid": "Cap", "Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Sid": "NoIamWrites", "Effect": "Deny", "Action": ["iam:*"], "Resource": "*"},
+    )
+    rs = bounded_stack()
+    find(rs, "policy:Policy", "cap")["inputs"]["policy"] = refusing
+    assert messages("iam-role-permissions-boundary", rs) == []
 
 
 def test_a_boundary_is_a_cap_not_a_grant_for_the_wildcard_rules() -> None:
@@ -857,6 +945,45 @@ def test_power_user_and_other_broad_managed_policies_attached(
     type_: str, inputs: dict[str, Any]
 ) -> None:
     assert len(messages("iam-no-admin-policy-attachment", [res(type_, "a", inputs)])) == 1
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::aws:policy/SecretsManagerReadWrite",  # secretsmanager:* on *
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",  # s3:Get* on every bucket
+        "arn:aws-cn:iam::aws:policy/service-role/AmazonEC2RoleforSSM",  # s3:GetObject on *
+    ],
+)
+def test_an_aws_managed_policy_the_pack_cannot_read_is_refused(arn: str) -> None:
+    """Broad without being named so: AWS keeps the document, no rule can check it."""
+    rs = [res(ATTACH, "a", {"role": "r", "policyArn": arn})]
+    assert messages("iam-no-admin-policy-attachment", rs) == [
+        f"Attaches the AWS-managed policy '{arn}', whose document the pack cannot read: "
+        "what it grants is not checked by any rule."
+    ]
+
+
+def test_reviewed_aws_managed_policies_come_from_the_pack_config() -> None:
+    arn = "arn:aws-us-gov:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    rs = [
+        res(ROLE, "r", {"assumeRolePolicy": "{}", "managedPolicyArns": [arn]}),
+        res(ATTACH, "b", {"role": "r", "policyArn": "arn:aws:iam::123456789012:policy/own"}),
+    ]
+    assert messages("iam-no-admin-policy-attachment", rs) == []  # reviewed by default
+    config = {"reviewed_managed_policies": ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]}
+    assert messages("iam-no-admin-policy-attachment", rs, config) == [
+        f"Attaches the AWS-managed policy '{arn}', whose document the pack cannot read: "
+        "what it grants is not checked by any rule."
+    ]
+    # reviewing a denied one does not let it through
+    denied = [
+        res(ATTACH, "a", {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"})
+    ]
+    config = {"reviewed_managed_policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}
+    assert messages("iam-no-admin-policy-attachment", denied, config) == [
+        "Attaches 'arn:aws:iam::aws:policy/ReadOnlyAccess'."
+    ]
 
 
 # ------------------------------------------------------------------ users and keys

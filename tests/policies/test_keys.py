@@ -246,6 +246,34 @@ def test_secretsmanager_secret_policy_account_only() -> None:
     )
 
 
+def test_secret_policy_naming_one_foreign_account_is_not_taken_as_the_stacks() -> None:
+    """Unlike a key policy (AWS refuses one that locks its account out), a secret's policy
+    may name only another account: that account is not thereby the stack's own."""
+    foreign = {
+        "Sid": "Share",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": "*",
+    }
+    rule = "secretsmanager-secret-policy-account-only"
+    inline = [res(SECRET, "s", {"kmsKeyId": "k", "policy": doc(foreign)})]
+    assert messages(rule, inline) == [
+        f"Statement Share allows secretsmanager:GetSecretValue to account(s) {OTHER}, which "
+        "the rule cannot tell are this stack's: list the stack's accounts in account_ids."
+    ]
+    arn = f"arn:aws:secretsmanager:us-east-1:{OWN}:secret:acme/db-AbCdEf"
+    shared = [res(SECRET_POLICY, "sp", {"secretArn": arn, "policy": doc(foreign)})]
+    assert messages(rule, shared) == [
+        f"Statement Share allows secretsmanager:GetSecretValue to account(s) {OTHER}, "
+        f"outside this stack's account ({OWN})."
+    ]
+    # the account the secret's ARN shows is the stack's own, with no config
+    own = {**foreign, "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/reader"}}
+    mine = [res(SECRET_POLICY, "sp", {"secretArn": arn, "policy": doc(own)})]
+    assert messages(rule, mine) == []
+
+
 CMK = f"arn:aws:kms:us-east-1:{OWN}:key/0000-1111"
 
 

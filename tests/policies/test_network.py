@@ -672,6 +672,26 @@ def test_public_endpoints_that_authenticate_pass() -> None:
         ingress("mlflow", "mlflow", **{"alb.ingress.kubernetes.io/auth-type": "oidc"}),
     ]
     assert messages(PUBLIC, alb_oidc) == []
+    legacy_internal = [
+        deployment("mlflow", MLFLOW_NO_AUTH),
+        service(
+            "mlflow",
+            "mlflow",
+            type="LoadBalancer",
+            annotations={"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
+        ),
+    ]
+    assert messages(PUBLIC, legacy_internal) == []
+    signing_in = {
+        "alb.ingress.kubernetes.io/auth-type": "cognito",
+        "alb.ingress.kubernetes.io/auth-on-unauthenticated-request": "authenticate",
+    }
+    alb_cognito = [
+        deployment("mlflow", MLFLOW_NO_AUTH),
+        service("mlflow", "mlflow"),
+        ingress("mlflow", "mlflow", **signing_in),
+    ]
+    assert messages(PUBLIC, alb_cognito) == []
 
 
 @pytest.mark.parametrize(
@@ -777,6 +797,38 @@ def test_public_endpoints_that_authenticate_pass() -> None:
             "internet, but Deployment 'oauth2-proxy' behind Service 'oauth2-proxy' does not "
             "authenticate",
         ),
+        (
+            [
+                deployment("mlflow", MLFLOW_NO_AUTH),
+                service(
+                    "mlflow",
+                    "mlflow",
+                    type="LoadBalancer",
+                    annotations={
+                        "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+                        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                    },
+                ),
+            ],
+            "Service 'mlflow/mlflow' (type LoadBalancer, not internal) is reachable from the "
+            "internet, but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
+        ),
+        (
+            [
+                deployment("mlflow", MLFLOW_NO_AUTH),
+                service("mlflow", "mlflow"),
+                ingress(
+                    "mlflow",
+                    "mlflow",
+                    **{
+                        "alb.ingress.kubernetes.io/auth-type": "oidc",
+                        "alb.ingress.kubernetes.io/auth-on-unauthenticated-request": "allow",
+                    },
+                ),
+            ],
+            "Ingress 'mlflow/mlflow' (an Ingress not marked internal) is reachable from the "
+            "internet, but Deployment 'mlflow' behind Service 'mlflow' does not authenticate",
+        ),
     ],
     ids=[
         "lb-in-front-of-mlflow",
@@ -788,12 +840,116 @@ def test_public_endpoints_that_authenticate_pass() -> None:
         "gateway-api-route",
         "look-alike-proxy-image",
         "proxy-skipping-auth",
+        "legacy-internal-beside-internet-facing-scheme",
+        "alb-oidc-letting-unauthenticated-through",
     ],
 )
 def test_public_endpoint_without_auth(resources: list[Any], message: str) -> None:
     assert messages(PUBLIC, resources) == [
         message + " (put oauth2-proxy or the service's own auth in front, or list it in "
         "public_services)."
+    ]
+
+
+# an app behind an oauth2-proxy sidecar, in one pod: which container a Service port
+# reaches decides whether the request is authenticated
+APP = {
+    "name": "app",
+    "image": "ghcr.io/acme/app:1.4.2",
+    "ports": [{"name": "app", "containerPort": 8080}],
+}
+SIDECAR = {
+    **PROXY,
+    "args": ["--provider=oidc", "--upstream=http://127.0.0.1:8080", "--http-address=0.0.0.0:4180"],
+    "ports": [{"name": "auth", "containerPort": 4180}],
+}
+
+
+def sidecar_pod(*extra: dict[str, Any]) -> dict[str, Any]:
+    pod = deployment("app", APP, ns="team-a")
+    pod["inputs"]["spec"]["template"]["spec"]["containers"] = [APP, SIDECAR, *extra]
+    return pod
+
+
+def lb(target: Any) -> dict[str, Any]:
+    return service(
+        "app", "app", ns="team-a", type="LoadBalancer", ports=[{"port": 443, "targetPort": target}]
+    )
+
+
+def test_a_service_port_aimed_past_the_auth_sidecar_reaches_the_app_unauthenticated() -> None:
+    assert messages(PUBLIC, [sidecar_pod(), lb("auth")]) == []
+    assert messages(PUBLIC, [sidecar_pod(), lb(4180)]) == []
+    suffix = (
+        " (put oauth2-proxy or the service's own auth in front, or list it in public_services)."
+    )
+    head = (
+        "Service 'team-a/app' (type LoadBalancer, not internal) is reachable from the "
+        "internet, but "
+    )
+    assert messages(PUBLIC, [sidecar_pod(), lb("app")]) == [
+        head + "Service 'app' port app reaches a container of Deployment 'app' that does not "
+        "authenticate, past its auth proxy" + suffix
+    ]
+    assert messages(PUBLIC, [sidecar_pod(), lb(8080)]) == [
+        head + "Service 'app' port 8080 reaches a container of Deployment 'app' that does not "
+        "authenticate, past its auth proxy" + suffix
+    ]
+    assert messages(PUBLIC, [sidecar_pod(), lb(9000)]) == [
+        head + "which container of Deployment 'app' receives Service 'app' port 9000 cannot be "
+        "seen (declare it in the container's ports)" + suffix
+    ]
+    # through an Ingress, the port it names decides
+    two_ports = service(
+        "app",
+        "app",
+        ns="team-a",
+        ports=[
+            {"name": "web", "port": 80, "targetPort": "auth"},
+            {"name": "raw", "port": 81, "targetPort": "app"},
+        ],
+    )
+    route = ingress("app", "app", ns="team-a")
+    route["inputs"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] = {
+        "name": "web"
+    }
+    assert messages(PUBLIC, [sidecar_pod(), two_ports, route]) == []
+    route["inputs"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] = {
+        "number": 81
+    }
+    assert messages(PUBLIC, [sidecar_pod(), two_ports, route]) == [
+        "Ingress 'team-a/app' (an Ingress not marked internal) is reachable from the internet, "
+        "but Service 'app' port app reaches a container of Deployment 'app' that does not "
+        "authenticate, past its auth proxy" + suffix
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"args": [*SIDECAR["args"], "--trusted-ip=0.0.0.0/0"]},
+        {"env": [{"name": "OAUTH2_PROXY_TRUSTED_IPS", "value": "0.0.0.0/0"}]},
+        {"args": [*SIDECAR["args"], "--config=/etc/oauth2-proxy/oauth2-proxy.cfg"]},
+        {"envFrom": [{"configMapRef": {"name": "proxy-settings"}}]},
+        {
+            "env": [
+                {
+                    "name": "OAUTH2_PROXY_SKIP_AUTH_ROUTES",
+                    "valueFrom": {"configMapKeyRef": {"name": "x", "key": "y"}},
+                }
+            ]
+        },
+    ],
+    ids=["trusted-ip-flag", "trusted-ips-env", "config-file", "env-from", "skip-from-configmap"],
+)
+def test_a_proxy_letting_addresses_through_or_reading_unseen_settings_does_not_authenticate(
+    change: dict[str, Any],
+) -> None:
+    pod = deployment("app", {**SIDECAR, **change}, ns="team-a")
+    assert messages(PUBLIC, [pod, lb("auth")]) == [
+        "Service 'team-a/app' (type LoadBalancer, not internal) is reachable from the internet, "
+        "but Deployment 'app' behind Service 'app' does not authenticate (put oauth2-proxy or "
+        "the service's own auth in front, or list it in public_services)."
     ]
 
 

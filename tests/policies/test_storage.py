@@ -137,6 +137,20 @@ FAILING = [
     ),
     (
         "s3-bucket-encryption-kms",
+        lambda rs: _sse(rs).update(kmsMasterKeyId="alias/aws/s3"),
+        "Bucket 'acme-data' uses aws:kms without a customer-managed key (kmsMasterKeyId): "
+        "'alias/aws/s3' is an AWS-managed key.",
+    ),
+    (
+        "s3-bucket-encryption-kms",
+        lambda rs: _sse(rs).update(
+            kmsMasterKeyId="arn:aws:kms:us-east-1:123456789012:alias/aws/s3"
+        ),
+        "Bucket 'acme-data' uses aws:kms without a customer-managed key (kmsMasterKeyId): "
+        "'arn:aws:kms:us-east-1:123456789012:alias/aws/s3' is an AWS-managed key.",
+    ),
+    (
+        "s3-bucket-encryption-kms",
         lambda rs: rs.remove(find(rs, "BucketServerSideEncryptionConfiguration", "data-sse")),
         "Bucket 'acme-data' has no server-side encryption configuration.",
     ),
@@ -260,6 +274,27 @@ def test_s3_no_public_acl_passes_private() -> None:
 )
 def test_s3_no_public_acl_fails(inputs: dict[str, Any], message: str) -> None:
     assert messages("s3-no-public-acl", [res(ACL, "acl", inputs)]) == [message]
+
+
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+OWNER_ID = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+
+
+@pytest.mark.parametrize("bucket_type", ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"])
+def test_s3_no_public_acl_reads_the_bucket_inline_grants(bucket_type: str) -> None:
+    """The bucket's own `grants` input is an ACL as much as a BucketAcl is."""
+    public = {
+        "bucket": "b",
+        "grants": [
+            {"type": "CanonicalUser", "id": OWNER_ID, "permissions": ["FULL_CONTROL"]},
+            {"type": "Group", "uri": ALL_USERS, "permissions": ["READ", "READ_ACP"]},
+        ],
+    }
+    assert messages("s3-no-public-acl", [res(bucket_type, "b", public)]) == [
+        "ACL grants READ, READ_ACP to AllUsers."
+    ]
+    owner_only = {"bucket": "b", "grants": public["grants"][:1]}
+    assert messages("s3-no-public-acl", [res(bucket_type, "b", owner_only)]) == []
 
 
 def _doc(statement: dict[str, Any]) -> str:

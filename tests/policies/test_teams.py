@@ -523,3 +523,71 @@ def test_an_unlabelled_serving_account_is_not_a_serving_account() -> None:
     assert messages(SERVING_POLICY, resources) == []
     (message,) = messages(ISVC_POLICY, resources)
     assert "runs as 'model-server', not the team's serving account" in message
+
+
+# ---- ways a team role reaches another team's prefix that the rule does not read yet.
+# policies/rules/teams.py is another helper's to change: these stay xfail (strict) until the
+# rule reads grants from every place they can come from. The fix: take a role's policies
+# from its inlinePolicies, every attachment type (PolicyAttachment, managedPolicyArns,
+# RolePolicyAttachmentsExclusive, ...) and the bucket policies naming it, as
+# workload-aws-access and the identity rules do.
+WHOLE_BUCKET = {
+    "Effect": "Allow",
+    "Action": ["s3:GetObject", "s3:PutObject"],
+    "Resource": f"arn:aws:s3:::{BUCKET}/*",
+}
+REACHES_RECSYS = "role 'acme-team-fraud' may s3:GetObject under s3://acme-artifacts/teams/recsys/"
+
+
+def _fraud_role_gets(extra: list[dict[str, Any]]) -> list[str]:
+    rs = plan(scoped("teams/fraud"))
+    return [m for m in messages(POLICY, rs + extra) if REACHES_RECSYS in m]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="teams.py reads only aws:iam/rolePolicy resources: a Role's own inlinePolicies "
+    "granting the whole bucket are not evaluated",
+)
+def test_a_roles_own_inline_policies_reaching_another_team_are_refused() -> None:
+    rs = plan(scoped("teams/fraud"))
+    for r in rs:
+        if r["name"] == "acme-team-fraud":
+            r["inputs"]["inlinePolicies"] = [{"name": "wide", "policy": doc(WHOLE_BUCKET)}]
+    assert [m for m in messages(POLICY, rs) if REACHES_RECSYS in m]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="teams.py counts only aws:iam/rolePolicyAttachment as managed policies: a "
+    "PolicyAttachment (roles=[...]) of a customer policy granting the whole bucket passes",
+)
+def test_a_policy_attached_by_a_policy_attachment_is_refused() -> None:
+    wide = res("aws:iam/policy:Policy", "wide", {"policy": doc(WHOLE_BUCKET)})
+    attach = res(
+        "aws:iam/policyAttachment:PolicyAttachment",
+        "wide-to-fraud",
+        {"roles": ["acme-team-fraud"], "policyArn": "arn:aws:iam::123456789012:policy/wide"},
+        deps={"policyArn": [wide]},
+    )
+    found = messages(POLICY, [*plan(scoped("teams/fraud")), wide, attach])
+    # refused either as the grant it makes or as a managed policy it cannot follow
+    assert any("ServiceAccount team-fraud/pipeline-runner" in m for m in found)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="teams.py evaluates identity policies only: a bucket policy granting the team's "
+    "role every prefix (enough for AWS within one account) passes",
+)
+def test_a_bucket_policy_granting_the_team_role_every_prefix_is_refused() -> None:
+    grant = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:role/acme-team-fraud"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/*",
+    }
+    policy = res(
+        "aws:s3/bucketPolicy:BucketPolicy", "artifacts", {"bucket": BUCKET, "policy": doc(grant)}
+    )
+    assert _fraud_role_gets([policy])

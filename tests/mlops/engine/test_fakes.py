@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import string
 
@@ -81,3 +82,57 @@ def test_invokes_answer_for_the_context() -> None:
     assert region["name"] == "eu-west-1"
     zones = fakes.INVOKES["aws:index/getAvailabilityZones:getAvailabilityZones"](PROD, {})
     assert all(z.startswith("eu-west-1") for z in zones["names"]) and len(zones["names"]) >= 3
+
+
+def test_policy_documents_merge_their_source_and_override_documents() -> None:
+    """As the provider does: source statements, then the document's own (replacing one
+    with the same Sid), then override documents (replacing by Sid again, else added)."""
+
+    def doc(*statements: dict[str, object]) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+    base = {"Sid": "Base", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}
+    everything = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    answer = fakes.INVOKES["aws:iam/getPolicyDocument:getPolicyDocument"](
+        DEV,
+        {
+            "sourcePolicyDocuments": [doc(base, everything)],
+            "statements": [
+                {"sid": "Base", "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/*"]}
+            ],
+            "overridePolicyDocuments": [doc({**everything, "Sid": "Extra"})],
+        },
+    )
+    assert json.loads(answer["json"])["Statement"] == [
+        {
+            "Sid": "Base",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::b/*",
+        },
+        everything,
+        {**everything, "Sid": "Extra"},
+    ]
+
+
+def test_policy_document_conditions_on_one_key_add_up() -> None:
+    """Two conditions on one test and key are one condition with both values (the
+    provider appends them): the last alone would be narrower than what AWS enforces."""
+    answer = fakes.INVOKES["aws:iam/getPolicyDocument:getPolicyDocument"](
+        DEV,
+        {
+            "statements": [
+                {
+                    "actions": ["s3:GetObject"],
+                    "resources": ["arn:aws:s3:::b/*"],
+                    "principals": [{"type": "*", "identifiers": ["*"]}],
+                    "conditions": [
+                        {"test": "IpAddress", "variable": "aws:SourceIp", "values": ["0.0.0.0/0"]},
+                        {"test": "IpAddress", "variable": "aws:SourceIp", "values": ["10.0.0.0/8"]},
+                    ],
+                }
+            ]
+        },
+    )
+    (statement,) = json.loads(answer["json"])["Statement"]
+    assert statement["Condition"] == {"IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "10.0.0.0/8"]}}
