@@ -17,18 +17,15 @@ from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, StackValidationArgs
 
-from .common import SECRET, as_dict, get, resources_of, stack_policy
+from .common import as_dict, get, resources_of, stack_policy
 from .iam_eval import Request, Unmodelled, decide
-from .iam_grants import plain
+from .role_grants import TYPES_READ as GRANT_TYPES
+from .role_grants import RoleGrants
 
 IRSA = "eks.amazonaws.com/role-arn"
 CALLS = "mlops.platform/aws-calls"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")  # their own `policy` input
 
 
 def _role_name(arn: Any) -> str | None:
@@ -39,21 +36,7 @@ def _role_name(arn: Any) -> str | None:
 
 def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -> None:
     roles = {get(r.props, "name"): r for r in resources_of(args, ROLE)}
-    inline: dict[str, list[Any]] = {}
-    for r in resources_of(args, ROLE_POLICY):
-        inline.setdefault(str(get(r.props, "role")), []).append(get(r.props, "policy"))
-    attached: dict[str, list[str]] = {}
-    for r in resources_of(args, ATTACHMENT):
-        attached.setdefault(str(get(r.props, "role")), []).append(str(get(r.props, "policyArn")))
-    # every place a bucket policy can be set; AWS keeps one per bucket
-    bucket_policies: dict[str, list[Any]] = {}
-    for r in resources_of(args, BUCKET_POLICY):
-        bucket_policies.setdefault(str(get(r.props, "bucket")), []).append(get(r.props, "policy"))
-    for r in resources_of(args, *BUCKETS):
-        if get(r.props, "policy") is not None:
-            bucket_policies.setdefault(str(get(r.props, "bucket")), []).append(
-                get(r.props, "policy")
-            )
+    grants = RoleGrants(args)
     for account in resources_of(args, SERVICE_ACCOUNT):
         meta = as_dict(get(account.props, "metadata"))
         annotations = as_dict(meta.get("annotations"))
@@ -72,16 +55,14 @@ def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -
         if role not in roles:
             refuse(f"its role {role!r} is not in the plan: its access cannot be shown")
             continue
-        if attached.get(role):
+        found = grants.of(role)
+        if found.unreadable:
             refuse(
-                f"role {role!r} has managed policies ({', '.join(attached[role])}) that "
-                "cannot be evaluated offline; give workloads inline policies"
+                f"role {role!r}: {found.unreadable[0]}; give workloads inline policies, "
+                "which can be evaluated"
             )
             continue
-        policies = inline.get(role, [])
-        if any(not isinstance(p, str) or p == SECRET for p in policies):
-            refuse(f"a policy of role {role!r} cannot be read")
-            continue
+        policies = found.documents
         calls = _declared(annotations.get(CALLS))
         if calls is None:
             refuse(f"declares no AWS calls ({CALLS}) although bound to role {role!r}")
@@ -96,18 +77,9 @@ def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -
             resource_policy = None
             if call["action"].lower().startswith("s3:"):
                 bucket = call["resource"].split(":::", 1)[-1].split("/", 1)[0]
-                found = bucket_policies.get(bucket, [])
-                if len(found) > 1:
-                    refuse(
-                        f"bucket {bucket!r} has {len(found)} bucket policies set in "
-                        "different places; AWS keeps one, so which applies cannot be shown"
-                    )
-                    continue
-                resource_policy = plain(found[0]) if found else None
-                if resource_policy is not None and (
-                    not isinstance(resource_policy, str | dict) or resource_policy == SECRET
-                ):
-                    refuse(f"the policy of bucket {bucket!r} cannot be read")
+                resource_policy, problem = grants.bucket_policy(bucket)
+                if problem:
+                    refuse(problem)
                     continue
             try:
                 decision = decide(request, policies, resource_policy)
@@ -156,6 +128,7 @@ POLICIES: list[Policy] = [
         "Every workload bound to an IAM role can make the AWS calls its client makes, as "
         "AWS would evaluate them (conditions included), and declares them.",
         _check_workload_access,
+        types=(SERVICE_ACCOUNT, *GRANT_TYPES),
         remediation="Grant the call in the role's inline policy (HeadBucket is "
         "s3:ListBucket without an s3:prefix condition), or declare the calls the "
         "workload really makes in its ServiceAccount's mlops.platform/aws-calls.",

@@ -38,9 +38,11 @@ from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, StackValidationArgs
 
-from .common import SECRET, as_dict, as_list, config, get, resources_of, stack_policy
+from .common import as_dict, as_list, config, get, resources_of, stack_policy
 from .iam_actions import LIST, PERMISSIONS, READ, TAGGING, WRITE, statement_actions
 from .iam_eval import Request, Unmodelled, decide, statements
+from .role_grants import TYPES_READ as GRANT_TYPES
+from .role_grants import RoleGrants
 
 TEAM_LABEL = "mlops.platform/team"
 IRSA = "eks.amazonaws.com/role-arn"
@@ -48,8 +50,6 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 WORKSPACE_KEY = "MLFLOW_WORKSPACE"
 DATA_PREFIX_KEY = "MLOPS_DATA_PREFIX"
 DEFAULT_TEAM_PREFIX = "teams/{team}/"
@@ -168,41 +168,52 @@ class _Identities:
     def __init__(self, args: StackValidationArgs, team_prefix: str) -> None:
         self.teams = all_teams(args)
         ns_teams = _teams_of_namespaces(args)
-        self.inline: dict[str, list[Any]] = {}
-        for r in resources_of(args, ROLE_POLICY):
-            self.inline.setdefault(str(get(r.props, "role")), []).append(get(r.props, "policy"))
-        self.attached = {str(get(r.props, "role")) for r in resources_of(args, ATTACHMENT)}
-        self.accounts: list[tuple[Any, Mapping[str, Any], str, str]] = []
+        self.grants = RoleGrants(args)
+        # (account, its metadata, its role's name, its role's ARN, its team)
+        self.accounts: list[tuple[Any, Mapping[str, Any], str, str, str]] = []
         for account in resources_of(args, SERVICE_ACCOUNT):
             meta = as_dict(get(account.props, "metadata"))
             role_arn = as_dict(meta.get("annotations")).get(IRSA)
             team = _account_team(account.props, ns_teams)
             if role_arn is not None and team is not None:
-                self.accounts.append((account, meta, str(role_arn).rsplit("/", 1)[-1], team))
+                arn = str(role_arn)
+                self.accounts.append((account, meta, arn.rsplit("/", 1)[-1], arn, team))
         # where teams keep data: buckets in which a team identity is granted a team's prefix
-        # (a registry bucket every runner lists holds no team's data)
+        # (a registry bucket every runner lists holds no team's data), by its own policies
+        # or by a bucket policy naming it
         self.buckets = _team_buckets(
-            {a for _, _, role, _ in self.accounts for a in _arns(self.inline.get(role, []))},
+            {
+                a
+                for _, _, role, _, _ in self.accounts
+                for a in _arns(self.grants.of(role).documents)
+            },
             team_prefix,
             self.teams,
-        )
+        ) | self.grants.buckets_naming(arn for _, _, _, arn, _ in self.accounts)
 
     def readable(
         self, account: Any, who: str, role: str, report: ReportViolation
     ) -> list[Any] | None:
-        """The role's inline policies, or None (reported) when they cannot be judged."""
-        policies = self.inline.get(role, [])
-        if role in self.attached:
+        """The role's identity policies, or None (reported) when they cannot be judged."""
+        grants = self.grants.of(role)
+        if grants.unreadable:
             report(
-                f"{who}: role {role!r} has managed policies, which cannot be shown to stop "
-                "at the team's prefix offline",
+                f"{who}: role {role!r}: {grants.unreadable[0]}, so it cannot be shown to stop "
+                "at the team's prefix",
                 account.urn,
             )
             return None
-        if any(not isinstance(p, str) or p == SECRET for p in policies):
-            report(f"{who}: a policy of role {role!r} cannot be read", account.urn)
-            return None
-        return policies
+        return grants.documents
+
+    def bucket_policy(
+        self, bucket: str, account: Any, who: str, report: ReportViolation
+    ) -> tuple[bool, Any]:
+        """(readable, the bucket's policy or None); an unreadable one is reported."""
+        policy, problem = self.grants.bucket_policy(bucket)
+        if problem:
+            report(f"{who}: {problem}", account.urn)
+            return False, None
+        return True, policy
 
 
 def _instance(pattern: str) -> str:
@@ -246,20 +257,26 @@ def _check_team_roles(args: StackValidationArgs, report: ReportViolation) -> Non
     team_prefix, protected = _config(args)
     found = _Identities(args, team_prefix)
     teams, buckets = found.teams, found.buckets
-    for account, meta, role, team in found.accounts:
+    for account, meta, role, role_arn, team in found.accounts:
         who = f"ServiceAccount {meta.get('namespace')}/{meta.get('name')} (team {team})"
         policies = found.readable(account, who, role, report)
         if policies is None:
             continue
         foreign = [team_prefix.format(team=o) for o in sorted(teams - {team})] + protected
-        keys, listed = _instances(policies)
         for bucket in sorted(buckets):
+            readable, bucket_policy = found.bucket_policy(bucket, account, who, report)
+            if not readable:
+                continue
+            keys, listed = _instances([*policies, *([bucket_policy] if bucket_policy else [])])
             for prefix in foreign:
                 # the top of the prefix, and whatever deeper the role's own patterns name
                 # there (a grant on teams/<other>/models/* does not reach teams/<other>/probe)
                 here = ["probe", *sorted(k[len(prefix) :] for k in keys if k.startswith(prefix))]
+                as_role = {"AWS": role_arn}
                 requests = [
-                    Request(action=a, resource=f"arn:aws:s3:::{bucket}/{prefix}{key}")
+                    Request(
+                        action=a, resource=f"arn:aws:s3:::{bucket}/{prefix}{key}", principal=as_role
+                    )
                     for key in here
                     for a in PROBES
                 ] + [
@@ -267,12 +284,13 @@ def _check_team_roles(args: StackValidationArgs, report: ReportViolation) -> Non
                         action="s3:ListBucket",
                         resource=f"arn:aws:s3:::{bucket}",
                         context={"s3:prefix": p},
+                        principal=as_role,
                     )
                     for p in [prefix, *sorted(v for v in listed if v.startswith(prefix))]
                 ]
                 for request in requests:
                     try:
-                        allowed = decide(request, policies).allowed
+                        allowed = decide(request, policies, bucket_policy).allowed
                     except Unmodelled as exc:
                         report(
                             f"{who}: {request.action} on s3://{bucket}/{prefix} cannot be "
@@ -322,7 +340,7 @@ def _check_serving(args: StackValidationArgs, report: ReportViolation) -> None:
     team_prefix, _ = _config(args)
     folder = str(config(args, "models_folder", DEFAULT_MODELS_FOLDER)).strip("/")
     found = _Identities(args, team_prefix)
-    for account, meta, role, team in found.accounts:
+    for account, meta, role, role_arn, team in found.accounts:
         if _labels(account.props).get(WORKLOAD_LABEL) != SERVING:
             continue
         who = f"ServiceAccount {meta.get('namespace')}/{meta.get('name')} (team {team}, serving)"
@@ -350,15 +368,32 @@ def _check_serving(args: StackValidationArgs, report: ReportViolation) -> None:
             )
         named = {m.group(1) for a in _arns(policies) if (m := _BUCKET.match(a))}
         outside = [f"{own}probe", f"{own}{folder}x/probe", "probe"]
+        as_role = {"AWS": role_arn}
         for bucket in sorted(found.buckets | named | {ANY_BUCKET}):
+            readable, bucket_policy = found.bucket_policy(bucket, account, who, report)
+            if not readable:
+                continue
             arn = f"arn:aws:s3:::{bucket}"
             requests = [
-                *(Request(action="s3:GetObject", resource=f"{arn}/{key}") for key in outside),
-                # HeadBucket, or a listing of the whole bucket: no s3:prefix at all
-                Request(action="s3:ListBucket", resource=arn),
                 *(
-                    Request(action="s3:ListBucket", resource=arn, context={"s3:prefix": p})
+                    Request(action="s3:GetObject", resource=f"{arn}/{key}", principal=as_role)
+                    for key in outside
+                ),
+                # HeadBucket, or a listing of the whole bucket: no s3:prefix at all
+                Request(action="s3:ListBucket", resource=arn, principal=as_role),
+                *(
+                    Request(
+                        action="s3:ListBucket",
+                        resource=arn,
+                        context={"s3:prefix": p},
+                        principal=as_role,
+                    )
                     for p in (own, f"{own}{folder}x/")
+                ),
+                # a bucket policy may grant what the role's own policies do not
+                *(
+                    Request(action=a, resource=f"{arn}/{models}probe", principal=as_role)
+                    for a in ("s3:PutObject", "s3:DeleteObject")
                 ),
             ]
             for request in requests:
@@ -371,7 +406,7 @@ def _check_serving(args: StackValidationArgs, report: ReportViolation) -> None:
                 else:
                     target = f"s3://{where} without an s3:prefix (every key's name)"
                 try:
-                    allowed = decide(request, policies).allowed
+                    allowed = decide(request, policies, bucket_policy).allowed
                 except Unmodelled as exc:
                     report(
                         f"{who}: {request.action} on {target} cannot be decided ({exc})",
@@ -465,7 +500,7 @@ POLICIES: list[Policy] = [
         "included).",
         _check_team_roles,
         schema=SCHEMA,
-        types=(NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP, ROLE_POLICY, ATTACHMENT),
+        types=(NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP, *GRANT_TYPES),
         remediation="Scope the role's S3 statements to the team's prefix (objects under "
         "teams/<team>/*, ListBucket with s3:prefix teams/<team>/*).",
     ),
@@ -478,7 +513,7 @@ POLICIES: list[Policy] = [
         "it (conditions included).",
         _check_serving,
         schema=SERVING_SCHEMA,
-        types=(NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP, ROLE_POLICY, ATTACHMENT),
+        types=(NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP, *GRANT_TYPES),
         remediation="Give the serving account a role of its own with s3:GetObject on "
         "teams/<team>/models/*, s3:ListBucket with s3:prefix teams/<team>/models/*, and "
         "kms:Decrypt through S3; run the team's pipelines under another account.",

@@ -158,7 +158,20 @@ def test_a_deny_in_the_bucket_policy_wins() -> None:
                     },
                 )
             ),
-            "cannot be evaluated offline",
+            "its document cannot be read offline",
+        ),
+        (
+            lambda rs: rs.append(
+                res(
+                    "aws:iam/policyAttachment:PolicyAttachment",
+                    "b",
+                    {
+                        "roles": ["acme-dev-kfp"],
+                        "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess",
+                    },
+                )
+            ),
+            "its document cannot be read offline",
         ),
         (lambda rs: rs[1]["inputs"].update(policy="[secret]"), "Could not see"),
         (

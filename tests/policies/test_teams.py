@@ -434,9 +434,44 @@ def test_a_serving_role_with_managed_policies_is_refused() -> None:
     )
     (message,) = messages(SERVING_POLICY, plan_)
     assert message == (
-        f"{FRAUD_SERVING}: role 'acme-team-fraud-serving' has managed policies, which cannot "
-        "be shown to stop at the team's prefix offline"
+        f"{FRAUD_SERVING}: role 'acme-team-fraud-serving': managed policy "
+        "'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess' is not in the plan (AWS-managed, or "
+        "another stack's: its document cannot be read offline), so it cannot be shown to stop "
+        "at the team's prefix"
     )
+
+
+def test_a_customer_managed_policy_of_the_plan_is_read_not_refused_unseen() -> None:
+    # a policy the plan holds is read like an inline one: granting the models only passes,
+    # granting the team's whole prefix is refused as what it grants
+    for scope, refused in (("teams/fraud/models", False), ("teams/fraud", True)):
+        plan_ = serving_plan(models_read("fraud"))
+        own = res(
+            "aws:iam/policy:Policy",
+            "extra",
+            {
+                "name": "extra",
+                "arn": "arn:aws:iam::123456789012:policy/extra",
+                "policy": doc(
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{BUCKET}/{scope}/*",
+                    }
+                ),
+            },
+        )
+        attach = res(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "extra-to-serving",
+            {
+                "role": "acme-team-fraud-serving",
+                "policyArn": "arn:aws:iam::123456789012:policy/extra",
+            },
+        )
+        found = messages(SERVING_POLICY, [*plan_, own, attach])
+        assert bool(found) is refused, found
+        assert not any("cannot be read" in m for m in found)
 
 
 def isvc(namespace: str, **components: dict[str, Any]) -> dict[str, Any]:
@@ -526,11 +561,9 @@ def test_an_unlabelled_serving_account_is_not_a_serving_account() -> None:
 
 
 # ---- ways a team role reaches another team's prefix that the rule does not read yet.
-# policies/rules/teams.py is another helper's to change: these stay xfail (strict) until the
-# rule reads grants from every place they can come from. The fix: take a role's policies
-# from its inlinePolicies, every attachment type (PolicyAttachment, managedPolicyArns,
-# RolePolicyAttachmentsExclusive, ...) and the bucket policies naming it, as
-# workload-aws-access and the identity rules do.
+# A role's grants come from its own inlinePolicies, every attachment type (PolicyAttachment,
+# managedPolicyArns, RolePolicyAttachmentsExclusive) and the bucket policies naming it
+# (policies/rules/role_grants.py): each of them reaching another team's prefix is refused.
 WHOLE_BUCKET = {
     "Effect": "Allow",
     "Action": ["s3:GetObject", "s3:PutObject"],
@@ -544,11 +577,6 @@ def _fraud_role_gets(extra: list[dict[str, Any]]) -> list[str]:
     return [m for m in messages(POLICY, rs + extra) if REACHES_RECSYS in m]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="teams.py reads only aws:iam/rolePolicy resources: a Role's own inlinePolicies "
-    "granting the whole bucket are not evaluated",
-)
 def test_a_roles_own_inline_policies_reaching_another_team_are_refused() -> None:
     rs = plan(scoped("teams/fraud"))
     for r in rs:
@@ -557,11 +585,6 @@ def test_a_roles_own_inline_policies_reaching_another_team_are_refused() -> None
     assert [m for m in messages(POLICY, rs) if REACHES_RECSYS in m]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="teams.py counts only aws:iam/rolePolicyAttachment as managed policies: a "
-    "PolicyAttachment (roles=[...]) of a customer policy granting the whole bucket passes",
-)
 def test_a_policy_attached_by_a_policy_attachment_is_refused() -> None:
     wide = res("aws:iam/policy:Policy", "wide", {"policy": doc(WHOLE_BUCKET)})
     attach = res(
@@ -575,11 +598,6 @@ def test_a_policy_attached_by_a_policy_attachment_is_refused() -> None:
     assert any("ServiceAccount team-fraud/pipeline-runner" in m for m in found)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="teams.py evaluates identity policies only: a bucket policy granting the team's "
-    "role every prefix (enough for AWS within one account) passes",
-)
 def test_a_bucket_policy_granting_the_team_role_every_prefix_is_refused() -> None:
     grant = {
         "Effect": "Allow",

@@ -1,0 +1,156 @@
+"""Where a role's permissions come from, gathered once for the rules that evaluate them.
+
+AWS grants a role what its identity policies allow — inline (``aws.iam.RolePolicy``, the
+Role's own ``inlinePolicies``) and managed (attached by ``RolePolicyAttachment``,
+``PolicyAttachment``'s ``roles``, ``RolePolicyAttachmentsExclusive``, the Role's
+``managedPolicyArns``) — and, within one account, what a bucket policy naming it allows.
+A rule that shows what a role can or cannot reach reads all of them. What it cannot read
+is a reason (`Grants.unreadable`), never an empty grant: an AWS-managed policy (its
+document is not in the plan), a customer-managed one the plan does not hold, a document
+that is a secret, two bucket policies on one bucket (AWS keeps one).
+
+Pure Python over the pack's resources; no evaluation here (that is `iam_eval`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_policy import PolicyResource, StackValidationArgs
+
+from .common import SECRET, as_list, get, resources_of
+from .iam_grants import plain
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+POLICY = "aws:iam/policy:Policy"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")  # their own `policy` input
+# type -> (the input naming the role(s), the input naming the managed policies)
+ATTACHING: dict[str, tuple[str, str]] = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
+    "aws:iam/policyAttachment:PolicyAttachment": ("roles", "policyArn"),
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": (
+        "roleName",
+        "policyArns",
+    ),
+}
+TYPES_READ = (ROLE, ROLE_POLICY, POLICY, BUCKET_POLICY, *BUCKETS, *ATTACHING)
+
+
+@dataclass
+class Grants:
+    """A role's identity policy documents, and why some of its grants cannot be read."""
+
+    documents: list[Any] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+
+def _role_name(value: Any) -> str:
+    """A role input (a name, or an ARN) as the role's name."""
+    text = str(value)
+    return text.rsplit("/", 1)[-1] if ":role/" in text else text
+
+
+def _readable(document: Any) -> bool:
+    return isinstance(plain(document), str | dict) and plain(document) != SECRET
+
+
+class RoleGrants:
+    """Every grant of every role of the plan, and every bucket's policy."""
+
+    def __init__(self, args: StackValidationArgs) -> None:
+        self._policies = resources_of(args, POLICY)
+        self._grants: dict[str, Grants] = {}
+        for r in resources_of(args, ROLE):
+            grants = self._of(str(get(r.props, "name")))
+            for i, entry in enumerate(as_list(get(r.props, "inlinePolicies"))):
+                self._document(grants, get(entry, "policy"), f"inline policy #{i + 1}")
+            self._managed(grants, r, "managedPolicyArns")
+        for r in resources_of(args, ROLE_POLICY):
+            grants = self._of(_role_name(get(r.props, "role")))
+            self._document(grants, get(r.props, "policy"), f"inline policy {r.name!r}")
+        for kind, (roles_prop, arns_prop) in ATTACHING.items():
+            for r in resources_of(args, kind):
+                for role in as_list(get(r.props, roles_prop)):
+                    self._managed(self._of(_role_name(role)), r, arns_prop)
+        self._buckets: dict[str, list[Any]] = {}
+        for r in resources_of(args, BUCKET_POLICY):
+            self._buckets.setdefault(str(get(r.props, "bucket")), []).append(get(r.props, "policy"))
+        for r in resources_of(args, *BUCKETS):
+            if get(r.props, "policy") is not None:
+                self._buckets.setdefault(str(get(r.props, "bucket")), []).append(
+                    get(r.props, "policy")
+                )
+
+    def _of(self, role: str) -> Grants:
+        return self._grants.setdefault(role, Grants())
+
+    @staticmethod
+    def _document(grants: Grants, document: Any, what: str) -> None:
+        if _readable(document):
+            grants.documents.append(plain(document))
+        else:
+            grants.unreadable.append(f"{what} cannot be read")
+
+    def _managed(self, grants: Grants, r: PolicyResource, prop: str) -> None:
+        arns = as_list(get(r.props, prop))
+        # a real preview does not know a new policy's ARN yet: the dependency names it
+        named = [
+            p
+            for p in self._policies
+            if p.urn in {d.urn for d in r.property_dependencies.get(prop) or []}
+        ]
+        for arn in arns:
+            policy = self._by_arn(arn)
+            if policy is not None:
+                self._document(grants, get(policy.props, "policy"), f"managed policy {arn!r}")
+            elif named and not (isinstance(arn, str) and arn.startswith("arn:")):
+                for p in named:
+                    self._document(grants, get(p.props, "policy"), f"managed policy {p.name!r}")
+            else:
+                grants.unreadable.append(
+                    f"managed policy {arn!r} is not in the plan (AWS-managed, or another "
+                    "stack's: its document cannot be read offline)"
+                )
+
+    def _by_arn(self, arn: Any) -> PolicyResource | None:
+        """The plan's customer-managed policy ``arn`` names."""
+        if not isinstance(arn, str):
+            return None
+        for policy in self._policies:
+            name, path = get(policy.props, "name"), get(policy.props, "path") or "/"
+            if arn == get(policy.props, "arn") or (
+                isinstance(name, str) and arn.endswith(f":policy{path}{name}")
+            ):
+                return policy
+        return None
+
+    def of(self, role: str) -> Grants:
+        """What ``role`` (its name) is granted by its identity policies."""
+        return self._grants.get(role, Grants())
+
+    def bucket_policy(self, bucket: str) -> tuple[Any, str | None]:
+        """(the bucket's policy document or None, why it cannot be read or None)."""
+        found = self._buckets.get(bucket, [])
+        if len(found) > 1:
+            return None, (
+                f"bucket {bucket!r} has {len(found)} bucket policies set in different places; "
+                "AWS keeps one, so which applies cannot be shown"
+            )
+        if not found:
+            return None, None
+        if not _readable(found[0]):
+            return None, f"the policy of bucket {bucket!r} cannot be read"
+        return plain(found[0]), None
+
+    def buckets_naming(self, arns: Iterable[str]) -> set[str]:
+        """Buckets whose policy names one of ``arns`` (a principal it may admit)."""
+        wanted = set(arns)
+        out = set()
+        for bucket, docs in self._buckets.items():
+            if any(a in str(plain(d)) for d in docs for a in wanted):
+                out.add(bucket)
+        return out
