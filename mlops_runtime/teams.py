@@ -13,6 +13,9 @@ SERVICE_ACCOUNT = "pipeline-runner"
 # the Kubernetes label on every object of one team (its AWS resources carry the tag `team`)
 LABEL = "mlops.platform/team"
 TAG = "team"
+# the MLflow account of runs that belong to no team (the shared Kubeflow runner, the local
+# platform without --team): in the ``default`` workspace only, never admin
+SHARED_PIPELINES_USER = "pipelines"
 
 
 def namespace(team: str) -> str:
