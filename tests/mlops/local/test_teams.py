@@ -338,3 +338,42 @@ def test_a_state_dir_from_before_teams_keeps_its_runs(tmp_path: Path) -> None:
                 patch.setenv(key, value)
             found = MlflowClient(p.mlflow_uri).get_experiment_by_name("from-before-teams")
     assert found is not None and found.experiment_id == experiment_id
+
+
+@pytest.mark.slow
+def test_the_demos_isolation_check_shows_refusals_and_fails_without_them(
+    platform_sqlite: LocalPlatform,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from mlops.demo import check_isolation
+    from mlops.errors import MlopsError
+
+    p = platform_sqlite
+    name = f"demo-check-{uuid.uuid4().hex[:8]}"
+    auth, headers = _api(p, "fraud")
+    made = requests.post(
+        f"{p.mlflow_uri}/api/2.0/mlflow/registered-models/create",
+        json={"name": name},
+        auth=auth,
+        headers=headers,
+        timeout=20,
+    )
+    assert made.status_code == 200, made.text
+    out = io.StringIO()
+    lines = check_isolation(
+        Console(file=out, width=200), p.mlflow_uri, p.state_dir, "fraud", "recsys", name
+    )
+    assert lines[:2] == [
+        "team recsys cannot read fraud's model: refused by MLflow (403 Permission denied)",
+        "team recsys cannot promote fraud's model (set its champion alias): refused by "
+        "MLflow (403 Permission denied)",
+    ]
+    assert "✓ team recsys cannot read fraud's model" in out.getvalue()
+    # a team that may read the model (its own): the check fails instead of showing a ✓
+    with pytest.raises(MlopsError, match="team fraud could read fraud's model"):
+        check_isolation(
+            Console(file=io.StringIO()), p.mlflow_uri, p.state_dir, "fraud", "fraud", name
+        )
