@@ -28,6 +28,17 @@ StateDir = Annotated[
 ]
 
 
+Team = Annotated[
+    str | None,
+    typer.Option(
+        "--team",
+        help="Work as this team of the dev stack's config (environments/Pulumi.dev.yaml): "
+        "its MLflow workspace and pipeline user, its data prefix. Default: no team, the "
+        "shared `pipelines` account in MLflow's default workspace.",
+    ),
+]
+
+
 def _fail(exc: MlopsError) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(exc.exit_code)
@@ -115,12 +126,16 @@ def status(
 
 
 @app.command("env")
-def env_command(state_dir: StateDir = None) -> None:
-    """Print `export` lines for a shell or notebook: eval "$(mlops local env)"."""
+def env_command(team: Team = None, state_dir: StateDir = None) -> None:
+    """Print `export` lines for a shell or notebook: eval "$(mlops local env --team NAME)".
+
+    With --team: the team's MLflow user and password, workspace and data prefix (what its
+    runs get in the cloud); without: the shared pipelines account in the default workspace.
+    """
     import shlex
 
     try:
-        values = _platform(state_dir).env()
+        values = _platform(state_dir).env(team)
     except MlopsError as exc:
         raise _fail(exc) from None
     for key, value in sorted(values.items()):
@@ -139,10 +154,11 @@ def _print_summary(status: dict[str, Any]) -> None:
             extra = f"  backend {server['backend']}"
         elif name == "model":
             version = server["version"]
+            whose = f" of team {server['team']}" if server.get("team") else ""
             extra = (
-                f"  {server['model']} v{version}"
+                f"  {server['model']} v{version}{whose}"
                 if version
-                else f"  {server['state']} ({server['model']})"
+                else f"  {server['state']} ({server['model']}{whose})"
             )
         memory = f"  {server['rss_mb']:.0f} MB" if server["rss_mb"] else ""
         typer.echo(f"{name:<7} {server['endpoint']:<24} {health}{memory}{extra}")

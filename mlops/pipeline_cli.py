@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from mlops.errors import MlopsError
+from mlops.local_cli import Team
 
 app = typer.Typer(
     help="List, compile, run locally and submit the KFP pipelines.", no_args_is_help=True
@@ -77,8 +78,14 @@ def run(
     ] = False,
     param: Params = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide task logs.")] = False,
+    team: Team = None,
 ) -> None:
     """Run a pipeline locally (KFP SubprocessRunner) against the local platform.
+
+    With --team the steps run as that team: runs, registered models and promotions in its
+    MLflow workspace, data and published models under its prefix. Without it they use what
+    `mlops local env --team` exported, else the shared pipelines account in the default
+    workspace; the first line on stderr says which.
 
     Each task is reported on stderr as it starts and ends (name, duration, outcome, a failed
     task's error); the task logs go to stdout unless --quiet.
@@ -87,9 +94,11 @@ def run(
 
     from mlops.pipeline_runner import (
         ConsoleProgress,
+        describe_identity,
         parse_params,
         platform_env,
         run_local,
+        team_params,
         warm_tasks,
     )
 
@@ -97,8 +106,12 @@ def run(
         params = parse_params(name, param or [])
         if not local:
             raise MlopsError("only --local runs here; use `mlops pipeline submit` for Kubeflow")
-        env = platform_env()
+        from mlops.local.teams import check_team
+
+        params = team_params(name, params, check_team(team))
+        env = platform_env(team)
         console = Console(stderr=True)
+        console.print(f"pipeline {name} {describe_identity(env)}", markup=False, soft_wrap=True)
         # a spinner would be torn by the task logs streaming on stdout
         progress = ConsoleProgress(console, live=console.is_terminal and quiet)
         with warm_tasks() as tasks:

@@ -25,6 +25,7 @@ import yaml
 
 from mlops.errors import MlopsError, UsageError
 from mlops.task_server import TRAILER
+from mlops_runtime import pipelines_env as penv
 from pipelines import settings
 
 if TYPE_CHECKING:
@@ -168,21 +169,39 @@ ENV_KEYS = (
 )
 
 
-def platform_env() -> dict[str, str]:
+# Who a run is on MLflow and where its data goes: taken together, from `--team` or from
+# what the shell exported (`eval "$(mlops local env --team NAME)"`), never mixed.
+IDENTITY_KEYS = (
+    penv.USERNAME_ENV,
+    penv.PASSWORD_ENV,
+    penv.WORKSPACE_ENV,
+    penv.DATA_PREFIX_ENV,
+)
+
+
+def platform_env(team: str | None = None) -> dict[str, str]:
     """The environment components need, from the local platform (`mlops local up`).
 
     Endpoints exported in the environment (MLFLOW_TRACKING_URI, AWS_ENDPOINT_URL, ...) win,
-    so the same command runs against servers started some other way.
+    so the same command runs against servers started some other way. The MLflow identity
+    is `team`'s (its pipeline user, workspace and data prefix) when given; else the one the
+    shell exported (MLFLOW_TRACKING_USERNAME set); else the shared pipelines account in the
+    default workspace.
 
     Raises:
+        UsageError: Unknown team.
         PipelineRunError: The local platform is not running.
     """
     from mlops.local.platform import LocalPlatform, LocalSettings
 
     # the platform `mlops local up --state-dir` (or MLOPS_LOCAL_STATE_DIR) started
     state_dir = os.environ.get(settings.LOCAL_STATE_ENV)
-    env = LocalPlatform(LocalSettings(state_dir=Path(state_dir)) if state_dir else None).env()
-    exported = {k: os.environ[k] for k in (*env, *ENV_KEYS) if os.environ.get(k)}
+    env = LocalPlatform(LocalSettings(state_dir=Path(state_dir)) if state_dir else None).env(team)
+    exported = {
+        k: os.environ[k] for k in (*env, *ENV_KEYS) if os.environ.get(k) and k not in IDENTITY_KEYS
+    }
+    if team is None and os.environ.get(penv.USERNAME_ENV):
+        exported.update({k: os.environ.get(k, "") for k in IDENTITY_KEYS})
     endpoint = exported.get(settings.S3_ENDPOINT_ENV)
     if endpoint:
         # Every client's S3 endpoint variable follows an exported AWS_ENDPOINT_URL.
@@ -206,6 +225,36 @@ def _healthy(url: str) -> bool:
             return True
     except OSError:
         return False
+
+
+def describe_identity(env: Mapping[str, str]) -> str:
+    """As whom and where a run works, in one line (never the password)."""
+    workspace = env.get(penv.WORKSPACE_ENV) or "default"
+    prefix = (env.get(penv.DATA_PREFIX_ENV) or "").strip("/")
+    bucket = env.get(penv.BUCKET_ENV, "")
+    return (
+        f"as {env.get(penv.USERNAME_ENV) or 'nobody (no MLflow user)'} in MLflow workspace "
+        f"{workspace}, data under s3://{bucket}/{prefix + '/' if prefix else ''}"
+    )
+
+
+def team_params(name: str, params: Mapping[str, Any], team: str | None) -> dict[str, Any]:
+    """`params` with the pipeline's ``team`` parameter set to `team` (the namespace and
+    prefix its model is served from); a different ``-p team=`` is refused.
+
+    Raises:
+        UsageError: `team` and the ``team`` parameter disagree.
+    """
+    result = dict(params)
+    inputs = get_pipeline(name).component_spec.inputs or {}
+    if team is None or "team" not in inputs:
+        return result
+    if result.setdefault("team", team) != team:
+        raise UsageError(
+            f"--team {team} and --param team={result['team']} disagree: a team's run serves "
+            "its model from its own namespace and prefix"
+        )
+    return result
 
 
 @dataclass

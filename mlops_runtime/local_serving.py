@@ -10,16 +10,19 @@ and when asked to reload; a pipeline's deploy step calls it when it runs locally
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlops_runtime import pipelines_env as penv
 from mlops_runtime.errors import MlopsError
 from mlops_runtime.model_ops import CHAMPION
 
@@ -47,7 +50,8 @@ class ModelRepository:
 
     @property
     def record_file(self) -> Path:
-        """What is being served: name, version and registry URI."""
+        """What is being served: name, version, registry URI and the team whose workspace
+        it comes from (None: the ``default`` workspace)."""
         return self.root / "current.json"
 
     def record(self) -> dict[str, Any]:
@@ -58,22 +62,58 @@ class ModelRepository:
         return data if isinstance(data, dict) else {}
 
 
-def champion_version(mlflow_uri: str, name: str) -> str | None:
+def identity_headers(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The headers MLflow's client sends for the caller's identity: basic auth from
+    ``MLFLOW_TRACKING_USERNAME``/``PASSWORD`` and the workspace from ``MLFLOW_WORKSPACE``
+    (of `env`, else of this process)."""
+    source = os.environ if env is None else env
+    headers = {}
+    user, password = source.get(penv.USERNAME_ENV), source.get(penv.PASSWORD_ENV)
+    if user and password:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    if source.get(penv.WORKSPACE_ENV):
+        headers["X-MLFLOW-WORKSPACE"] = source[penv.WORKSPACE_ENV]
+    return headers
+
+
+def champion_version(
+    mlflow_uri: str, name: str, env: Mapping[str, str] | None = None
+) -> str | None:
     """The version behind ``name``'s champion alias; None when there is none (REST, so a
-    status check does not import mlflow)."""
+    status check does not import mlflow). The caller's identity comes from `env` (else
+    this process's environment), see `identity_headers`."""
     query = urllib.parse.urlencode({"name": name, "alias": CHAMPION})
     url = f"{mlflow_uri}/api/2.0/mlflow/registered-models/alias?{query}"
+    request = urllib.request.Request(url, headers=identity_headers(env))
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())
     except urllib.error.HTTPError as exc:
         if exc.code in (400, 404):
+            return None
+        if exc.code == 403 and not _visible(mlflow_uri, name, env):
+            # the auth app refuses a lookup of a model that does not exist in the caller's
+            # workspace (no resource, no grant): for the caller there is no champion
             return None
         raise LocalServingError(f"mlflow: alias lookup failed ({exc})") from None
     except (OSError, ValueError) as exc:
         raise LocalServingError(f"mlflow: not reachable at {mlflow_uri} ({exc})") from None
     version = body.get("model_version", {}).get("version")
     return str(version) if version is not None else None
+
+
+def _visible(mlflow_uri: str, name: str, env: Mapping[str, str] | None) -> bool:
+    """Whether the caller's search of its workspace lists registered model `name`."""
+    query = urllib.parse.urlencode({"filter": f"name = '{name}'", "max_results": 1})
+    url = f"{mlflow_uri}/api/2.0/mlflow/registered-models/search?{query}"
+    request = urllib.request.Request(url, headers=identity_headers(env))
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.loads(response.read())
+    except (OSError, ValueError) as exc:
+        raise LocalServingError(f"mlflow: model search failed ({exc})") from None
+    return any(m.get("name") == name for m in body.get("registered_models", []))
 
 
 def serve_champion(
@@ -93,9 +133,11 @@ def serve_champion(
         mlflow_uri: The tracking server the registry lives on.
         model_server_url: The model server; None, or a server that does not answer:
             only the repository is prepared (the server loads it when it starts).
-        env: Variables the download needs (object store endpoint and credentials).
+        env: Variables the download needs (object store endpoint and credentials, the
+            MLflow identity: user, password, workspace); None: this process's.
     """
-    version = champion_version(mlflow_uri, name)
+    identity = {**os.environ, **(env or {})}
+    version = champion_version(mlflow_uri, name, identity)
     if version is None:
         return None
     model_dir = repository.models / name
@@ -134,7 +176,14 @@ def serve_champion(
     }
     (model_dir / "model-settings.json").write_text(json.dumps(settings, indent=2))
     repository.record_file.write_text(
-        json.dumps({"name": name, "version": version, "uri": f"models:/{name}/{version}"})
+        json.dumps(
+            {
+                "name": name,
+                "version": version,
+                "uri": f"models:/{name}/{version}",
+                "team": identity.get(penv.WORKSPACE_ENV) or None,
+            }
+        )
     )
     if model_server_url is not None and _live(model_server_url):
         _load(model_server_url, name)

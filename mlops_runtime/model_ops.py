@@ -122,6 +122,14 @@ def _registered_model(client: MlflowClient, name: str) -> Any:
     except MlflowException as exc:
         if "RESOURCE_DOES_NOT_EXIST" in _error_code(exc) or "not found" in str(exc).lower():
             raise PromotionError(f"registered model {name!r} not found") from None
+        if "PERMISSION_DENIED" in _error_code(exc) or "403" in str(exc):
+            # MLflow's auth app refuses a name that does not exist in the caller's
+            # workspace (no resource, no grant): tell that apart from another team's model
+            workspace = os.environ.get("MLFLOW_WORKSPACE") or "default"
+            if not client.search_registered_models(filter_string=f"name = '{name}'"):
+                raise PromotionError(
+                    f"registered model {name!r} not found in MLflow workspace {workspace}"
+                ) from None
         raise PromotionError(f"cannot read registered model {name!r}: {_first_line(exc)}") from None
 
 

@@ -24,6 +24,9 @@ WORKLOAD_LABEL = "mlops.platform/workload"
 SERVING = "serving"
 # the folder of a team's prefix that holds its published models
 MODELS = "models"
+# the MLflow account of runs that belong to no team (the shared Kubeflow runner, the local
+# platform without --team): in the ``default`` workspace only, never admin
+SHARED_PIPELINES_USER = "pipelines"
 
 
 def namespace(team: str) -> str:

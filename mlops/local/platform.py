@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 from mlops.errors import MlopsError, UsageError
+from mlops.local import teams as local_teams
 from mlops.local.process import (
     HOST,
     Managed,
@@ -118,6 +120,12 @@ def _redact(url: str) -> str:
 
 def _sqlite(url: str | None) -> bool:
     return not url or url == "sqlite" or url.startswith("sqlite:")
+
+
+def _import_auth_client() -> None:
+    """What `mlflow_teams.reconcile` imports (MLflow's auth client and workspace store)."""
+    import mlflow.server.auth.client
+    import mlflow.store.workspace.rest_store  # noqa: F401
 
 
 class LocalPlatform:
@@ -230,8 +238,14 @@ class LocalPlatform:
             "AWS_DEFAULT_REGION": REGION,
         }
 
-    def env(self) -> dict[str, str]:
-        """Environment variables a client (pipeline component, notebook, CLI) needs."""
+    def env(self, team: str | None = None) -> dict[str, str]:
+        """Environment variables a client (pipeline component, notebook, CLI) needs, with
+        the MLflow identity of `team` (its pipeline user, workspace and data prefix) or,
+        without one, of the shared pipelines account in the ``default`` workspace.
+
+        Raises:
+            UsageError: Unknown team, or the platform never started (no credentials).
+        """
         from mlops_runtime import pipelines_env as penv
 
         online = "" if self.config.redis_url == "sqlite" else self.config.redis_url
@@ -249,6 +263,7 @@ class LocalPlatform:
             penv.FEAST_ONLINE_STORE_ENV: online,
             penv.MODEL_SERVER_ENV: self.model_server_url,
             penv.LOCAL_STATE_ENV: str(self.state_dir),
+            **local_teams.identity_env(self.state_dir, team),
         }
 
     def s3_client(self) -> Any:
@@ -304,6 +319,14 @@ class LocalPlatform:
         self._config_file.write_text(json.dumps(asdict(self.config), indent=2) + "\n")
         started = time.monotonic()
         self._ensure_serving_venv(say)
+        names = local_teams.declared_teams()
+        kept = local_teams.Secrets.ensure(self.state_dir)
+        spec = local_teams.spec(self.config.bucket, names)
+        reconcile = self._teams_changed(spec)
+        if reconcile:
+            # MLflow's auth client takes ~5 s to import: it loads while the servers start
+            preload = threading.Thread(target=_import_auth_client, daemon=True)
+            preload.start()
         # The three servers start together; each only needs the others once it serves
         # requests (MLflow's artifacts and Feast's registry live in S3's bucket).
         launched = [
@@ -320,6 +343,13 @@ class LocalPlatform:
             self._ensure_bucket(say)
             self._render_feast(say)  # imports Feast while MLflow and MLServer start
             self._settle("mlflow", launched, say)
+            self._check_auth()
+            if not reconcile and not self._teams_answer(names):
+                reconcile = True  # e.g. MLflow's auth database was removed
+            if reconcile:
+                self._reconcile_teams(spec, kept, say)
+            else:
+                say(f"mlflow: teams {', '.join(names) or 'none'} in place (workspaces, users)")
             self._settle("model", launched, say)
         except LocalPlatformError:
             # no half-started platform: what this call started goes down again
@@ -489,41 +519,121 @@ class LocalPlatform:
                 f"mlflow: cannot use database {_redact(self.config.db_url)}: {reason}"
             ) from None
 
+    @property
+    def _auth_ini(self) -> Path:
+        return self.state_dir / "mlflow" / "basic_auth.ini"
+
+    @property
+    def _teams_record(self) -> Path:
+        """The teams spec last reconciled on this state's MLflow."""
+        return self.state_dir / "mlflow" / "teams.json"
+
     def _start_mlflow(self) -> None:
+        """`mlflow server` as the MLflow component renders it: the basic-auth app with
+        ``default_permission`` NO_PERMISSIONS, workspaces, one worker, no job runner; its
+        users in ``auth.db`` beside the tracking database (SQLite, whatever the backend)."""
+        from infra.services.mlflow.component import render_auth_ini, render_server_settings
+
         self._check_database()
         root = self.state_dir / "mlflow"
         root.mkdir(parents=True, exist_ok=True)
+        kept = local_teams.Secrets.load(self.state_dir)
+        if kept is None:  # `up` creates them before any server starts
+            raise LocalPlatformError(f"mlflow: no {local_teams.Secrets.path(self.state_dir)}")
+        self._auth_ini.write_text(render_auth_ini(database_uri=f"sqlite:///{root / 'auth.db'}"))
+        settings = render_server_settings(
+            artifacts_destination=self.artifacts_destination,
+            basic_auth=True,
+            auth_config_path=str(self._auth_ini),
+            host=HOST,
+            port=self.config.mlflow_port,
+            # no Prometheus locally: nothing scrapes it, and it costs every request a write
+            prometheus_dir=None,
+        )
         env = {
             **os.environ,
             **self._credentials(),
+            **settings.env,
             "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint,
             "AWS_ENDPOINT_URL": self.s3_endpoint,
-            # Lean: no background job runner (13 processes, ~2.7 GiB otherwise).
-            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
             # Nothing of the local platform leaves the machine: no usage events to mlflow.org
             # (its telemetry would fetch a config and post events from every server start).
             "MLFLOW_DISABLE_TELEMETRY": "true",
+            # the secrets through the environment, as the component's Secret gives them (a
+            # PostgreSQL password in the URL stays out of the process list)
+            "MLFLOW_BACKEND_STORE_URI": self.backend_store_uri,
+            "MLFLOW_AUTH_ADMIN_PASSWORD": kept.admin,
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": kept.flask_key,
         }
-        # A client's tracking variables must not leak into the server.
-        for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        # A client's tracking variables and identity must not leak into the server.
+        for key in (
+            "MLFLOW_TRACKING_URI",
+            "MLFLOW_REGISTRY_URI",
+            "MLFLOW_TRACKING_USERNAME",
+            "MLFLOW_TRACKING_PASSWORD",
+            "MLFLOW_WORKSPACE",
+        ):
             env.pop(key, None)
-        mlflow = Path(sys.executable).parent / "mlflow"
-        command = [
-            str(mlflow),
-            "server",
-            "--host",
-            HOST,
-            "--port",
-            str(self.config.mlflow_port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            self.backend_store_uri,
-            "--serve-artifacts",
-            "--artifacts-destination",
-            self.artifacts_destination,
-        ]
+        command = [str(Path(sys.executable).parent / "mlflow"), *settings.args[1:]]
         self.servers["mlflow"].start(command, env)
+
+    def _check_auth(self) -> None:
+        """A server started before teams (no auth app) still running: refuse, in one line."""
+        url = f"{self.mlflow_uri}/api/2.0/mlflow/experiments/search?max_results=1"
+        if http_ok(url):
+            raise LocalPlatformError(
+                "mlflow: the running server has no authentication (started before teams); "
+                "run `mlops local down`, then `mlops local up`"
+            )
+
+    def _teams_changed(self, spec: Any) -> bool:
+        try:
+            return bool(self._teams_record.read_text() != spec.to_json())
+        except OSError:
+            return True
+
+    def _teams_answer(self, names: tuple[str, ...]) -> bool:
+        """Every pipeline user signs in to its workspace (a few ms: no MLflow import)."""
+        from mlops_runtime.local_serving import identity_headers
+
+        url = f"{self.mlflow_uri}/api/2.0/mlflow/experiments/search?max_results=1"
+        return all(
+            http_ok(url, headers=identity_headers(local_teams.identity_env(self.state_dir, team)))
+            for team in (None, *names)
+        )
+
+    def _reconcile_teams(self, spec: Any, kept: local_teams.Secrets, say: Progress) -> None:
+        """`mlflow_teams.reconcile` as the admin, as the component's Job does in the cloud."""
+        from mlops_runtime import mlflow_teams
+
+        t0 = time.monotonic()
+        _import_auth_client()
+        admin = {
+            "MLFLOW_TRACKING_USERNAME": local_teams.ADMIN,
+            "MLFLOW_TRACKING_PASSWORD": kept.admin,
+        }
+        saved = {k: os.environ.get(k) for k in (*admin, "MLFLOW_WORKSPACE")}
+        os.environ.update(admin)
+        os.environ.pop("MLFLOW_WORKSPACE", None)
+        try:
+            changes = mlflow_teams.reconcile(self.mlflow_uri, spec, kept.users)
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise LocalPlatformError(
+                f"mlflow: cannot set up the teams: {first}; see {self.servers['mlflow'].log_file}"
+            ) from None
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        self._teams_record.write_text(spec.to_json())
+        names = [w.name for w in spec.workspaces if w.artifact_root]
+        say(
+            f"mlflow: teams {', '.join(names) or 'none'} reconciled in "
+            f"{time.monotonic() - t0:.1f}s ({len(changes)} changes)"
+        )
 
     # ------------------------------------------------------------------- Feast
     def _render_feast(self, say: Progress) -> None:
@@ -601,38 +711,54 @@ class LocalPlatform:
     def _serving_record(self) -> dict[str, Any]:
         return self._repository.record()
 
+    def _served(self) -> tuple[str, str | None]:
+        """The model the model server serves and the team it is served for (the last
+        `reload_model` or deploy step), by default the configured model of no team."""
+        record = self._serving_record()
+        team = record.get("team")
+        if team is not None and team not in local_teams.declared_teams():
+            team = None  # a team removed from the config: its account is gone
+        return str(record.get("name") or self.config.model_name), team
+
     def _sync_champion(self, say: Progress) -> None:
         """Serve the current champion: it may have moved while the platform was down."""
-        name = self.config.model_name
+        name, team = self._served()
+        whose = f" of team {team}" if team else ""
         served = self._serving_record().get("version")
         ready = http_ok(f"{self.model_server_url}/v2/models/{name}/ready")
         try:
-            if ready and served is not None and self._champion(name) == served:
-                say(f"model: serving {name} v{served}")
+            if ready and served is not None and self._champion(name, team) == served:
+                say(f"model: serving {name} v{served}{whose}")
                 return
-            loaded = self.reload_model(name)
+            loaded = self.reload_model(name, team)
         except LocalPlatformError as exc:
             say(f"model: {exc}")
             return
         say(
-            f"model: serving {name} v{loaded}"
+            f"model: serving {name} v{loaded}{whose}"
             if loaded
-            else f"model: no model ({name!r} has no {CHAMPION!r} alias yet)"
+            else f"model: no model ({name!r}{whose} has no {CHAMPION!r} alias yet)"
         )
 
-    def _champion(self, name: str) -> str | None:
+    def _champion(self, name: str, team: str | None) -> str | None:
         try:
-            return champion_version(self.mlflow_uri, name)
+            return champion_version(
+                self.mlflow_uri, name, local_teams.identity_env(self.state_dir, team)
+            )
         except LocalServingError as exc:
             raise LocalPlatformError(f"{exc}; see {self.servers['mlflow'].log_file}") from None
 
-    def reload_model(self, name: str | None = None) -> str | None:
-        """Serve the current `champion` of `name`; returns its version, None if none.
+    def reload_model(self, name: str | None = None, team: str | None = None) -> str | None:
+        """Serve the current `champion` of `name` in `team`'s workspace (None: the default
+        workspace), read as that team's pipeline user; returns its version, None if none.
+        The model server serves one team's model at a time: the last one asked for.
 
         Raises:
+            UsageError: Unknown team.
             LocalPlatformError: MLflow is not reachable or MLServer rejected the model.
         """
         name = name or self.config.model_name
+        identity = local_teams.identity_env(self.state_dir, team)
         if not http_ok(f"{self.mlflow_uri}/health"):
             raise LocalPlatformError(
                 f"mlflow: not running at {self.mlflow_uri}; run `mlops local up`"
@@ -644,7 +770,7 @@ class LocalPlatform:
                 name,
                 mlflow_uri=self.mlflow_uri,
                 model_server_url=self.model_server_url if running else None,
-                env=self._credentials(),
+                env={**self._credentials(), **identity},
             )
         except LocalServingError as exc:
             log = self.servers["model" if str(exc).startswith("model") else "mlflow"].log_file
@@ -700,7 +826,7 @@ class LocalPlatform:
             "sqlite" if _sqlite(self.config.db_url) else _redact(self.config.db_url)
         )
         servers["mlflow"]["artifacts"] = self.artifacts_destination
-        name = self.config.model_name
+        name, team = self._served()
         record = self._serving_record()
         ready = servers["model"]["healthy"] and http_ok(
             f"{self.model_server_url}/v2/models/{name}/ready"
@@ -709,6 +835,7 @@ class LocalPlatform:
             {
                 "protocol": "open-inference-v2",
                 "model": name,
+                "team": team,
                 "version": record.get("version") if ready else None,
                 "state": "serving" if ready else "no model",
             }

@@ -51,10 +51,16 @@ def free_port_pair(offset: int = 10000, host: str = HOST) -> int:
     raise OSError("no free port pair on 127.0.0.1")
 
 
-def http_ok(url: str, timeout: float = 2.0, any_status: bool = False) -> bool:
+def http_ok(
+    url: str,
+    timeout: float = 2.0,
+    any_status: bool = False,
+    headers: dict[str, str] | None = None,
+) -> bool:
     """True when `url` answers 2xx (or any HTTP status with `any_status`)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return 200 <= int(response.status) < 300
     except urllib.error.HTTPError:
         return any_status

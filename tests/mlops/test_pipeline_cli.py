@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from servers import Server, component_env, free_port
+from servers import component_env, free_port
 
 from mlops_runtime.pipelines_env import PLATFORM_ENV, PLATFORM_ENV_KEYS, PLATFORM_SECRET_KEYS
 
@@ -137,8 +137,11 @@ def test_unreachable_kubeflow_host() -> None:
         pytest.param("rollback", marks=pytest.mark.long),
     ],
 )
-def test_missing_model(mlflow_sqlite: Server, verb: str) -> None:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_sqlite.url}
+def test_missing_model(platform_sqlite: LocalPlatform, verb: str) -> None:
+    # the local platform's shared account (what `mlops local env` exports), in the default
+    # workspace: MLflow's auth app refuses a name that does not exist there, the command
+    # says "not found"
+    env = {**os.environ, **platform_sqlite.env()}
     done = subprocess.run(
         [MLOPS, "model", verb, "no-such-model"],
         capture_output=True,
@@ -174,6 +177,8 @@ def test_run_shows_each_task_and_the_failed_ones_error(
     )
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
+    # first as whom it runs: the shared account, as `mlops local env` exported it
+    assert lines.pop(0).startswith("pipeline drift as pipelines in MLflow workspace default")
     assert lines[0].strip() == "> detect-drift started"
     # the task's own exception, even one not named ...Error (botocore's NoSuchKey)
     assert re.match(r"✗ detect-drift failed after \d+\.\d s: NoSuchKey: ", lines[1].strip())

@@ -14,7 +14,7 @@ from mlops_runtime import mlflow_teams, teams
 
 SERVICE_ACCOUNT = "mlflow"
 # the basic-auth user Kubeflow runs log as, never as admin
-PIPELINES_USER = "pipelines"
+PIPELINES_USER = teams.SHARED_PIPELINES_USER
 # where the proxy puts a logged model: <destination>/<experiment>/<run>/artifacts/...
 ARTIFACT = f"{layout.MLFLOW}/1/0123456789abcdef/artifacts/model/model.pkl"
 

@@ -65,8 +65,10 @@ def test_status_endpoints_health_and_lean_mlflow(platform_sqlite: LocalPlatform)
     for server in status["servers"].values():
         assert server["endpoint"].startswith("http://127.0.0.1:")
         assert Path(server["log"]).is_file()
-    # The budget for the tracking server's whole process tree.
-    assert status["servers"]["mlflow"]["rss_mb"] <= 600
+    # The budget for the tracking server's whole process tree (600 MB), plus what
+    # the basic-auth app of teams costs: `mlflow server` imports it in its launcher process
+    # too (measured 499 MB without it, 601 MB with it).
+    assert status["servers"]["mlflow"]["rss_mb"] <= 650
     assert status["servers"]["mlflow"]["backend"] == "sqlite"
     # what the local platform does not use is off: the job runner and telemetry
     environ = Path(f"/proc/{status['servers']['mlflow']['pid']}/environ").read_bytes()

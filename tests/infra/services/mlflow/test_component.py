@@ -175,3 +175,20 @@ def test_nothing_is_granted_by_default() -> None:
     from infra.services.mlflow.component import render_auth_ini
 
     assert "default_permission = NO_PERMISSIONS\n" in render_auth_ini(database_uri="sqlite://")
+
+
+def test_checked_credentials_are_trusted_for_a_minute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow itself reads the cache setting (a misspelt key would fall back to 0: a scrypt
+    check on every request, ~0.5 s each on these machines)."""
+    from mlflow.server.auth.config import read_auth_config
+
+    from infra.services.mlflow.component import AUTH_CACHE_SECONDS, render_auth_ini
+
+    ini = tmp_path / "basic_auth.ini"
+    ini.write_text(render_auth_ini(database_uri="sqlite://"))
+    monkeypatch.setenv("MLFLOW_AUTH_CONFIG_PATH", str(ini))
+    assert read_auth_config().auth_cache_ttl_seconds == AUTH_CACHE_SECONDS == 60
+    ini.write_text(render_auth_ini(database_uri="sqlite://", auth_cache_seconds=0))
+    assert read_auth_config().auth_cache_ttl_seconds == 0
