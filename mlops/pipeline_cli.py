@@ -133,16 +133,34 @@ def submit(
     image: Annotated[
         str | None, typer.Option(envvar="MLOPS_PIPELINE_IMAGE", help="Component image.")
     ] = None,
+    team: Annotated[
+        str | None,
+        typer.Option(
+            "--team",
+            help="Run as this team of ENV's config: as pipeline-runner-<team>, reading "
+            "mlops-pipelines-env-<team> (its MLflow workspace, pipeline user and prefix).",
+        ),
+    ] = None,
+    env: Annotated[
+        str, typer.Option("--env", help="The environment (stack) whose cluster HOST is.")
+    ] = "dev",
 ) -> None:
     """Compile and submit a pipeline run to Kubeflow."""
+    from mlops.local.teams import check_team
     from mlops.pipeline_runner import parse_params
     from mlops.pipeline_runner import submit as submit_run
 
     try:
         params = parse_params(name, param or [])
         run_id = submit_run(
-            name, host, namespace=namespace, experiment=experiment, params=params, image=image
+            name,
+            host,
+            namespace=namespace,
+            experiment=experiment,
+            params=params,
+            image=image,
+            team=check_team(team, env),
         )
     except MlopsError as exc:
         raise _fail(exc) from None
-    typer.echo(f"submitted {name}: run {run_id}")
+    typer.echo(f"submitted {name}: run {run_id}" + (f" as team {team}" if team else ""))

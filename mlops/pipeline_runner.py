@@ -26,6 +26,7 @@ import yaml
 from mlops.errors import MlopsError, UsageError
 from mlops.task_server import TRAILER
 from mlops_runtime import pipelines_env as penv
+from mlops_runtime import teams
 from pipelines import settings
 
 if TYPE_CHECKING:
@@ -124,7 +125,9 @@ def parse_params(name: str, pairs: Sequence[str]) -> dict[str, Any]:
     return params
 
 
-def compile_pipeline(name: str, out_dir: Path = COMPILED_DIR, image: str | None = None) -> Path:
+def compile_pipeline(
+    name: str, out_dir: Path = COMPILED_DIR, image: str | None = None, team: str | None = None
+) -> Path:
     """Compile pipeline `name` to `<out_dir>/<name>.yaml` with `image` in every executor.
 
     Args:
@@ -132,6 +135,8 @@ def compile_pipeline(name: str, out_dir: Path = COMPILED_DIR, image: str | None 
         out_dir: Output directory.
         image: Component image; default MLOPS_PIPELINE_IMAGE, else the image built by
             `pipelines/Dockerfile`.
+        team: Compile for this team's runs: its tasks read the team's ConfigMap and Secret
+            (``mlops-pipelines-env-<team>``) instead of the shared ones.
     """
     from kfp import compiler
 
@@ -139,10 +144,44 @@ def compile_pipeline(name: str, out_dir: Path = COMPILED_DIR, image: str | None 
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.yaml"
     compiler.Compiler().compile(func, str(target))
+    if team:
+        _for_team(target, team)
     wanted = image or os.environ.get(settings.IMAGE_ENV) or settings.DEFAULT_IMAGE
     if wanted != settings.DEFAULT_IMAGE:
         _set_image(target, wanted)
     return target
+
+
+def _for_team(path: Path, team: str) -> None:
+    """Point every task of a compiled pipeline at the team's ConfigMap and Secret.
+
+    KFP builds a pipeline's spec when its function is decorated, so the team cannot be a
+    compile-time argument of the definitions: the shared names are replaced here, and the
+    team's extra keys (its MLflow workspace) added.
+    """
+    shared, own = penv.PLATFORM_ENV, penv.platform_env(team)
+    documents = list(yaml.safe_load_all(path.read_text()))
+    platforms = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    for executor in platforms.values():
+        for field_, name_key in (
+            ("configMapAsEnv", "configMapName"),
+            ("secretAsEnv", "secretName"),
+        ):
+            for source in executor.get(field_, []):
+                if source.get(name_key) != shared:
+                    raise MlopsError(f"{path.name}: a task reads {source.get(name_key)!r}")
+                source[name_key] = own
+                param = f"{name_key}Parameter"
+                if param in source:
+                    source[param] = {"runtimeValue": {"constant": own}}
+                if field_ == "configMapAsEnv":
+                    mapped = {k["configMapKey"] for k in source["keyToEnv"]}
+                    source["keyToEnv"] += [
+                        {"configMapKey": k, "envVar": k}
+                        for k in penv.TEAM_ENV_KEYS
+                        if k not in mapped
+                    ]
+    path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
 
 
 def _set_image(path: Path, image: str) -> None:
@@ -667,9 +706,15 @@ def submit(
     experiment: str | None = None,
     params: Mapping[str, Any] | None = None,
     image: str | None = None,
+    team: str | None = None,
     timeout: float = 10.0,
 ) -> str:
     """Compile and submit pipeline `name` to the Kubeflow Pipelines API at `host`.
+
+    With `team`, the run executes as the team's runner (``pipeline-runner-<team>``: its IAM
+    role reaches the team's prefix) and its tasks read the team's ConfigMap and Secret (its
+    MLflow workspace and pipeline user); the pipeline's ``team`` parameter, if it has one,
+    is the team.
 
     Returns:
         The run id.
@@ -683,14 +728,16 @@ def submit(
     get_pipeline(name)
     _check_reachable(host, timeout)
     with tempfile.TemporaryDirectory(prefix="kfp-submit-") as tmp:
-        package = compile_pipeline(name, Path(tmp), image)
+        package = compile_pipeline(name, Path(tmp), image, team=team)
         try:
             client = kfp.Client(host=host, namespace=namespace)
             run = client.create_run_from_pipeline_package(
                 str(package),
-                arguments=dict(params or {}),
+                arguments=team_params(name, params or {}, team),
                 experiment_name=experiment or "Default",
                 namespace=namespace,
+                # None: the runner KFP's deployment names (the shared one)
+                service_account=teams.kfp_runner(team) if team else None,
             )
         except (requests.RequestException, OSError) as exc:
             raise PipelineRunError(f"cannot submit to {host}: {_failure(exc)}") from None

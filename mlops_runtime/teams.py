@@ -43,6 +43,11 @@ def mlflow_prefix(team: str) -> str:
     return f"{prefix(team)}/mlflow"
 
 
+def kfp_runner(team: str) -> str:
+    """The service account a team's Kubeflow runs execute as (in Kubeflow's namespace)."""
+    return f"{SERVICE_ACCOUNT}-{team}"
+
+
 def pipelines_user(team: str) -> str:
     """The MLflow account the team's pipeline runs log as (in its workspace only)."""
     return f"{team}-pipelines"

@@ -33,37 +33,37 @@ SECRETS_FILE = "secrets.json"
 
 
 @functools.cache
-def declared_teams() -> tuple[str, ...]:
-    """The dev stack's team names, in the order the config declares them.
+def declared_teams(stack_name: str = LOCAL_STACK) -> tuple[str, ...]:
+    """A stack's team names (default the dev stack's), in the order its config declares them.
 
     Raises:
-        UsageError: The dev stack's config does not validate (the field named).
+        UsageError: Unknown stack, or its config does not validate (the field named).
     """
     from infra.config import CONFIG_KEY, ConfigError, parse_config
     from mlops.engine.stack_config import load_project, load_stack_config
     from mlops.paths import project_root
 
-    stack = load_stack_config(load_project(project_root()), LOCAL_STACK)
+    stack = load_stack_config(load_project(project_root()), stack_name)
     raw = stack.values.get(CONFIG_KEY)
     try:
-        config = parse_config(raw, stack=LOCAL_STACK)
+        config = parse_config(raw, stack=stack_name)
     except ConfigError as exc:
-        raise UsageError(f"Pulumi.{LOCAL_STACK}.yaml: {exc}") from None
+        raise UsageError(f"Pulumi.{stack_name}.yaml: {exc}") from None
     return tuple(t.name for t in config.teams)
 
 
-def check_team(team: str | None) -> str | None:
-    """`team` if the dev stack declares it (None stays None).
+def check_team(team: str | None, stack_name: str = LOCAL_STACK) -> str | None:
+    """`team` if the stack (default the dev stack) declares it (None stays None).
 
     Raises:
         UsageError: Unknown team; the message names the known ones.
     """
     if team is None:
         return None
-    known = declared_teams()
+    known = declared_teams(stack_name)
     if team not in known:
         raise UsageError(
-            f"--team: unknown team {team!r}; the teams of Pulumi.{LOCAL_STACK}.yaml are "
+            f"--team: unknown team {team!r}; the teams of Pulumi.{stack_name}.yaml are "
             f"{', '.join(known) or 'none'}"
         )
     return team

@@ -184,3 +184,48 @@ def test_run_shows_each_task_and_the_failed_ones_error(
     assert re.match(r"✗ detect-drift failed after \d+\.\d s: NoSuchKey: ", lines[1].strip())
     assert lines[-1].startswith("error: pipeline 'drift' failed: NoSuchKey: ")
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_a_team_submission_runs_as_the_teams_runner_with_its_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kfp
+    import yaml
+
+    import mlops.pipeline_runner as runner
+
+    seen: dict[str, Any] = {}
+
+    class Client:
+        def __init__(self, host: str, namespace: str | None = None) -> None:
+            seen["host"] = host
+
+        def create_run_from_pipeline_package(self, package: str, **kwargs: Any) -> Any:
+            documents = list(yaml.safe_load_all(Path(package).read_text()))
+            executors = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+            seen["sources"] = {
+                s["configMapName"] for e in executors.values() for s in e["configMapAsEnv"]
+            } | {s["secretName"] for e in executors.values() for s in e["secretAsEnv"]}
+            seen.update(kwargs)
+            return type("Run", (), {"run_id": "run-1"})()
+
+    monkeypatch.setattr(kfp, "Client", Client)
+    monkeypatch.setattr(runner, "_check_reachable", lambda host, timeout: None)
+    from typer.testing import CliRunner
+
+    from mlops.cli import app
+
+    # in this process, so the Kubeflow client above answers
+    args = ["pipeline", "submit", "training", "--host", "http://kfp", "--team", "fraud"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert "run run-1 as team fraud" in done.output
+    # the team's runner (its IAM role reaches teams/fraud/), its workspace and credentials
+    assert seen["service_account"] == "pipeline-runner-fraud"
+    assert seen["sources"] == {"mlops-pipelines-env-fraud"}
+    assert seen["arguments"]["team"] == "fraud"
+
+
+def test_a_submission_for_a_team_the_stack_does_not_declare_is_refused() -> None:
+    done = mlops("pipeline", "submit", "training", "--host", "http://kfp", "--team", "risk")
+    assert_one_line_error(done, "unknown team 'risk'", "fraud, recsys")

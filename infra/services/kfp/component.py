@@ -52,6 +52,7 @@ from infra.base.isolation import (
 )
 from infra.base.k8s import MANAGED_BY, labels, service_account_metadata
 from infra.services.kfp.config import KfpConfig
+from mlops_runtime import teams
 from mlops_runtime.pipelines_env import platform_env
 from mlops_runtime.teams import LABEL as TEAM_LABEL
 
@@ -405,7 +406,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
             "pipeline-runner": (args.runner_role_arn, None),
         }
         for team, role in sorted(args.team_runner_role_arns.items()):
-            accounts[f"pipeline-runner-{team}"] = (role, team)
+            accounts[teams.kfp_runner(team)] = (role, team)
         for sa_name, (role, team) in accounts.items():
             metadata = service_account_metadata(sa_name, ns, role, args.aws_calls.get(sa_name, ()))
             if team:  # a team's identity: the pack holds it to the team's prefix
@@ -416,7 +417,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
         # upstream binds its Role `pipeline-runner` to `pipeline-runner` only: each team's
         # runner gets a Role and a binding of its own, nothing shared between teams
         for team in sorted(args.team_runner_role_arns):
-            runner = f"pipeline-runner-{team}"
+            runner = teams.kfp_runner(team)
             role = k8s.rbac.v1.Role(
                 f"{name}-role-{runner}",
                 metadata={"name": runner, "namespace": ns, "labels": kfp_labels},

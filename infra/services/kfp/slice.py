@@ -67,7 +67,7 @@ def deploy(p: Platform) -> None:
         t.name: p.irsa(
             f"kfp-runner-{t.name}",
             ns,
-            f"pipeline-runner-{t.name}",
+            teams.kfp_runner(t.name),
             {"team-prefix": artifacts.policy_document(t.prefix, "read-write"), **runner_policies},
             team=t.name,
         )
@@ -148,7 +148,7 @@ def deploy(p: Platform) -> None:
         "ml-pipeline-ui": root.read(run_output, "show an artifact"),
         "pipeline-runner": runner_calls,
         **{
-            f"pipeline-runner-{t.name}": [
+            teams.kfp_runner(t.name): [
                 *runner_calls,
                 *root.write(f"{t.prefix}/data/part.parquet", "write the team's data"),
                 *root.read(f"{t.prefix}/data/part.parquet", "read the team's data"),

@@ -215,3 +215,44 @@ def test_each_teams_runs_get_its_workspace_prefix_and_pipeline_user_only() -> No
         runner = find(p, "ServiceAccount", f"pipeline-runner-{team}", "kubeflow")
         assert runner["metadata"]["labels"]["mlops.platform/team"] == team
         assert other not in json.dumps(data)
+
+
+def _reads(package: Any) -> set[tuple[str, str, str]]:
+    """(kind, name, key) of every ConfigMap/Secret key a compiled pipeline's tasks read."""
+    documents = list(yaml.safe_load_all(package.read_text()))
+    executors = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    found = set()
+    for executor in executors.values():
+        for source in executor.get("configMapAsEnv", []):
+            found |= {
+                ("ConfigMap", source["configMapName"], k["configMapKey"])
+                for k in source["keyToEnv"]
+            }
+        for source in executor.get("secretAsEnv", []):
+            found |= {("Secret", source["secretName"], k["secretKey"]) for k in source["keyToEnv"]}
+    return found
+
+
+@pytest.mark.parametrize("pipeline", ["features", "training", "drift"])
+def test_a_teams_compiled_run_reads_only_keys_its_configmap_and_secret_hold(
+    pipeline: str, tmp_path: Any
+) -> None:
+    # a key a task reads from a ConfigMap that lacks it: the pod never starts
+    # (CreateContainerConfigError); another team's or the shared names: the wrong identity
+    from mlops.pipeline_runner import compile_pipeline
+
+    p = plan("dev")
+    reads = _reads(compile_pipeline(pipeline, tmp_path, team="fraud"))
+    assert {(kind, name) for kind, name, _ in reads} == {
+        ("ConfigMap", "mlops-pipelines-env-fraud"),
+        ("Secret", "mlops-pipelines-env-fraud"),
+    }
+    held = {
+        ("ConfigMap", "mlops-pipelines-env-fraud", k)
+        for k in find(p, "ConfigMap", "mlops-pipelines-env-fraud", "kubeflow")["data"]
+    } | {
+        ("Secret", "mlops-pipelines-env-fraud", k)
+        for k in find(p, "Secret", "mlops-pipelines-env-fraud", "kubeflow")["stringData"]
+    }
+    assert reads - held == set()
+    assert ("ConfigMap", "mlops-pipelines-env-fraud", "MLFLOW_WORKSPACE") in reads
