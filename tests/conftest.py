@@ -74,8 +74,11 @@ def _forget_mlflow_tracking_uri() -> Iterator[None]:
     would then retry a stopped server for minutes instead of using its own."""
     before = os.environ.get("MLFLOW_TRACKING_URI")
     yield
-    mlflow = sys.modules.get("mlflow")
-    if mlflow is not None:
+    if "mlflow" in sys.modules:
+        # imported through the import lock: `mlops local up` imports MLflow on a thread of
+        # its own while the servers start, and a test that ends first (a port taken) would
+        # find the module half-initialised in sys.modules
+        mlflow = importlib.import_module("mlflow")
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None: forget it (and the env var)
     if before is not None:
         os.environ["MLFLOW_TRACKING_URI"] = before
