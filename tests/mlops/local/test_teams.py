@@ -147,6 +147,9 @@ def _mlops(p: LocalPlatform, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# make test-all: the model commands as a team, end to end (make test keeps the demo's
+# isolation check below, and the isolation matrix on a real server)
+@pytest.mark.long
 @pytest.mark.slow
 def test_a_teams_model_lands_in_its_workspace_and_prefix_and_the_other_team_is_refused(
     platform_sqlite: LocalPlatform, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -224,7 +227,7 @@ def test_a_teams_model_lands_in_its_workspace_and_prefix_and_the_other_team_is_r
     assert _mlops(p, "model", "list", "--json", "--team", "fraud").stdout.count(name) == 1
 
 
-# make test-all: a pipeline run as a team (the model commands' test above is in make test)
+# make test-all: a pipeline run as a team
 @pytest.mark.long
 @pytest.mark.slow
 def test_a_team_pipeline_run_writes_under_its_prefix_and_logs_in_its_workspace(
