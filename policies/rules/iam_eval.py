@@ -103,17 +103,33 @@ def decide(
     request: Request,
     identity_policies: Iterable[str | Mapping[str, Any]] = (),
     resource_policy: str | Mapping[str, Any] | None = None,
+    *,
+    possible: bool = False,
 ) -> Decision:
-    """What AWS decides for ``request`` (same account: identity or resource Allow)."""
+    """What AWS decides for ``request`` (same account: identity or resource Allow).
+
+    ``possible``: whether AWS could allow it, for a check that a request is refused. The
+    request's context then fixes only the keys it names (None: absent); a key it does not
+    name may carry any value, as a real request carries ``aws:SecureTransport``,
+    ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:RequestedRegion`` and more. An
+    Allow counts when some such value satisfies its conditions, a Deny only when every one
+    does: a grant is never hidden behind a condition the probe did not think of.
+    """
     allow: Mapping[str, Any] | None = None
     sources: list[tuple[str | Mapping[str, Any], bool]] = [(p, False) for p in identity_policies]
     if resource_policy is not None:
         sources.append((resource_policy, True))
     for policy, with_principal in sources:
         for statement in statements(policy):
-            if not matches(statement, request, with_principal=with_principal):
-                continue
             effect = statement.get("Effect")
+            if possible:
+                if not matches(statement, request, with_principal=with_principal, conditions=False):
+                    continue
+                block = statement.get("Condition") or {}
+                if not _resolve(block, request.context, every=effect == "Deny"):
+                    continue
+            elif not matches(statement, request, with_principal=with_principal):
+                continue
             if effect == "Deny":
                 return Decision("deny", statement)
             if effect != "Allow":
@@ -122,8 +138,11 @@ def decide(
     return Decision("allow", allow) if allow else Decision("implicit-deny")
 
 
-def matches(statement: Mapping[str, Any], request: Request, *, with_principal: bool) -> bool:
-    """Whether ``statement`` applies to ``request``."""
+def matches(
+    statement: Mapping[str, Any], request: Request, *, with_principal: bool, conditions: bool = True
+) -> bool:
+    """Whether ``statement`` applies to ``request`` (``conditions=False``: its Condition
+    block aside)."""
     if not _either(statement, "Action", "NotAction", request.action, _action_matches):
         return False
     if "Resource" in statement or "NotResource" in statement:
@@ -133,7 +152,7 @@ def matches(statement: Mapping[str, Any], request: Request, *, with_principal: b
         raise Unmodelled("an identity policy statement has neither Resource nor NotResource")
     if with_principal and not _principal_matches(statement, request.principal):
         return False
-    return conditions_hold(statement.get("Condition") or {}, request.context)
+    return not conditions or conditions_hold(statement.get("Condition") or {}, request.context)
 
 
 def covers_action(statement: Mapping[str, Any], action: str) -> bool:
@@ -516,6 +535,25 @@ def _pinned_networks(tests: list[tuple[str, str, Any]]) -> list[str]:
                 return []
             networks.append(str(network))
     return sorted(set(networks))
+
+
+def _resolve(block: Mapping[str, Any], context: Mapping[str, Value | None], *, every: bool) -> bool:
+    """Whether the block holds for a request carrying ``context`` (None: the key is absent)
+    and, in each key the context does not name, for some value (``every``: for every value,
+    or none)."""
+    given = {k.lower(): v for k, v in context.items()}
+    for key, tests in tests_by_key(block).items():
+        if key in given:
+            if not _key_holds(tests, _ABSENT if given[key] is None else given[key]):
+                return False
+            continue
+        outcomes = (
+            _key_holds(tests, c if c is _ABSENT else _one(c, tests))
+            for c in [_ABSENT, *_candidates(tests)]
+        )
+        if not (all(outcomes) if every else any(outcomes)):
+            return False
+    return True
 
 
 def holds_whatever_else(block: Mapping[str, Any], context: Mapping[str, Value]) -> bool:

@@ -216,6 +216,19 @@ class _Identities:
         return True, policy
 
 
+def _as(role_arn: str, prefix: str | None = None) -> dict[str, Any]:
+    """What a probe made as the role fixes: who calls (the keys AWS sets from the caller)
+    and ``s3:prefix`` (None: absent). Every other key may carry any value (`decide`'s
+    ``possible``)."""
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else None
+    return {
+        "aws:PrincipalArn": role_arn,
+        "aws:PrincipalAccount": account,
+        "aws:PrincipalType": "AssumedRole",
+        "s3:prefix": prefix,
+    }
+
+
 def _instance(pattern: str) -> str:
     """A concrete value a glob matches (``*`` a name, ``?`` one character)."""
     return pattern.replace("*", "probe").replace("?", "x")
@@ -275,7 +288,10 @@ def _check_team_roles(args: StackValidationArgs, report: ReportViolation) -> Non
                 as_role = {"AWS": role_arn}
                 requests = [
                     Request(
-                        action=a, resource=f"arn:aws:s3:::{bucket}/{prefix}{key}", principal=as_role
+                        action=a,
+                        resource=f"arn:aws:s3:::{bucket}/{prefix}{key}",
+                        context=_as(role_arn),
+                        principal=as_role,
                     )
                     for key in here
                     for a in PROBES
@@ -283,14 +299,14 @@ def _check_team_roles(args: StackValidationArgs, report: ReportViolation) -> Non
                     Request(
                         action="s3:ListBucket",
                         resource=f"arn:aws:s3:::{bucket}",
-                        context={"s3:prefix": p},
+                        context=_as(role_arn, p),
                         principal=as_role,
                     )
                     for p in [prefix, *sorted(v for v in listed if v.startswith(prefix))]
                 ]
                 for request in requests:
                     try:
-                        allowed = decide(request, policies, bucket_policy).allowed
+                        allowed = decide(request, policies, bucket_policy, possible=True).allowed
                     except Unmodelled as exc:
                         report(
                             f"{who}: {request.action} on s3://{bucket}/{prefix} cannot be "
@@ -376,23 +392,35 @@ def _check_serving(args: StackValidationArgs, report: ReportViolation) -> None:
             arn = f"arn:aws:s3:::{bucket}"
             requests = [
                 *(
-                    Request(action="s3:GetObject", resource=f"{arn}/{key}", principal=as_role)
+                    Request(
+                        action="s3:GetObject",
+                        resource=f"{arn}/{key}",
+                        context=_as(role_arn),
+                        principal=as_role,
+                    )
                     for key in outside
                 ),
                 # HeadBucket, or a listing of the whole bucket: no s3:prefix at all
-                Request(action="s3:ListBucket", resource=arn, principal=as_role),
+                Request(
+                    action="s3:ListBucket", resource=arn, context=_as(role_arn), principal=as_role
+                ),
                 *(
                     Request(
                         action="s3:ListBucket",
                         resource=arn,
-                        context={"s3:prefix": p},
+                        context=_as(role_arn, p),
                         principal=as_role,
                     )
                     for p in (own, f"{own}{folder}x/")
                 ),
                 # a bucket policy may grant what the role's own policies do not
                 *(
-                    Request(action=a, resource=f"{arn}/{models}probe", principal=as_role)
+                    Request(
+                        action=a,
+                        resource=f"{arn}/{models}probe",
+                        context=_as(role_arn),
+                        principal=as_role,
+                    )
                     for a in ("s3:PutObject", "s3:DeleteObject")
                 ),
             ]
@@ -406,7 +434,7 @@ def _check_serving(args: StackValidationArgs, report: ReportViolation) -> None:
                 else:
                     target = f"s3://{where} without an s3:prefix (every key's name)"
                 try:
-                    allowed = decide(request, policies, bucket_policy).allowed
+                    allowed = decide(request, policies, bucket_policy, possible=True).allowed
                 except Unmodelled as exc:
                     report(
                         f"{who}: {request.action} on {target} cannot be decided ({exc})",

@@ -609,3 +609,91 @@ def test_a_bucket_policy_granting_the_team_role_every_prefix_is_refused() -> Non
         "aws:s3/bucketPolicy:BucketPolicy", "artifacts", {"bucket": BUCKET, "policy": doc(grant)}
     )
     assert _fraud_role_gets([policy])
+
+
+# A condition on a key every real request carries (TLS, the caller's account or ARN, the
+# region) does not hide a grant: the probes fix only who calls and s3:prefix, and an Allow
+# counts when some value of any other key satisfies it
+IN_ACCOUNT = {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
+
+
+def _bucket_policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return res(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "artifacts",
+        {"bucket": BUCKET, "policy": doc(*statements)},
+    )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # the role's own grant, wrapped in TLS only or a region
+        {"Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+        {"Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}},
+    ],
+    ids=["secure-transport", "requested-region"],
+)
+def test_a_grant_behind_a_condition_every_request_meets_is_refused(extra: dict[str, Any]) -> None:
+    wide = {
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/teams/*",
+    }
+    found = messages(POLICY, plan([*scoped("teams/fraud"), {**wide, **extra}]))
+    assert any(REACHES_RECSYS in m for m in found), found
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        IN_ACCOUNT,
+        {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/acme-team-fraud*"}},
+    ],
+    ids=["same-account", "principal-arn"],
+)
+def test_a_bucket_policy_open_to_the_account_or_the_role_by_condition_is_refused(
+    condition: dict[str, Any],
+) -> None:
+    grant = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/teams/recsys/*",
+        "Condition": condition,
+    }
+    assert _fraud_role_gets([_bucket_policy(grant)])
+
+
+def test_a_bucket_policy_naming_another_role_by_condition_is_not_fraud_s() -> None:
+    grant = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/teams/recsys/*",
+        "Condition": {
+            "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/acme-team-recsys"}
+        },
+    }
+    assert _fraud_role_gets([_bucket_policy(grant)]) == []
+
+
+def test_a_serving_grant_behind_tls_or_an_account_condition_is_refused() -> None:
+    data = {
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/teams/fraud/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+    }
+    assert messages(SERVING_POLICY, serving_plan([*models_read("fraud"), data]))
+    overwrite = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/teams/*",
+        "Condition": IN_ACCOUNT,
+    }
+    found = messages(
+        SERVING_POLICY, [*serving_plan(models_read("fraud")), _bucket_policy(overwrite)]
+    )
+    assert any("may s3:PutObject" in m for m in found), found
