@@ -35,7 +35,6 @@ def _role_name(arn: Any) -> str | None:
 
 
 def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -> None:
-    roles = {get(r.props, "name"): r for r in resources_of(args, ROLE)}
     grants = RoleGrants(args)
     for account in resources_of(args, SERVICE_ACCOUNT):
         meta = as_dict(get(account.props, "metadata"))
@@ -52,10 +51,11 @@ def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -
         if role is None:
             refuse(f"its role {role_arn!r} is not an IAM role ARN the plan can resolve")
             continue
-        if role not in roles:
+        key = grants.role_of(str(role_arn), account)
+        if key is None:
             refuse(f"its role {role!r} is not in the plan: its access cannot be shown")
             continue
-        found = grants.of(role)
+        found = grants.of(key)
         if found.unreadable:
             refuse(
                 f"role {role!r}: {found.unreadable[0]}; give workloads inline policies, "

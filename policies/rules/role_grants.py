@@ -59,31 +59,71 @@ def _readable(document: Any) -> bool:
 
 
 class RoleGrants:
-    """Every grant of every role of the plan, and every bucket's policy."""
+    """Every grant of every role of the plan, and every bucket's policy.
+
+    Roles are told apart by URN: what names a role (a RolePolicy's ``role``, an
+    attachment's ``roles``) is resolved through its property dependency on the Role, else by
+    the Role's ``name``; a role nothing resolves is not the plan's (`role_of` says None).
+    """
 
     def __init__(self, args: StackValidationArgs) -> None:
         self._policies = resources_of(args, POLICY)
         self._grants: dict[str, Grants] = {}
-        for r in resources_of(args, ROLE):
-            grants = self._of(str(get(r.props, "name")))
+        roles = resources_of(args, ROLE)
+        self._role_urns = {r.urn for r in roles}
+        self._by_name = {
+            name: r.urn for r in roles if isinstance(name := get(r.props, "name"), str)
+        }
+        for r in roles:
+            grants = self._of(r.urn)
             for i, entry in enumerate(as_list(get(r.props, "inlinePolicies"))):
                 self._document(grants, get(entry, "policy"), f"inline policy #{i + 1}")
             self._managed(grants, r, "managedPolicyArns")
         for r in resources_of(args, ROLE_POLICY):
-            grants = self._of(_role_name(get(r.props, "role")))
-            self._document(grants, get(r.props, "policy"), f"inline policy {r.name!r}")
+            for key in self._targets(r, "role"):
+                self._document(self._of(key), get(r.props, "policy"), f"inline policy {r.name!r}")
         for kind, (roles_prop, arns_prop) in ATTACHING.items():
             for r in resources_of(args, kind):
-                for role in as_list(get(r.props, roles_prop)):
-                    self._managed(self._of(_role_name(role)), r, arns_prop)
+                for key in self._targets(r, roles_prop):
+                    self._managed(self._of(key), r, arns_prop)
+        # bucket policies by bucket name; one whose bucket cannot be named is kept aside:
+        # it may be any bucket's
         self._buckets: dict[str, list[Any]] = {}
+        self._unnamed: list[str] = []
         for r in resources_of(args, BUCKET_POLICY):
-            self._buckets.setdefault(str(get(r.props, "bucket")), []).append(get(r.props, "policy"))
+            self._bucket_policy(r, get(r.props, "bucket"), get(r.props, "policy"))
         for r in resources_of(args, *BUCKETS):
             if get(r.props, "policy") is not None:
-                self._buckets.setdefault(str(get(r.props, "bucket")), []).append(
-                    get(r.props, "policy")
-                )
+                self._bucket_policy(r, get(r.props, "bucket"), get(r.props, "policy"))
+
+    def _bucket_policy(self, r: PolicyResource, bucket: Any, policy: Any) -> None:
+        if isinstance(bucket, str) and bucket != SECRET and not bucket.startswith("["):
+            self._buckets.setdefault(bucket, []).append(policy)
+        else:
+            self._unnamed.append(f"{r.resource_type.rsplit(':', 1)[-1]} {r.name!r}")
+
+    def _targets(self, r: PolicyResource, prop: str) -> list[str]:
+        """Keys of the roles ``r`` names in ``prop``: Role URNs where it resolves."""
+        deps = [d.urn for d in r.property_dependencies.get(prop) or [] if d.urn in self._role_urns]
+        names = as_list(get(r.props, prop))
+        out = []
+        for name in names:
+            urn = self._by_name.get(_role_name(name)) if isinstance(name, str) else None
+            out.append(urn or (deps[0] if len(deps) == 1 and len(names) == 1 else f"?{name}"))
+        return out + [d for d in deps if d not in out and len(names) != 1]
+
+    def role_of(self, role_arn: str, account: PolicyResource) -> str | None:
+        """The plan's Role an IRSA annotation names (by name, else the one Role the
+        account's metadata depends on); None: not the plan's."""
+        urn = self._by_name.get(_role_name(role_arn))
+        if urn:
+            return urn
+        deps = [
+            d.urn
+            for d in account.property_dependencies.get("metadata") or []
+            if d.urn in self._role_urns
+        ]
+        return deps[0] if len(deps) == 1 else None
 
     def _of(self, role: str) -> Grants:
         return self._grants.setdefault(role, Grants())
@@ -117,8 +157,9 @@ class RoleGrants:
                 )
 
     def _by_arn(self, arn: Any) -> PolicyResource | None:
-        """The plan's customer-managed policy ``arn`` names."""
-        if not isinstance(arn, str):
+        """The plan's customer-managed policy ``arn`` names (never an AWS-managed ARN: a
+        policy of the plan named like one is not it)."""
+        if not isinstance(arn, str) or arn.split(":")[4:5] == ["aws"]:
             return None
         for policy in self._policies:
             name, path = get(policy.props, "name"), get(policy.props, "path") or "/"
@@ -129,11 +170,16 @@ class RoleGrants:
         return None
 
     def of(self, role: str) -> Grants:
-        """What ``role`` (its name) is granted by its identity policies."""
+        """What ``role`` (a `role_of` key) is granted by its identity policies."""
         return self._grants.get(role, Grants())
 
     def bucket_policy(self, bucket: str) -> tuple[Any, str | None]:
         """(the bucket's policy document or None, why it cannot be read or None)."""
+        if self._unnamed:
+            return None, (
+                f"{self._unnamed[0]} sets a bucket policy on a bucket the plan does not name "
+                f"(it may be {bucket!r}'s)"
+            )
         found = self._buckets.get(bucket, [])
         if len(found) > 1:
             return None, (

@@ -42,7 +42,7 @@ from .common import as_dict, as_list, config, get, resources_of, stack_policy
 from .iam_actions import LIST, PERMISSIONS, READ, TAGGING, WRITE, statement_actions
 from .iam_eval import Request, Unmodelled, decide, statements
 from .role_grants import TYPES_READ as GRANT_TYPES
-from .role_grants import RoleGrants
+from .role_grants import Grants, RoleGrants
 
 TEAM_LABEL = "mlops.platform/team"
 IRSA = "eks.amazonaws.com/role-arn"
@@ -184,18 +184,33 @@ class _Identities:
         self.buckets = _team_buckets(
             {
                 a
-                for _, _, role, _, _ in self.accounts
-                for a in _arns(self.grants.of(role).documents)
+                for account, _, _, arn, _ in self.accounts
+                for a in _arns(self._grants_of(arn, account).documents)
             },
             team_prefix,
             self.teams,
         ) | self.grants.buckets_naming(arn for _, _, _, arn, _ in self.accounts)
 
+    def _grants_of(self, role_arn: str, account: Any) -> Grants:
+        key = self.grants.role_of(role_arn, account)
+        return self.grants.of(key) if key else Grants()
+
     def readable(
         self, account: Any, who: str, role: str, report: ReportViolation
     ) -> list[Any] | None:
         """The role's identity policies, or None (reported) when they cannot be judged."""
-        grants = self.grants.of(role)
+        role_arn = str(
+            as_dict(as_dict(get(account.props, "metadata")).get("annotations")).get(IRSA)
+        )
+        key = self.grants.role_of(role_arn, account)
+        if key is None:
+            report(
+                f"{who}: role {role!r} is not in the plan, so what it grants cannot be shown "
+                "to stop at the team's prefix",
+                account.urn,
+            )
+            return None
+        grants = self.grants.of(key)
         if grants.unreadable:
             report(
                 f"{who}: role {role!r}: {grants.unreadable[0]}, so it cannot be shown to stop "

@@ -697,3 +697,63 @@ def test_a_serving_grant_behind_tls_or_an_account_condition_is_refused() -> None
         SERVING_POLICY, [*serving_plan(models_read("fraud")), _bucket_policy(overwrite)]
     )
     assert any("may s3:PutObject" in m for m in found), found
+
+
+def test_a_plan_policy_named_like_an_aws_managed_one_is_not_read_as_it() -> None:
+    # the ARN is AWS's (account `aws`): the plan's look-alike is not what gets attached
+    decoy = res(
+        "aws:iam/policy:Policy",
+        "decoy",
+        {"name": "AmazonEKS_CNI_Policy", "path": "/", "policy": doc(*models_read("fraud"))},
+    )
+    attach = res(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "cni-to-serving",
+        {
+            "role": "acme-team-fraud-serving",
+            "policyArn": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+        },
+    )
+    found = messages(SERVING_POLICY, [*serving_plan(models_read("fraud")), decoy, attach])
+    assert any("its document cannot be read offline" in m for m in found), found
+
+
+def test_a_team_account_bound_to_a_role_outside_the_plan_is_refused() -> None:
+    rs = plan(scoped("teams/fraud"))
+    for r in rs:
+        if r["name"] == "team-fraud-pipeline-runner":
+            r["inputs"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] = (
+                "arn:aws:iam::123456789012:role/OrganizationAccountAccessRole"
+            )
+    found = messages(POLICY, rs)
+    assert any("'OrganizationAccountAccessRole' is not in the plan" in m for m in found), found
+
+
+def test_an_auto_named_role_is_followed_through_its_dependencies() -> None:
+    # no `name` input (Pulumi names it): the RolePolicy and the account name it by dependency
+    rs = [r for r in plan(scoped("teams/fraud")) if r["name"] != "acme-team-fraud"]
+    role = res("aws:iam/role:Role", "acme-team-fraud", {"assumeRolePolicy": "{}"})
+    wide = doc(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/teams/*"}
+    )
+    for r in rs:
+        if r["name"] == "acme-team-fraud-access":
+            r["inputs"] = {"name": "access", "role": "[unknown]", "policy": wide}
+            r["propertyDependencies"] = {"role": [role["urn"]]}
+        if r["name"] == "team-fraud-pipeline-runner":
+            r["inputs"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] = "[unknown]"
+            r["propertyDependencies"] = {"metadata": [role["urn"]]}
+    found = messages(POLICY, [role, *rs])
+    assert any("team-fraud/pipeline-runner" in m and "may s3:GetObject" in m for m in found), found
+
+
+def test_a_bucket_policy_on_a_bucket_the_plan_does_not_name_is_refused() -> None:
+    grant = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:role/acme-team-fraud"},
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::*/teams/recsys/*",
+    }
+    unnamed = res("aws:s3/bucketV2:BucketV2", "artifacts", {"policy": doc(grant)})
+    found = messages(POLICY, [*plan(scoped("teams/fraud")), unnamed])
+    assert any("on a bucket the plan does not name" in m for m in found), found
