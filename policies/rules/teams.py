@@ -40,7 +40,7 @@ from pulumi_policy import Policy, ReportViolation, StackValidationArgs
 
 from .common import as_dict, as_list, config, get, resources_of, stack_policy
 from .iam_actions import LIST, PERMISSIONS, READ, TAGGING, WRITE, statement_actions
-from .iam_eval import Request, Unmodelled, decide, statements
+from .iam_eval import Request, Unmodelled, covers_action, decide, statements
 from .role_grants import TYPES_READ as GRANT_TYPES
 from .role_grants import Grants, RoleGrants
 
@@ -66,6 +66,9 @@ ANY_BUCKET = "mlops-policy-probe-any-bucket"
 SERVING_KMS = "kms:decrypt"
 _BUCKET = re.compile(r"^arn:aws[a-z-]*:s3:::([^/*?]+)")
 PROBES = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+# what would let a team identity act as another principal, whose reach the rule cannot
+# bound to the team's prefix
+HOPS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML", "iam:PassRole")
 
 SCHEMA: dict[str, dict[str, Any]] = {
     "team_prefix": {
@@ -290,6 +293,26 @@ def _check_team_roles(args: StackValidationArgs, report: ReportViolation) -> Non
         policies = found.readable(account, who, role, report)
         if policies is None:
             continue
+        try:
+            hops = sorted(
+                {
+                    hop
+                    for policy in policies
+                    for statement in statements(policy)
+                    if statement.get("Effect") == "Allow"
+                    for hop in HOPS
+                    if covers_action(statement, hop)
+                }
+            )
+        except Unmodelled as exc:
+            report(f"{who}: what role {role!r} grants cannot be decided ({exc})", account.urn)
+            continue
+        if hops:
+            report(
+                f"{who}: role {role!r} may {', '.join(hops)}: acting as another role, it could "
+                "reach past the team's prefix",
+                account.urn,
+            )
         foreign = [team_prefix.format(team=o) for o in sorted(teams - {team})] + protected
         for bucket in sorted(buckets):
             readable, bucket_policy = found.bucket_policy(bucket, account, who, report)

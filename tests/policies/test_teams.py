@@ -757,3 +757,10 @@ def test_a_bucket_policy_on_a_bucket_the_plan_does_not_name_is_refused() -> None
     unnamed = res("aws:s3/bucketV2:BucketV2", "artifacts", {"policy": doc(grant)})
     found = messages(POLICY, [*plan(scoped("teams/fraud")), unnamed])
     assert any("on a bucket the plan does not name" in m for m in found), found
+
+
+@pytest.mark.parametrize("action", ["sts:AssumeRole", "sts:*", "iam:PassRole"])
+def test_a_team_role_that_may_act_as_another_role_is_refused(action: str) -> None:
+    hop = {"Effect": "Allow", "Action": action, "Resource": "arn:aws:iam::123456789012:role/helper"}
+    found = messages(POLICY, plan([*scoped("teams/fraud"), hop]))
+    assert any("acting as another role" in m for m in found), found
