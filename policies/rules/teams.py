@@ -34,13 +34,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, StackValidationArgs
 
-from .common import as_dict, as_list, config, get, resources_of, stack_policy
+from .common import as_dict, as_list, config, get, stack_policy
 from .iam_actions import LIST, PERMISSIONS, READ, TAGGING, WRITE, statement_actions
 from .iam_eval import Request, Unmodelled, covers_action, decide, statements
+from .k8s import YAML_GROUPS, objects
 from .role_grants import TYPES_READ as GRANT_TYPES
 from .role_grants import Grants, RoleGrants
 
@@ -96,6 +98,28 @@ SERVING_SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class _Object:
+    """A Kubernetes object of the plan: a resource, or one inside a yaml group (which
+    stands for it: its URN, no dependencies of its own)."""
+
+    urn: str
+    props: Mapping[str, Any]
+    property_dependencies: Mapping[str, Any]
+
+
+def _k8s(args: StackValidationArgs, *types: str) -> list[_Object]:
+    """The plan's objects of ``types``, native or inside a yaml ConfigGroup/ConfigFile: a
+    team's account or model declared in a group is judged as one declared alone."""
+    out = []
+    for r in args.resources:
+        for o in objects(r.resource_type, r.name, r.props):
+            if o.type in types:
+                deps = {} if o.source else r.property_dependencies
+                out.append(_Object(r.urn, o.props, deps))
+    return out
+
+
 def _config(args: StackValidationArgs) -> tuple[str, list[str]]:
     prefix = str(config(args, "team_prefix", DEFAULT_TEAM_PREFIX))
     protected = [str(p) for p in as_list(config(args, "protected_prefixes", DEFAULT_PROTECTED))]
@@ -108,7 +132,7 @@ def _labels(props: Any) -> Mapping[str, Any]:
 
 def _teams_of_namespaces(args: StackValidationArgs) -> dict[str, str]:
     out: dict[str, str] = {}
-    for ns in resources_of(args, NAMESPACE):
+    for ns in _k8s(args, NAMESPACE):
         team = _labels(ns.props).get(TEAM_LABEL)
         name = as_dict(get(ns.props, "metadata")).get("name")
         if isinstance(team, str) and isinstance(name, str):
@@ -118,7 +142,7 @@ def _teams_of_namespaces(args: StackValidationArgs) -> dict[str, str]:
 
 def all_teams(args: StackValidationArgs) -> set[str]:
     teams: set[str] = set()
-    for r in resources_of(args, NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP):
+    for r in _k8s(args, NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP):
         team = _labels(r.props).get(TEAM_LABEL)
         if isinstance(team, str):
             teams.add(team)
@@ -174,7 +198,7 @@ class _Identities:
         self.grants = RoleGrants(args)
         # (account, its metadata, its role's name, its role's ARN, its team)
         self.accounts: list[tuple[Any, Mapping[str, Any], str, str, str]] = []
-        for account in resources_of(args, SERVICE_ACCOUNT):
+        for account in _k8s(args, SERVICE_ACCOUNT):
             meta = as_dict(get(account.props, "metadata"))
             role_arn = as_dict(meta.get("annotations")).get(IRSA)
             team = _account_team(account.props, ns_teams)
@@ -491,10 +515,10 @@ def _check_serving(args: StackValidationArgs, report: ReportViolation) -> None:
 def _check_isvc_accounts(args: StackValidationArgs, report: ReportViolation) -> None:
     ns_teams = _teams_of_namespaces(args)
     accounts: dict[tuple[str, str], Any] = {}
-    for account in resources_of(args, SERVICE_ACCOUNT):
+    for account in _k8s(args, SERVICE_ACCOUNT):
         meta = as_dict(get(account.props, "metadata"))
         accounts[(str(meta.get("namespace")), str(meta.get("name")))] = account.props
-    for isvc in resources_of(args, INFERENCE_SERVICE):
+    for isvc in _k8s(args, INFERENCE_SERVICE):
         meta = as_dict(get(isvc.props, "metadata"))
         ns = meta.get("namespace")
         team = ns_teams.get(str(ns)) or _labels(isvc.props).get(TEAM_LABEL)
@@ -537,7 +561,7 @@ def _check_isvc_accounts(args: StackValidationArgs, report: ReportViolation) -> 
 
 def _check_team_env(args: StackValidationArgs, report: ReportViolation) -> None:
     team_prefix, _ = _config(args)
-    for cm in resources_of(args, CONFIG_MAP):
+    for cm in _k8s(args, CONFIG_MAP):
         team = _labels(cm.props).get(TEAM_LABEL)
         if not isinstance(team, str):
             continue
@@ -566,7 +590,7 @@ POLICIES: list[Policy] = [
         "included).",
         _check_team_roles,
         schema=SCHEMA,
-        types=(NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP, *GRANT_TYPES),
+        types=(NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP, *YAML_GROUPS, *GRANT_TYPES),
         remediation="Scope the role's S3 statements to the team's prefix (objects under "
         "teams/<team>/*, ListBucket with s3:prefix teams/<team>/*).",
     ),
@@ -579,7 +603,7 @@ POLICIES: list[Policy] = [
         "it (conditions included).",
         _check_serving,
         schema=SERVING_SCHEMA,
-        types=(NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP, *GRANT_TYPES),
+        types=(NAMESPACE, SERVICE_ACCOUNT, CONFIG_MAP, *YAML_GROUPS, *GRANT_TYPES),
         remediation="Give the serving account a role of its own with s3:GetObject on "
         "teams/<team>/models/*, s3:ListBucket with s3:prefix teams/<team>/models/*, and "
         "kms:Decrypt through S3; run the team's pipelines under another account.",
@@ -590,7 +614,7 @@ POLICIES: list[Policy] = [
         "transformer, explainer) as the team's serving account declared in that namespace: "
         "not the namespace's default account, not the team's read-write runner.",
         _check_isvc_accounts,
-        types=(NAMESPACE, SERVICE_ACCOUNT, INFERENCE_SERVICE),
+        types=(NAMESPACE, SERVICE_ACCOUNT, INFERENCE_SERVICE, *YAML_GROUPS),
         remediation="Set spec.<component>.serviceAccountName to the team's serving account "
         "(model-server).",
     ),
@@ -600,7 +624,7 @@ POLICIES: list[Policy] = [
         "MLflow workspace and a data prefix inside the team's prefix.",
         _check_team_env,
         schema={"team_prefix": SCHEMA["team_prefix"]},
-        types=(CONFIG_MAP,),
+        types=(CONFIG_MAP, *YAML_GROUPS),
         remediation="Set MLFLOW_WORKSPACE to the team's name and MLOPS_DATA_PREFIX under "
         "teams/<team>/.",
     ),

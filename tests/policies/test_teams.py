@@ -764,3 +764,22 @@ def test_a_team_role_that_may_act_as_another_role_is_refused(action: str) -> Non
     hop = {"Effect": "Allow", "Action": action, "Resource": "arn:aws:iam::123456789012:role/helper"}
     found = messages(POLICY, plan([*scoped("teams/fraud"), hop]))
     assert any("acting as another role" in m for m in found), found
+
+
+def test_an_inference_service_inside_a_yaml_group_is_judged_as_one_declared_alone() -> None:
+    spec = isvc("team-fraud", predictor=model("pipeline-runner"))["inputs"]
+    group = res(
+        "kubernetes:yaml/v2:ConfigGroup",
+        "models",
+        {
+            "objs": [
+                {
+                    "apiVersion": "serving.kserve.io/v1beta1",
+                    "kind": "InferenceService",
+                    **spec,
+                }
+            ]
+        },
+    )
+    (message,) = messages(ISVC_POLICY, [*serving_plan(models_read("fraud")), group])
+    assert "its predictor runs as 'pipeline-runner', not the team's serving account" in message
