@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mlops.errors import MlopsError
+from mlops.errors import MlopsError, UsageError
 from mlops.local_cli import Team
 
 app = typer.Typer(
@@ -142,8 +142,9 @@ def submit(
         ),
     ] = None,
     env: Annotated[
-        str, typer.Option("--env", help="The environment (stack) whose cluster HOST is.")
-    ] = "dev",
+        str | None,
+        typer.Option("--env", help="The environment (stack) whose cluster HOST is (with --team)."),
+    ] = None,
 ) -> None:
     """Compile and submit a pipeline run to Kubeflow."""
     from mlops.local.teams import check_team
@@ -151,6 +152,9 @@ def submit(
     from mlops.pipeline_runner import submit as submit_run
 
     try:
+        if team is not None and env is None:
+            # a team of one stack may not exist in another's cluster: say which
+            raise UsageError("--team needs --env: the environment whose config declares it")
         params = parse_params(name, param or [])
         run_id = submit_run(
             name,
@@ -159,7 +163,7 @@ def submit(
             experiment=experiment,
             params=params,
             image=image,
-            team=check_team(team, env),
+            team=check_team(team, env) if env else None,
         )
     except MlopsError as exc:
         raise _fail(exc) from None

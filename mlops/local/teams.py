@@ -10,7 +10,8 @@ the shared Kubeflow runner does; nothing a client is handed is the admin.
 Passwords are generated once and kept in ``<state dir>/secrets.json`` (mode 0600): the
 admin's (only `mlops local up` uses it, to reconcile the teams), the Flask session key of
 MLflow's auth app, and one per pipeline user. They never leave the machine and are never
-printed, except a team's own by `mlops local env --team` (for `eval`).
+printed, except by `mlops local env` (for `eval`): a team's own password with ``--team``,
+the shared pipelines account's without it; the admin's never.
 """
 
 from __future__ import annotations

@@ -217,6 +217,7 @@ def test_a_team_submission_runs_as_the_teams_runner_with_its_environment(
 
     # in this process, so the Kubeflow client above answers
     args = ["pipeline", "submit", "training", "--host", "http://kfp", "--team", "fraud"]
+    args += ["--env", "dev"]
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 0, done.output
     assert "run run-1 as team fraud" in done.output
@@ -227,5 +228,10 @@ def test_a_team_submission_runs_as_the_teams_runner_with_its_environment(
 
 
 def test_a_submission_for_a_team_the_stack_does_not_declare_is_refused() -> None:
-    done = mlops("pipeline", "submit", "training", "--host", "http://kfp", "--team", "risk")
+    done = mlops(
+        "pipeline", "submit", "training", "--host", "http://kfp", "--team", "risk", "--env", "dev"
+    )
     assert_one_line_error(done, "unknown team 'risk'", "fraud, recsys")
+    # which stack's teams: the cluster's, said explicitly
+    done = mlops("pipeline", "submit", "training", "--host", "http://kfp", "--team", "fraud")
+    assert_one_line_error(done, "--team needs --env")
