@@ -17,14 +17,17 @@ from typing import Any
 
 from pulumi_policy import Policy, ReportViolation, StackValidationArgs
 
-from .common import as_dict, get, resources_of, stack_policy
+from .common import as_dict, as_list, get, resources_of, stack_policy
 from .iam_eval import Request, Unmodelled, decide
+from .k8s import KSERVE_COMPONENTS, KSERVE_FRAMEWORKS, KSERVE_GROUP
+from .network import stack_objects
 from .role_grants import TYPES_READ as GRANT_TYPES
 from .role_grants import RoleGrants
 
 IRSA = "eks.amazonaws.com/role-arn"
 CALLS = "mlops.platform/aws-calls"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 ROLE = "aws:iam/role:Role"
 
 
@@ -93,6 +96,91 @@ def _check_workload_access(args: StackValidationArgs, report: ReportViolation) -
                 )
 
 
+def _model_uris(component: Mapping[str, Any]) -> list[str]:
+    """The s3:// storage URIs one InferenceService component downloads."""
+    found = [get(component, key, "storageUri") for key in KSERVE_FRAMEWORKS]
+    found += [
+        get(env, "value")
+        for c in as_list(component.get("containers"))
+        for env in as_list(get(c, "env"))
+        if get(env, "name") == "STORAGE_URI"
+    ]
+    return [u for u in found if isinstance(u, str) and u.startswith("s3://")]
+
+
+def _check_model_readable(args: StackValidationArgs, report: ReportViolation) -> None:
+    placed = stack_objects(args)
+    accounts = {
+        (str(p.obj.namespace), str(p.obj.name)): p for p in placed if p.obj.type == SERVICE_ACCOUNT
+    }
+    grants: RoleGrants | None = None
+    for p in placed:
+        if p.obj.kind != "InferenceService" or p.obj.group != KSERVE_GROUP:
+            continue
+        ns = p.obj.namespace
+        spec = as_dict(get(p.obj.props, "spec"))
+        for part in KSERVE_COMPONENTS:
+            component = as_dict(spec.get(part))
+            for uri in _model_uris(component):
+                who = f"{p.obj.prefix()}InferenceService {ns}/{p.obj.name} {part}"
+                sa = component.get("serviceAccountName") or "default"
+                account = accounts.get((str(ns), str(sa)))
+                role_arn = (
+                    as_dict(get(account.obj.props, "metadata", "annotations")).get(IRSA)
+                    if account
+                    else None
+                )
+                if role_arn is None:
+                    report(
+                        f"{who} runs as {sa!r}, which the plan does not bind to an IAM role: "
+                        f"KServe's storage initializer cannot read {uri}",
+                        p.resource.urn,
+                    )
+                    continue
+                assert account is not None
+                grants = grants or RoleGrants(args)
+                key = grants.role_of(str(role_arn), account.resource)
+                found = grants.of(key) if key else None
+                if found is None or found.unreadable:
+                    why = found.unreadable[0] if found else "its role is not in the plan"
+                    report(f"{who}: what {sa!r} may read cannot be shown ({why})", p.resource.urn)
+                    continue
+                bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+                resource_policy, problem = grants.bucket_policy(bucket)
+                if problem:
+                    report(f"{who}: {problem}", p.resource.urn)
+                    continue
+                # what the storage initializer does: list under the model's prefix, get each
+                requests = [
+                    Request(
+                        action="s3:ListBucket",
+                        resource=f"arn:aws:s3:::{bucket}",
+                        context={"aws:SecureTransport": True, "s3:prefix": prefix.rstrip("/")},
+                        principal={"AWS": str(role_arn)},
+                    ),
+                    Request(
+                        action="s3:GetObject",
+                        resource=f"arn:aws:s3:::{bucket}/{prefix.rstrip('/')}/MLmodel",
+                        context={"aws:SecureTransport": True},
+                        principal={"AWS": str(role_arn)},
+                    ),
+                ]
+                for request in requests:
+                    try:
+                        allowed = decide(request, found.documents, resource_policy).allowed
+                    except Unmodelled as exc:
+                        report(f"{who}: {request.action} cannot be decided ({exc})", p.resource.urn)
+                        break
+                    if not allowed:
+                        report(
+                            f"{who}: AWS would refuse {request.action} on {uri} to {sa!r} "
+                            "(KServe's storage initializer lists and downloads the model as "
+                            "that account)",
+                            p.resource.urn,
+                        )
+                        break
+
+
 def _declared(raw: Any) -> list[dict[str, Any]] | None:
     if not isinstance(raw, str):
         return None
@@ -132,5 +220,19 @@ POLICIES: list[Policy] = [
         remediation="Grant the call in the role's inline policy (HeadBucket is "
         "s3:ListBucket without an s3:prefix condition), or declare the calls the "
         "workload really makes in its ServiceAccount's mlops.platform/aws-calls.",
+    ),
+    stack_policy(
+        "kserve-model-readable",
+        "Every InferenceService downloads its s3:// model as an account of the plan bound to "
+        "an IAM role that AWS would let list the model's prefix and read its files "
+        "(conditions and the bucket's policy included).",
+        _check_model_readable,
+        types=(
+            SERVICE_ACCOUNT,
+            "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+            *GRANT_TYPES,
+        ),
+        remediation="Name the team's serving account (serviceAccountName) in each component, "
+        "and grant its role s3:ListBucket on the model's prefix and s3:GetObject under it.",
     ),
 ]

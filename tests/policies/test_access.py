@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from harness import messages, mutated, res
+from team_plans import isvc, model, models_read, serving_plan
 
 POLICY = "workload-aws-access"
 BUCKET = "acme-artifacts"
@@ -266,3 +267,48 @@ def test_a_team_model_server_reads_its_model_from_the_teams_prefix_only() -> Non
     refused = messages(POLICY, team_serving("mlflow/1/models/m-0a1b/artifacts/MLmodel"))
     assert refused and all("team-fraud/pipeline-runner" in m for m in refused)
     assert any("AWS would refuse s3:GetObject" in m for m in refused)
+
+
+# kserve-model-readable: KServe's storage initializer lists the
+# model's prefix and downloads it as the component's account; a model it cannot read is a
+# pod that never becomes ready while `pulumi up` reports success
+READABLE = "kserve-model-readable"
+FRAUD_MODEL = f"s3://{BUCKET}/teams/fraud/models/fraud-classifier/3"
+
+
+def served(account: str | None, uri: str = FRAUD_MODEL) -> dict[str, Any]:
+    out = model(account)
+    out["model"]["storageUri"] = uri
+    return out
+
+
+def test_a_model_its_serving_account_may_read_passes() -> None:
+    rs = [*serving_plan(models_read("fraud")), isvc("team-fraud", predictor=served("model-server"))]
+    assert messages(READABLE, rs) == []
+
+
+@pytest.mark.parametrize(
+    ("account", "uri", "expected"),
+    [
+        (None, FRAUD_MODEL, "runs as 'default', which the plan does not bind to an IAM role"),
+        ("nobody", FRAUD_MODEL, "runs as 'nobody', which the plan does not bind to an IAM role"),
+        # the serving role reads published models only: a model left in the team's data
+        (
+            "model-server",
+            f"s3://{BUCKET}/teams/fraud/data/model",
+            "AWS would refuse s3:ListBucket on s3://acme-artifacts/teams/fraud/data/model",
+        ),
+        # recsys's serving account cannot read fraud's models
+        (
+            "model-server",
+            f"s3://{BUCKET}/teams/recsys/models/x/1",
+            "AWS would refuse s3:ListBucket",
+        ),
+    ],
+)
+def test_a_model_its_account_cannot_read_is_refused(
+    account: str | None, uri: str, expected: str
+) -> None:
+    rs = [*serving_plan(models_read("fraud")), isvc("team-fraud", predictor=served(account, uri))]
+    (message,) = messages(READABLE, rs)
+    assert expected in message, message

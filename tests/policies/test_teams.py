@@ -3,34 +3,21 @@ at its own prefix and MLflow workspace."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from harness import messages, res
-
-BUCKET = "acme-artifacts"
-LABEL = "mlops.platform/team"
-
-
-def doc(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def scoped(prefix: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": f"arn:aws:s3:::{BUCKET}",
-            "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
-        },
-        {
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            "Resource": f"arn:aws:s3:::{BUCKET}/{prefix}/*",
-        },
-    ]
+from team_plans import (
+    BUCKET,
+    KMS_DECRYPT,
+    LABEL,
+    doc,
+    isvc,
+    model,
+    models_read,
+    scoped,
+    serving_plan,
+)
 
 
 def plan(
@@ -204,84 +191,6 @@ def test_a_teams_env_naming_another_workspace_or_prefix_is_refused(
 
 SERVING_POLICY = "team-serving-read-only"
 ISVC_POLICY = "team-inference-service-serving-account"
-WORKLOAD = "mlops.platform/workload"
-KMS_DECRYPT = {
-    "Effect": "Allow",
-    "Action": "kms:Decrypt",
-    "Resource": "arn:aws:kms:us-east-1:123456789012:key/*",
-    "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
-}
-
-
-def models_read(team: str) -> list[dict[str, Any]]:
-    """What the platform grants a serving role: its team's published models, read only."""
-    prefix = f"teams/{team}/models"
-    return [
-        {
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": f"arn:aws:s3:::{BUCKET}",
-            "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
-        },
-        {
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-            "Resource": f"arn:aws:s3:::{BUCKET}/{prefix}/*",
-        },
-        KMS_DECRYPT,
-    ]
-
-
-def serving_plan(
-    fraud_serving: list[dict[str, Any]], *, serving_label: bool = True
-) -> list[dict[str, Any]]:
-    """Two teams, each with its runner (read-write on its prefix) and its serving account;
-    fraud's serving role holds ``fraud_serving``."""
-    out = []
-    for team in ("fraud", "recsys"):
-        ns = f"team-{team}"
-        out.append(
-            res(
-                "kubernetes:core/v1:Namespace",
-                f"ns-{team}",
-                {"metadata": {"name": ns, "labels": {LABEL: team}}},
-            )
-        )
-        serving = fraud_serving if team == "fraud" else models_read(team)
-        for sa, role, statements, labels in (
-            ("pipeline-runner", f"acme-team-{team}", scoped(f"teams/{team}"), {LABEL: team}),
-            (
-                "model-server",
-                f"acme-team-{team}-serving",
-                serving,
-                {LABEL: team, **({WORKLOAD: "serving"} if serving_label else {})},
-            ),
-        ):
-            out += [
-                res("aws:iam/role:Role", role, {"name": role, "assumeRolePolicy": "{}"}),
-                res(
-                    "aws:iam/rolePolicy:RolePolicy",
-                    f"{role}-access",
-                    {"name": "access", "role": role, "policy": doc(*statements)},
-                ),
-                res(
-                    "kubernetes:core/v1:ServiceAccount",
-                    f"{ns}-{sa}",
-                    {
-                        "metadata": {
-                            "name": sa,
-                            "namespace": ns,
-                            "labels": labels,
-                            "annotations": {
-                                "eks.amazonaws.com/role-arn": (
-                                    f"arn:aws:iam::123456789012:role/{role}"
-                                )
-                            },
-                        }
-                    },
-                ),
-            ]
-    return out
 
 
 FRAUD_SERVING = "ServiceAccount team-fraud/model-server (team fraud, serving)"
@@ -472,26 +381,6 @@ def test_a_customer_managed_policy_of_the_plan_is_read_not_refused_unseen() -> N
         found = messages(SERVING_POLICY, [*plan_, own, attach])
         assert bool(found) is refused, found
         assert not any("cannot be read" in m for m in found)
-
-
-def isvc(namespace: str, **components: dict[str, Any]) -> dict[str, Any]:
-    return res(
-        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
-        f"isvc-{namespace}",
-        {
-            "apiVersion": "serving.kserve.io/v1beta1",
-            "kind": "InferenceService",
-            "metadata": {"name": "fraud-classifier", "namespace": namespace},
-            "spec": components,
-        },
-    )
-
-
-def model(account: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"model": {"modelFormat": {"name": "mlflow"}, "storageUri": "s3://b/x"}}
-    if account is not None:
-        out["serviceAccountName"] = account
-    return out
 
 
 def test_an_inference_service_under_its_teams_serving_account_passes() -> None:
