@@ -37,6 +37,7 @@ yaml file, values it cannot see) might install it; the message names those sourc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -47,7 +48,7 @@ import yaml
 from pulumi_policy import Policy, PolicyResource, ReportViolation, StackValidationArgs
 
 from .capabilities import CHARTS, EKS, chart_name
-from .common import as_dict, as_list, get, resources_of, stack_policy
+from .common import as_dict, as_list, config, get, resources_of, stack_policy
 from .k8s import YAML_GROUPS, Object, expand_group, hidden, objects
 from .webhooks import Waits
 
@@ -223,6 +224,30 @@ def _cluster_apis(
     return f"Kubernetes {', '.join(sorted(chosen))} (each)", common
 
 
+# "<group>/<Kind>@<version>[,<version>...]: <why it can be relied on>"
+EXTERNAL_CRD = r"^([a-z0-9.-]+)/([A-Za-z0-9]+)@([a-z0-9]+(?:,[a-z0-9]+)*): (.{20,})$"
+SCHEMA: dict[str, dict[str, Any]] = {
+    "external_crds": {
+        "type": "array",
+        "items": {"type": "string", "pattern": EXTERNAL_CRD},
+        "default": [],
+        "description": "CRDs the cluster serves before this stack runs, installed elsewhere "
+        "(an EKS add-on, another stack, the cluster's admins), each "
+        "'<group>/<Kind>@<versions>: <why it can be relied on>' "
+        "(e.g. 'crd.k8s.amazonaws.com/ENIConfig@v1alpha1: the vpc-cni add-on installs it').",
+    },
+}
+
+
+def _external(args: StackValidationArgs) -> dict[tuple[str, str], set[str]]:
+    out: dict[tuple[str, str], set[str]] = {}
+    for entry in as_list(config(args, "external_crds", [])):
+        m = re.match(EXTERNAL_CRD, str(entry))
+        if m:  # the schema refuses any other
+            out.setdefault((m.group(1), m.group(2)), set()).update(m.group(3).split(","))
+    return out
+
+
 def _check(args: StackValidationArgs, report: ReportViolation) -> None:
     written = [
         (r, obj) for r in args.resources for obj in objects(r.resource_type, r.name, r.props)
@@ -233,6 +258,7 @@ def _check(args: StackValidationArgs, report: ReportViolation) -> None:
     # a group any minor serves is Kubernetes' own: no CRD can serve a kind in it
     builtin_groups = {gv.rpartition("/")[0] for minor in builtin_apis().values() for gv in minor}
     found = list(sources(args))
+    external = _external(args)
     waits = Waits(args)
     for resource, obj in written:
         group, version, kind = _gv(obj)
@@ -248,6 +274,8 @@ def _check(args: StackValidationArgs, report: ReportViolation) -> None:
                     resource.urn,
                 )
             continue
+        if version in external.get((group, kind), set()):
+            continue  # served before the stack runs (the pack config says by what)
         serving = [s for s in found for c in s.crds if (c.group, c.kind) == (group, kind)]
         if not serving:
             opaque = [s for s in found if s.opaque]
@@ -326,8 +354,10 @@ POLICIES: list[Policy] = [
         "Kubernetes version, or a CRD the plan installs and orders before it.",
         _check,
         types=TYPES_READ,
+        schema=SCHEMA,
         remediation="Install the CRD in the same stack (a CustomResourceDefinition, the "
-        "chart or the manifests that carry it) and make the object depend on it; or use "
-        "a kind and version the cluster serves.",
+        "chart or the manifests that carry it) and make the object depend on it; list a CRD "
+        "installed elsewhere in the policy's external_crds with the reason; or use a kind "
+        "and version the cluster serves.",
     ),
 ]

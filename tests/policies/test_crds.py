@@ -359,3 +359,23 @@ def test_every_recorded_crd_names_its_kind_and_served_versions(entry: dict[str, 
     assert entry["source"]
     for name, crd in entry["crds"].items():
         assert "." in name and crd["kind"][0].isupper() and crd["versions"], name
+
+
+# a CRD installed outside the stack (an EKS add-on, another stack): named, with a reason,
+# in the pack config; only the versions listed count
+EXTERNAL = {"external_crds": ["example.com/Widget@v1: the platform-crds stack installs it first"]}
+
+
+def test_a_crd_the_pack_config_names_as_installed_elsewhere_serves_its_versions_only() -> None:
+    assert messages(RULE, [cluster(), widget()], EXTERNAL) == []
+    (message,) = messages(RULE, [cluster(), widget(version="v2")], EXTERNAL)
+    assert "no CustomResourceDefinition in the plan serves Widget" in message
+    # without the entry, the same object is refused
+    assert refused([cluster(), widget()])
+
+
+def test_an_external_crd_without_its_reason_is_bad_config() -> None:
+    from policies.offline import PayloadError
+
+    with pytest.raises(PayloadError, match="external_crds"):
+        messages(RULE, [cluster(), widget()], {"external_crds": ["example.com/Widget@v1"]})
