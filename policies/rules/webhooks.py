@@ -113,6 +113,17 @@ WEBHOOKS |= {"kserve": KSERVE_HOOKS, "kserve-resources": KSERVE_HOOKS}
 def _prometheus_rules(values: Mapping[str, Any]) -> bool:
     operator = as_dict(get(values, "prometheusOperator"))
     hooks = as_dict(operator.get("admissionWebhooks"))
+    read = (
+        operator,
+        hooks,
+        operator.get("enabled"),
+        hooks.get("enabled"),
+        hooks.get("failurePolicy"),
+        hooks.get("patch"),
+        as_dict(hooks.get("patch")).get("enabled"),
+    )
+    if any(hidden(v) for v in read) or hidden(get(values, "prometheusOperator")):
+        return True  # a value it cannot see counts as the webhook failing closed
     if operator.get("enabled") is False or hooks.get("enabled") is False:
         return False
     policy = hooks.get("failurePolicy") or ""

@@ -219,6 +219,8 @@ def prometheus_rule(deps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         ({"enabled": False, "failurePolicy": "Fail"}, False),
         ({"failurePolicy": "Fail"}, True),
         ({"patch": {"enabled": False}}, True),
+        # unknown during preview counts as failing closed (a secret is refused outright)
+        ({"patch": {"enabled": "[unknown]"}}, True),
     ],
 )
 def test_prometheus_rules_race_the_operators_webhook_only_when_it_fails_closed(
