@@ -16,6 +16,7 @@ the shared pipelines account's without it; the admin's never.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import os
@@ -124,6 +125,15 @@ class Secrets:
         """
         if users is None:
             users = [pipeline_user(t) for t in (None, *declared_teams())]
+        state_dir.mkdir(parents=True, exist_ok=True)
+        # one writer at a time: `up` and `env` both add what is missing; without the lock
+        # each could keep a different password for the same new user
+        with (state_dir / f".{SECRETS_FILE}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return cls._ensure_locked(state_dir, users)
+
+    @classmethod
+    def _ensure_locked(cls, state_dir: Path, users: list[str]) -> Secrets:
         current = cls.load(state_dir)
         if current is None:
             auth_db = state_dir / "mlflow" / "auth.db"
@@ -149,8 +159,8 @@ class Secrets:
     def _write(self, state_dir: Path) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         target = self.path(state_dir)
-        partial = target.with_name(f".{target.name}.partial")
-        partial.unlink(missing_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        partial.unlink(missing_ok=True)  # this process's own, from a run that died
         # created 0600 (never readable by others, not even for a moment), then renamed
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
