@@ -113,10 +113,17 @@ def _k8s(args: StackValidationArgs, *types: str) -> list[_Object]:
     team's account or model declared in a group is judged as one declared alone."""
     out = []
     for r in args.resources:
+        # an object without a namespace lands in its provider's (else `default`)
+        provider = r.provider.props.get("namespace") if r.provider is not None else None
         for o in objects(r.resource_type, r.name, r.props):
-            if o.type in types:
-                deps = {} if o.source else r.property_dependencies
-                out.append(_Object(r.urn, o.props, deps))
+            if o.type not in types:
+                continue
+            props = o.props
+            meta = as_dict(get(props, "metadata"))
+            if o.type != NAMESPACE and not meta.get("namespace"):
+                props = {**props, "metadata": {**meta, "namespace": provider or "default"}}
+            deps = {} if o.source else r.property_dependencies
+            out.append(_Object(r.urn, props, deps))
     return out
 
 

@@ -672,3 +672,13 @@ def test_an_inference_service_inside_a_yaml_group_is_judged_as_one_declared_alon
     )
     (message,) = messages(ISVC_POLICY, [*serving_plan(models_read("fraud")), group])
     assert "its predictor runs as 'pipeline-runner', not the team's serving account" in message
+
+
+def test_an_inference_service_in_its_providers_namespace_is_judged_there() -> None:
+    # no metadata.namespace: the provider's namespace is where it lands
+    k8s_provider = res("pulumi:providers:kubernetes", "team-fraud", {"namespace": "team-fraud"})
+    model_ = isvc("team-fraud", predictor=model("pipeline-runner"))
+    del model_["inputs"]["metadata"]["namespace"]
+    model_["provider"] = f"{k8s_provider['urn']}::id"
+    (message,) = messages(ISVC_POLICY, [*serving_plan(models_read("fraud")), k8s_provider, model_])
+    assert "its predictor runs as 'pipeline-runner', not the team's serving account" in message
