@@ -54,6 +54,11 @@ def _role_name(value: Any) -> str:
     return text.rsplit("/", 1)[-1] if ":role/" in text else text
 
 
+def _known(value: Any) -> bool:
+    """A name the plan shows (not a secret, not unknown during a preview)."""
+    return isinstance(value, str) and value != SECRET and not value.startswith("[")
+
+
 def _readable(document: Any) -> bool:
     return isinstance(plain(document), str | dict) and plain(document) != SECRET
 
@@ -90,14 +95,21 @@ class RoleGrants:
         # it may be any bucket's
         self._buckets: dict[str, list[Any]] = {}
         self._unnamed: list[str] = []
+        # a new bucket's id is unknown during a real preview: the policy's dependency on
+        # the bucket names it, through the bucket's own `bucket` input
+        named = {r.urn: get(r.props, "bucket") for r in resources_of(args, *BUCKETS)}
         for r in resources_of(args, BUCKET_POLICY):
-            self._bucket_policy(r, get(r.props, "bucket"), get(r.props, "policy"))
+            bucket = get(r.props, "bucket")
+            if not _known(bucket):
+                deps = [d.urn for d in r.property_dependencies.get("bucket") or []]
+                bucket = named.get(deps[0]) if len(deps) == 1 else None
+            self._bucket_policy(r, bucket, get(r.props, "policy"))
         for r in resources_of(args, *BUCKETS):
             if get(r.props, "policy") is not None:
                 self._bucket_policy(r, get(r.props, "bucket"), get(r.props, "policy"))
 
     def _bucket_policy(self, r: PolicyResource, bucket: Any, policy: Any) -> None:
-        if isinstance(bucket, str) and bucket != SECRET and not bucket.startswith("["):
+        if _known(bucket):
             self._buckets.setdefault(bucket, []).append(policy)
         else:
             self._unnamed.append(f"{r.resource_type.rsplit(':', 1)[-1]} {r.name!r}")

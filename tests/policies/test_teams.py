@@ -682,3 +682,24 @@ def test_an_inference_service_in_its_providers_namespace_is_judged_there() -> No
     model_["provider"] = f"{k8s_provider['urn']}::id"
     (message,) = messages(ISVC_POLICY, [*serving_plan(models_read("fraud")), k8s_provider, model_])
     assert "its predictor runs as 'pipeline-runner', not the team's serving account" in message
+
+
+def test_a_bucket_policy_on_a_new_bucket_is_followed_to_its_bucket_during_a_preview() -> None:
+    # a real first preview: the policy's `bucket` (the new bucket's id) is unknown, its
+    # dependency names the bucket, whose `bucket` input is its name
+    bucket = res("aws:s3/bucketV2:BucketV2", "artifacts", {"bucket": BUCKET})
+    grant = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:role/acme-team-fraud"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/teams/recsys/*",
+    }
+    policy = res(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "artifacts-policy",
+        {"bucket": "[unknown]", "policy": doc(grant)},
+        deps={"bucket": [bucket]},
+    )
+    found = messages(POLICY, [*plan(scoped("teams/fraud")), bucket, policy])
+    assert any(REACHES_RECSYS in m for m in found), found
+    assert not any("does not name" in m for m in found), found
