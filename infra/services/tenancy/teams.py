@@ -85,33 +85,34 @@ class Teams(pulumi.ComponentResource):
         out: dict[str, pulumi.Output[dict[str, str]]] = {}
         self.role_arns = {}
         self.serving_role_arns = {}
-        for team in args.teams:
-            identity = WorkloadIdentity(
-                f"{name}-{team.name}",
+
+        def identity(
+            team: TeamConfig, suffix: str, account: str, policies: dict[str, str]
+        ) -> WorkloadIdentity:
+            return WorkloadIdentity(
+                f"{name}-{team.name}{suffix}",
                 WorkloadIdentityArgs(
-                    role_name=f"{args.role_prefix}-team-{team.name}",
+                    role_name=f"{args.role_prefix}-team-{team.name}{suffix}",
                     namespace=team.namespace,
-                    service_account=team.service_account,
+                    service_account=account,
                     oidc_provider_arn=args.oidc_provider_arn,
                     oidc_issuer=args.oidc_issuer,
-                    inline_policies={"artifacts": args.prefix_policy(team.prefix)},
+                    inline_policies=policies,
                     tags={**args.tags, "team": team.name},
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.role_arns[team.name] = identity.role_arn
-            serving = WorkloadIdentity(
-                f"{name}-{team.name}-serving",
-                WorkloadIdentityArgs(
-                    role_name=f"{args.role_prefix}-team-{team.name}-serving",
-                    namespace=team.namespace,
-                    service_account=team.serving_account,
-                    oidc_provider_arn=args.oidc_provider_arn,
-                    oidc_issuer=args.oidc_issuer,
-                    inline_policies={"models": args.read_policy(team.models_prefix)},
-                    tags={**args.tags, "team": team.name},
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
+
+        for team in args.teams:
+            runner = identity(
+                team, "", team.service_account, {"artifacts": args.prefix_policy(team.prefix)}
+            )
+            self.role_arns[team.name] = runner.role_arn
+            serving = identity(
+                team,
+                "-serving",
+                team.serving_account,
+                {"models": args.read_policy(team.models_prefix)},
             )
             self.serving_role_arns[team.name] = serving.role_arn
             for i, member in enumerate(team.members):
@@ -127,7 +128,7 @@ class Teams(pulumi.ComponentResource):
                     tags={**args.tags, "team": team.name},
                     opts=pulumi.ResourceOptions(parent=self),
                 )
-            out[team.name] = pulumi.Output.all(identity.role_arn, serving.role_arn).apply(
+            out[team.name] = pulumi.Output.all(runner.role_arn, serving.role_arn).apply(
                 functools.partial(_team_output, team, args.bucket_uri(team.prefix))
             )
         self.teams = pulumi.Output.all(**out)
