@@ -17,7 +17,8 @@ def doc(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def scoped(prefix: str) -> list[dict[str, Any]]:
+def prefix_grant(prefix: str, actions: list[str]) -> list[dict[str, Any]]:
+    """Listing ``prefix`` (an ``s3:prefix`` condition) and ``actions`` on its objects."""
     return [
         {
             "Effect": "Allow",
@@ -27,10 +28,15 @@ def scoped(prefix: str) -> list[dict[str, Any]]:
         },
         {
             "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Action": actions,
             "Resource": f"arn:aws:s3:::{BUCKET}/{prefix}/*",
         },
     ]
+
+
+def scoped(prefix: str) -> list[dict[str, Any]]:
+    """A runner's grant: read and write under ``prefix``."""
+    return prefix_grant(prefix, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
 
 
 KMS_DECRYPT = {
@@ -43,20 +49,47 @@ KMS_DECRYPT = {
 
 def models_read(team: str) -> list[dict[str, Any]]:
     """What the platform grants a serving role: its team's published models, read only."""
-    prefix = f"teams/{team}/models"
     return [
-        {
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": f"arn:aws:s3:::{BUCKET}",
-            "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
-        },
-        {
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-            "Resource": f"arn:aws:s3:::{BUCKET}/{prefix}/*",
-        },
+        *prefix_grant(f"teams/{team}/models", ["s3:GetObject", "s3:GetObjectVersion"]),
         KMS_DECRYPT,
+    ]
+
+
+def namespace(team: str) -> dict[str, Any]:
+    """The team's namespace, labelled as the team's."""
+    return res(
+        "kubernetes:core/v1:Namespace",
+        f"ns-{team}",
+        {"metadata": {"name": f"team-{team}", "labels": {LABEL: team}}},
+    )
+
+
+def identity(
+    ns: str, sa: str, role: str, labels: dict[str, str], statements: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """An IRSA ServiceAccount ``ns/sa`` bound to ``role``, whose inline policy holds
+    ``statements``."""
+    return [
+        res("aws:iam/role:Role", role, {"name": role, "assumeRolePolicy": "{}"}),
+        res(
+            "aws:iam/rolePolicy:RolePolicy",
+            f"{role}-access",
+            {"name": "access", "role": role, "policy": doc(*statements)},
+        ),
+        res(
+            "kubernetes:core/v1:ServiceAccount",
+            f"{ns}-{sa}",
+            {
+                "metadata": {
+                    "name": sa,
+                    "namespace": ns,
+                    "labels": labels,
+                    "annotations": {
+                        "eks.amazonaws.com/role-arn": f"arn:aws:iam::123456789012:role/{role}"
+                    },
+                }
+            },
+        ),
     ]
 
 
@@ -68,47 +101,15 @@ def serving_plan(
     out = []
     for team in ("fraud", "recsys"):
         ns = f"team-{team}"
-        out.append(
-            res(
-                "kubernetes:core/v1:Namespace",
-                f"ns-{team}",
-                {"metadata": {"name": ns, "labels": {LABEL: team}}},
-            )
-        )
         serving = fraud_serving if team == "fraud" else models_read(team)
-        for sa, role, statements, labels in (
-            ("pipeline-runner", f"acme-team-{team}", scoped(f"teams/{team}"), {LABEL: team}),
-            (
-                "model-server",
-                f"acme-team-{team}-serving",
-                serving,
-                {LABEL: team, **({WORKLOAD: "serving"} if serving_label else {})},
+        serving_labels = {LABEL: team, **({WORKLOAD: "serving"} if serving_label else {})}
+        out += [
+            namespace(team),
+            *identity(
+                ns, "pipeline-runner", f"acme-team-{team}", {LABEL: team}, scoped(f"teams/{team}")
             ),
-        ):
-            out += [
-                res("aws:iam/role:Role", role, {"name": role, "assumeRolePolicy": "{}"}),
-                res(
-                    "aws:iam/rolePolicy:RolePolicy",
-                    f"{role}-access",
-                    {"name": "access", "role": role, "policy": doc(*statements)},
-                ),
-                res(
-                    "kubernetes:core/v1:ServiceAccount",
-                    f"{ns}-{sa}",
-                    {
-                        "metadata": {
-                            "name": sa,
-                            "namespace": ns,
-                            "labels": labels,
-                            "annotations": {
-                                "eks.amazonaws.com/role-arn": (
-                                    f"arn:aws:iam::123456789012:role/{role}"
-                                )
-                            },
-                        }
-                    },
-                ),
-            ]
+            *identity(ns, "model-server", f"acme-team-{team}-serving", serving_labels, serving),
+        ]
     return out
 
 

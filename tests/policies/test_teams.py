@@ -12,9 +12,11 @@ from team_plans import (
     KMS_DECRYPT,
     LABEL,
     doc,
+    identity,
     isvc,
     model,
     models_read,
+    namespace,
     scoped,
     serving_plan,
 )
@@ -24,15 +26,7 @@ def plan(
     fraud_statements: list[dict[str, Any]], *, runner_labelled: bool = True
 ) -> list[dict[str, Any]]:
     """Two teams; fraud's namespace account and fraud's Kubeflow runner share a policy."""
-    out = []
-    for team in ("fraud", "recsys"):
-        out.append(
-            res(
-                "kubernetes:core/v1:Namespace",
-                f"ns-{team}",
-                {"metadata": {"name": f"team-{team}", "labels": {LABEL: team}}},
-            )
-        )
+    out = [namespace("fraud"), namespace("recsys")]
     accounts = [
         ("team-fraud", "pipeline-runner", "acme-team-fraud", {}),
         (
@@ -45,28 +39,7 @@ def plan(
     ]
     for ns, sa, role, labels in accounts:
         statements = scoped("teams/recsys") if "recsys" in role else fraud_statements
-        out += [
-            res("aws:iam/role:Role", role, {"name": role, "assumeRolePolicy": "{}"}),
-            res(
-                "aws:iam/rolePolicy:RolePolicy",
-                f"{role}-access",
-                {"name": "access", "role": role, "policy": doc(*statements)},
-            ),
-            res(
-                "kubernetes:core/v1:ServiceAccount",
-                f"{ns}-{sa}",
-                {
-                    "metadata": {
-                        "name": sa,
-                        "namespace": ns,
-                        "labels": labels,
-                        "annotations": {
-                            "eks.amazonaws.com/role-arn": f"arn:aws:iam::123456789012:role/{role}"
-                        },
-                    }
-                },
-            ),
-        ]
+        out += identity(ns, sa, role, labels, statements)
     return out
 
 
