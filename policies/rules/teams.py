@@ -230,12 +230,10 @@ class _Identities:
         return self.grants.of(key) if key else Grants()
 
     def readable(
-        self, account: Any, who: str, role: str, report: ReportViolation
+        self, account: Any, who: str, role_arn: str, report: ReportViolation
     ) -> list[Any] | None:
         """The role's identity policies, or None (reported) when they cannot be judged."""
-        role_arn = str(
-            as_dict(as_dict(get(account.props, "metadata")).get("annotations")).get(IRSA)
-        )
+        role = role_arn.rsplit("/", 1)[-1]
         key = self.grants.role_of(role_arn, account)
         if key is None:
             report(
@@ -265,17 +263,18 @@ class _Identities:
         return True, policy
 
 
-def _as(role_arn: str, prefix: str | None = None) -> dict[str, Any]:
-    """What a probe made as the role fixes: who calls (the keys AWS sets from the caller)
-    and ``s3:prefix`` (None: absent). Every other key may carry any value (`decide`'s
-    ``possible``)."""
+def _probe(role_arn: str, action: str, resource: str, prefix: str | None = None) -> Request:
+    """A request made as the role. It fixes who calls (the principal, and the keys AWS sets
+    from the caller) and ``s3:prefix`` (None: absent); every other key may carry any value
+    (`decide`'s ``possible``)."""
     account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else None
-    return {
+    context = {
         "aws:PrincipalArn": role_arn,
         "aws:PrincipalAccount": account,
         "aws:PrincipalType": "AssumedRole",
         "s3:prefix": prefix,
     }
+    return Request(action, resource, context=context, principal={"AWS": role_arn})
 
 
 def _instance(pattern: str) -> str:
@@ -321,7 +320,7 @@ def _check_team_roles(args: StackValidationArgs, report: ReportViolation) -> Non
     teams, buckets = found.teams, found.buckets
     for account, meta, role, role_arn, team in found.accounts:
         who = f"ServiceAccount {meta.get('namespace')}/{meta.get('name')} (team {team})"
-        policies = found.readable(account, who, role, report)
+        policies = found.readable(account, who, role_arn, report)
         if policies is None:
             continue
         try:
@@ -354,23 +353,12 @@ def _check_team_roles(args: StackValidationArgs, report: ReportViolation) -> Non
                 # the top of the prefix, and whatever deeper the role's own patterns name
                 # there (a grant on teams/<other>/models/* does not reach teams/<other>/probe)
                 here = ["probe", *sorted(k[len(prefix) :] for k in keys if k.startswith(prefix))]
-                as_role = {"AWS": role_arn}
                 requests = [
-                    Request(
-                        action=a,
-                        resource=f"arn:aws:s3:::{bucket}/{prefix}{key}",
-                        context=_as(role_arn),
-                        principal=as_role,
-                    )
+                    _probe(role_arn, a, f"arn:aws:s3:::{bucket}/{prefix}{key}")
                     for key in here
                     for a in PROBES
                 ] + [
-                    Request(
-                        action="s3:ListBucket",
-                        resource=f"arn:aws:s3:::{bucket}",
-                        context=_as(role_arn, p),
-                        principal=as_role,
-                    )
+                    _probe(role_arn, "s3:ListBucket", f"arn:aws:s3:::{bucket}", p)
                     for p in [prefix, *sorted(v for v in listed if v.startswith(prefix))]
                 ]
                 for request in requests:
@@ -429,7 +417,7 @@ def _check_serving(args: StackValidationArgs, report: ReportViolation) -> None:
         if _labels(account.props).get(WORKLOAD_LABEL) != SERVING:
             continue
         who = f"ServiceAccount {meta.get('namespace')}/{meta.get('name')} (team {team}, serving)"
-        policies = found.readable(account, who, role, report)
+        policies = found.readable(account, who, role_arn, report)
         if policies is None:
             continue
         own = team_prefix.format(team=team)
@@ -453,43 +441,19 @@ def _check_serving(args: StackValidationArgs, report: ReportViolation) -> None:
             )
         named = {m.group(1) for a in _arns(policies) if (m := _BUCKET.match(a))}
         outside = [f"{own}probe", f"{own}{folder}x/probe", "probe"]
-        as_role = {"AWS": role_arn}
         for bucket in sorted(found.buckets | named | {ANY_BUCKET}):
             readable, bucket_policy = found.bucket_policy(bucket, account, who, report)
             if not readable:
                 continue
             arn = f"arn:aws:s3:::{bucket}"
             requests = [
-                *(
-                    Request(
-                        action="s3:GetObject",
-                        resource=f"{arn}/{key}",
-                        context=_as(role_arn),
-                        principal=as_role,
-                    )
-                    for key in outside
-                ),
+                *(_probe(role_arn, "s3:GetObject", f"{arn}/{key}") for key in outside),
                 # HeadBucket, or a listing of the whole bucket: no s3:prefix at all
-                Request(
-                    action="s3:ListBucket", resource=arn, context=_as(role_arn), principal=as_role
-                ),
-                *(
-                    Request(
-                        action="s3:ListBucket",
-                        resource=arn,
-                        context=_as(role_arn, p),
-                        principal=as_role,
-                    )
-                    for p in (own, f"{own}{folder}x/")
-                ),
+                _probe(role_arn, "s3:ListBucket", arn),
+                *(_probe(role_arn, "s3:ListBucket", arn, p) for p in (own, f"{own}{folder}x/")),
                 # a bucket policy may grant what the role's own policies do not
                 *(
-                    Request(
-                        action=a,
-                        resource=f"{arn}/{models}probe",
-                        context=_as(role_arn),
-                        principal=as_role,
-                    )
+                    _probe(role_arn, a, f"{arn}/{models}probe")
                     for a in ("s3:PutObject", "s3:DeleteObject")
                 ),
             ]
