@@ -110,20 +110,23 @@ KSERVE_HOOKS = (
 WEBHOOKS |= {"kserve": KSERVE_HOOKS, "kserve-resources": KSERVE_HOOKS}
 
 
+# the values that decide whether the operator's webhook fails closed
+_PROMETHEUS_HOOK_VALUES = (
+    ("prometheusOperator",),
+    ("prometheusOperator", "enabled"),
+    ("prometheusOperator", "admissionWebhooks"),
+    ("prometheusOperator", "admissionWebhooks", "enabled"),
+    ("prometheusOperator", "admissionWebhooks", "failurePolicy"),
+    ("prometheusOperator", "admissionWebhooks", "patch"),
+    ("prometheusOperator", "admissionWebhooks", "patch", "enabled"),
+)
+
+
 def _prometheus_rules(values: Mapping[str, Any]) -> bool:
+    if any(hidden(get(values, *path)) for path in _PROMETHEUS_HOOK_VALUES):
+        return True  # a value it cannot see counts as the webhook failing closed
     operator = as_dict(get(values, "prometheusOperator"))
     hooks = as_dict(operator.get("admissionWebhooks"))
-    read = (
-        operator,
-        hooks,
-        operator.get("enabled"),
-        hooks.get("enabled"),
-        hooks.get("failurePolicy"),
-        hooks.get("patch"),
-        as_dict(hooks.get("patch")).get("enabled"),
-    )
-    if any(hidden(v) for v in read) or hidden(get(values, "prometheusOperator")):
-        return True  # a value it cannot see counts as the webhook failing closed
     if operator.get("enabled") is False or hooks.get("enabled") is False:
         return False
     policy = hooks.get("failurePolicy") or ""
