@@ -114,15 +114,15 @@ class RoleGrants:
         else:
             self._unnamed.append(f"{r.resource_type.rsplit(':', 1)[-1]} {r.name!r}")
 
-    def _targets(self, r: PolicyResource, prop: str) -> list[str]:
-        """Keys of the roles ``r`` names in ``prop``: Role URNs where it resolves."""
-        deps = [d.urn for d in r.property_dependencies.get(prop) or [] if d.urn in self._role_urns]
-        names = as_list(get(r.props, prop))
-        out = []
-        for name in names:
-            urn = self._by_name.get(_role_name(name)) if isinstance(name, str) else None
-            out.append(urn or (deps[0] if len(deps) == 1 and len(names) == 1 else f"?{name}"))
-        return out + [d for d in deps if d not in out and len(names) != 1]
+    def _targets(self, r: PolicyResource, prop: str) -> set[str]:
+        """Keys of the roles ``r`` names in ``prop``: the Roles it depends on there, and those
+        its values name (a name no Role has keys grants no account resolves to)."""
+        deps = {d.urn for d in r.property_dependencies.get(prop) or [] if d.urn in self._role_urns}
+        named = {
+            self._by_name.get(_role_name(name)) or f"?{name}"
+            for name in as_list(get(r.props, prop))
+        }
+        return deps | named
 
     def role_of(self, role_arn: str, account: PolicyResource) -> str | None:
         """The plan's Role an IRSA annotation names (by name, else the one Role the
