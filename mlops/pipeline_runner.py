@@ -16,7 +16,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, redirect_stdout
+from contextlib import AbstractContextManager, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -27,6 +27,7 @@ from mlops.errors import MlopsError, UsageError
 from mlops.task_server import TRAILER
 from mlops_runtime import pipelines_env as penv
 from mlops_runtime import teams
+from mlops_runtime.environ import environment
 from pipelines import settings
 
 if TYPE_CHECKING:
@@ -310,22 +311,9 @@ class LocalRun:
 CALLER_ONLY = ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID")
 
 
-@contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
+def _environment(env: Mapping[str, str]) -> AbstractContextManager[None]:
     """Components run as subprocesses that inherit os.environ: set it for the run only."""
-    dropped = [k for k in CALLER_ONLY if k not in env]
-    saved = {k: os.environ.get(k) for k in (*env, *dropped)}
-    for key in dropped:
-        os.environ.pop(key, None)
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment(env, unset=CALLER_ONLY)
 
 
 def run_local(

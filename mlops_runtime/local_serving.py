@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_runtime import pipelines_env as penv
+from mlops_runtime.environ import environment
 from mlops_runtime.errors import MlopsError
 from mlops_runtime.model_ops import CHAMPION
 
@@ -154,20 +155,12 @@ def serve_champion(
             "MLFLOW_TRACKING_URI": mlflow_uri,
             "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         }
-        saved = {k: os.environ.get(k) for k in needed}
-        os.environ.update(needed)
-        try:
+        with environment(needed):
             mlflow.artifacts.download_artifacts(
                 artifact_uri=f"models:/{name}/{version}",
                 dst_path=str(staging),
                 tracking_uri=mlflow_uri,
             )
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
         staging.rename(target)
     settings = {
         "name": name,

@@ -34,6 +34,7 @@ from mlops.local.process import (
     stop_all,
 )
 from mlops.paths import project_root
+from mlops_runtime.environ import environment
 from mlops_runtime.local_serving import (
     LocalServingError,
     ModelRepository,
@@ -612,22 +613,14 @@ class LocalPlatform:
             "MLFLOW_TRACKING_USERNAME": local_teams.ADMIN,
             "MLFLOW_TRACKING_PASSWORD": kept.admin,
         }
-        saved = {k: os.environ.get(k) for k in (*admin, "MLFLOW_WORKSPACE")}
-        os.environ.update(admin)
-        os.environ.pop("MLFLOW_WORKSPACE", None)
         try:
-            changes = mlflow_teams.reconcile(self.mlflow_uri, spec, kept.users)
+            with environment(admin, unset=("MLFLOW_WORKSPACE",)):
+                changes = mlflow_teams.reconcile(self.mlflow_uri, spec, kept.users)
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise LocalPlatformError(
                 f"mlflow: cannot set up the teams: {first}; see {self.servers['mlflow'].log_file}"
             ) from None
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
         self._teams_record.write_text(spec.to_json())
         names = [w.name for w in spec.workspaces if w.artifact_root]
         say(
