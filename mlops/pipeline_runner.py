@@ -145,15 +145,18 @@ def compile_pipeline(
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.yaml"
     compiler.Compiler().compile(func, str(target))
-    if team:
-        _for_team(target, team)
     wanted = image or os.environ.get(settings.IMAGE_ENV) or settings.DEFAULT_IMAGE
-    if wanted != settings.DEFAULT_IMAGE:
-        _set_image(target, wanted)
+    if team or wanted != settings.DEFAULT_IMAGE:
+        documents = list(yaml.safe_load_all(target.read_text()))
+        if team:
+            _for_team(documents, team, target.name)
+        if wanted != settings.DEFAULT_IMAGE:
+            _set_image(documents, wanted)
+        target.write_text(yaml.safe_dump_all(documents, sort_keys=False))
     return target
 
 
-def _for_team(path: Path, team: str) -> None:
+def _for_team(documents: list[Any], team: str, name: str) -> None:
     """Point every task of a compiled pipeline at the team's ConfigMap and Secret.
 
     KFP builds a pipeline's spec when its function is decorated, so the team cannot be a
@@ -161,7 +164,6 @@ def _for_team(path: Path, team: str) -> None:
     team's extra keys (its MLflow workspace) added.
     """
     shared, own = penv.PLATFORM_ENV, penv.platform_env(team)
-    documents = list(yaml.safe_load_all(path.read_text()))
     platforms = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     for executor in platforms.values():
         for field_, name_key in (
@@ -170,7 +172,7 @@ def _for_team(path: Path, team: str) -> None:
         ):
             for source in executor.get(field_, []):
                 if source.get(name_key) != shared:
-                    raise MlopsError(f"{path.name}: a task reads {source.get(name_key)!r}")
+                    raise MlopsError(f"{name}: a task reads {source.get(name_key)!r}")
                 source[name_key] = own
                 param = f"{name_key}Parameter"
                 if param in source:
@@ -182,16 +184,13 @@ def _for_team(path: Path, team: str) -> None:
                         for k in penv.TEAM_ENV_KEYS
                         if k not in mapped
                     ]
-    path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
 
 
-def _set_image(path: Path, image: str) -> None:
+def _set_image(documents: list[Any], image: str) -> None:
     """Point every executor of a compiled pipeline at `image` (the ECR repo in the cloud)."""
-    documents = list(yaml.safe_load_all(path.read_text()))
     for executor in documents[0]["deploymentSpec"]["executors"].values():
         if "container" in executor:
             executor["container"]["image"] = image
-    path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
 
 
 ENV_KEYS = (
